@@ -1,0 +1,127 @@
+"""The documented BEX vocabulary: columns, event and mailing types, formats, RRDE mapping.
+
+Everything here is a constant other modules import; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- job definitions ----------------------------------------------------------------------
+EVENT_TYPES: Final = (
+    "emailSend",
+    "emailOpen",
+    "emailClick",
+    "emailOptOut",
+    "emailSuppressed",
+    "emailBounce",
+)
+MAILING_TYPES: Final = ("SendExperience", "Programs", "AMG", "AutoResponder", "ABTest")
+FILE_FORMATS: Final = ("CSV", "PSV", "TSV")
+JOB_FREQUENCIES: Final = (1, 2, 3, 4, 6, 8, 12, 24)
+CHANNEL_TYPES: Final = ("Email",)
+DEFAULT_FILE_FORMAT: Final = "CSV"
+DEFAULT_EXPORT_FILE_NAME: Final = "Recipient Event Bulk Export_"
+MAX_DATABASE_COLUMNS: Final = 5
+
+DELIMITERS: Final = {"CSV": ",", "PSV": "|", "TSV": "\t"}
+EXTENSIONS: Final = {"CSV": ".csv", "PSV": ".psv", "TSV": ".tsv"}
+
+# --- the export file ----------------------------------------------------------------------
+#: The header of a BEX export file, in the documented order.
+BEX_COLUMNS: Final = (
+    "Email",
+    "RECIPIENT_ID",
+    "ENCODED_RECIPIENT_ID",
+    "contactId",
+    "code",
+    "messageId",
+    "userAgent",
+    "messageName",
+    "mailingTemplateId",
+    "subjectLine",
+    "docType",
+    "reportId",
+    "sendType",
+    "bounceType",
+    "urlDescription",
+    "clickUrl",
+    "optOutDetails",
+    "messageGroupId",
+    "programId",
+    "timestamp",
+    "originatedFrom",
+    "eventId",
+    "externalSystemName",
+    "externalSystemReferenceId",
+    "trackingCode",
+)
+
+#: The derived column holding the canonical event code, last in the events frame.
+EVENT_TYPE_COLUMN: Final = "eventType"
+
+#: Columns whose values are (nearly) unique per row: kept as strings.
+UNIQUE_TEXT_COLUMNS: Final = ("Email", "RECIPIENT_ID", "ENCODED_RECIPIENT_ID", "contactId", "eventId")
+
+#: Repetitive text (mailings, agents, links, codes): kept as ``category``.
+CATEGORY_COLUMNS: Final = tuple(
+    c for c in BEX_COLUMNS if c not in UNIQUE_TEXT_COLUMNS and c != "timestamp"
+) + (EVENT_TYPE_COLUMN,)
+
+#: Columns that hold identifiers: always exact strings, never numbers.
+ID_COLUMNS: Final = (
+    "RECIPIENT_ID",
+    "ENCODED_RECIPIENT_ID",
+    "contactId",
+    "messageId",
+    "mailingTemplateId",
+    "reportId",
+    "messageGroupId",
+    "programId",
+    "eventId",
+    "externalSystemReferenceId",
+)
+
+# --- the older RawRecipientDataExport (RRDE) ------------------------------------------------
+RRDE_COLUMNS: Final = (
+    "Recipient Id",
+    "Recipient Type",
+    "Mailing Id",
+    "Report Id",
+    "Campaign Id",
+    "Email",
+    "Event Type",
+    "Event Timestamp",
+    "Body Type",
+    "Content Id",
+    "Click Name",
+    "URL",
+    "Conversion Action",
+    "Conversion Detail",
+    "Conversion Amount",
+    "Suppression Reason",
+)
+
+#: RRDE header -> events-frame column. RRDE columns not listed keep their own name.
+RRDE_TO_BEX: Final = {
+    "Recipient Id": "RECIPIENT_ID",
+    "Mailing Id": "messageId",
+    "Report Id": "reportId",
+    "Email": "Email",
+    "Event Type": EVENT_TYPE_COLUMN,
+    "Event Timestamp": "timestamp",
+    "Body Type": "docType",
+    "Click Name": "urlDescription",
+    "URL": "clickUrl",
+}
+
+#: RRDE ``Event Type`` (trimmed, lower-cased) -> (eventType, bounceType). Others stay as they are.
+RRDE_EVENT_TYPES: Final = {
+    "sent": ("emailSend", None),
+    "open": ("emailOpen", None),
+    "click": ("emailClick", None),
+    "opt out": ("emailOptOut", None),
+    "hard bounce": ("emailBounce", "Hard"),
+    "soft bounce": ("emailBounce", "Soft"),
+    "suppressed": ("emailSuppressed", None),
+}
