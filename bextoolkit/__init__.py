@@ -6,6 +6,10 @@ anywhere fsspec reaches, and answer campaign questions with reports and plots.
 
 from __future__ import annotations
 
+from bextoolkit import accessor as _accessor  # noqa: F401  registers DataFrame.bex
+from bextoolkit.abtest import Comparison, compare
+from bextoolkit.auth import Credentials, api_base_url, sftp_host
+from bextoolkit.client import BexClient
 from bextoolkit.exceptions import (
     BexAPIError,
     BexAuthError,
@@ -22,6 +26,27 @@ from bextoolkit.exceptions import (
     BexTimeoutError,
     BexValidationError,
 )
+from bextoolkit.jobs import Channel, ColumnSpec, JobDefinition
+from bextoolkit.plotting import (
+    plot_bounces,
+    plot_click_urls,
+    plot_engagement,
+    plot_funnel,
+    plot_heatmap,
+    plot_timeline,
+)
+from bextoolkit.quality import flag_bot_clicks, flag_machine_opens
+from bextoolkit.readers import list_exports, parse_export_name, read_events
+from bextoolkit.reports import (
+    activity_heatmap,
+    bounce_breakdown,
+    click_urls,
+    engagement_curve,
+    event_counts,
+    funnel,
+    normalize_url,
+    time_to_engage,
+)
 from bextoolkit.schema import (
     BEX_COLUMNS,
     EVENT_TYPES,
@@ -29,6 +54,8 @@ from bextoolkit.schema import (
     JOB_FREQUENCIES,
     MAILING_TYPES,
 )
+from bextoolkit.sync import SyncResult, sync
+from bextoolkit.user_agents import classify_user_agents, client_mix
 
 __version__ = "0.1.0"
 
@@ -41,6 +68,7 @@ __all__ = [
     "BexAPIError",
     "BexAuthError",
     "BexBadRequestError",
+    "BexClient",
     "BexConfigError",
     "BexConflictError",
     "BexConnectionError",
@@ -52,5 +80,36 @@ __all__ = [
     "BexServerError",
     "BexTimeoutError",
     "BexValidationError",
+    "Channel",
+    "ColumnSpec",
+    "Comparison",
+    "Credentials",
+    "JobDefinition",
+    "SyncResult",
     "__version__",
+    "activity_heatmap",
+    "api_base_url",
+    "bounce_breakdown",
+    "classify_user_agents",
+    "click_urls",
+    "client_mix",
+    "compare",
+    "engagement_curve",
+    "event_counts",
+    "flag_bot_clicks",
+    "flag_machine_opens",
+    "funnel",
+    "list_exports",
+    "normalize_url",
+    "parse_export_name",
+    "plot_bounces",
+    "plot_click_urls",
+    "plot_engagement",
+    "plot_funnel",
+    "plot_heatmap",
+    "plot_timeline",
+    "read_events",
+    "sftp_host",
+    "sync",
+    "time_to_engage",
 ]

@@ -7,9 +7,10 @@ Each subcommand is a small function ``_cmd_<name>(args) -> int`` registered in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bextoolkit.exceptions import BexError
 
@@ -24,7 +25,295 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # One ``_add_<command>(sub)`` per command; each sets ``func`` to its ``_cmd_<command>``.
+    _add_sync(sub)
+    _add_sandbox(sub)
+    _add_demo(sub)
+    _add_jobs(sub)
     return parser
+
+
+def _add_sync(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser(
+        "sync",
+        help="copy new export files into a Parquet dataset",
+        description=(
+            "Copy the export files not synced yet from SRC (a folder, glob or fsspec URL such "
+            "as sftp://user@host/download) into the Parquet dataset DEST, deduplicated by "
+            "eventId. Source files are never changed. Read DEST with bextoolkit.read_events."
+        ),
+    )
+    cmd.add_argument("src", help="folder, glob or URL BEX drops files into")
+    cmd.add_argument("dest", help="dataset folder or URL (created if missing)")
+    cmd.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec storage option for SRC (repeatable), e.g. -o port=2222",
+    )
+    cmd.add_argument(
+        "--dest-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec storage option for DEST (repeatable)",
+    )
+    cmd.add_argument(
+        "--watch",
+        type=float,
+        metavar="MINUTES",
+        help="keep running: sync again every MINUTES minutes (Ctrl-C stops)",
+    )
+    cmd.add_argument(
+        "--batch-rows",
+        type=int,
+        default=2_000_000,
+        metavar="N",
+        help="events parsed per committed batch (bounds memory; default 2,000,000)",
+    )
+    cmd.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    cmd.set_defaults(func=_cmd_sync)
+
+
+def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, object]:
+    import json
+
+    options: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"bextoolkit sync: {flag} needs KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from bextoolkit.sync import sync, sync_forever
+
+    options = {
+        "storage_options": _parse_options(args.option, "--option"),
+        "dest_storage_options": _parse_options(args.dest_option, "--dest-option") or None,
+        "batch_rows": args.batch_rows,
+        "progress": False if args.no_progress else None,
+    }
+    if args.watch is None:
+        print(sync(args.src, args.dest, **options).summary())
+        return 0
+    for outcome in sync_forever(args.src, args.dest, every_minutes=args.watch, **options):
+        if isinstance(outcome, Exception):
+            print(f"bextoolkit sync: {outcome} (next try in {args.watch:g} min)", file=sys.stderr)
+        else:
+            print(outcome.summary(), flush=True)
+    return 0
+
+
+def _add_sandbox(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser(
+        "sandbox",
+        help="run a local stand-in for Acoustic: BEX API, OAuth and SFTP drop folder",
+        description=(
+            "Run Acoustic's BEX REST API (with OAuth) and an SFTP drop folder on 127.0.0.1, "
+            "with sandbox-only credentials. For every job definition you create, the sandbox "
+            "writes an export file to /download every jobFrequency hours of sandbox time, "
+            "which runs SPEED times faster than the clock. Ctrl-C stops it."
+        ),
+    )
+    cmd.add_argument(
+        "--state",
+        metavar="DIR",
+        help="keep job definitions, credentials and files in DIR (default: a temporary folder)",
+    )
+    cmd.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        metavar="N",
+        help="sandbox seconds per real second (default 60: an hour a minute; 3600: an hour a "
+        "second; 0: time stands still)",
+    )
+    cmd.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
+    cmd.add_argument("--sftp-port", type=int, default=0, help="SFTP port (default: a free one)")
+    cmd.add_argument(
+        "--start", metavar="TIME", help="sandbox start time (default 2026-11-02T00:00Z)"
+    )
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the simulated databases")
+    cmd.set_defaults(func=_cmd_sandbox)
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    import time
+
+    from bextoolkit.sandbox import DEFAULT_START, Sandbox
+
+    sandbox = Sandbox(
+        args.state,
+        speed=args.speed,
+        start=args.start or DEFAULT_START,
+        seed=args.seed,
+        api_port=args.port,
+        sftp_port=args.sftp_port,
+    )
+    with _sigterm_as_interrupt(), sandbox as sb:
+        creds = sb.credentials
+        pace = f"{sb.speed:g}x the clock" if sb.speed else "still (no --speed)"
+        print(
+            "BEX sandbox running on 127.0.0.1: a local stand-in for Acoustic Campaign.\n"
+            "The credentials below are sandbox-only: made for this sandbox, they work nowhere"
+            " else.\n"
+            f"  API base URL   {sb.base_url}\n"
+            f"  client id      {creds.client_id}\n"
+            f"  client secret  {creds.client_secret}\n"
+            f"  refresh token  {creds.refresh_token}\n"
+            f"  SFTP folder    {sb.sftp_url}\n"
+            f"  SFTP login     user {sb.sftp_username}, password {sb.sftp_password}\n"
+            f"  local folder   {sb.download_dir}\n"
+            f"  sandbox time   {sb.now:%Y-%m-%d %H:%M} UTC, running {pace}\n"
+            "For BexClient.from_env(), in a shell:\n"
+            + "".join(f"  export {k}='{v}'\n" for k, v in sb.env().items())
+            + "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        shown = 0
+        while True:
+            time.sleep(0.5)
+            written = sb.clock.written
+            for path in written[shown:]:
+                print(f"{sb.now:%Y-%m-%d %H:%M} UTC  wrote {path.name}", flush=True)
+            shown = len(written)
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser(
+        "demo",
+        help="the whole loop offline: sandbox, job definition, hourly exports, report",
+        description=(
+            "Start the local sandbox, create a job definition through the API, let it write "
+            "HOURS hourly export files, load them over SFTP and write a campaign report."
+        ),
+    )
+    cmd.add_argument(
+        "-o", "--output", default="report.html", help="report file (default report.html)"
+    )
+    cmd.add_argument("--hours", type=int, default=24, help="sandbox hours to run (default 24)")
+    cmd.add_argument(
+        "--state",
+        metavar="DIR",
+        help="keep the sandbox folder (export files, job definition) in DIR afterwards",
+    )
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the simulated database")
+    cmd.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bextoolkit.demo import run_demo
+
+    with _sigterm_as_interrupt():
+        run_demo(
+            args.output,
+            hours=args.hours,
+            state_dir=args.state,
+            seed=args.seed,
+            echo=lambda line: print(line, flush=True),
+        )
+    return 0
+
+
+def _add_jobs(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser(
+        "jobs",
+        help="create, list, read, update or delete BEX job definitions",
+        description=(
+            "Manage BEX job definitions over the REST API. Credentials come from the "
+            "environment: BEX_POD (or BEX_BASE_URL), BEX_CLIENT_ID, BEX_CLIENT_SECRET, "
+            "BEX_REFRESH_TOKEN. Answers are printed as JSON (the wire format)."
+        ),
+    )
+    actions = cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a job definition; prints its id")
+    create.add_argument("--file", "-f", required=True, help="job definition JSON ('-' reads stdin)")
+    actions.add_parser("list", help="list job definitions (the sandbox has this; a real pod may not)")
+    get = actions.add_parser("get", help="print one job definition")
+    get.add_argument("id", help="job definition id")
+    update = actions.add_parser("update", help="replace a job definition (its JSON holds the id)")
+    update.add_argument("--file", "-f", required=True, help="job definition JSON ('-' reads stdin)")
+    update.add_argument("--id", dest="job_id", help="the id, if the JSON does not hold it")
+    delete = actions.add_parser("delete", help="delete a job definition")
+    delete.add_argument("id", help="job definition id")
+    check = actions.add_parser("validate", help="check a job definition file offline")
+    check.add_argument("--file", "-f", required=True, help="job definition JSON ('-' reads stdin)")
+    cmd.set_defaults(func=_cmd_jobs)
+
+
+def _read_job_file(path: str) -> object:
+    import json
+
+    from bextoolkit.exceptions import BexConfigError
+
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        raise BexConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise BexConfigError(f"{path}: not valid JSON ({exc}); fix the file and try again") from None
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    import json
+
+    from bextoolkit.client import BexClient
+    from bextoolkit.jobs import JobDefinition
+
+    def show(value: object) -> None:
+        print(json.dumps(value, indent=2))
+
+    if args.action == "validate":
+        JobDefinition.from_dict(_read_job_file(args.file)).validate()  # type: ignore[arg-type]
+        print("valid")
+        return 0
+    job = None
+    if args.action in ("create", "update"):
+        job = JobDefinition.from_dict(_read_job_file(args.file))  # type: ignore[arg-type]
+        if getattr(args, "job_id", None):
+            job.id = args.job_id
+    with BexClient.from_env() as client:
+        if args.action == "create":
+            show({"id": client.create_job(job)})  # type: ignore[arg-type]
+        elif args.action == "update":
+            show({"id": client.update_job(job)})  # type: ignore[arg-type]
+        elif args.action == "list":
+            show([j.to_dict() for j in client.list_jobs()])
+        elif args.action == "get":
+            show(client.get_job(args.id).to_dict())
+        elif args.action == "delete":
+            client.delete_job(args.id)
+            show({"deleted": args.id})
+    return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt meanwhile, so servers are stopped either way."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

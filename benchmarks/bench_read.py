@@ -1,0 +1,195 @@
+"""Benchmark: ``read_events`` against pandas, pyarrow and polars on one BEX export file.
+
+Generates ``--events`` synthetic events (1M by default, about 370 MB of CSV) with
+:func:`bextoolkit.samples.write_campaign` into one CSV file (cached under ``.bench/``),
+then times, each in a fresh subprocess so peak memory is its own:
+
+- ``cat``: reading the bytes (the I/O floor);
+- ``pandas.read_csv`` with its defaults;
+- ``pyarrow.csv.read_csv`` with its defaults (an Arrow table, types inferred);
+- ``read_events`` (the full typed events frame);
+- a polars ``scan_csv`` pipeline for the funnel's 4 columns (RECIPIENT_ID, messageId,
+  code, bounceType: load, then distinct recipients and events per mailing and code);
+- ``read_events(columns=...)`` for the same columns, alone and with the same funnel
+  aggregation in pandas.
+
+Prints wall time (median of ``--repeat`` runs), rows/s, MB/s, peak RSS and the result's
+bytes per row, then the target ratios. Not part of the tests. Run from the repo root::
+
+    .venv/bin/python benchmarks/bench_read.py --events 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FUNNEL_COLUMNS = ["RECIPIENT_ID", "messageId", "code", "bounceType"]
+CONTENDERS = [
+    "cat",
+    "pandas_defaults",
+    "pyarrow_defaults",
+    "read_events",
+    "polars_funnel",
+    "read_events_columns",
+    "read_events_columns_funnel",
+]
+
+
+def make_file(n_events: int, folder: Path) -> Path:
+    """One CSV with ``n_events`` events (cached: rebuilt only when missing)."""
+    target = folder / f"events_{n_events}.csv"
+    if target.exists():
+        return target
+    from bextoolkit import samples
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as parts:
+        files = samples.write_campaign(parts, n_events=n_events, frequency=24, seed=7)
+        partial = target.with_suffix(".part")
+        with open(partial, "wb") as out:
+            for i, name in enumerate(sorted(files)):
+                with open(name, "rb") as handle:
+                    header = handle.readline()
+                    if i == 0:
+                        out.write(header)
+                    shutil.copyfileobj(handle, out, 1 << 24)
+        partial.rename(target)
+    return target
+
+
+def run_one(name: str, path: str) -> dict[str, float]:
+    """Time one contender in this process; return seconds, rows and bytes of the result."""
+    import pandas as pd
+
+    start = time.perf_counter()
+    if name == "cat":
+        with open(path, "rb") as handle:
+            while handle.read(1 << 24):
+                pass
+        rows, nbytes = 0, 0
+    elif name == "pandas_defaults":
+        frame = pd.read_csv(path)
+        rows, nbytes = len(frame), int(frame.memory_usage(deep=True).sum())
+    elif name == "pyarrow_defaults":
+        import pyarrow.csv as pacsv
+
+        table = pacsv.read_csv(path)
+        rows, nbytes = table.num_rows, table.nbytes
+    elif name == "read_events":
+        from bextoolkit import read_events
+
+        frame = read_events(path)
+        rows, nbytes = len(frame), int(frame.memory_usage(deep=True).sum())
+    elif name == "polars_funnel":
+        import polars as pl
+
+        result = (
+            pl.scan_csv(path, schema_overrides={c: pl.String for c in FUNNEL_COLUMNS})
+            .select(FUNNEL_COLUMNS)
+            .group_by("messageId", "code")
+            .agg(pl.col("RECIPIENT_ID").n_unique().alias("unique"), pl.len().alias("events"))
+            .collect()
+        )
+        rows, nbytes = int(result["events"].sum()), result.estimated_size()
+    elif name in ("read_events_columns", "read_events_columns_funnel"):
+        from bextoolkit import read_events
+
+        frame = read_events(path, columns=FUNNEL_COLUMNS)
+        rows, nbytes = len(frame), int(frame.memory_usage(deep=True).sum())
+        if name.endswith("_funnel"):
+            grouped = frame.groupby(["messageId", "eventType"], observed=True)
+            grouped["RECIPIENT_ID"].agg(["nunique", "size"])
+    else:
+        raise ValueError(name)
+    seconds = time.perf_counter() - start
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "rows": rows, "bytes": nbytes, "peak_mb": peak_kb / 1024}
+
+
+def measure(name: str, path: Path, repeat: int) -> dict[str, float]:
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, __file__, "--run", name, "--file", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    best = dict(runs[0])
+    best["seconds"] = statistics.median(r["seconds"] for r in runs)
+    best["peak_mb"] = max(r["peak_mb"] for r in runs)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--dir", default=".bench", help="where the generated file is cached")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (median)")
+    parser.add_argument("--only", nargs="*", choices=CONTENDERS, help="run only these")
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:  # child process: one timing, as JSON on the last line
+        print(json.dumps(run_one(args.run, args.file)))
+        return 0
+
+    t0 = time.perf_counter()
+    path = make_file(args.events, Path(args.dir))
+    size_mb = path.stat().st_size / 1e6
+    print(f"file: {path} ({size_mb:.0f} MB, {args.events:,} events; ready in "
+          f"{time.perf_counter() - t0:.0f} s)")
+    run_one("cat", str(path))  # warm the page cache
+    results = {}
+    print(f"{'contender':<28}{'wall s':>8}{'M rows/s':>10}{'MB/s':>8}{'peak MB':>9}{'B/row':>8}")
+    for name in args.only or CONTENDERS:
+        r = measure(name, path, args.repeat)
+        results[name] = r
+        rows = args.events
+        per_row = r["bytes"] / r["rows"] if r["rows"] else float("nan")
+        if name == "polars_funnel":
+            per_row = float("nan")  # the result is an aggregate, not a frame of events
+        print(
+            f"{name:<28}{r['seconds']:>8.2f}{rows / r['seconds'] / 1e6:>10.2f}"
+            f"{size_mb / r['seconds']:>8.0f}{r['peak_mb']:>9.0f}{per_row:>8.0f}"
+        )
+    _print_ratios(results)
+    return 0
+
+
+def _print_ratios(results: dict[str, dict[str, float]]) -> None:
+    def ratio(a: str, b: str) -> float | None:
+        if a in results and b in results:
+            return results[a]["seconds"] / results[b]["seconds"]
+        return None
+
+    print("\ntargets (ratios of wall times, side by side):")
+    checks = [
+        ("read_events / pyarrow defaults", ratio("read_events", "pyarrow_defaults"), "<= 1.25"),
+        ("pandas defaults / read_events", ratio("pandas_defaults", "read_events"), ">= 2.5"),
+        ("read_events(columns) / polars", ratio("read_events_columns", "polars_funnel"), "<= 1.5"),
+        ("read_events(columns)+funnel / polars",
+         ratio("read_events_columns_funnel", "polars_funnel"), "(info)"),
+    ]
+    for label, value, target in checks:
+        if value is not None:
+            print(f"  {label:<40}{value:6.2f}   target {target}")
+    if "read_events" in results:
+        r = results["read_events"]
+        print(f"  {'read_events bytes per row':<40}{r['bytes'] / r['rows']:6.0f}   target <= 200")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Benchmark: funnel, click_urls and bounce_breakdown next to DuckDB SQL on the same frame.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_reports.py            # 5M events
+    .venv/bin/python benchmarks/bench_reports.py --rows 1e6 --repeat 3
+
+It builds one events frame shaped like :func:`bextoolkit.read_events` output (ids and
+emails as pandas strings, repetitive text as ``category``), from
+:func:`bextoolkit.samples.generate_events` when ``--samples`` is given, otherwise from a
+fast numpy generator below. It then times each report and the same question in DuckDB
+(which scans the pandas frame in place), checks both give identical numbers, and prints
+the median seconds and the peak memory growth of each report (tracemalloc, which sees
+NumPy and pandas buffers) beside the frame's own size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import bextoolkit as bex  # noqa: E402
+
+
+def make_events(n_events: int, *, n_recipients: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """About ``n_events`` events of 20 mailings, in the events-frame dtypes, in seconds.
+
+    Per mailing each recipient in a random ~60 % gets a send (mailings are spread so that
+    sends are ~45 % of events), 2 % bounce (70 % of them hard, in several spellings), a
+    quarter open (some repeatedly), a fifth of openers click links carrying utm tags.
+    """
+    rng = np.random.default_rng(seed)
+    n_mail = 20
+    n_rec = n_recipients or max(n_events // 20, 10)
+    sends_per_mail = max(int(n_events * 0.45 / n_mail), 1)
+    mail = np.repeat(np.arange(n_mail), sends_per_mail)
+    rec = np.concatenate([rng.choice(n_rec, sends_per_mail, replace=False) for _ in range(n_mail)])
+    base = pd.Timestamp("2026-11-02T08:00:00Z").value
+    send_ts = base + mail * 86_400 * 10**9 + rng.integers(0, 3 * 3600, len(mail)) * 10**9
+    n_send = len(mail)
+
+    def pick(p: float) -> np.ndarray:
+        return np.flatnonzero(rng.random(n_send) < p)
+
+    bounce = pick(0.02)
+    opened = np.setdiff1d(pick(0.35), bounce)
+    extra = rng.choice(opened, len(opened) // 2)  # repeat opens
+    opens = np.concatenate([opened, extra])
+    clicked = rng.choice(opened, len(opened) // 5, replace=False)
+    clicks = np.concatenate([clicked, rng.choice(clicked, len(clicked) // 2)])
+    rest = n_events - n_send - len(bounce) - len(opens) - len(clicks)
+    optout = rng.choice(opened, max(min(rest, len(opened) // 50), 0), replace=False)
+    kinds = [
+        ("emailSend", np.arange(n_send), 0),
+        ("emailBounce", bounce, 60),
+        ("emailOpen", opens, 3600 * 24),
+        ("emailClick", clicks, 3600 * 30),
+        ("emailOptOut", optout, 3600 * 40),
+    ]
+    parts = []
+    for name, idx, spread in kinds:
+        delay = rng.exponential(max(spread, 1), len(idx)).astype(np.int64) * 10**9
+        parts.append((name, idx, send_ts[idx] + delay))
+    idx = np.concatenate([p[1] for p in parts])
+    etype = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)])
+    ts = np.concatenate([p[2] for p in parts])
+    n = len(idx)
+    ids = pd.array(np.char.add("10", rec[idx].astype(str)), dtype="str")
+    domains = np.array(["gmail.com", "yahoo.com", "outlook.com", "example.org", "web.de"])
+    email = pd.array(
+        np.char.add(np.char.add("u", rec[idx].astype(str)), np.char.add("@", domains[rec[idx] % 5])),
+        dtype="str",
+    )
+    names = [p[0] for p in parts]
+    is_click = etype == names.index("emailClick")
+    is_bounce = etype == names.index("emailBounce")
+    links = [f"https://shop.example.com/p/{i}" for i in range(40)]
+    variants = [f"{u}?utm_source=bex&utm_campaign=m{m}" for u in links for m in range(3)]
+    url_code = np.where(is_click, rng.integers(0, len(variants), n), -1)
+    bt_vals = ["Hard", "hard bounce", "HardBounce", "Soft", "soft"]
+    bt_code = np.where(is_bounce, rng.choice(5, n, p=[0.5, 0.1, 0.1, 0.2, 0.1]), -1)
+    msg_ids = [str(1_000_000 + m) for m in range(n_mail)]
+
+    def cat(codes: np.ndarray, cats: list[str]) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes, categories=cats)
+
+    frame = pd.DataFrame(
+        {
+            "Email": email,
+            "RECIPIENT_ID": ids,
+            "messageId": cat(mail[idx], msg_ids),
+            "messageName": cat(mail[idx], [f"Newsletter {m}" for m in range(n_mail)]),
+            "bounceType": cat(bt_code, bt_vals),
+            "urlDescription": cat(np.where(is_click, url_code // 3, -1), [f"link {i}" for i in range(40)]),
+            "clickUrl": cat(url_code, variants),
+            "timestamp": pd.to_datetime(ts, utc=True),
+            "eventType": cat(etype, names),
+        }
+    )
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+RID = "(SELECT *, coalesce(RECIPIENT_ID, lower(trim(Email))) AS rid FROM events)"
+
+DUCK_FUNNEL = f"""
+WITH c AS (
+  SELECT CAST(messageId AS VARCHAR) AS messageId,
+    count(DISTINCT rid) FILTER (eventType = 'emailSend') AS sent,
+    count(DISTINCT rid) FILTER (eventType = 'emailSuppressed') AS suppressed,
+    count(DISTINCT rid) FILTER (eventType = 'emailBounce') AS bounced,
+    count(DISTINCT rid) FILTER (eventType = 'emailBounce'
+                                AND lower(bounceType) LIKE '%hard%') AS hard_bounced,
+    count(DISTINCT rid) FILTER (eventType = 'emailBounce'
+                                AND lower(bounceType) LIKE '%soft%') AS soft_bounced,
+    count(DISTINCT rid) FILTER (eventType = 'emailOpen') AS unique_opens,
+    count(DISTINCT rid) FILTER (eventType = 'emailClick') AS unique_clicks,
+    count(*) FILTER (eventType = 'emailOpen') AS gross_opens,
+    count(*) FILTER (eventType = 'emailClick') AS gross_clicks,
+    count(DISTINCT rid) FILTER (eventType = 'emailOptOut') AS opt_outs
+  FROM {RID} GROUP BY 1)
+SELECT *, greatest(sent - bounced, 0) AS delivered,
+  unique_opens / nullif(greatest(sent - bounced, 0), 0) AS open_rate,
+  unique_clicks / nullif(greatest(sent - bounced, 0), 0) AS click_rate,
+  unique_clicks / nullif(unique_opens, 0) AS click_to_open,
+  bounced / nullif(sent, 0) AS bounce_rate,
+  opt_outs / nullif(greatest(sent - bounced, 0), 0) AS opt_out_rate
+FROM c ORDER BY 1
+"""
+
+# The same link with different utm tags is one link (the generated links carry only utm).
+DUCK_CLICKS = f"""
+WITH e AS {RID},
+sends AS (SELECT messageId, rid, min(timestamp) AS sent_at FROM e
+          WHERE eventType = 'emailSend' GROUP BY ALL),
+d AS (SELECT count(DISTINCT rid) FILTER (eventType = 'emailSend')
+           - count(DISTINCT rid) FILTER (eventType = 'emailBounce') AS delivered FROM e),
+c AS (SELECT regexp_replace(CAST(e.clickUrl AS VARCHAR), '[?].*$', '') AS clickUrl,
+             e.rid, e.timestamp, e.timestamp - s.sent_at AS delay
+      FROM e LEFT JOIN sends s USING (messageId, rid) WHERE e.eventType = 'emailClick')
+SELECT clickUrl, count(*) AS gross_clicks, count(DISTINCT rid) AS unique_clicks,
+  count(*) / sum(count(*)) OVER () AS click_share,
+  count(DISTINCT rid) / (SELECT delivered FROM d) AS unique_click_rate,
+  min(timestamp) AS first_click, max(timestamp) AS last_click,
+  median(delay) AS median_time_to_click
+FROM c GROUP BY 1 ORDER BY 2 DESC, 1
+"""
+
+DUCK_BOUNCES = f"""
+WITH e AS {RID}
+SELECT CASE WHEN lower(bounceType) LIKE '%hard%' THEN 'hard'
+            WHEN lower(bounceType) LIKE '%soft%' THEN 'soft' ELSE bounceType END AS bounceType,
+  count(*) AS bounces, count(DISTINCT rid) AS unique_recipients,
+  count(*) / sum(count(*)) OVER () AS share,
+  count(DISTINCT rid) / (SELECT count(DISTINCT rid) FROM e WHERE eventType = 'emailSend') AS rate
+FROM e WHERE eventType = 'emailBounce' GROUP BY 1 ORDER BY 2 DESC
+"""
+
+
+def frame_bytes(frame: pd.DataFrame) -> int:
+    return int(frame.memory_usage(deep=True).sum())
+
+
+def measure(func: Callable[[], object], repeat: int) -> tuple[float, int, object]:
+    """Median seconds over ``repeat`` runs and the peak traced memory growth of one run."""
+    times = []
+    result = None
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    gc.collect()
+    tracemalloc.start()
+    func()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return statistics.median(times), peak, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=float, default=5e6, help="events to generate")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per question")
+    parser.add_argument("--samples", action="store_true", help="use bextoolkit.samples")
+    args = parser.parse_args(argv)
+    import duckdb
+
+    start = time.perf_counter()
+    if args.samples:
+        from bextoolkit.samples import generate_events
+
+        events = generate_events(n_recipients=int(args.rows / 20), n_mailings=20, seed=1)
+    else:
+        events = make_events(int(args.rows))
+    size = frame_bytes(events)
+    print(
+        f"frame: {len(events):,} events, {size / 2**20:,.0f} MiB "
+        f"(built in {time.perf_counter() - start:.1f} s)"
+    )
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.register("events", events)
+    questions = [
+        ("funnel", lambda: bex.funnel(events), DUCK_FUNNEL),
+        ("click_urls", lambda: bex.click_urls(events), DUCK_CLICKS),
+        ("bounce_breakdown", lambda: bex.bounce_breakdown(events), DUCK_BOUNCES),
+    ]
+    print(f"{'question':18} {'bextoolkit s':>12} {'duckdb s':>9} {'ratio':>6} {'peak MiB':>9}")
+    for name, ours, sql in questions:
+        ours_s, peak, result = measure(ours, args.repeat)
+        duck_s, _, duck = measure(lambda sql=sql: con.execute(sql).df(), args.repeat)
+        check(name, result, duck)
+        print(
+            f"{name:18} {ours_s:12.2f} {duck_s:9.2f} {ours_s / duck_s:6.2f} "
+            f"{peak / 2**20:9.0f}"
+        )
+    print(f"(memory growth is compared with the frame's own {size / 2**20:,.0f} MiB)")
+    return 0
+
+
+def check(name: str, ours: pd.DataFrame, duck: pd.DataFrame) -> None:
+    """Assert that both answers agree on every column DuckDB computed."""
+    key = {"funnel": "messageId", "click_urls": "clickUrl", "bounce_breakdown": "bounceType"}[name]
+    left = ours.assign(**{key: ours[key].astype(str)}).set_index(key).sort_index()
+    right = duck.assign(**{key: duck[key].astype(str)}).set_index(key).sort_index()
+    if list(left.index) != list(right.index):
+        raise AssertionError(f"{name}: bextoolkit and DuckDB have different rows")
+    for column in right.columns:
+        got, want = left[column], right[column]
+        if pd.api.types.is_float_dtype(want):
+            same = np.allclose(got.to_numpy(float), want.to_numpy(float), equal_nan=True)
+        elif column in ("first_click", "last_click"):
+            same = (pd.to_datetime(got, utc=True) == pd.to_datetime(want, utc=True)).all()
+        elif column == "median_time_to_click":
+            diff = (pd.to_timedelta(got) - pd.to_timedelta(want)).abs()
+            same = (diff <= pd.Timedelta("1s")).all()
+        else:
+            same = np.array_equal(got.to_numpy(np.int64), want.to_numpy(np.int64))
+        if not same:
+            raise AssertionError(f"{name}.{column}: bextoolkit and DuckDB disagree")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""The Dask engine: ``read_events(..., engine="dask")`` and reports on a Dask DataFrame.
+
+Kept thin on purpose: the same per-file reader and the same Parquet reading code as the
+pandas engine run inside Dask tasks (``dask.dataframe.from_map``), one task per export
+file or per Parquet part, so a Dask frame computes to exactly the pandas frame.
+
+What runs where
+---------------
+- On the workers: listing nothing (the client lists files and reads the manifest),
+  then for each file or part: download, parse, filter, and project to the columns a
+  report needs; for CSV files, the cross-file ``eventId`` deduplication (a shuffle).
+- On the client: the pandas report functions, on the reduced frame the workers send
+  back (only the columns and events the report reads). This keeps every number the
+  same as on pandas; the reduced frame must fit in the client's memory (for a funnel,
+  about 40 bytes per event). See :func:`report_columns`.
+
+Point it at an existing cluster by creating a ``dask.distributed.Client(address)``
+before calling; ``storage_options`` travel with each task, so workers reach SFTP or
+object stores with the same credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+import pandas as pd
+
+from bextoolkit import _dataset
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
+
+log = logging.getLogger(__name__)
+
+_KEY = "__bex_dedupe_key__"
+
+
+def _require_dask() -> Any:
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        from bextoolkit.exceptions import BexConfigError
+
+        raise BexConfigError(
+            "engine='dask' needs Dask: pip install 'bextoolkit[dask]'"
+        ) from exc
+    return dd
+
+
+def is_dask_frame(obj: Any) -> bool:
+    """Whether ``obj`` is a Dask DataFrame (without importing Dask when it is not loaded).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_dask_frame(pd.DataFrame())
+    False
+    """
+    module = type(obj).__module__ or ""
+    return module.startswith(("dask.", "dask_expr")) and hasattr(obj, "npartitions")
+
+
+# --- reading ---------------------------------------------------------------------------------
+class _ReadPart:
+    """One Dask task: read one committed Parquet part with the filters pushed down."""
+
+    def __init__(
+        self,
+        root: str,
+        manifest: _dataset.Manifest,
+        storage_options: Mapping[str, Any],
+        protocol: str,
+        query: Mapping[str, Any],
+    ) -> None:
+        self.root = root
+        self.protocol = protocol
+        self.storage_options = dict(storage_options)
+        self.schema = manifest.schema
+        self.dtypes = dict(manifest.dtypes)
+        self.query = dict(query)
+
+    def __call__(self, part: Mapping[str, Any]) -> pd.DataFrame:
+        fs = fsspec.filesystem(self.protocol, **self.storage_options)
+        single = _dataset.Manifest(parts=[dict(part)], schema=self.schema, dtypes=self.dtypes)
+        table = _dataset.read_table(fs, self.root, single, **self.query)
+        return _dataset.to_events_frame(table, self.dtypes)
+
+
+class _ReadFile:
+    """One Dask task: read one export file with the pandas engine's own reader."""
+
+    def __init__(self, storage_options: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+        self.storage_options = dict(storage_options)
+        self.options = dict(options)
+
+    def __call__(self, path: str) -> pd.DataFrame:
+        from bextoolkit.readers import read_events
+
+        frame = read_events(path, storage_options=self.storage_options, **self.options)
+        frame.attrs.clear()  # attrs do not survive concatenation: keep partitions alike
+        return frame
+
+
+def read_dataset_dask(
+    urlpath: str,
+    *,
+    columns: Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    messageId: Any = None,  # noqa: N803 - the column's own name
+    event_types: Any = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> dd.DataFrame:
+    """A synced dataset as a Dask DataFrame: one partition per committed Parquet part."""
+    dd = _require_dask()
+    options = dict(storage_options or {})
+    fs, root = fsspec.core.url_to_fs(urlpath, **options)
+    manifest = _dataset.load_manifest(fs, root)
+    if manifest.schema is None:
+        from bextoolkit.exceptions import BexFileError
+
+        raise BexFileError(urlpath, "no synced events here: run `bextoolkit sync SRC DEST` first")
+    query = {
+        "columns": columns,
+        "start": start,
+        "end": end,
+        "message_ids": _dataset._as_list(messageId),
+        "event_types": _dataset._as_list(event_types),
+    }
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    reader = _ReadPart(root, manifest, options, protocol, query)
+    parts = _dataset.select_parts(manifest, start=start, end=end)
+    meta = _meta_for(manifest, columns)
+    if not parts:
+        return dd.from_pandas(meta, npartitions=1)
+    return dd.from_map(reader, parts, meta=meta, enforce_metadata=False)
+
+
+def _meta_for(manifest: _dataset.Manifest, columns: Sequence[str] | None) -> pd.DataFrame:
+    assert manifest.schema is not None
+    empty = manifest.schema.empty_table()
+    if columns is not None:
+        empty = empty.select(_dataset.ordered_subset(manifest.schema.names, columns))
+    return _dataset.to_events_frame(empty, manifest.dtypes)
+
+
+def read_files_dask(
+    paths: Sequence[str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    dedupe: bool = True,
+    **read_options: Any,
+) -> dd.DataFrame:
+    """Export files as a Dask DataFrame: one partition per file, parsed on the workers.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Full URLs of the files (as listed by :func:`bextoolkit.list_exports`).
+    storage_options : mapping, optional
+        fsspec options; they travel with each task to the workers.
+    dedupe : bool, default True
+        Drop events whose ``eventId`` was already seen in another file (a shuffle), as
+        the pandas engine does when it reads several files.
+    **read_options
+        Passed to :func:`bextoolkit.read_events` for each file.
+    """
+    dd = _require_dask()
+    if not paths:
+        raise FileNotFoundError("no export files to read")
+    reader = _ReadFile(storage_options or {}, read_options)
+    meta = reader(paths[0]).iloc[:0]
+    frame = dd.from_map(reader, list(paths), meta=meta, enforce_metadata=False)
+    if dedupe and "eventId" in meta.columns and len(paths) > 1:
+        frame = drop_duplicate_events(frame)
+    return frame
+
+
+def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
+    """Keep the first event of each ``eventId`` across partitions; missing ids all stay."""
+
+    def with_key(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        number = (partition_info or {}).get("number", 0)
+        ids = part["eventId"].astype("string")
+        own = pd.Series([f"\x00{number}:{i}" for i in range(len(part))], index=part.index)
+        out = part.copy()
+        out[_KEY] = ids.where(ids.notna(), own.astype("string"))
+        return out
+
+    meta = frame._meta.assign(**{_KEY: pd.Series(dtype="string")})
+    keyed = frame.map_partitions(with_key, meta=meta)
+    deduped = keyed.drop_duplicates(subset=[_KEY], keep="first", split_out=frame.npartitions)
+    return deduped.drop(columns=[_KEY])
+
+
+# --- reports -------------------------------------------------------------------------------
+def reduce_for_report(
+    frame: dd.DataFrame,
+    *,
+    columns: Sequence[str],
+    event_types: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Project (and filter) the Dask frame on the workers, then compute it as pandas.
+
+    Only ``columns`` (those present) and, when given, only ``event_types`` travel back to
+    the client, as one pandas frame the pandas report runs on.
+    """
+    keep = [c for c in frame.columns if c in set(columns)]
+    reduced = frame[keep]
+    if event_types is not None and "eventType" in keep:
+        reduced = reduced[reduced["eventType"].isin(list(event_types))]
+    result = reduced.compute()
+    result = result.reset_index(drop=True)
+    for name in result.columns:
+        if isinstance(result[name].dtype, pd.CategoricalDtype):
+            result[name] = result[name].cat.remove_unused_categories()
+    return result
+
+
+#: Columns each report reads (besides ``by=`` keys); the rest stays on the workers.
+_RECIPIENT = ("RECIPIENT_ID", "Email")
+REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "event_counts": (*_RECIPIENT, "eventType", "timestamp"),
+    "funnel": (
+        *_RECIPIENT, "eventType", "bounceType", "messageId", "messageName", "subjectLine",
+        "timestamp", "machine_open", "bot_click",
+    ),
+    "bounce_breakdown": (
+        *_RECIPIENT, "eventType", "bounceType", "code", "messageId", "timestamp",
+    ),
+    "click_urls": (
+        *_RECIPIENT, "eventType", "bounceType", "clickUrl", "urlDescription", "messageId",
+        "timestamp", "bot_click",
+    ),
+}  # fmt: skip
+
+
+def report_columns(name: str, kwargs: Mapping[str, Any]) -> list[str] | None:
+    """The columns report ``name`` reads with these options; None means every column.
+
+    Examples
+    --------
+    >>> report_columns("event_counts", {"by": "messageId"})
+    ['RECIPIENT_ID', 'Email', 'eventType', 'timestamp', 'messageId']
+    >>> report_columns("funnel", {"exclude": "machine_opens"}) is None
+    True
+    """
+    if name not in REPORT_COLUMNS or kwargs.get("exclude") not in (None, False):
+        return None  # unknown report, or quality flags computed from many columns
+    columns = list(REPORT_COLUMNS[name])
+    by = kwargs.get("by")
+    items = [] if by is None else [by] if isinstance(by, str | pd.Grouper) else list(by)
+    for item in items:
+        key = (item.key or "timestamp") if isinstance(item, pd.Grouper) else item
+        if isinstance(key, str) and key not in columns:
+            columns.append(key)
+    return columns
+
+
+def accepts_dask(report: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a pandas report so it also takes a Dask DataFrame, with the same numbers.
+
+    With a Dask frame, the workers read and project the columns the report needs
+    (:func:`report_columns`), the client computes that reduced frame and runs the pandas
+    report on it. With anything else the report runs as it is.
+    """
+
+    @functools.wraps(report)
+    def wrapper(events: Any, *args: Any, **kwargs: Any) -> Any:
+        if not is_dask_frame(events):
+            return report(events, *args, **kwargs)
+        columns = report_columns(report.__name__, kwargs)
+        reduced = events.compute() if columns is None else None
+        if reduced is None:
+            reduced = reduce_for_report(events, columns=columns or [])
+        log.info("%s on Dask: %d events brought to the client", report.__name__, len(reduced))
+        return report(reduced, *args, **kwargs)
+
+    return wrapper
+
+
+def run_report(
+    report: Callable[..., Any],
+    frame: dd.DataFrame,
+    *,
+    columns: Sequence[str],
+    event_types: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Run a pandas report on a Dask frame: reduce on the workers, report on the client."""
+    reduced = reduce_for_report(frame, columns=columns, event_types=event_types)
+    log.info("%s on Dask: %d events brought to the client", report.__name__, len(reduced))
+    return report(reduced, **kwargs)

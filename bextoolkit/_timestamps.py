@@ -1,0 +1,162 @@
+"""Vectorised parsing of export timestamps into tz-aware Arrow timestamps.
+
+The timestamp format of BEX files is not documented (domain.md, section 5); the shapes
+seen in sibling exports are ISO 8601 (with or without an offset, ``Z`` or a fraction),
+``MM/DD/YYYY HH:MM:SS`` and ``MM/DD/YY hh:mm AM/PM`` (sometimes with a 24-hour clock
+before the AM/PM). Every shape is parsed by Arrow compute kernels, never row by row.
+"""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bextoolkit.exceptions import BexConfigError
+
+#: The timestamp unit of the events frame.
+UNIT = "us"
+
+_ISO = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
+_US = re.compile(r"^\s*\d{1,2}/\d{1,2}/(\d{2,4})")
+_AMPM = re.compile(r"[AaPp]\.?[Mm]\.?\s*$")
+_OFFSET_REGEX = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)\s*$"
+_US_FORMATS = (
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+)
+_HOUR = 3_600 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[UNIT]  # in UNIT
+
+
+def check_tz(tz: str) -> str:
+    """Return ``tz`` if it names an IANA time zone, else raise :class:`BexConfigError`."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BexConfigError(
+            f"tz={tz!r} is not a time zone name; pass an IANA name such as 'UTC' or "
+            "'America/New_York'"
+        ) from exc
+    return tz
+
+
+def parse_timestamps(values: pa.ChunkedArray | pa.Array, tz: str) -> tuple[pa.Array, np.ndarray]:
+    """Parse timestamp strings into ``timestamp[us, tz]``.
+
+    Parameters
+    ----------
+    values : pyarrow string array
+        The raw cells; nulls stay null.
+    tz : str
+        Time zone for values without an offset, and of the result.
+
+    Returns
+    -------
+    parsed : pyarrow.Array
+        ``timestamp[us, tz]``, null where the cell was empty or did not parse.
+    bad : numpy.ndarray
+        Positions of non-empty cells that did not parse (empty when all did).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> ts, bad = parse_timestamps(pa.array(["2026-11-01T01:00:00Z", None]), "UTC")
+    >>> str(ts[0]), ts[1].is_valid, len(bad)
+    ('2026-11-01 01:00:00+00:00', False, 0)
+    """
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    arr = arr.cast(pa.string())
+    target = pa.timestamp(UNIT, tz=tz)
+    valid = arr.drop_null()
+    if len(valid) == 0:
+        return pa.nulls(len(arr), target), np.array([], dtype=np.int64)
+    sample = valid[0].as_py()
+    us = _US.match(sample)
+    if us:
+        parsed = _parse_us(arr, tz, short_year=len(us.group(1)) == 2)
+    else:
+        parsed = _parse_iso(arr, tz) if _ISO.match(sample) else None
+    if parsed is None:
+        parsed = pa.nulls(len(arr), target)
+    parsed = parsed.cast(target)
+    failed = pc.and_(pc.is_valid(arr), pc.is_null(parsed))
+    bad = np.flatnonzero(failed.to_numpy(zero_copy_only=False))
+    return parsed, bad
+
+
+def _parse_iso(arr: pa.Array, tz: str) -> pa.Array:
+    """ISO 8601: all with offsets, all naive, or a mix (split by a regex mask)."""
+    try:
+        return arr.cast(pa.timestamp(UNIT, tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:
+        return _localize(arr.cast(pa.timestamp(UNIT)), tz)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    trimmed = pc.utf8_trim_whitespace(arr)
+    has_offset = pc.fill_null(pc.match_substring_regex(trimmed, _OFFSET_REGEX), False)
+    aware = _cast_or_null(pc.if_else(has_offset, trimmed, None), pa.timestamp(UNIT, tz="UTC"))
+    naive = _cast_or_null(pc.if_else(has_offset, None, trimmed), pa.timestamp(UNIT))
+    return pc.if_else(has_offset, aware, _localize(naive, tz).cast(pa.timestamp(UNIT, "UTC")))
+
+
+def _cast_or_null(arr: pa.Array, target: pa.DataType) -> pa.Array:
+    """Cast element-wise, null where a cell does not parse (slow path, mixed files only)."""
+    try:
+        return arr.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        out = []
+        for value in arr.to_pylist():
+            try:
+                out.append(pa.scalar(value).cast(target).value if value is not None else None)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                out.append(None)
+        return pa.array(out, pa.int64()).cast(target)
+
+
+def _parse_us(arr: pa.Array, tz: str, *, short_year: bool) -> pa.Array:
+    """US dates with a 24-hour clock, or hh:mm with AM/PM (a 24-hour hour before AM/PM too)."""
+    trimmed = pc.utf8_trim_whitespace(arr)
+    is_ampm = pc.fill_null(pc.match_substring_regex(trimmed, _AMPM.pattern), False)
+    any_ampm = pc.any(is_ampm).as_py()
+    if any_ampm:
+        is_pm = pc.fill_null(pc.match_substring_regex(trimmed, r"[Pp]\.?[Mm]\.?\s*$"), False)
+        trimmed = pc.utf8_trim_whitespace(pc.replace_substring_regex(trimmed, _AMPM.pattern, ""))
+    best: pa.Array | None = None
+    best_nulls = len(arr) + 1
+    for fmt in _US_FORMATS:
+        if ("%y" in fmt) != short_year:
+            continue
+        parsed = pc.strptime(trimmed, format=fmt, unit=UNIT, error_is_null=True)
+        nulls = parsed.null_count
+        if nulls < best_nulls:
+            best, best_nulls = parsed, nulls
+        if nulls == trimmed.null_count:
+            break
+    assert best is not None
+    if any_ampm:
+        hours = pc.hour(best)
+        ns = best.cast(pa.int64())
+        add = pc.and_(is_pm, pc.less(hours, 12))
+        sub = pc.and_(pc.and_(is_ampm, pc.invert(is_pm)), pc.equal(hours, 12))
+        ns = pc.add(ns, pc.multiply(add.cast(pa.int64()), 12 * _HOUR))
+        ns = pc.subtract(ns, pc.multiply(sub.cast(pa.int64()), 12 * _HOUR))
+        best = ns.cast(pa.timestamp(UNIT))
+    return _localize(best, tz)
+
+
+def _localize(naive: pa.Array, tz: str) -> pa.Array:
+    """Read naive wall-clock times in ``tz`` (ambiguous and skipped times take the earliest)."""
+    if tz == "UTC":
+        return naive.cast(pa.timestamp(UNIT, tz="UTC"))
+    return pc.assume_timezone(naive, timezone=tz, ambiguous="earliest", nonexistent="earliest")

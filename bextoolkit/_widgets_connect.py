@@ -1,0 +1,268 @@
+"""``ConnectForm``: pod or base URL and OAuth credentials in, a :class:`BexClient` out.
+
+Secrets never enter what a notebook saves. Values found in the environment stay in the
+kernel (the password fields only say where they come from); values typed into the password
+fields are cleared as soon as the client is built; no status line ever repeats a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as w
+
+from bextoolkit import auth
+from bextoolkit._widgets_common import (
+    DESCRIPTION_STYLE,
+    FIELD_WIDTH,
+    error_text,
+    named,
+    show,
+    status_html,
+)
+from bextoolkit.client import BexClient
+
+log = logging.getLogger(__name__)
+
+ConnectCallback = Callable[[BexClient], Any]
+_OTHER = "other"
+
+
+def pod_options() -> list[tuple[str, str]]:
+    """The pod dropdown: ``("6 (eu-1)", "6")`` for every pod, then a custom base URL.
+
+    Examples
+    --------
+    >>> pod_options()[5], pod_options()[-1]
+    (('6 (eu-1)', '6'), ('other: type the base URL', 'other'))
+    """
+    return [(f"{pod} ({region})", pod) for pod, region in auth.PODS.items()] + [
+        ("other: type the base URL", _OTHER)
+    ]
+
+
+def secret_placeholder(env: Mapping[str, str], variable: str) -> str:
+    """What an empty password field says: where its value will come from.
+
+    Examples
+    --------
+    >>> secret_placeholder({"BEX_CLIENT_SECRET": "x"}, "BEX_CLIENT_SECRET")
+    'set in BEX_CLIENT_SECRET (type here to override)'
+    >>> secret_placeholder({}, "BEX_CLIENT_SECRET")
+    'or set BEX_CLIENT_SECRET'
+    """
+    if env.get(variable):
+        return f"set in {variable} (type here to override)"
+    return f"or set {variable}"
+
+
+class ConnectForm(w.VBox):
+    """Connect a notebook to Acoustic Campaign, or to a local sandbox with one click.
+
+    The pod (or a base URL) and the client id are pre-filled from ``BEX_POD`` /
+    ``BEX_BASE_URL`` and ``BEX_CLIENT_ID``. The client secret and refresh token are read from
+    ``BEX_CLIENT_SECRET`` / ``BEX_REFRESH_TOKEN`` when their password fields are left empty;
+    those values are never put into a widget. Typed secrets are cleared once the client is
+    built, so they are not saved with the notebook's widget state.
+
+    Parameters
+    ----------
+    env : mapping, optional
+        Where ``BEX_*`` variables are read (default ``os.environ``).
+
+    Attributes
+    ----------
+    client : BexClient or None
+        The connected client, after Connect or Use the sandbox.
+    sandbox : object or None
+        The sandbox started by Use the sandbox (``sandbox.stop()`` ends it).
+
+    Examples
+    --------
+    >>> connect = ConnectForm()  # doctest: +SKIP
+    >>> form = JobDefinitionForm(); connect.on_connect(form.set_client)  # doctest: +SKIP
+    """
+
+    def __init__(self, *, env: Mapping[str, str] | None = None) -> None:
+        self._env = os.environ if env is None else env
+        self.client: BexClient | None = None
+        self.sandbox: Any = None
+        self._callbacks: list[ConnectCallback] = []
+
+        pod = str(self._env.get(auth.ENV_POD, "")).strip().upper()
+        base_url = self._env.get(auth.ENV_BASE_URL, "")
+        choice = _OTHER if base_url or pod not in auth.PODS else pod
+        self._pod = named(
+            w.Dropdown(
+                description="Pod",
+                options=pod_options(),
+                value=choice,
+                style=DESCRIPTION_STYLE,
+                layout=w.Layout(width=FIELD_WIDTH),
+            ),
+            "bex-pod",
+        )
+        self._base_url = named(
+            w.Text(
+                description="Base URL",
+                value=base_url,
+                placeholder="https://api-campaign-us-1.goacoustic.com",
+                style=DESCRIPTION_STYLE,
+                layout=w.Layout(width=FIELD_WIDTH),
+            ),
+            "bex-base-url",
+        )
+        self._client_id = named(
+            w.Text(
+                description="Client id",
+                value=self._env.get(auth.ENV_CLIENT_ID, ""),
+                placeholder=f"or set {auth.ENV_CLIENT_ID}",
+                style=DESCRIPTION_STYLE,
+                layout=w.Layout(width=FIELD_WIDTH),
+            ),
+            "bex-client-id",
+        )
+        self._client_secret = named(
+            w.Password(
+                description="Client secret",
+                placeholder=secret_placeholder(self._env, auth.ENV_CLIENT_SECRET),
+                style=DESCRIPTION_STYLE,
+                layout=w.Layout(width=FIELD_WIDTH),
+            ),
+            "bex-client-secret",
+        )
+        self._refresh_token = named(
+            w.Password(
+                description="Refresh token",
+                placeholder=secret_placeholder(self._env, auth.ENV_REFRESH_TOKEN),
+                style=DESCRIPTION_STYLE,
+                layout=w.Layout(width=FIELD_WIDTH),
+            ),
+            "bex-refresh-token",
+        )
+        self._connect = named(w.Button(description="Connect", button_style="primary"), "bex-connect")
+        self._use_sandbox = named(
+            w.Button(
+                description="Use the sandbox",
+                tooltip="start a local stand-in for Acoustic on 127.0.0.1 and connect to it",
+            ),
+            "bex-use-sandbox",
+        )
+        self._status = named(w.HTML(), "bex-connect-status")
+        super().__init__(
+            [
+                w.HTML("<h3 style='margin: 0.2em 0'>Connect to Acoustic Campaign</h3>"),
+                self._pod,
+                self._base_url,
+                self._client_id,
+                self._client_secret,
+                self._refresh_token,
+                w.HBox([self._connect, self._use_sandbox]),
+                self._status,
+            ]
+        )
+        named(self, "bex-connect-form")
+        self._pod.observe(lambda _: self._show_base_url(), names="value")
+        self._connect.on_click(lambda _: self.connect())
+        self._use_sandbox.on_click(lambda _: self.use_sandbox())
+        self._show_base_url()
+        self._say("info", "Not connected.")
+
+    def on_connect(self, callback: ConnectCallback, *, remove: bool = False) -> None:
+        """Call ``callback(client)`` each time a client is connected."""
+        if remove:
+            self._callbacks.remove(callback)
+        else:
+            self._callbacks.append(callback)
+            if self.client is not None:
+                callback(self.client)
+
+    def connect(self) -> BexClient | None:
+        """Build the client from the form (and the environment) and check it gets a token."""
+        self._busy(True)
+        self._say("busy", "Connecting…")
+        try:
+            use_url = self._pod.value == _OTHER
+            client = BexClient(
+                pod=None if use_url else self._pod.value,
+                base_url=self._base_url.value.strip() if use_url else None,
+                client_id=self._client_id.value.strip() or None,
+                client_secret=self._client_secret.value or None,
+                refresh_token=self._refresh_token.value or None,
+                env=self._env,
+            )
+            client.token.get()
+        except Exception as exc:  # shown on the form; never holds a secret
+            log.info("connect failed: %s", exc)
+            self._say("error", error_text(exc))
+            return None
+        finally:
+            self._forget_typed_secrets()
+            self._busy(False)
+        return self._connected(client, f"Connected to {client.base_url}.")
+
+    def use_sandbox(self) -> BexClient | None:
+        """Start a local sandbox (once) and connect to it."""
+        self._busy(True)
+        self._say("busy", "Starting the sandbox…")
+        try:
+            if self.sandbox is None:
+                self.sandbox = _start_sandbox()
+            client = _sandbox_client(self.sandbox)
+            client.token.get()
+        except Exception as exc:
+            log.info("sandbox failed: %s", exc)
+            self._say("error", error_text(exc))
+            return None
+        finally:
+            self._busy(False)
+        self._pod.value = _OTHER
+        self._base_url.value = client.base_url
+        return self._connected(
+            client,
+            f"Connected to the sandbox at {client.base_url} "
+            "(it runs in this kernel; .sandbox.stop() ends it).",
+        )
+
+    def _connected(self, client: BexClient, message: str) -> BexClient:
+        self.client = client
+        self._say("ok", message)
+        for callback in list(self._callbacks):
+            callback(client)
+        return client
+
+    def _forget_typed_secrets(self) -> None:
+        self._client_secret.value = ""
+        self._refresh_token.value = ""
+
+    def _show_base_url(self) -> None:
+        show(self._base_url, self._pod.value == _OTHER)
+
+    def _busy(self, busy: bool) -> None:
+        self._connect.disabled = busy
+        self._use_sandbox.disabled = busy
+
+    def _say(self, kind: str, text: str) -> None:
+        self._status.value = status_html(kind, text)
+
+
+def _start_sandbox() -> Any:
+    """A started sandbox: the full one (API + SFTP) if present, else the API alone."""
+    try:
+        from bextoolkit.sandbox import Sandbox  # type: ignore[attr-defined]
+    except ImportError:
+        from bextoolkit.sandbox.api import SandboxAPI as Sandbox
+    sandbox = Sandbox()
+    sandbox.start()
+    return sandbox
+
+
+def _sandbox_client(sandbox: Any) -> BexClient:
+    """A client for a running sandbox, from its ``BEX_*`` settings (never shown)."""
+    if callable(getattr(sandbox, "client", None)):
+        return sandbox.client()  # type: ignore[no-any-return]
+    api = getattr(sandbox, "api", sandbox)
+    return BexClient.from_env(api.env())

@@ -1,0 +1,104 @@
+"""``events.bex``: the reports as DataFrame methods, for notebooks that chain.
+
+Importing :mod:`bextoolkit` registers the accessor, so on any events frame::
+
+    events.bex.funnel(by="day")
+    events.query("messageId == '123'").bex.click_urls()
+    events.bex.flag_machine_opens().bex.funnel(exclude="machine_opens")
+
+Each method is the public function of the same name with the frame as its first
+argument, so the function's docstring is the method's documentation. Besides the reports
+here, the names in :data:`FORWARDED` (quality flags, comparisons, client mix) and every
+``plot_*`` function of :mod:`bextoolkit` are looked up when first used, so the accessor
+works whether or not those modules are installed and never imports them early.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Any, Final
+
+import pandas as pd
+
+from bextoolkit import reports
+
+#: Functions of other modules the accessor forwards to, looked up on first use.
+FORWARDED: Final = ("flag_machine_opens", "flag_bot_clicks", "compare", "client_mix")
+
+
+@pd.api.extensions.register_dataframe_accessor("bex")
+class BexAccessor:
+    """Reports on an events frame: ``events.bex.funnel()``, ``events.bex.click_urls()``, ...
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import bextoolkit
+    >>> ev = pd.DataFrame({"RECIPIENT_ID": ["1", "1"], "eventType": ["emailSend", "emailOpen"]})
+    >>> ev.bex.funnel(by=None)["open_rate"].tolist()
+    [1.0]
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def event_counts(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.event_counts` of this frame."""
+        return reports.event_counts(self._frame, **options)
+
+    def funnel(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.funnel` of this frame."""
+        return reports.funnel(self._frame, **options)
+
+    def bounce_breakdown(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.bounce_breakdown` of this frame."""
+        return reports.bounce_breakdown(self._frame, **options)
+
+    def click_urls(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.click_urls` of this frame."""
+        return reports.click_urls(self._frame, **options)
+
+    def time_to_engage(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.time_to_engage` of this frame."""
+        return reports.time_to_engage(self._frame, **options)
+
+    def engagement_curve(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.engagement_curve` of this frame."""
+        return reports.engagement_curve(self._frame, **options)
+
+    def activity_heatmap(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.activity_heatmap` of this frame."""
+        return reports.activity_heatmap(self._frame, **options)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_") or not (name in FORWARDED or name.startswith("plot_")):
+            raise AttributeError(f"'DataFrame.bex' has no attribute {name!r}")
+        func = _lookup(name)
+        if func is None:
+            raise AttributeError(
+                f"'DataFrame.bex' has no attribute {name!r}: bextoolkit has no function "
+                f"{name!r} in this installation."
+            )
+        return functools.partial(func, self._frame)
+
+    def __dir__(self) -> list[str]:
+        package = importlib.import_module("bextoolkit")
+        extra = [n for n in getattr(package, "__all__", ()) if n.startswith("plot_")]
+        return sorted(set(super().__dir__()) | set(FORWARDED) | set(extra))
+
+
+def _lookup(name: str) -> Callable[..., Any] | None:
+    """The public function ``name`` of bextoolkit (or of the module defining it), or None."""
+    package = importlib.import_module("bextoolkit")
+    func = getattr(package, name, None)
+    if func is None:
+        for module in ("quality", "compare", "plotting", "user_agents"):
+            try:
+                func = getattr(importlib.import_module(f"bextoolkit.{module}"), name, None)
+            except ImportError:
+                continue
+            if func is not None:
+                break
+    return func if callable(func) else None

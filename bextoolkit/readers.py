@@ -1,0 +1,610 @@
+"""Load BEX (and RRDE) export files into the events frame, from anywhere fsspec reaches.
+
+:func:`read_events` reads CSV, PSV and TSV exports, gzipped or zipped, local or remote,
+into one typed pandas frame (see DESIGN.md, "The events frame"). :func:`list_exports`
+lists export files with the parts of their names; :func:`parse_export_name` parses one
+name. Parsing is done by ``pyarrow.csv`` with explicit column types, one file at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bextoolkit import _events, _parsing, schema
+from bextoolkit._sources import Source, UrlPath, expand
+from bextoolkit._timestamps import UNIT, check_tz, parse_timestamps
+from bextoolkit.exceptions import BexConfigError, BexFileError
+
+log = logging.getLogger(__name__)
+
+OnBadLines = Literal["error", "warn", "skip"]
+#: The dtype of a category column no file filled (categories of the default ``str`` dtype).
+_EMPTY_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
+EVENT_TYPE = schema.EVENT_TYPE_COLUMN
+
+
+@dataclass
+class _Options:
+    format: str | None
+    tz: str
+    columns: list[str] | None
+    event_types: set[str] | None
+    event_type: str | None
+    dedupe: bool
+    on_bad_lines: str
+    encoding: str
+
+    @property
+    def skip_bad(self) -> bool:
+        return self.on_bad_lines != "error"
+
+
+@dataclass
+class _FileResult:
+    table: pa.Table | None
+    info: dict[str, Any]
+    skipped: list[dict[str, Any]]
+    all_columns: bool = True  # False when ``columns=`` limited what was parsed
+
+
+def read_events(
+    urlpath: UrlPath,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    format: str | None = None,
+    tz: str = "UTC",
+    columns: Sequence[str] | None = None,
+    event_types: Iterable[str] | None = None,
+    event_type: str | None = None,
+    dedupe: bool = True,
+    on_bad_lines: OnBadLines = "error",
+    progress: bool | None = None,
+    encoding: str = "utf-8",
+    start: Any = None,
+    end: Any = None,
+    messageId: str | Sequence[str] | None = None,  # noqa: N803 - the column's own name
+    engine: str = "pandas",
+) -> pd.DataFrame:
+    """Read BEX or RRDE export files into one events frame.
+
+    Parameters
+    ----------
+    urlpath : str, path, or list of them
+        A file, a glob (``download/*.csv``), a folder (its ``.csv/.psv/.tsv/.txt``, ``.gz``
+        and ``.zip`` files), or any fsspec URL: ``sftp://host/download/*.csv``,
+        ``ftp://``, ``memory://``, ``https://``, ``s3://``, ``simplecache::sftp://...``.
+    storage_options : dict, optional
+        Passed to fsspec (``host``, ``port``, ``username``, ``password``, ...).
+    format : {"CSV", "PSV", "TSV"}, optional
+        Forces the delimiter. By default it comes from the file extension, or is sniffed
+        from the header when the extension does not fit it.
+    tz : str, default "UTC"
+        Time zone of the ``timestamp`` column; naive file values are read in it.
+    columns : list of str, optional
+        Read only these columns (events-frame names). The frame then holds exactly these
+        columns, in events-frame order, followed by ``eventType``; columns read only to
+        derive ``eventType`` or to find duplicates are dropped again. Documented columns
+        a file lacks come back empty; an unknown name raises :class:`BexConfigError`.
+    event_types : list of str, optional
+        Keep only rows of these event types (``"emailOpen"``, ...; any case).
+    event_type : str, optional
+        How to tell the event of each row when a file has neither an event-type column
+        nor ``code`` values of the emailXxx vocabulary: the name of a column holding it
+        (used first when present), or one event type for every row of such files.
+    dedupe : bool, default True
+        Drop repeated events (same ``eventId``; the same full row where it is empty),
+        keeping the first (files are read in name order).
+    on_bad_lines : {"error", "warn", "skip"}, default "error"
+        A line with the wrong number of fields, invalid UTF-8, an unreadable timestamp,
+        or an empty or damaged (gzip/zip) file raises :class:`BexFileError` naming the
+        file and line; ``"warn"`` and ``"skip"`` go on and list every skipped line in
+        ``df.attrs["skipped_lines"]`` (``"warn"`` also warns).
+    progress : bool, optional
+        Show a ``tqdm`` bar over files; default: on in Jupyter for several files.
+    encoding : str, default "utf-8"
+        Text encoding of the files (a UTF-8 BOM is always accepted).
+    start, end : datetime-like, optional
+        Keep events with ``start <= timestamp < end`` (naive values are in ``tz``).
+    messageId : str or list of str, optional
+        Keep these mailings only.
+    engine : {"pandas", "dask"}, default "pandas"
+        ``"dask"`` returns a lazy Dask DataFrame (one partition per file or Parquet
+        part), parsed on the workers of the current ``dask.distributed`` client.
+
+    A folder written by :func:`bextoolkit.sync` is read from its Parquet parts: only
+    the columns asked for, and ``start``/``end``/``messageId``/``event_types`` pushed
+    down into the scan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``schema.BEX_COLUMNS`` in order, then extra database columns, then ``eventType``.
+        ``df.attrs`` holds ``files`` (``path``, ``rows``, ``bytes``, ``format``, ``kind``
+        each), ``duplicates_dropped``, ``skipped_lines`` (``file``, ``line``, ``reason``)
+        and ``format``.
+
+    Raises
+    ------
+    BexFileError
+        A file that cannot be read as it is; the message names the file, the line and
+        what to pass to get on.
+    FileNotFoundError, PermissionError, OSError
+        From fsspec, as it raised them.
+
+    Examples
+    --------
+    >>> events = read_events("sftp://127.0.0.1:2222/download/*.csv",
+    ...                      storage_options={"username": "me", "password": "..."})
+    ... # doctest: +SKIP
+    """
+    # >>> hook (bextoolkit.sync owner): synced datasets, row filters, engine="dask"
+    from bextoolkit import _engines
+
+    routed = _engines.route(
+        urlpath, engine=engine, storage_options=storage_options, columns=columns,
+        event_types=event_types, start=start, end=end, messageId=messageId, tz=tz,
+        read_options={"format": format, "event_type": event_type, "dedupe": dedupe,
+                      "on_bad_lines": on_bad_lines, "progress": progress, "encoding": encoding},
+    )  # fmt: skip
+    if routed is not None:
+        return routed
+    # <<< hook
+    opts = _check_options(format, tz, columns, event_types, event_type, on_bad_lines, encoding)
+    opts.dedupe = dedupe
+    sources = expand(urlpath, storage_options)
+    results = [_read_file(s, opts) for s in _progress(sources, progress)]
+    frame = _to_frame([r.table for r in results if r.table is not None], opts, results)
+    before = len(frame)
+    if dedupe:
+        frame = _drop_duplicates(frame)
+    if opts.columns is not None:
+        frame = frame[[c for c in frame.columns if c in opts.columns or c == EVENT_TYPE]]
+    skipped = [line for r in results for line in r.skipped]
+    formats = sorted({r.info["format"] for r in results if r.info.get("format")})
+    frame.attrs = {
+        "files": [r.info for r in results],
+        "duplicates_dropped": before - len(frame),
+        "skipped_lines": skipped,
+        "format": ",".join(formats),
+    }
+    return frame
+
+
+def _check_options(
+    format: str | None,
+    tz: str,
+    columns: Sequence[str] | None,
+    event_types: Iterable[str] | None,
+    event_type: str | None,
+    on_bad_lines: str,
+    encoding: str,
+) -> _Options:
+    if format is not None and format.upper() not in schema.FILE_FORMATS:
+        raise BexConfigError(f"format={format!r} is not one of {', '.join(schema.FILE_FORMATS)}")
+    if on_bad_lines not in ("error", "warn", "skip"):
+        raise BexConfigError(
+            f"on_bad_lines={on_bad_lines!r}: pass 'error' (default), 'warn' or 'skip'"
+        )
+    if isinstance(columns, str):
+        columns = [columns]
+    wanted = None if event_types is None else set(_events.canonical_names(event_types))
+    return _Options(
+        format=format.upper() if format else None,
+        tz=check_tz(tz),
+        columns=list(columns) if columns is not None else None,
+        event_types=wanted,
+        event_type=event_type,
+        dedupe=True,
+        on_bad_lines=on_bad_lines,
+        encoding=encoding,
+    )
+
+
+def _progress(sources: list[Source], progress: bool | None) -> Iterable[Source]:
+    show = progress if progress is not None else (len(sources) > 1 and _in_notebook())
+    if not show:
+        return sources
+    from tqdm.auto import tqdm
+
+    return tqdm(sources, desc="reading exports", unit="file")
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+# --- one file ---------------------------------------------------------------------------
+
+
+def _read_file(source: Source, opts: _Options) -> _FileResult:
+    path = source.display
+    raw = source.read()
+    info: dict[str, Any] = {"path": path, "rows": 0, "bytes": raw.size}
+    try:
+        if raw.size == 0:
+            raise _parsing.DamagedFileError(path, "is empty (0 bytes, no header row)")
+        payload = _parsing.unwrap(raw, source.name, path)
+        if not payload.data.to_pybytes()[:4096].strip():
+            raise _parsing.DamagedFileError(path, "holds no header row (empty after unpacking)")
+    except _parsing.DamagedFileError as exc:
+        if not opts.skip_bad:
+            raise BexFileError(
+                path, f"{exc.reason}; pass on_bad_lines='skip' to skip it", line=exc.line
+            ) from exc
+        return _FileResult(None, info, _skip(opts, [{"file": path, "line": None, "reason": exc.reason}]))
+    header = _parsing.read_header(payload, path, format=opts.format, encoding=opts.encoding)
+    info.update(format=header.format, kind=header.kind, compression=payload.compression)
+    source_col = _event_source(header, opts)
+    include = _include(header, opts, source_col)
+    table, skipped = _parsing.parse_table(
+        payload, header, path, include=include, encoding=opts.encoding, skip_bad=opts.skip_bad
+    )
+    table = table.rename_columns([header.frame_name(n) for n in table.column_names])
+    table, bad_ts = _with_timestamps(table, payload, header, path, opts)
+    table = _with_event_type(table, header, path, opts, source_col)
+    info["rows"] = table.num_rows
+    if opts.event_types is not None:
+        table = table.filter(_events.keep_mask(table[EVENT_TYPE], opts.event_types))
+    skipped = _skip(opts, sorted(skipped + bad_ts, key=_line_key))
+    return _FileResult(table, info, skipped, all_columns=include is None)
+
+
+def _line_key(entry: dict[str, Any]) -> int:
+    return entry["line"] or 0
+
+
+def _skip(opts: _Options, skipped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if skipped and opts.on_bad_lines == "warn":
+        first = skipped[0]
+        where = f"line {first['line']}" if first["line"] else "the whole file"
+        warnings.warn(
+            f"{first['file']}: skipped {len(skipped)} bad line(s), first {where}: "
+            f"{first['reason']}; all are listed in df.attrs['skipped_lines']",
+            stacklevel=4,
+        )
+    for entry in skipped:
+        log.info("skipped %s line %s: %s", entry["file"], entry["line"], entry["reason"])
+    return skipped
+
+
+def _event_source(header: _parsing.Header, opts: _Options) -> str | None:
+    """The file column that says each row's event, if any (file names, not frame names)."""
+    if opts.event_type is not None and opts.event_type in header.names:
+        return opts.event_type
+    for name in header.names:
+        if name.strip().lower() in _parsing.EVENT_TYPE_NAMES:
+            return name
+    return None
+
+
+def _include(header: _parsing.Header, opts: _Options, source_col: str | None) -> list[str] | None:
+    """File columns to parse for ``columns=``; None means all of them."""
+    if opts.columns is None:
+        return None
+    frame_names = {header.frame_name(n): n for n in header.names}
+    if opts.dedupe and "eventId" not in frame_names:
+        return None  # duplicates can then only be told by the full row
+    wanted = set(opts.columns) | {"code", "eventId"}
+    if header.kind == "RRDE":
+        wanted.add("bounceType")
+    keep = [n for n in header.names if header.frame_name(n) in wanted or n == source_col]
+    if header.kind == "RRDE" and "bounceType" in wanted:
+        keep += [n for n in header.names if header.frame_name(n) == EVENT_TYPE and n not in keep]
+    return keep
+
+
+def _with_timestamps(
+    table: pa.Table,
+    payload: _parsing.Payload,
+    header: _parsing.Header,
+    path: str,
+    opts: _Options,
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    if "timestamp" not in table.column_names:
+        return table, []
+    parsed, bad = parse_timestamps(table["timestamp"], opts.tz)
+    index = table.column_names.index("timestamp")
+    table = table.set_column(index, "timestamp", parsed)
+    if len(bad) == 0:
+        return table, []
+    lines = _parsing.record_lines(payload.data, header, opts.encoding)
+    value = _raw_cell(payload, header, opts, int(bad[0]))
+    line_of = (lambda i: lines[i]) if len(lines) == table.num_rows else (lambda i: None)
+    if not opts.skip_bad:
+        raise BexFileError(
+            path,
+            f"timestamp {value!r} is not in a known format (ISO 8601, MM/DD/YYYY HH:MM:SS, "
+            "MM/DD/YY hh:mm AM/PM); pass on_bad_lines='skip' to skip such lines",
+            line=line_of(int(bad[0])),
+        )
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[bad] = False
+    skipped = [
+        {"file": path, "line": line_of(int(i)), "reason": "timestamp not in a known format"}
+        for i in bad
+    ]
+    return table.filter(pa.array(keep)), skipped
+
+
+def _raw_cell(payload: _parsing.Payload, header: _parsing.Header, opts: _Options, row: int) -> str:
+    """The raw ``timestamp`` text of one data row, for an error message."""
+    file_name = next(n for n in header.names if header.frame_name(n) == "timestamp")
+    table, _ = _parsing.parse_table(
+        payload, header, "", include=[file_name], encoding=opts.encoding, skip_bad=True
+    )
+    value = table.column(0)[row]
+    return value.as_py() if value.is_valid else ""
+
+
+def _with_event_type(
+    table: pa.Table, header: _parsing.Header, path: str, opts: _Options, source_col: str | None
+) -> pa.Table:
+    """Add the canonical ``eventType`` (and RRDE's implied ``bounceType``) last."""
+    source_name = header.frame_name(source_col) if source_col else None
+    if source_name is not None:
+        source = table[source_name]
+        table = table.drop_columns([source_name])
+    elif "code" in table.column_names and (
+        table.num_rows == 0 or _events.has_vocabulary(table["code"])
+    ):
+        source = table["code"]
+    elif opts.event_type is not None:
+        code = _events.canonical_event(opts.event_type)[0]
+        return table.append_column(EVENT_TYPE, _events.constant(code, table.num_rows))
+    elif table.num_rows == 0:
+        return table.append_column(EVENT_TYPE, pa.nulls(0, _parsing.CATEGORY))
+    else:
+        raise BexFileError(
+            path,
+            "cannot tell which event each row is: no event-type column (eventType) and no "
+            f"'code' values such as {', '.join(schema.EVENT_TYPES)}. Pass "
+            "event_type='<column>' naming the column that holds it, or "
+            "event_type='emailOpen' (say) if every row of the file is that event",
+        )
+    table = table.append_column(EVENT_TYPE, _events.recode(source, _event_code))
+    if "bounceType" not in table.column_names and header.kind == "RRDE":
+        table = table.append_column("bounceType", _events.recode(source, _bounce_type))
+    return table
+
+
+def _event_code(value: str) -> str:
+    return _events.canonical_event(value)[0]
+
+
+def _bounce_type(value: str) -> str | None:
+    return _events.canonical_event(value)[1]
+
+
+# --- all files -> one frame ----------------------------------------------------------------
+
+
+def _frame_columns(tables: list[pa.Table], opts: _Options, results: list[_FileResult]) -> list[str]:
+    seen: dict[str, None] = {}
+    for table in tables:
+        seen.update(dict.fromkeys(table.column_names))
+    extras = [c for c in seen if c not in schema.BEX_COLUMNS and c != EVENT_TYPE]
+    names = [*schema.BEX_COLUMNS, *extras]
+    if opts.columns is not None:
+        unknown = [c for c in opts.columns if c not in names and c != EVENT_TYPE]
+        if unknown and tables:
+            raise BexConfigError(
+                f"columns= names {unknown}, which no file has; the files have "
+                f"{', '.join(names)}"
+            )
+        if not any(r.all_columns for r in results if r.table is not None):
+            names = [c for c in names if c in opts.columns or c in seen]
+    return [*names, EVENT_TYPE]
+
+
+def _arrow_type(name: str, tz: str) -> pa.DataType:
+    if name == "timestamp":
+        return pa.timestamp(UNIT, tz=tz)
+    return _parsing.column_type(name)
+
+
+def _to_frame(tables: list[pa.Table], opts: _Options, results: list[_FileResult]) -> pd.DataFrame:
+    names = _frame_columns(tables, opts, results)
+    types = {n: _arrow_type(n, opts.tz) for n in names}
+    aligned = []
+    for table in tables:
+        present = set(table.column_names)
+        arrays = [
+            table[n].cast(types[n]) if n in present else pa.nulls(table.num_rows, types[n])
+            for n in names
+        ]
+        aligned.append(pa.Table.from_arrays(arrays, names=names))
+    if not aligned:
+        aligned = [pa.Table.from_arrays([pa.nulls(0, types[n]) for n in names], names=names)]
+    combined = pa.concat_tables(aligned)
+    del aligned
+    mapping = {pa.large_string(): pd.StringDtype(), pa.string(): pd.StringDtype()}
+    frame = combined.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+    for name in names:  # all-empty category columns come back with object categories
+        if types[name] == _parsing.CATEGORY and len(frame[name].cat.categories) == 0:
+            codes = np.full(len(frame), -1, dtype=np.int8)
+            frame[name] = pd.Categorical.from_codes(codes, dtype=_EMPTY_CATEGORY)
+    return frame
+
+
+def _drop_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop repeated events: same ``eventId``; rows without one, the same full row."""
+    if frame.empty:
+        return frame
+    if "eventId" in frame.columns:
+        ids = frame["eventId"]
+        has_id = ids.notna().to_numpy()
+        dup = ids.duplicated().to_numpy() & has_id
+        if not has_id.all():
+            rest = frame[~has_id]
+            dup[np.flatnonzero(~has_id)] = rest.duplicated().to_numpy()
+    else:
+        dup = frame.duplicated().to_numpy()
+    if not dup.any():
+        return frame
+    return frame[~dup].reset_index(drop=True)
+
+
+# --- listing ------------------------------------------------------------------------------
+
+_CHANNELS = "|".join(schema.CHANNEL_TYPES)
+_NAME_PATTERNS = (
+    re.compile(rf"^(?P<prefix>.*?)(?P<channel>{_CHANNELS})_(?P<ts>[0-9][0-9TZ:. -]*?)_(?P<freq>\d{{1,2}})$"),
+    re.compile(r"^(?P<prefix>(?:.*_)?)(?P<channel>[A-Za-z]+)_(?P<ts>[0-9][0-9TZ:. -]*?)_(?P<freq>\d{1,2})$"),
+)
+_TS_FORMATS = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 10: "%Y%m%d%H", 8: "%Y%m%d"}
+
+
+def parse_export_name(name: str) -> dict[str, Any]:
+    """Parse an export file name loosely into its parts.
+
+    BEX names are ``{prefix}{channel}_{timestamp}_{frequency}{ext}``; the timestamp shape
+    is undocumented, so 8-14 digit stamps (with or without ``-``, ``T``, ``:``) and epoch
+    milliseconds are tried, read as UTC. Parts that do not parse are None; nothing raises.
+
+    Parameters
+    ----------
+    name : str
+        A file name or path (only the last part is used).
+
+    Returns
+    -------
+    dict
+        ``name``, ``kind`` ("BEX", "RRDE" or None), ``prefix``, ``channel``,
+        ``timestamp`` (UTC ``pandas.Timestamp``), ``timestamp_raw``, ``frequency`` (int),
+        ``format`` ("CSV", "PSV", "TSV") and ``compression`` ("gzip", "zip").
+
+    Examples
+    --------
+    >>> parts = parse_export_name("Recipient Event Bulk Export_Email_20261101010000_1.csv.gz")
+    >>> parts["prefix"], parts["channel"], parts["frequency"], parts["format"]
+    ('Recipient Event Bulk Export_', 'Email', 1, 'CSV')
+    >>> parts["timestamp"], parts["compression"]
+    (Timestamp('2026-11-01 01:00:00+0000', tz='UTC'), 'gzip')
+    >>> parse_export_name("Raw Recipient Data Export Jul 03 2017 00-47-42 AM 1295.zip")["kind"]
+    'RRDE'
+    """
+    base = name.rstrip("/").rsplit("/", 1)[-1]
+    stem, fmt, compression = _parsing.split_ext(base)
+    parts: dict[str, Any] = dict.fromkeys(
+        ("kind", "prefix", "channel", "timestamp", "timestamp_raw", "frequency")
+    )
+    parts.update(name=base, format=fmt, compression=compression)
+    if stem.lower().startswith("raw recipient data export"):
+        parts.update(kind="RRDE", prefix="Raw Recipient Data Export")
+        return parts
+    for pattern in _NAME_PATTERNS:
+        match = pattern.match(stem)
+        if match:
+            parts.update(
+                kind="BEX",
+                prefix=match["prefix"],
+                channel=match["channel"],
+                timestamp_raw=match["ts"],
+                timestamp=_name_timestamp(match["ts"]),
+                frequency=int(match["freq"]),
+            )
+            break
+    return parts
+
+
+def _name_timestamp(raw: str) -> pd.Timestamp | None:
+    digits = re.sub(r"\D", "", raw)
+    candidates = []
+    if len(digits) in _TS_FORMATS:
+        candidates.append(lambda: datetime.strptime(digits, _TS_FORMATS[len(digits)]))
+    if len(digits) in (10, 13):
+        scale = 1000 if len(digits) == 13 else 1
+        candidates.append(lambda: datetime.fromtimestamp(int(digits) / scale, tz=timezone.utc))
+    for candidate in candidates:
+        try:
+            value = candidate()
+        except (ValueError, OverflowError, OSError):
+            continue
+        stamp = pd.Timestamp(value)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return None
+
+
+def list_exports(
+    urlpath: UrlPath, *, storage_options: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """List export files with their size, modified time, format and parsed name parts.
+
+    Parameters
+    ----------
+    urlpath : str, path, or list of them
+        As for :func:`read_events`: files, globs, folders, any fsspec URL.
+    storage_options : dict, optional
+        Passed to fsspec.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file, sorted by name timestamp then path: ``path``, ``name``,
+        ``size``, ``modified`` (UTC), ``format``, ``compression``, ``kind``, ``prefix``,
+        ``channel``, ``timestamp`` (UTC, from the name), ``frequency``.
+
+    Examples
+    --------
+    >>> list_exports("sftp://127.0.0.1:2222/download/", storage_options={})  # doctest: +SKIP
+    """
+    rows = []
+    for source in expand(urlpath, storage_options, details=True):
+        parts = parse_export_name(source.name)
+        rows.append(
+            {
+                "path": source.display,
+                "name": parts["name"],
+                "size": source.info.get("size"),
+                "modified": _modified(source.info),
+                "format": parts["format"],
+                "compression": parts["compression"],
+                "kind": parts["kind"],
+                "prefix": parts["prefix"],
+                "channel": parts["channel"],
+                "timestamp": parts["timestamp"],
+                "frequency": parts["frequency"],
+            }
+        )
+    columns = ["path", "name", "size", "modified", "format", "compression", "kind", "prefix"]
+    frame = pd.DataFrame(rows, columns=[*columns, "channel", "timestamp", "frequency"])
+    frame = frame.astype(
+        {c: pd.StringDtype() for c in ["path", "name", "format", "compression", "kind", "prefix", "channel"]}
+        | {"size": "Int64", "frequency": "Int64"}
+    )
+    frame["modified"] = pd.to_datetime(frame["modified"], utc=True)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame.sort_values(["timestamp", "path"], na_position="last", ignore_index=True)
+
+
+def _modified(info: Mapping[str, Any]) -> pd.Timestamp | None:
+    for key in ("mtime", "modified", "LastModified", "last_modified", "modify", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        try:
+            if isinstance(value, int | float):
+                return pd.Timestamp(value, unit="s", tz="UTC")
+            if isinstance(value, str) and value.isdigit() and len(value) == 14:
+                return pd.Timestamp(datetime.strptime(value, "%Y%m%d%H%M%S"), tz="UTC")
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            continue
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return None

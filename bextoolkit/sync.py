@@ -1,0 +1,577 @@
+"""Incremental sync of BEX export files into a Parquet dataset, and reading it back.
+
+BEX drops a file every 1-24 hours, forever, and other tools may delete files from the
+SFTP folder. :func:`sync` copies only the files it has not synced yet, parses them with
+:func:`bextoolkit.read_events`, and appends their events, deduplicated by ``eventId``
+across runs, to a Parquet dataset partitioned by event date (UTC). It never changes or
+deletes a source file. The dataset format (manifest versions and parts) is described in
+:mod:`bextoolkit._dataset`; a crash or a dropped connection at any point leaves the last
+committed state readable, and the next run finishes the work.
+
+:func:`read_dataset` (also reached through ``read_events(DEST)``) reads it back with
+column projection and the filters pushed down into Parquet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from bextoolkit import _dataset
+from bextoolkit._dataset import is_synced_dataset
+from bextoolkit.exceptions import BexConnectionError, BexFileError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SyncResult", "is_synced_dataset", "read_dataset", "sync", "sync_forever"]
+
+#: Names that look like export files (before an optional ``.gz``); ``.zip`` holds RRDE.
+EXPORT_SUFFIXES = (".csv", ".psv", ".tsv", ".txt", ".zip")
+_CHUNK = 4 * 1024 * 1024
+_SOURCE = "__bex_source__"
+
+
+@dataclass
+class SourceFile:
+    """One file in the source folder, as listed (nothing read yet)."""
+
+    name: str
+    path: str
+    size: int
+    mtime: str | None
+
+
+@dataclass
+class SyncResult:
+    """What one :func:`sync` run did.
+
+    Attributes
+    ----------
+    files_listed : int
+        Export files found in the source.
+    files_unchanged : int
+        Already synced with the same size and modified time: not read.
+    files_read : int
+        Downloaded and parsed (new or changed files).
+    files_redelivered : int
+        Downloaded, but byte-identical to a synced file: nothing added.
+    files_incomplete : list of str
+        Files whose size changed while being copied: left for the next run.
+    events_read, events_added : int
+        Events parsed from the files read, and those new to the dataset.
+    duplicates : int
+        Events dropped as duplicates by ``eventId`` (within files, across files and runs).
+    skipped_lines : int
+        Malformed lines the reader skipped.
+    parts_written : int
+        Parquet part files committed.
+    removed_leftovers : int
+        Part files an interrupted run had left, deleted at the start of this one.
+    dataset_files, dataset_events : int
+        Source files recorded and events visible in DEST after the run.
+    seconds : float
+        Wall-clock time of the run.
+    """
+
+    src: str = ""
+    dest: str = ""
+    files_listed: int = 0
+    files_unchanged: int = 0
+    files_read: int = 0
+    files_redelivered: int = 0
+    files_incomplete: list[str] = field(default_factory=list)
+    events_read: int = 0
+    events_added: int = 0
+    duplicates: int = 0
+    skipped_lines: int = 0
+    parts_written: int = 0
+    removed_leftovers: int = 0
+    dataset_files: int = 0
+    dataset_events: int = 0
+    manifest_version: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for a person: what was copied and what DEST holds now."""
+        text = (
+            f"synced {self.files_read} new file(s) of {self.files_listed} "
+            f"({self.files_unchanged} unchanged"
+        )
+        if self.files_redelivered:
+            text += f", {self.files_redelivered} re-delivered"
+        if self.files_incomplete:
+            text += f", {len(self.files_incomplete)} still being written"
+        text += (
+            f"): +{self.events_added:,} events ({self.duplicates:,} duplicates dropped"
+            f"{f', {self.skipped_lines:,} bad lines skipped' if self.skipped_lines else ''}) "
+            f"in {self.seconds:.1f} s; {self.dest} holds {self.dataset_events:,} events "
+            f"from {self.dataset_files:,} file(s)"
+        )
+        return text
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# --- listing and copying the source ----------------------------------------------------------
+def _mtime_iso(info: Mapping[str, Any]) -> str | None:
+    value = info.get("mtime", info.get("LastModified", info.get("created")))
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        value = dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return str(value)
+
+
+def _looks_like_export(name: str) -> bool:
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        lower = lower[:-3]
+    return lower.endswith(EXPORT_SUFFIXES) and not name.startswith(".")
+
+
+def list_sources(fs: fsspec.AbstractFileSystem, path: str) -> list[SourceFile]:
+    """The export files at ``path`` (a folder, a glob or one file), sorted by name.
+
+    In a folder only names that look like export files count (``.csv``, ``.psv``,
+    ``.tsv``, ``.txt``, ``.zip``, each optionally ``.gz``); a glob takes what it matches.
+    """
+    if any(ch in path for ch in "*?["):
+        infos = list(fs.glob(path, detail=True).values())
+        explicit = True
+    elif fs.isdir(path):
+        infos = fs.ls(path, detail=True)
+        explicit = False
+    else:
+        infos = [fs.info(path)]
+        explicit = True
+    files = []
+    for info in infos:
+        if info.get("type") != "file":
+            continue
+        name = info["name"].rstrip("/").rsplit("/", 1)[-1]
+        if not explicit and not _looks_like_export(name):
+            continue
+        files.append(SourceFile(name, info["name"], int(info.get("size") or 0), _mtime_iso(info)))
+    return sorted(files, key=lambda f: f.name)
+
+
+def _copy(fs: fsspec.AbstractFileSystem, source: SourceFile, folder: str) -> tuple[str, str, int]:
+    """Copy one source file into ``folder``; its local path, sha256 and size in bytes."""
+    local = os.path.join(folder, source.name)
+    digest = hashlib.sha256()
+    size = 0
+    with fs.open(source.path, "rb") as remote, open(local, "wb") as out:
+        if hasattr(remote, "prefetch"):  # paramiko: pipeline the reads
+            remote.prefetch(source.size or None)
+        while chunk := remote.read(_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return local, f"sha256:{digest.hexdigest()}", size
+
+
+# --- one batch of files -------------------------------------------------------------------
+@dataclass
+class _Batch:
+    tables: list[pa.Table] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    rows: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.records)
+
+
+def _frame_to_table(frame: pd.DataFrame, index: int) -> pa.Table:
+    table = _dataset.to_arrow(frame)
+    source = pa.array(np.full(len(frame), index, dtype=np.int32))
+    return table.append_column(_SOURCE, source)
+
+
+def _event_keys(table: pa.Table, dtypes: Mapping[str, Any]) -> tuple[pd.Series, list[str]]:
+    """The dedupe key of each row: its ``eventId``, else a key from all its values.
+
+    Returns the keys and, when some rows have no ``eventId``, the columns their row keys
+    were computed from (else an empty list).
+    """
+    ids = table.column("eventId").to_pandas().astype(object)
+    missing = ids.isna().to_numpy()
+    if not missing.any():
+        return ids, []
+    columns = [c for c in table.column_names if c != _SOURCE]
+    rows = table.filter(pa.array(missing)).select(columns)
+    frame = _dataset.to_events_frame(rows, {k: str(v) for k, v in dtypes.items()})
+    ids[missing] = _dataset.row_keys(frame).to_numpy()
+    return ids, columns
+
+
+def _dtypes(frame_dtypes: Mapping[str, Any], old: Mapping[str, str]) -> dict[str, str]:
+    merged = dict(old)
+    for name, dtype in frame_dtypes.items():
+        merged[name] = str(dtype)
+    return {n: merged[n] for n in _dataset.ordered_columns(merged)}
+
+
+def _commit_batch(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    manifest: _dataset.Manifest,
+    batch: _Batch,
+    dtypes: Mapping[str, Any],
+    result: SyncResult,
+) -> _dataset.Manifest:
+    """Dedupe the batch against itself and DEST, write its parts, commit a new manifest."""
+    new_parts: list[dict[str, Any]] = []
+    schema = manifest.schema
+    if batch.tables:
+        table = pa.concat_tables(batch.tables, promote_options="default")
+        keys, row_columns = _event_keys(table, dtypes)
+        keep = ~keys.duplicated(keep="first").to_numpy()
+        dates = _dataset.event_dates(table.column("timestamp").to_pandas())
+        for date in pd.unique(dates):
+            rows = np.flatnonzero((dates == date).to_numpy())
+            committed = _dataset.committed_event_ids(fs, root, manifest, date)
+            if row_columns and keys.iloc[rows].str.startswith("\x00row:").any():
+                extra = _dataset.committed_row_keys(fs, root, manifest, date, row_columns)
+                if extra:
+                    committed = pa.concat_arrays(
+                        [committed, pa.array(extra, type=pa.large_string())]
+                    )
+            if len(committed):
+                batch_keys = pa.array(keys.iloc[rows].to_numpy(), type=pa.large_string())
+                fresh = _dataset.not_committed(batch_keys, committed)
+                keep[rows] &= fresh.to_numpy(zero_copy_only=False)
+        sources = table.column(_SOURCE).to_numpy()
+        dropped = np.bincount(sources[~keep], minlength=len(batch.records))
+        for index, record in enumerate(batch.records):
+            if "rows" in record and not record.get("same_as"):
+                record["duplicates"] += int(dropped[index])
+                record["new_events"] = record["rows"] - int(dropped[index])
+        result.duplicates += int((~keep).sum())
+        kept = table.filter(pa.array(keep)).drop_columns([_SOURCE])
+        kept_dates = dates[keep].to_numpy()
+        for date in sorted(set(kept_dates)):
+            part = kept.filter(pa.array(kept_dates == date))
+            part = part.take(pc.sort_indices(part, sort_keys=[("timestamp", "ascending")]))
+            new_parts.append(_dataset.write_part(fs, root, date, part))
+            schema = _dataset.unify_schema(schema, part.schema)
+        result.events_added += kept.num_rows
+    updated = _dataset.Manifest(
+        sources={**manifest.sources, **{r["name"]: r for r in batch.records}},
+        parts=[*manifest.parts, *new_parts],
+        schema=schema,
+        dtypes=_dtypes(dtypes, manifest.dtypes) if batch.tables else dict(manifest.dtypes),
+    )
+    committed = _dataset.commit_manifest(fs, root, updated)
+    result.parts_written += len(new_parts)
+    return committed
+
+
+# --- the public entry points ----------------------------------------------------------------
+def sync(
+    src: str,
+    dest: str,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    dest_storage_options: Mapping[str, Any] | None = None,
+    read_options: Mapping[str, Any] | None = None,
+    batch_rows: int = 2_000_000,
+    progress: bool | None = None,
+) -> SyncResult:
+    """Copy the export files not synced yet from ``src`` into the Parquet dataset ``dest``.
+
+    Parameters
+    ----------
+    src : str
+        The folder BEX drops files into, a glob, or one file: a local path or any fsspec
+        URL (``sftp://user@host/download``). Its files are only read, never changed.
+    dest : str
+        The dataset folder (created if missing), local or any fsspec URL.
+    storage_options : mapping, optional
+        fsspec options for ``src`` (for SFTP: ``password``, ``port``, ...).
+    dest_storage_options : mapping, optional
+        fsspec options for ``dest``; by default ``storage_options`` when ``dest`` uses the
+        same protocol as ``src``, else none.
+    read_options : mapping, optional
+        Extra keyword arguments for :func:`bextoolkit.read_events` (``format=``,
+        ``columns``-independent options such as ``encoding=``). Timestamps are kept in UTC.
+    batch_rows : int, default 2,000,000
+        Events parsed before a batch is committed; bounds the memory a run needs.
+    progress : bool, optional
+        Show a progress bar (default: only on a terminal).
+
+    Returns
+    -------
+    SyncResult
+        Counts of files and events; ``str(result)`` is a one-line summary.
+
+    Raises
+    ------
+    BexConnectionError
+        The source dropped the connection mid-file. Everything before that file is
+        committed; run the sync again to resume.
+    BexFileError
+        A source file cannot be parsed (the message names the file and line).
+
+    Notes
+    -----
+    A source file counts as synced when a file of the same name, size and modified time
+    is recorded in the manifest. A file whose size or modified time changed is read
+    again; its events already in DEST are dropped by ``eventId``, and a byte-identical
+    copy of a synced file (same sha256) adds nothing. Only one sync may write to a DEST
+    at a time.
+
+    Examples
+    --------
+    >>> result = bex.sync("sftp://me@host/download", "data/bex")  # doctest: +SKIP
+    >>> print(result)  # doctest: +SKIP
+    synced 3 new file(s) of 420 (417 unchanged): +41,230 events ...
+    """
+    from tqdm.auto import tqdm
+
+    from bextoolkit.readers import read_events
+
+    started = time.perf_counter()
+    src_options = dict(storage_options or {})
+    # A fresh connection every run: a cached one may have been dropped by the last run.
+    src_fs, src_path = fsspec.core.url_to_fs(src, skip_instance_cache=True, **src_options)
+    if dest_storage_options is None:
+        same = fsspec.core.split_protocol(dest)[0] == fsspec.core.split_protocol(src)[0]
+        dest_storage_options = src_options if same and src_options else {}
+    dest_fs, root = fsspec.core.url_to_fs(dest, **dict(dest_storage_options))
+    result = SyncResult(src=src, dest=dest)
+    manifest = _dataset.load_manifest(dest_fs, root)
+    result.removed_leftovers = _dataset.remove_unlisted_parts(dest_fs, root, manifest)
+
+    listed = list_sources(src_fs, src_path)
+    result.files_listed = len(listed)
+    todo = []
+    for source in listed:
+        record = manifest.sources.get(source.name)
+        if record and record["size"] == source.size and record["mtime"] == source.mtime:
+            result.files_unchanged += 1
+        else:
+            todo.append(source)
+    by_checksum = {r["checksum"]: r["name"] for r in manifest.sources.values()}
+    options = {**dict(read_options or {}), "tz": "UTC"}
+
+    batch = _Batch()
+    dtypes: dict[str, Any] = {}
+    hide = not _is_terminal() if progress is None else not progress
+    bar = tqdm(total=len(todo), unit="file", desc="sync", disable=hide)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bex-sync-") as folder:
+            for source in todo:
+                try:
+                    local, checksum, size = _copy(src_fs, source, folder)
+                except FileNotFoundError:
+                    log.warning("%s vanished before it was copied; skipped", source.path)
+                    bar.update(1)
+                    continue
+                except Exception as exc:  # any failure of the transfer itself (paramiko, ...)
+                    if batch:
+                        manifest = _commit_batch(dest_fs, root, manifest, batch, dtypes, result)
+                    raise BexConnectionError(
+                        f"{source.path}: the transfer failed ({type(exc).__name__}: {exc}); "
+                        f"the files before it are synced: run the sync again to resume"
+                    ) from exc
+                bar.update(1)
+                if size != source.size:
+                    log.warning(
+                        "%s: %d bytes listed, %d copied: still being written? left for the "
+                        "next run",
+                        source.path,
+                        source.size,
+                        size,
+                    )
+                    result.files_incomplete.append(source.name)
+                    os.remove(local)
+                    continue
+                record: dict[str, Any] = {
+                    "name": source.name,
+                    "path": source.path,
+                    "size": source.size,
+                    "mtime": source.mtime,
+                    "checksum": checksum,
+                    "synced_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                }
+                same_as = by_checksum.get(checksum)
+                if same_as == source.name:  # touched, same bytes: note the new stat only
+                    record = {**manifest.sources[same_as], "size": size, "mtime": source.mtime}
+                    result.files_unchanged += 1
+                    batch.records.append(record)
+                    os.remove(local)
+                    continue
+                if same_as is not None:
+                    earlier = manifest.sources.get(same_as) or next(
+                        r for r in batch.records if r["name"] == same_as
+                    )
+                    record.update(
+                        rows=earlier.get("rows", 0), duplicates=earlier.get("rows", 0),
+                        new_events=0, skipped_lines=0, same_as=same_as,
+                    )  # fmt: skip
+                    result.files_redelivered += 1
+                    result.duplicates += record["rows"]
+                    batch.records.append(record)
+                    os.remove(local)
+                    continue
+                frame = read_events(local, **options)
+                os.remove(local)
+                record.update(
+                    rows=len(frame),
+                    duplicates=int(frame.attrs.get("duplicates_dropped", 0)),
+                    skipped_lines=_count(frame.attrs.get("skipped_lines", 0)),
+                    new_events=len(frame),
+                )
+                by_checksum[checksum] = source.name
+                result.files_read += 1
+                result.events_read += len(frame)
+                result.duplicates += record["duplicates"]
+                result.skipped_lines += record["skipped_lines"]
+                dtypes.update(frame.dtypes.to_dict())
+                batch.tables.append(_frame_to_table(frame, len(batch.records)))
+                batch.records.append(record)
+                batch.rows += len(frame)
+                bar.set_postfix(events=f"{result.events_read:,}", refresh=False)
+                if batch.rows >= batch_rows:
+                    manifest = _commit_batch(dest_fs, root, manifest, batch, dtypes, result)
+                    batch = _Batch()
+            if batch or not manifest.version:
+                manifest = _commit_batch(dest_fs, root, manifest, batch, dtypes, result)
+    finally:
+        bar.close()
+    result.dataset_files = len(manifest.sources)
+    result.dataset_events = manifest.rows
+    result.manifest_version = manifest.version
+    result.seconds = time.perf_counter() - started
+    log.info("%s", result.summary())
+    return result
+
+
+def _count(value: Any) -> int:
+    """``skipped_lines`` may be a count or a list of the lines."""
+    if isinstance(value, int | np.integer):
+        return int(value)
+    try:
+        return len(value)
+    except TypeError:
+        return 0
+
+
+def _is_terminal() -> bool:
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def sync_forever(
+    src: str,
+    dest: str,
+    *,
+    every_minutes: float,
+    on_result: Callable[[SyncResult | Exception], None] | None = None,
+    max_runs: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    **options: Any,
+) -> Iterator[SyncResult | Exception]:
+    """Run :func:`sync` every ``every_minutes`` minutes; yields each run's result.
+
+    A run that fails (a dropped connection, an unreadable file) yields its exception and
+    the loop goes on: the next run completes the work. Stop it with Ctrl-C, or give
+    ``max_runs``. ``options`` go to :func:`sync`; ``sleep`` is injectable for tests.
+    """
+    if every_minutes <= 0:
+        raise ValueError(f"every_minutes must be positive, got {every_minutes}")
+    runs = 0
+    while max_runs is None or runs < max_runs:
+        started = time.monotonic()
+        outcome: SyncResult | Exception
+        try:
+            outcome = sync(src, dest, **options)
+        except (BexConnectionError, BexFileError, OSError) as exc:
+            log.warning("sync failed, retrying in %s min: %s", every_minutes, exc)
+            outcome = exc
+        runs += 1
+        if on_result is not None:
+            on_result(outcome)
+        yield outcome
+        if max_runs is not None and runs >= max_runs:
+            return
+        sleep(max(0.0, every_minutes * 60 - (time.monotonic() - started)))
+
+
+def read_dataset(
+    urlpath: str,
+    *,
+    columns: Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    messageId: str | Sequence[str] | None = None,  # noqa: N803 - the column's own name
+    event_types: str | Sequence[str] | None = None,
+    storage_options: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Read a dataset written by :func:`sync` as an events frame.
+
+    Only the committed parts are read; date partitions outside ``[start, end)`` are
+    skipped and the other filters are pushed down into the Parquet scan, so a question
+    about one mailing reads a fraction of the data.
+
+    Parameters
+    ----------
+    urlpath : str
+        The dataset folder (local or fsspec URL).
+    columns : sequence of str, optional
+        Columns to read (default: all, in events-frame order).
+    start, end : datetime-like, optional
+        Keep events with ``start <= timestamp < end`` (naive values are UTC).
+    messageId : str or sequence of str, optional
+        Keep these mailings only.
+    event_types : str or sequence of str, optional
+        Keep these event types only (``"emailClick"``, ...).
+    storage_options : mapping, optional
+        fsspec options for ``urlpath``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events frame, with the dtypes :func:`bextoolkit.read_events` gives.
+    """
+    fs, root = fsspec.core.url_to_fs(urlpath, **dict(storage_options or {}))
+    manifest = _dataset.load_manifest(fs, root)
+    if not manifest.version:
+        raise BexFileError(urlpath, "not a synced dataset: run `bextoolkit sync SRC DEST` first")
+    table = _dataset.read_table(
+        fs,
+        root,
+        manifest,
+        columns=columns,
+        start=start,
+        end=end,
+        message_ids=_dataset._as_list(messageId),
+        event_types=_dataset._as_list(event_types),
+    )
+    frame = _dataset.to_events_frame(table, manifest.dtypes)
+    frame.attrs.update(
+        source=urlpath,
+        files=sorted(manifest.sources),
+        duplicates_dropped=sum(int(r.get("duplicates", 0)) for r in manifest.sources.values()),
+        skipped_lines=sum(int(r.get("skipped_lines", 0)) for r in manifest.sources.values()),
+    )
+    return frame

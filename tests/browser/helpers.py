@@ -1,0 +1,141 @@
+"""Helpers of the widget tests: a small export folder with known numbers, and Voila on loopback.
+
+Imported by ``tests/test_widgets.py`` and ``tests/test_browser.py`` as ``browser.helpers``.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from bextoolkit import schema
+
+HERE = Path(__file__).resolve().parent
+
+#: The files of :func:`write_small_exports` and what loading them all must show.
+SMALL_EXPORT_NAMES = (
+    "Recipient Event Bulk Export_Email_20261101010000_1.csv",
+    "Recipient Event Bulk Export_Email_20261101020000_1.csv",
+    "Shop_Email_20261102010000_1.psv",
+)
+#: 5 events, one of them repeated in the second file, and one broken line: 4 rows load.
+SMALL_EXPORT_TOTALS = {"rows": 4, "duplicates_dropped": 1, "skipped_lines": 1}
+
+
+def _event(i: int, code: str, ts: str) -> dict[str, str]:
+    return {
+        "Email": f"person{i}@example.org",
+        "RECIPIENT_ID": str(1000 + i),
+        "code": code,
+        "messageId": "7001",
+        "timestamp": ts,
+        "eventId": f"ev-{i}-{code}",
+    }
+
+
+def write_small_exports(folder: str | os.PathLike[str]) -> Path:
+    """Write three tiny BEX exports over two days into ``folder``; return the folder.
+
+    Day 1 (two hourly CSV files): two sends, then one open, a repeat of a send already in
+    the first file, and a broken line. Day 2 (one PSV file): one click.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        SMALL_EXPORT_NAMES[0]: (
+            [_event(1, "emailSend", "2026-11-01T00:10:00Z"), _event(2, "emailSend", "2026-11-01T00:11:00Z")],
+            False,
+        ),
+        SMALL_EXPORT_NAMES[1]: (
+            [_event(1, "emailOpen", "2026-11-01T01:10:00Z"), _event(2, "emailSend", "2026-11-01T00:11:00Z")],
+            True,
+        ),
+        SMALL_EXPORT_NAMES[2]: ([_event(3, "emailClick", "2026-11-02T00:10:00Z")], False),
+    }  # fmt: skip
+    for name, (rows, broken) in files.items():
+        delimiter = "|" if name.endswith(".psv") else ","
+        with open(folder / name, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter=delimiter)
+            writer.writerow(schema.BEX_COLUMNS)
+            for row in rows:
+                writer.writerow([row.get(c, "") for c in schema.BEX_COLUMNS])
+            if broken:
+                handle.write(delimiter.join(["too", "few", "fields"]) + "\n")
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class VoilaServer:
+    """Voila serving the notebooks of a folder on 127.0.0.1, as a subprocess.
+
+    Parameters
+    ----------
+    folder : path
+        The notebooks' folder; pages are ``url_for("name.ipynb")``.
+    env : mapping
+        Extra environment for Voila and its kernels (sandbox URL, credentials, paths).
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], env: Mapping[str, str], log_path: Path) -> None:
+        self.folder = Path(folder)
+        self.port = free_port()
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url_for(self, notebook: str) -> str:
+        return f"{self.base_url}/voila/render/{notebook}"
+
+    def start(self, *, timeout: float = 60.0) -> VoilaServer:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")  # noqa: SIM115 - closed by the process's end
+        self._process = subprocess.Popen(
+            [
+                sys.executable, "-m", "voila", "--no-browser",
+                f"--port={self.port}", "--Voila.ip=127.0.0.1", "--ServerApp.ip=127.0.0.1",
+                "--Voila.tornado_settings={'disable_check_xsrf': True}",
+                "--show_tracebacks=True",
+                str(self.folder),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.folder,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"Voila exited early; see {self.log_path}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"Voila did not listen within {timeout} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
