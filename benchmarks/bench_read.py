@@ -148,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     path = make_file(args.events, Path(args.dir))
     size_mb = path.stat().st_size / 1e6
-    print(f"file: {path} ({size_mb:.0f} MB, {args.events:,} events; ready in "
-          f"{time.perf_counter() - t0:.0f} s)")
+    print(
+        f"file: {path} ({size_mb:.0f} MB, {args.events:,} events; ready in "
+        f"{time.perf_counter() - t0:.0f} s)"
+    )
     run_one("cat", str(path))  # warm the page cache
     results = {}
     print(f"{'contender':<28}{'wall s':>8}{'M rows/s':>10}{'MB/s':>8}{'peak MB':>9}{'B/row':>8}")
@@ -179,8 +181,11 @@ def _print_ratios(results: dict[str, dict[str, float]]) -> None:
         ("read_events / pyarrow defaults", ratio("read_events", "pyarrow_defaults"), "<= 1.25"),
         ("pandas defaults / read_events", ratio("pandas_defaults", "read_events"), ">= 2.5"),
         ("read_events(columns) / polars", ratio("read_events_columns", "polars_funnel"), "<= 1.5"),
-        ("read_events(columns)+funnel / polars",
-         ratio("read_events_columns_funnel", "polars_funnel"), "(info)"),
+        (
+            "read_events(columns)+funnel / polars",
+            ratio("read_events_columns_funnel", "polars_funnel"),
+            "(info)",
+        ),
     ]
     for label, value, target in checks:
         if value is not None:

@@ -30,7 +30,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import bextoolkit as bex  # noqa: E402
+import bextoolkit as bex
 
 
 def make_events(n_events: int, *, n_recipients: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def make_events(n_events: int, *, n_recipients: int | None = None, seed: int = 0
     rng = np.random.default_rng(seed)
     n_mail = 20
     n_rec = n_recipients or max(n_events // 20, 10)
-    sends_per_mail = max(int(n_events * 0.45 / n_mail), 1)
+    sends_per_mail = max(int(n_events * 0.6 / n_mail), 1)
     mail = np.repeat(np.arange(n_mail), sends_per_mail)
     rec = np.concatenate([rng.choice(n_rec, sends_per_mail, replace=False) for _ in range(n_mail)])
     base = pd.Timestamp("2026-11-02T08:00:00Z").value
@@ -79,7 +79,9 @@ def make_events(n_events: int, *, n_recipients: int | None = None, seed: int = 0
     ids = pd.array(np.char.add("10", rec[idx].astype(str)), dtype="str")
     domains = np.array(["gmail.com", "yahoo.com", "outlook.com", "example.org", "web.de"])
     email = pd.array(
-        np.char.add(np.char.add("u", rec[idx].astype(str)), np.char.add("@", domains[rec[idx] % 5])),
+        np.char.add(
+            np.char.add("u", rec[idx].astype(str)), np.char.add("@", domains[rec[idx] % 5])
+        ),
         dtype="str",
     )
     names = [p[0] for p in parts]
@@ -102,7 +104,9 @@ def make_events(n_events: int, *, n_recipients: int | None = None, seed: int = 0
             "messageId": cat(mail[idx], msg_ids),
             "messageName": cat(mail[idx], [f"Newsletter {m}" for m in range(n_mail)]),
             "bounceType": cat(bt_code, bt_vals),
-            "urlDescription": cat(np.where(is_click, url_code // 3, -1), [f"link {i}" for i in range(40)]),
+            "urlDescription": cat(
+                np.where(is_click, url_code // 3, -1), [f"link {i}" for i in range(40)]
+            ),
             "clickUrl": cat(url_code, variants),
             "timestamp": pd.to_datetime(ts, utc=True),
             "eventType": cat(etype, names),
@@ -221,10 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         ours_s, peak, result = measure(ours, args.repeat)
         duck_s, _, duck = measure(lambda sql=sql: con.execute(sql).df(), args.repeat)
         check(name, result, duck)
-        print(
-            f"{name:18} {ours_s:12.2f} {duck_s:9.2f} {ours_s / duck_s:6.2f} "
-            f"{peak / 2**20:9.0f}"
-        )
+        print(f"{name:18} {ours_s:12.2f} {duck_s:9.2f} {ours_s / duck_s:6.2f} {peak / 2**20:9.0f}")
     print(f"(memory growth is compared with the frame's own {size / 2**20:,.0f} MiB)")
     return 0
 

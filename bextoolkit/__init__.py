@@ -47,6 +47,7 @@ from bextoolkit.reports import (
     normalize_url,
     time_to_engage,
 )
+from bextoolkit.sharing import CampaignReport
 from bextoolkit.schema import (
     BEX_COLUMNS,
     EVENT_TYPES,
@@ -60,6 +61,7 @@ from bextoolkit.user_agents import classify_user_agents, client_mix
 __version__ = "0.1.0"
 
 __all__ = [
+    "CampaignReport",
     "BEX_COLUMNS",
     "EVENT_TYPES",
     "FILE_FORMATS",
@@ -113,3 +115,12 @@ __all__ = [
     "sync",
     "time_to_engage",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``bex.widgets`` imports :mod:`bextoolkit.widgets` (and ipywidgets) on first use only."""
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module("bextoolkit.widgets")
+    raise AttributeError(f"module 'bextoolkit' has no attribute {name!r}")

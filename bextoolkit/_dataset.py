@@ -495,6 +495,21 @@ def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
     return protocol in ("file", "local")
 
 
+def dtype_name(dtype: Any) -> str:
+    """A pandas dtype as the manifest records it; categories keep their values' dtype.
+
+    Examples
+    --------
+    >>> dtype_name(pd.CategoricalDtype(pd.Index(["a"], dtype="string")))
+    'category[string]'
+    >>> dtype_name(pd.StringDtype())
+    'string'
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        return f"category[{dtype.categories.dtype}]"
+    return str(dtype)
+
+
 def to_events_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
     """The Arrow table as an events frame with the dtypes the manifest recorded.
 
@@ -503,27 +518,33 @@ def to_events_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
     """
     frame = table.to_pandas()
     for name in frame.columns:
-        want = dtypes.get(name)
+        want = dtypes.get(name, "")
         col = frame[name]
-        if want == "category" or isinstance(col.dtype, pd.CategoricalDtype):
-            frame[name] = _sorted_categorical(col)
+        if want.startswith("category") or isinstance(col.dtype, pd.CategoricalDtype):
+            frame[name] = _sorted_categorical(col, want[len("category[") : -1] or None)
         elif want and str(col.dtype) != want:
             frame[name] = col.astype(want)
     return frame
 
 
-def _sorted_categorical(col: pd.Series) -> pd.Series:
+def _sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:
     if not isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype("category")
     cats = col.cat.categories
-    if len(cats) == 0:  # as read_events gives an all-empty column
-        return col.cat.set_categories(pd.Index([], dtype=pd.StringDtype()))
     used = pd.unique(col.cat.codes[col.cat.codes >= 0])
-    keep = cats[used]
-    wanted = keep.sort_values()
-    if wanted.equals(cats):
+    wanted = cats[np.sort(used)].sort_values() if len(used) else cats[:0]
+    if values_dtype is not None and str(wanted.dtype) != values_dtype:
+        wanted = wanted.astype(values_dtype)
+    if wanted.equals(cats) and wanted.dtype == cats.dtype:
         return col
-    return col.cat.set_categories(wanted)
+    if len(wanted) == 0:
+        codes = np.full(len(col), -1, dtype=np.int8)
+        return pd.Series(
+            pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(wanted)),
+            index=col.index,
+            name=col.name,
+        )
+    return col.astype(pd.CategoricalDtype(wanted))
 
 
 def not_committed(batch_ids: pa.Array, committed: pa.Array) -> pa.Array:

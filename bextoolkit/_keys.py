@@ -277,7 +277,9 @@ def group_rows(events: pd.DataFrame, by: By) -> Groups:
     return Groups(dense, frame.reset_index(drop=True), is_time)
 
 
-def take_rows(events: pd.DataFrame, rows: np.ndarray, columns: Sequence[str], by: By) -> pd.DataFrame:
+def take_rows(
+    events: pd.DataFrame, rows: np.ndarray, columns: Sequence[str], by: By
+) -> pd.DataFrame:
     """Rows ``rows`` of just the ``columns`` (those present) and the columns ``by`` reads.
 
     Copies only what a report reads, not the whole frame.

@@ -109,7 +109,9 @@ def _unzip(raw: pa.Buffer, path: str) -> tuple[pa.Buffer, str]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile as exc:
-        raise DamagedFileError(path, f"is not a readable zip file ({exc}); download it again") from exc
+        raise DamagedFileError(
+            path, f"is not a readable zip file ({exc}); download it again"
+        ) from exc
     members = [
         m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
     ]
@@ -206,45 +208,32 @@ def parse_table(
     Raises :class:`BexFileError` naming the line of the first bad row unless ``skip_bad``.
     """
     data = payload.data
-    invalid: list[str] = []
-
-    def on_invalid(row: Any) -> str:
-        invalid.append(row.text)
-        return "skip" if skip_bad else "error"
-
     types = {name: column_type(header.frame_name(name)) for name in header.names}
-    read_options = pacsv.ReadOptions(encoding=encoding, block_size=1 << 22)
-    parse_options = pacsv.ParseOptions(
-        delimiter=header.delimiter,
-        newlines_in_values=data.size > 0 and _has_quote(data),
-        invalid_row_handler=on_invalid,
-    )
-    convert_options = pacsv.ConvertOptions(
-        column_types=types,
-        null_values=[""],
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,
-        include_columns=include,
-    )
+    quoted = data.size > 0 and _has_quote(data)
+    # Fast pass: quoted newlines are still parsed, but a block boundary inside quotes would
+    # break a row; such breaks always leave a row with the wrong field count, so any bad
+    # row in a file with quotes sends it to the slower, quote-aware chunker.
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=read_options,
-            parse_options=parse_options,
-            convert_options=convert_options,
-        )
+        table, invalid = _read(data, header, types, include, encoding, newlines=False)
     except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc) or "UTF-8" in str(exc):
-            return _retry_without_bad_utf8(payload, header, path, include, encoding, skip_bad, exc)
+        if not quoted:
+            return _parse_failed(payload, header, path, include, encoding, skip_bad, exc)
+        table, invalid = None, ["?"]
+    if invalid and quoted:
+        try:
+            table, invalid = _read(data, header, types, include, encoding, newlines=True)
+        except pa.ArrowInvalid as exc:
+            return _parse_failed(payload, header, path, include, encoding, skip_bad, exc)
+    assert table is not None
+    if invalid and not skip_bad:
         bad = find_bad_rows(data, header, encoding)
-        line = bad[0]["line"] if bad else None
-        reason = bad[0]["reason"] if bad else str(exc)
         raise BexFileError(
             path,
-            f"{reason}; fix the file, or pass on_bad_lines='skip' (or 'warn') to skip such "
-            "lines and list them in df.attrs['skipped_lines']",
-            line=line,
-        ) from exc
+            f"{bad[0]['reason'] if bad else 'wrong number of fields'}; fix the file, or pass "
+            "on_bad_lines='skip' (or 'warn') to skip such lines and list them in "
+            "df.attrs['skipped_lines']",
+            line=bad[0]["line"] if bad else None,
+        )
     skipped: list[dict[str, Any]] = []
     if invalid:
         bad = find_bad_rows(data, header, encoding)
@@ -252,6 +241,58 @@ def parse_table(
             bad = [{"line": None, "reason": f"wrong number of fields: {t[:80]!r}"} for t in invalid]
         skipped = [{"file": path, **b} for b in bad]
     return table, skipped
+
+
+def _read(
+    data: pa.Buffer,
+    header: Header,
+    types: dict[str, pa.DataType],
+    include: list[str] | None,
+    encoding: str,
+    *,
+    newlines: bool,
+) -> tuple[pa.Table, list[str]]:
+    """One ``pyarrow.csv`` parse that skips rows with the wrong field count, collecting them."""
+    invalid: list[str] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(row.text)
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(encoding=encoding),
+        parse_options=pacsv.ParseOptions(
+            delimiter=header.delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=include,
+        ),
+    )
+    return table, invalid
+
+
+def _parse_failed(
+    payload: Payload,
+    header: Header,
+    path: str,
+    include: list[str] | None,
+    encoding: str,
+    skip_bad: bool,
+    exc: Exception,
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """pyarrow gave up on the file: invalid UTF-8 (skippable by line) or a parse error."""
+    if "UTF8" in str(exc) or "UTF-8" in str(exc):
+        return _retry_without_bad_utf8(payload, header, path, include, encoding, skip_bad, exc)
+    raise BexFileError(
+        path,
+        f"cannot be parsed as {header.format} ({exc}); check the file, or pass format= if "
+        "the delimiter is not the one its extension says",
+    ) from exc
 
 
 def _has_quote(data: pa.Buffer) -> bool:

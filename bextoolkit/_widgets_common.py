@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from typing import TypeVar
 
 import ipywidgets as w
 
@@ -19,6 +20,7 @@ _STATUS_COLOURS = {"ok": "#1a7f37", "error": "#cf222e", "info": "#57606a", "busy
 
 #: Width of the descriptions on the left of every input, so the inputs line up.
 DESCRIPTION_STYLE = {"description_width": "11em"}
+WidgetT = TypeVar("WidgetT", bound=w.DOMWidget)
 FIELD_WIDTH = "34em"
 
 
@@ -46,8 +48,8 @@ def messages_html(messages: Iterable[str]) -> str:
     --------
     >>> messages_html([])
     ''
-    >>> messages_html(["required: the database id"])
-    '<div class="bex-field-message" style="color: #cf222e; font-size: 90%">required: the database id</div>'
+    >>> messages_html(["required"])
+    '<div class="bex-field-message" style="color: #cf222e; font-size: 90%">required</div>'
     """
     return "".join(
         f'<div class="bex-field-message" style="color: {_STATUS_COLOURS["error"]}; '
@@ -62,8 +64,8 @@ def error_text(exc: BaseException) -> str:
     Examples
     --------
     >>> from bextoolkit.exceptions import BexNotFoundError
-    >>> error_text(BexNotFoundError("no job definition 9", method="GET", url="http://h/x", status=404))
-    'The server answered 404: no job definition 9'
+    >>> error_text(BexNotFoundError("no job 9", method="GET", url="http://h/x", status=404))
+    'The server answered 404: no job 9'
     >>> error_text(ValueError("bad"))
     'Unexpected error (ValueError): bad'
     """
@@ -75,7 +77,7 @@ def error_text(exc: BaseException) -> str:
     return f"Unexpected error ({type(exc).__name__}): {exc}"
 
 
-def named(widget: w.DOMWidget, *css_classes: str) -> w.DOMWidget:
+def named(widget: WidgetT, *css_classes: str) -> WidgetT:
     """Add CSS classes to ``widget`` (stable names for browser tests and styling); return it."""
     for css_class in css_classes:
         widget.add_class(css_class)
@@ -84,7 +86,7 @@ def named(widget: w.DOMWidget, *css_classes: str) -> w.DOMWidget:
 
 def message_box(css_class: str) -> w.HTML:
     """An empty HTML widget that holds the messages about one field."""
-    return named(w.HTML(value=""), "bex-msg", css_class)  # type: ignore[return-value]
+    return named(w.HTML(value=""), "bex-msg", css_class)
 
 
 def show(widget: w.DOMWidget, visible: bool) -> None:

@@ -72,13 +72,17 @@ class ConnectForm(w.VBox):
     ----------
     env : mapping, optional
         Where ``BEX_*`` variables are read (default ``os.environ``).
+    sandbox_options : dict, optional
+        Keyword arguments for :class:`bextoolkit.sandbox.Sandbox` when Use the sandbox is
+        clicked (e.g. ``{"speed": 3600}`` for an hour of exports a second).
 
     Attributes
     ----------
     client : BexClient or None
         The connected client, after Connect or Use the sandbox.
-    sandbox : object or None
-        The sandbox started by Use the sandbox (``sandbox.stop()`` ends it).
+    sandbox : Sandbox or None
+        The sandbox started by Use the sandbox (``sandbox.stop()`` ends it); its
+        ``sftp_url`` and ``storage_options`` open its drop folder.
 
     Examples
     --------
@@ -86,8 +90,14 @@ class ConnectForm(w.VBox):
     >>> form = JobDefinitionForm(); connect.on_connect(form.set_client)  # doctest: +SKIP
     """
 
-    def __init__(self, *, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        sandbox_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self._env = os.environ if env is None else env
+        self._sandbox_options = dict(sandbox_options or {})
         self.client: BexClient | None = None
         self.sandbox: Any = None
         self._callbacks: list[ConnectCallback] = []
@@ -143,7 +153,9 @@ class ConnectForm(w.VBox):
             ),
             "bex-refresh-token",
         )
-        self._connect = named(w.Button(description="Connect", button_style="primary"), "bex-connect")
+        self._connect = named(
+            w.Button(description="Connect", button_style="primary"), "bex-connect"
+        )
         self._use_sandbox = named(
             w.Button(
                 description="Use the sandbox",
@@ -210,8 +222,8 @@ class ConnectForm(w.VBox):
         self._say("busy", "Starting the sandbox…")
         try:
             if self.sandbox is None:
-                self.sandbox = _start_sandbox()
-            client = _sandbox_client(self.sandbox)
+                self.sandbox = _start_sandbox(self._sandbox_options)
+            client = self.sandbox.client()
             client.token.get()
         except Exception as exc:
             log.info("sandbox failed: %s", exc)
@@ -249,20 +261,8 @@ class ConnectForm(w.VBox):
         self._status.value = status_html(kind, text)
 
 
-def _start_sandbox() -> Any:
-    """A started sandbox: the full one (API + SFTP) if present, else the API alone."""
-    try:
-        from bextoolkit.sandbox import Sandbox  # type: ignore[attr-defined]
-    except ImportError:
-        from bextoolkit.sandbox.api import SandboxAPI as Sandbox
-    sandbox = Sandbox()
-    sandbox.start()
-    return sandbox
+def _start_sandbox(options: Mapping[str, Any]) -> Any:
+    """A started :class:`bextoolkit.sandbox.Sandbox` (HTTP API, SFTP folder, export clock)."""
+    from bextoolkit.sandbox import Sandbox
 
-
-def _sandbox_client(sandbox: Any) -> BexClient:
-    """A client for a running sandbox, from its ``BEX_*`` settings (never shown)."""
-    if callable(getattr(sandbox, "client", None)):
-        return sandbox.client()  # type: ignore[no-any-return]
-    api = getattr(sandbox, "api", sandbox)
-    return BexClient.from_env(api.env())
+    return Sandbox(**options).start()

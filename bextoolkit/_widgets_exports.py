@@ -68,7 +68,9 @@ class ExportBrowser(w.VBox):
         self._callbacks: list[LoadCallback] = []
         self._busy = False
 
-        self._start = named(w.DatePicker(description="From", style=DESCRIPTION_STYLE), "bex-export-from")
+        self._start = named(
+            w.DatePicker(description="From", style=DESCRIPTION_STYLE), "bex-export-from"
+        )
         self._end = named(w.DatePicker(description="To", style=DESCRIPTION_STYLE), "bex-export-to")
         self._files = named(
             w.SelectMultiple(

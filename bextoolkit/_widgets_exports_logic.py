@@ -72,11 +72,11 @@ def file_label(row: pd.Series) -> str:
 
     Examples
     --------
-    >>> row = pd.Series({"path": "/x/Shop_Email_20261101010000_1.csv.gz", "size": 2048,
+    >>> row = pd.Series({"path": "/x/S_Email_20261101010000_1.csv.gz", "size": 2048,
     ...                  "timestamp": pd.Timestamp("2026-11-01 01:00", tz="UTC"),
     ...                  "frequency": 1, "format": "CSV", "compression": "gzip"})
     >>> file_label(row)
-    'Shop_Email_20261101010000_1.csv.gz  ·  2026-11-01 01:00 UTC  ·  every 1 h  ·  CSV gzip  ·  2.0 kB'
+    'S_Email_20261101010000_1.csv.gz  ·  2026-11-01 01:00 UTC  ·  every 1 h  ·  CSV gzip  ·  2.0 kB'
     """
     name = posixpath.basename(str(row.get("path", "")).rstrip("/"))
     when = _when(row.get("timestamp"))

@@ -45,12 +45,12 @@ _NOT_CONNECTED = "Not connected: pass a BexClient (or use ConnectForm) to send."
 
 def _checkbox(label: str, css: str) -> w.Checkbox:
     box = w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto"))
-    return named(box, css)  # type: ignore[return-value]
+    return named(box, css)
 
 
 def _button(label: str, css: str, *, style: str = "", tooltip: str = "") -> w.Button:
     button = w.Button(description=label, button_style=style, tooltip=tooltip or label)
-    return named(button, css)  # type: ignore[return-value]
+    return named(button, css)
 
 
 class _ColumnRow(w.HBox):
@@ -107,7 +107,7 @@ class JobDefinitionForm(w.VBox):
                 style=DESCRIPTION_STYLE,
                 layout=w.Layout(width=FIELD_WIDTH),
             )
-            return named(box, css)  # type: ignore[return-value]
+            return named(box, css)
 
         self._database_id = text("Database id", "bex-database-id", "e.g. 423251")
         self._admin_email = text("Admin email", "bex-admin-email", "the Org Admin's login email")
@@ -423,7 +423,12 @@ class JobDefinitionForm(w.VBox):
         show(self._confirm_box, False)
         job = self.job
         job_id = self._job_id.value.strip()
-        done = self._call("delete", lambda client: client.delete_job(job_id) or True)
+
+        def send(client: BexClient) -> bool:
+            client.delete_job(job_id)
+            return True
+
+        done = self._call("delete", send)
         if done is not None:
             self._filling = True
             self._job_id.value = ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
@@ -125,7 +125,9 @@ class JobManager(w.VBox):
         return self.jobs
 
     def _row(self, job: JobDefinition) -> w.HBox:
-        cells = [_cell(text, width) for text, (_, width) in zip(job_row(job), COLUMNS, strict=False)]
+        cells = [
+            _cell(text, width) for text, (_, width) in zip(job_row(job), COLUMNS, strict=False)
+        ]
         edit = named(w.Button(description="Edit", layout=w.Layout(width="5em")), "bex-jobs-edit")
         delete = named(
             w.Button(description="Delete", button_style="danger", layout=w.Layout(width="5.5em")),
@@ -133,7 +135,7 @@ class JobManager(w.VBox):
         )
         edit.on_click(lambda _, j=job: self.open_form(j))
         delete.on_click(lambda _, j=job: self.open_form(j, delete=True))
-        return named(w.HBox([*cells, edit, delete]), "bex-jobs-row", f"bex-jobs-row-{job.id}")  # type: ignore[return-value]
+        return named(w.HBox([*cells, edit, delete]), "bex-jobs-row", f"bex-jobs-row-{job.id}")
 
     def open_form(self, job: JobDefinition | None, *, delete: bool = False) -> JobDefinitionForm:
         """Open the form below the table with ``job`` (or empty); ``delete`` asks to confirm."""

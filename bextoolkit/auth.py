@@ -194,7 +194,8 @@ class Credentials:
     def __repr__(self) -> str:
         return (
             f"Credentials(client_id={self._client_id!r}, "
-            f"client_secret={_mask(self._client_secret)}, refresh_token={_mask(self._refresh_token)})"
+            f"client_secret={_mask(self._client_secret)}, "
+            f"refresh_token={_mask(self._refresh_token)})"
         )
 
     __str__ = __repr__
@@ -203,8 +204,10 @@ class Credentials:
         raise TypeError("Credentials are not picklable: they hold secrets")
 
 
-def backoff_delay(attempt: int, *, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
-    """Capped exponential backoff with "equal jitter": between half and all of ``base * 2**attempt``.
+def backoff_delay(
+    attempt: int, *, base: float, cap: float, rng: Callable[[], float] = random.random
+) -> float:
+    """Capped exponential backoff with "equal jitter": half to all of ``base * 2**attempt``.
 
     Examples
     --------
@@ -290,8 +293,11 @@ class AccessToken:
             return self._token
 
     def invalidate(self, token: str | None = None) -> None:
-        """Forget the cached token (after a 401). With ``token``, only if it is still the cached one,
-        so that threads that met the same 401 refresh once, not once each."""
+        """Forget the cached token (after a 401).
+
+        With ``token``, only if it is still the cached one, so that threads that met the same
+        401 refresh once, not once each.
+        """
         with self._lock:
             if token is None or token == self._token:
                 self._token = None
@@ -322,7 +328,9 @@ class AccessToken:
                 timeout=self._timeout,
             )
         except requests.Timeout:
-            err: Exception = BexTimeoutError(f"POST {self.token_url}: no answer within {self._timeout} s")
+            err: Exception = BexTimeoutError(
+                f"POST {self.token_url}: no answer within {self._timeout} s"
+            )
         except requests.RequestException as exc:
             err = BexConnectionError(f"POST {self.token_url}: {_describe(exc)}")
         else:
@@ -376,7 +384,9 @@ class AccessToken:
             detail = str(payload.get("error_description") or payload.get("message") or "")
         else:
             code, detail = "", resp.text[:200]
-        said = self._credentials.scrub(": ".join(p for p in (code, detail) if p)) or resp.reason or ""
+        said = (
+            self._credentials.scrub(": ".join(p for p in (code, detail) if p)) or resp.reason or ""
+        )
         common = {"method": "POST", "url": self.token_url, "status": status}
         if status == 429 or status >= 500:
             cls = BexRateLimitError if status == 429 else BexServerError

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sandbox(sub)
     _add_demo(sub)
     _add_jobs(sub)
+    _add_report(sub)
     return parser
 
 
@@ -83,7 +84,7 @@ def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, object]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"bextoolkit sync: {flag} needs KEY=VALUE, got {pair!r}")
+            raise SystemExit(f"bextoolkit: {flag} needs KEY=VALUE, got {pair!r}")
         try:
             options[key] = json.loads(value)
         except ValueError:
@@ -235,7 +236,7 @@ def _add_jobs(sub: argparse._SubParsersAction) -> None:
     actions = cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a job definition; prints its id")
     create.add_argument("--file", "-f", required=True, help="job definition JSON ('-' reads stdin)")
-    actions.add_parser("list", help="list job definitions (the sandbox has this; a real pod may not)")
+    actions.add_parser("list", help="list job definitions (the sandbox can; a real pod may not)")
     get = actions.add_parser("get", help="print one job definition")
     get.add_argument("id", help="job definition id")
     update = actions.add_parser("update", help="replace a job definition (its JSON holds the id)")
@@ -260,27 +261,39 @@ def _read_job_file(path: str) -> object:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise BexConfigError(f"{path}: not valid JSON ({exc}); fix the file and try again") from None
+        raise BexConfigError(f"{path}: not valid JSON ({exc}); fix the file, try again") from None
 
 
 def _cmd_jobs(args: argparse.Namespace) -> int:
     import json
 
     from bextoolkit.client import BexClient
+    from bextoolkit.exceptions import BexValidationError
     from bextoolkit.jobs import JobDefinition
 
     def show(value: object) -> None:
         print(json.dumps(value, indent=2))
 
-    if args.action == "validate":
-        JobDefinition.from_dict(_read_job_file(args.file)).validate()  # type: ignore[arg-type]
-        print("valid")
-        return 0
     job = None
-    if args.action in ("create", "update"):
-        job = JobDefinition.from_dict(_read_job_file(args.file))  # type: ignore[arg-type]
-        if getattr(args, "job_id", None):
-            job.id = args.job_id
+    if args.action in ("create", "update", "validate"):
+        try:
+            job = JobDefinition.from_dict(_read_job_file(args.file))  # type: ignore[arg-type]
+        except BexValidationError as exc:
+            problems = exc.problems
+        else:
+            if getattr(args, "job_id", None):
+                job.id = args.job_id
+            problems = job.problems(for_update=args.action == "update")
+        if problems:  # one line: the file, then every problem
+            noun = "problem" if len(problems) == 1 else "problems"
+            print(
+                f"bextoolkit jobs: {args.file}: {len(problems)} {noun}: " + "; ".join(problems),
+                file=sys.stderr,
+            )
+            return 1
+        if args.action == "validate":
+            print("valid")
+            return 0
     with BexClient.from_env() as client:
         if args.action == "create":
             show({"id": client.create_job(job)})  # type: ignore[arg-type]
@@ -314,6 +327,70 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser(
+        "report",
+        help="write a campaign report (one standalone HTML file)",
+        description=(
+            "Read export files (paths, globs, folders or fsspec URLs) and write one HTML "
+            "file with the funnel per mailing, bounces, top links, engagement, quality flags "
+            "and the data's provenance. No network is needed to open it."
+        ),
+    )
+    cmd.add_argument("sources", nargs="+", metavar="PATH_OR_URL", help="export files to read")
+    cmd.add_argument("-o", "--output", default="report.html", help="HTML file to write")
+    cmd.add_argument("--title", default="Campaign report")
+    cmd.add_argument("--tz", default="UTC", help="time zone of dates and the heatmap")
+    cmd.add_argument("--mailing", action="append", help="messageId to include (repeatable)")
+    cmd.add_argument("--start", help="first moment to include, e.g. 2026-11-02")
+    cmd.add_argument("--end", help="moment to stop before, e.g. 2026-11-03")
+    cmd.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec storage option (repeatable), e.g. --option port=2222",
+    )
+    cmd.add_argument(
+        "--notebook",
+        nargs="?",
+        const="notebooks/05-shareable-report.ipynb",
+        metavar="IPYNB",
+        help=(
+            "run a report notebook with these parameters and export it as HTML instead "
+            "(default notebooks/05-shareable-report.ipynb; needs the 'notebook' extra)"
+        ),
+    )
+    cmd.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from bextoolkit.readers import read_events
+    from bextoolkit.sharing import CampaignReport, render_notebook
+
+    options = _parse_options(args.option, "--option")
+    if args.notebook:
+        parameters = {
+            "sources": args.sources,
+            "storage_options": options,
+            "title": args.title,
+            "tz": args.tz,
+            "mailings": args.mailing,
+            "start": args.start,
+            "end": args.end,
+        }
+        render_notebook(args.notebook, parameters, args.output)
+    else:
+        events = read_events(args.sources, storage_options=options or None, tz=args.tz)
+        report = CampaignReport(
+            events, title=args.title, tz=args.tz, mailings=args.mailing, start=args.start,
+            end=args.end,
+        )
+        report.to_html(args.output)
+    print(f"report written to {args.output}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -101,7 +101,7 @@ def _texts(value: Any) -> list[str]:
 
 
 def _field_errors(value: Any) -> dict[str, str]:
-    """``{"path": "msg" | ["msg", ...]}`` or ``[{"field": ..., "message": ...}]`` -> path -> text."""
+    """``{"path": "msg" | ["msg"]}`` or ``[{"field": ..., "message": ...}]`` -> path -> text."""
     if isinstance(value, Mapping):
         return {str(k): "; ".join(_texts(v)) for k, v in value.items()}
     out: dict[str, str] = {}
@@ -134,9 +134,14 @@ def read_envelope(body: Any) -> tuple[Any, list[str], dict[str, str]]:
         general = _texts(meta.get("generalErrors") or meta.get("errors"))
         fields = _field_errors(meta.get("fieldErrors"))
         return body.get("data"), general, fields
-    if isinstance(body, Mapping) and ("error" in body or "errors" in body) and "channels" not in body:
-        general = _texts(body.get("errors")) + [
-            ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k))
+    if (
+        isinstance(body, Mapping)
+        and ("error" in body or "errors" in body)
+        and "channels" not in body
+    ):
+        general = [
+            *_texts(body.get("errors")),
+            ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k)),
         ]
         return None, [g for g in general if g], _field_errors(body.get("fieldErrors"))
     return body, [], {}
@@ -361,7 +366,10 @@ class BexClient:
             existing = self._look_for(job, unknown.error)
             if existing is not None:
                 return existing
-            log.warning("no job definition for database %s after an unknown POST; creating again", job.contact_source_id)
+            log.warning(
+                "no job definition for database %s after an unknown POST; creating again",
+                job.contact_source_id,
+            )
             try:
                 data = self._request("POST", JOBS_PATH, json=body)
             except _Unknown as again:
@@ -409,7 +417,9 @@ class BexClient:
         if isinstance(data, Mapping):
             data = next((v for v in data.values() if isinstance(v, list)), [])
         if not isinstance(data, list):
-            raise BexAPIError(f"the list answer holds no list of job definitions (got {str(data)[:100]!r})")
+            raise BexAPIError(
+                f"the list answer holds no list of job definitions (got {str(data)[:100]!r})"
+            )
         return [_job_from_answer(item) for item in data if _job_payload(item) is not None]
 
     def update_job(self, job: JobDefinition | Mapping[str, Any]) -> str:
@@ -451,14 +461,18 @@ class BexClient:
                 continue
             status = resp.status_code
             if status == 401 and not refreshed:
-                log.info("%s %s -> 401; refreshing the access token once and replaying", method, url)
+                log.info(
+                    "%s %s -> 401; refreshing the access token once and replaying", method, url
+                )
                 self.token.invalidate(resp.request.headers.get("Authorization", "")[7:] or None)
                 refreshed = True
                 continue
             if resp.ok:
                 data, general, fields = _decode(resp, self.token.scrub)
                 if general and data in (None, "", {}):
-                    raise error_for_status(status, method=method, url=url, general_errors=general, field_errors=fields)
+                    raise error_for_status(
+                        status, method=method, url=url, general_errors=general, field_errors=fields
+                    )
                 return data
             error = self._error(resp, method, url)
             wait = error.retry_after if isinstance(error, BexRateLimitError) else None
@@ -466,7 +480,8 @@ class BexClient:
             if not (retryable and transient) or attempt >= self.max_retries:
                 if not retryable and status >= 500:
                     error.message += (
-                        "; a POST is not retried automatically: check list_jobs() before creating again"
+                        "; a POST is not retried automatically: "
+                        "check list_jobs() before creating again"
                     )
                 raise error
             if wait is not None and wait > self._max_retry_after:
@@ -479,22 +494,32 @@ class BexClient:
         auth = _Bearer(self.token)
         with self._slots:
             try:
-                return self._session.request(method, url, json=json, auth=auth, timeout=self.timeout)
+                return self._session.request(
+                    method, url, json=json, auth=auth, timeout=self.timeout
+                )
             except requests.ConnectTimeout:
                 error: BexConnectionError = BexTimeoutError(
                     f"{method} {url}: could not connect within the timeout ({self.timeout} s)"
                 )
                 error.never_sent = True  # type: ignore[attr-defined]
             except requests.Timeout:
-                error = BexTimeoutError(f"{method} {url}: no answer within the timeout ({self.timeout} s)")
+                error = BexTimeoutError(
+                    f"{method} {url}: no answer within the timeout ({self.timeout} s)"
+                )
             except requests.ConnectionError as exc:
                 error = BexConnectionError(f"{method} {url}: {_describe(exc)}")
                 error.never_sent = _refused(exc)  # type: ignore[attr-defined]
         raise error from None
 
     def _pause(self, attempt: int, retry_after: float | None, what: str) -> None:
-        delay = retry_after if retry_after is not None else backoff_delay(attempt, base=self._backoff[0], cap=self._backoff[1])
-        log.warning("%s; retrying in %.2f s (retry %d of %d)", what, delay, attempt + 1, self.max_retries)
+        delay = (
+            retry_after
+            if retry_after is not None
+            else backoff_delay(attempt, base=self._backoff[0], cap=self._backoff[1])
+        )
+        log.warning(
+            "%s; retrying in %.2f s (retry %d of %d)", what, delay, attempt + 1, self.max_retries
+        )
         self._sleep(delay)
 
     def _error(self, resp: requests.Response, method: str, url: str) -> BexAPIError:
@@ -515,14 +540,22 @@ class BexClient:
 
     def _look_for(self, job: JobDefinition, error: BexConnectionError) -> str | None:
         """After an unknown POST: the id of a job on the same database, None if there is none."""
-        log.warning("%s; looking for job definitions of database %s before creating again", error, job.contact_source_id)
+        log.warning(
+            "%s; looking for job definitions of database %s before creating again",
+            error,
+            job.contact_source_id,
+        )
         try:
             existing = self.list_jobs()
         except BexError as exc:
             raise _outcome_unknown(error, f"and listing to check failed: {exc}") from None
         for other in existing:
             if str(other.contact_source_id) == str(job.contact_source_id) and other.id:
-                log.warning("found job definition %s for database %s: it was created", other.id, job.contact_source_id)
+                log.warning(
+                    "found job definition %s for database %s: it was created",
+                    other.id,
+                    job.contact_source_id,
+                )
                 return other.id
         return None
 
@@ -541,7 +574,9 @@ class _Bearer(requests.auth.AuthBase):
         return "_Bearer(***)"
 
 
-def _decode(resp: requests.Response, scrub: Callable[[str], str]) -> tuple[Any, list[str], dict[str, str]]:
+def _decode(
+    resp: requests.Response, scrub: Callable[[str], str]
+) -> tuple[Any, list[str], dict[str, str]]:
     text = resp.text
     if not text.strip():
         return None, [], {}
@@ -578,7 +613,9 @@ def _as_job(job: JobDefinition | Mapping[str, Any]) -> JobDefinition:
 
 def _check_id(job_id: Any) -> str:
     if isinstance(job_id, bool) or not isinstance(job_id, int | str) or not str(job_id).strip():
-        raise BexValidationError([f"id: must be a job definition id (as create_job returned), got {job_id!r}"])
+        raise BexValidationError(
+            [f"id: must be a job definition id (as create_job returned), got {job_id!r}"]
+        )
     return str(job_id).strip()
 
 

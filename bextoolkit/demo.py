@@ -15,9 +15,15 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from bextoolkit.client import BexClient
+    from bextoolkit.jobs import JobDefinition
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +31,7 @@ __all__ = ["DEMO_JOB", "DemoResult", "format_summary", "run_demo"]
 
 #: The job definition the demo creates (wire JSON): hourly CSV files of every event type,
 #: with two database columns.
-DEMO_JOB: dict = {
+DEMO_JOB: dict[str, Any] = {
     "channels": [
         {
             "columnNames": [
@@ -148,23 +154,21 @@ def run_demo(
     return DemoResult(report=report, job_id=job_id, files=files, events=events, funnel=table)
 
 
-def _submit(client: object, job: object) -> str:
+def _submit(client: BexClient, job: JobDefinition) -> str:
     """Create the demo's job, or update the one an earlier run left in ``state_dir``."""
     from bextoolkit.exceptions import BexConflictError
 
     try:
-        return client.create_job(job)  # type: ignore[attr-defined,no-any-return]
+        return client.create_job(job)
     except BexConflictError:
         existing = next(
-            j
-            for j in client.list_jobs()  # type: ignore[attr-defined]
-            if str(j.contact_source_id) == str(job.contact_source_id)  # type: ignore[attr-defined]
+            j for j in client.list_jobs() if str(j.contact_source_id) == str(job.contact_source_id)
         )
-        job.id = existing.id  # type: ignore[attr-defined]
-        return client.update_job(job)  # type: ignore[attr-defined,no-any-return]
+        job.id = existing.id
+        return client.update_job(job)
 
 
-def _when(moment: object) -> str:
+def _when(moment: datetime) -> str:
     return pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -202,39 +206,15 @@ def format_summary(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _percent(rate: float) -> str:
+def _percent(rate: Any) -> str:
     return "n/a" if pd.isna(rate) else f"{rate:.1%}"
 
 
 def _write_report(events: pd.DataFrame, path: Path) -> Path:
-    """Write the campaign report of ``events`` to ``path``; return its absolute path.
+    """Write the campaign report of ``events`` (:class:`bextoolkit.sharing.CampaignReport`)."""
+    from bextoolkit.sharing import CampaignReport
 
-    Uses :class:`bextoolkit.sharing.CampaignReport` when it is there; until then a minimal
-    standalone page with the funnel table.
-    """
-    try:
-        from bextoolkit.sharing import CampaignReport  # type: ignore[import-not-found]
-    except ImportError:
-        CampaignReport = None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if CampaignReport is not None:
-        CampaignReport(events).to_html(path)
-        return path.resolve()
-    from html import escape
-
-    from bextoolkit.reports import funnel
-
-    table = funnel(events)
-    shown = table.copy()
-    for column in ("open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate"):
-        shown[column] = shown[column].map(_percent)
-    description = table.attrs.get("convention", {}).get("description", "")
-    page = (
-        "<!doctype html>\n<html><head><meta charset='utf-8'><title>Campaign report</title>"
-        "</head><body>\n<h1>Campaign report</h1>\n"
-        f"<p>{len(events):,} events; metrics per mailing. {escape(str(description))}</p>\n"
-        f"{shown.to_html(index=False, border=0)}\n</body></html>\n"
-    )
-    path.write_text(page, encoding="utf-8")
+    CampaignReport(events, title="Campaign report: bextoolkit sandbox demo").to_html(path)
     return path.resolve()

@@ -111,13 +111,19 @@ def _check_items(
 ) -> None:
     """Check an ``eventTypes`` / ``mailingTypes`` list of ``{key: value}`` objects."""
     if not isinstance(items, list):
-        out.append(Problem(path, f'must be a list of objects like {{"{key}": ...}}, got {_show(items)}'))
+        out.append(
+            Problem(path, f'must be a list of objects like {{"{key}": ...}}, got {_show(items)}')
+        )
         return
     seen: dict[Any, int] = {}
     for i, item in enumerate(items):
         where = f"{path}[{i}]"
         if not isinstance(item, Mapping):
-            out.append(Problem(where, f'must be an object like {{"{key}": "{allowed[0]}"}}, got {_show(item)}'))
+            out.append(
+                Problem(
+                    where, f'must be an object like {{"{key}": "{allowed[0]}"}}, got {_show(item)}'
+                )
+            )
             continue
         _check_unknown(item, (key,), where, out)
         if key not in item:
@@ -125,43 +131,69 @@ def _check_items(
             continue
         value = item[key]
         if value not in allowed:
-            out.append(Problem(f"{where}.{key}", f"must be one of {_one_of(allowed)}, got {_show(value)}"))
+            out.append(
+                Problem(f"{where}.{key}", f"must be one of {_one_of(allowed)}, got {_show(value)}")
+            )
         elif value in seen:
-            out.append(Problem(f"{where}.{key}", f"duplicate {value!r} (already at [{seen[value]}])"))
+            out.append(
+                Problem(f"{where}.{key}", f"duplicate {value!r} (already at [{seen[value]}])")
+            )
         else:
             seen[value] = i
 
 
 def _check_columns(columns: Any, path: str, out: list[Problem]) -> None:
     if not isinstance(columns, list):
-        out.append(Problem(path, f"must be a list of {{columnName, columnOrder}} objects, got {_show(columns)}"))
+        out.append(
+            Problem(
+                path, f"must be a list of {{columnName, columnOrder}} objects, got {_show(columns)}"
+            )
+        )
         return
     if len(columns) > MAX_DATABASE_COLUMNS:
-        out.append(Problem(path, f"at most {MAX_DATABASE_COLUMNS} database columns, got {len(columns)}"))
+        out.append(
+            Problem(path, f"at most {MAX_DATABASE_COLUMNS} database columns, got {len(columns)}")
+        )
     names: dict[str, int] = {}
     orders: dict[int, int] = {}
     for i, item in enumerate(columns):
         where = f"{path}[{i}]"
         if not isinstance(item, Mapping):
-            out.append(Problem(where, f'must be an object like {{"columnName": "City", "columnOrder": 0}}, got {_show(item)}'))
+            out.append(
+                Problem(
+                    where,
+                    'must be an object like {"columnName": "City", "columnOrder": 0}, '
+                    f"got {_show(item)}",
+                )
+            )
             continue
         _check_unknown(item, ("columnName", "columnOrder"), where, out)
         name = item.get("columnName")
         if "columnName" not in item:
             out.append(Problem(f"{where}.columnName", "required"))
         elif not isinstance(name, str) or not name.strip():
-            out.append(Problem(f"{where}.columnName", f"must be a database column name, got {_show(name)}"))
+            out.append(
+                Problem(f"{where}.columnName", f"must be a database column name, got {_show(name)}")
+            )
         elif name in names:
-            out.append(Problem(f"{where}.columnName", f"duplicate {name!r} (already at [{names[name]}])"))
+            out.append(
+                Problem(f"{where}.columnName", f"duplicate {name!r} (already at [{names[name]}])")
+            )
         else:
             names[name] = i
         order = item.get("columnOrder")
         if "columnOrder" not in item:
             out.append(Problem(f"{where}.columnOrder", "required when columnName is given"))
         elif not _is_int(order) or order < 0:
-            out.append(Problem(f"{where}.columnOrder", f"must be a non-negative integer, got {_show(order)}"))
+            out.append(
+                Problem(
+                    f"{where}.columnOrder", f"must be a non-negative integer, got {_show(order)}"
+                )
+            )
         elif order in orders:
-            out.append(Problem(f"{where}.columnOrder", f"duplicate {order} (already at [{orders[order]}])"))
+            out.append(
+                Problem(f"{where}.columnOrder", f"duplicate {order} (already at [{orders[order]}])")
+            )
         else:
             orders[order] = i
 
@@ -172,28 +204,64 @@ def _check_channel(channel: Any, path: str, out: list[Problem]) -> None:
         return
     _check_unknown(channel, _CHANNEL_KEYS, path, out)
     if "type" not in channel:
-        out.append(Problem(f"{path}.type", f"required; the only channel type is {CHANNEL_TYPES[0]!r}"))
+        out.append(
+            Problem(f"{path}.type", f"required; the only channel type is {CHANNEL_TYPES[0]!r}")
+        )
     elif channel["type"] not in CHANNEL_TYPES:
-        out.append(Problem(f"{path}.type", f"must be one of {_one_of(CHANNEL_TYPES)}, got {_show(channel['type'])}"))
+        out.append(
+            Problem(
+                f"{path}.type",
+                f"must be one of {_one_of(CHANNEL_TYPES)}, got {_show(channel['type'])}",
+            )
+        )
     if "jobFrequency" not in channel:
-        out.append(Problem(f"{path}.jobFrequency", f"required: hours between exports, one of {_one_of(JOB_FREQUENCIES)}"))
+        out.append(
+            Problem(
+                f"{path}.jobFrequency",
+                f"required: hours between exports, one of {_one_of(JOB_FREQUENCIES)}",
+            )
+        )
     else:
         freq = channel["jobFrequency"]
         if not _is_int(freq) or freq not in JOB_FREQUENCIES:
-            out.append(Problem(f"{path}.jobFrequency", f"must be one of {_one_of(JOB_FREQUENCIES)}, got {_show(freq)}"))
+            out.append(
+                Problem(
+                    f"{path}.jobFrequency",
+                    f"must be one of {_one_of(JOB_FREQUENCIES)}, got {_show(freq)}",
+                )
+            )
     if "exportFileFormat" in channel and channel["exportFileFormat"] not in FILE_FORMATS:
         fmt = channel["exportFileFormat"]
-        out.append(Problem(f"{path}.exportFileFormat", f"must be one of {_one_of(FILE_FORMATS)}, got {_show(fmt)}"))
+        out.append(
+            Problem(
+                f"{path}.exportFileFormat",
+                f"must be one of {_one_of(FILE_FORMATS)}, got {_show(fmt)}",
+            )
+        )
     if "exportFileName" in channel:
         name = channel["exportFileName"]
         if not isinstance(name, str) or not name.strip():
-            out.append(Problem(f"{path}.exportFileName", f"must be a non-empty text (or left out for {DEFAULT_EXPORT_FILE_NAME!r}), got {_show(name)}"))
+            out.append(
+                Problem(
+                    f"{path}.exportFileName",
+                    f"must be a non-empty text (or left out for {DEFAULT_EXPORT_FILE_NAME!r}), "
+                    f"got {_show(name)}",
+                )
+            )
         elif _BAD_FILE_NAME.search(name) or len(name) > _MAX_FILE_NAME:
-            out.append(Problem(f"{path}.exportFileName", f"must be a plain file name prefix of at most {_MAX_FILE_NAME} characters without / \\ or control characters, got {_show(name)}"))
+            out.append(
+                Problem(
+                    f"{path}.exportFileName",
+                    f"must be a plain file name prefix of at most {_MAX_FILE_NAME} characters "
+                    f"without / \\ or control characters, got {_show(name)}",
+                )
+            )
     if "eventTypes" in channel:
         _check_items(channel["eventTypes"], f"{path}.eventTypes", "eventType", EVENT_TYPES, out)
     if "mailingTypes" in channel:
-        _check_items(channel["mailingTypes"], f"{path}.mailingTypes", "mailingType", MAILING_TYPES, out)
+        _check_items(
+            channel["mailingTypes"], f"{path}.mailingTypes", "mailingType", MAILING_TYPES, out
+        )
     if "columnNames" in channel:
         _check_columns(channel["columnNames"], f"{path}.columnNames", out)
 
@@ -235,31 +303,57 @@ def find_problems(payload: Any, *, for_update: bool = False) -> list[Problem]:
         elif not (_is_int(ident) or (isinstance(ident, str) and ident.strip())):
             out.append(Problem("id", f"must be a job definition id, got {_show(ident)}"))
     elif "id" in payload:
-        out.append(Problem("id", "must not be set when creating; use update_job to change an existing job definition"))
+        out.append(
+            Problem(
+                "id",
+                "must not be set when creating; "
+                "use update_job to change an existing job definition",
+            )
+        )
     channels = payload.get("channels")
     if "channels" not in payload:
         out.append(Problem("channels", 'required: a list with one {"type": "Email", ...} channel'))
     elif not isinstance(channels, list) or not channels:
-        out.append(Problem("channels", f'must be a non-empty list of channel objects, got {_show(channels)}'))
+        out.append(
+            Problem(
+                "channels", f"must be a non-empty list of channel objects, got {_show(channels)}"
+            )
+        )
     else:
         seen_types: dict[Any, int] = {}
         for i, channel in enumerate(channels):
             _check_channel(channel, f"channels[{i}]", out)
             kind = channel.get("type") if isinstance(channel, Mapping) else None
             if isinstance(kind, str) and kind in seen_types:
-                out.append(Problem(f"channels[{i}].type", f"duplicate channel {kind!r} (already at channels[{seen_types[kind]}])"))
+                out.append(
+                    Problem(
+                        f"channels[{i}].type",
+                        f"duplicate channel {kind!r} (already at channels[{seen_types[kind]}])",
+                    )
+                )
             elif isinstance(kind, str):
                 seen_types[kind] = i
     source = payload.get("contactSourceId")
     if "contactSourceId" not in payload:
         out.append(Problem("contactSourceId", "required: the id of the database to export"))
-    elif not ((_is_int(source) and source >= 0) or (isinstance(source, str) and _DIGITS.match(source))):
-        out.append(Problem("contactSourceId", f"must be a numeric database id such as '423251', got {_show(source)}"))
+    elif not (
+        (_is_int(source) and source >= 0) or (isinstance(source, str) and _DIGITS.match(source))
+    ):
+        out.append(
+            Problem(
+                "contactSourceId",
+                f"must be a numeric database id such as '423251', got {_show(source)}",
+            )
+        )
     user = payload.get("ftpUserId")
     if "ftpUserId" not in payload:
         out.append(Problem("ftpUserId", "required: the Org Admin's login email"))
     elif not isinstance(user, str) or not _EMAIL.match(user):
-        out.append(Problem("ftpUserId", f"must be an email address (the Org Admin's login), got {_show(user)}"))
+        out.append(
+            Problem(
+                "ftpUserId", f"must be an email address (the Org Admin's login), got {_show(user)}"
+            )
+        )
     return out
 
 
@@ -360,15 +454,23 @@ class Channel:
             "exportFileFormat": "export_file_format",
             "exportFileName": "export_file_name",
         }
-        kwargs: dict[str, Any] = {py: payload[wire] for wire, py in known.items() if wire in payload}
-        for wire, py in (("eventTypes", "event_types"), ("mailingTypes", "mailing_types"), ("columnNames", "columns")):
+        kwargs: dict[str, Any] = {
+            py: payload[wire] for wire, py in known.items() if wire in payload
+        }
+        for wire, py in (
+            ("eventTypes", "event_types"),
+            ("mailingTypes", "mailing_types"),
+            ("columnNames", "columns"),
+        ):
             if wire in payload:
                 value = payload[wire]
                 if isinstance(value, list):
                     kwargs[py] = list(value)
                 else:
                     kwargs.setdefault("extras", {})[wire] = value
-        kwargs.setdefault("extras", {}).update({k: v for k, v in payload.items() if k not in _CHANNEL_KEYS})
+        kwargs.setdefault("extras", {}).update(
+            {k: v for k, v in payload.items() if k not in _CHANNEL_KEYS}
+        )
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -377,7 +479,9 @@ class Channel:
         if self.event_types:
             out["eventTypes"] = [_item_wire(v, "eventType") for v in self.event_types]
         if self.columns:
-            out["columnNames"] = [c.to_dict() if isinstance(c, ColumnSpec) else c for c in self.columns]
+            out["columnNames"] = [
+                c.to_dict() if isinstance(c, ColumnSpec) else c for c in self.columns
+            ]
         if self.mailing_types:
             out["mailingTypes"] = [_item_wire(v, "mailingType") for v in self.mailing_types]
         if self.export_file_name is not None:
@@ -425,8 +529,9 @@ class JobDefinition:
     --------
     >>> job = JobDefinition(contact_source_id="423251", ftp_user_id="admin@example.com",
     ...                     channels=[Channel(job_frequency=24, event_types=["emailOpen"])])
-    >>> job.to_dict()["channels"][0]
-    {'eventTypes': [{'eventType': 'emailOpen'}], 'exportFileFormat': 'CSV', 'jobFrequency': 24, 'type': 'Email'}
+    >>> job.to_dict()["channels"][0]  # doctest: +NORMALIZE_WHITESPACE
+    {'eventTypes': [{'eventType': 'emailOpen'}], 'exportFileFormat': 'CSV',
+     'jobFrequency': 24, 'type': 'Email'}
     >>> JobDefinition.from_dict(job.to_dict()) == job
     True
     """
@@ -438,7 +543,9 @@ class JobDefinition:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.channels = [Channel.from_dict(c) if isinstance(c, Mapping) else c for c in self.channels]
+        self.channels = [
+            Channel.from_dict(c) if isinstance(c, Mapping) else c for c in self.channels
+        ]
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> JobDefinition:
@@ -454,7 +561,9 @@ class JobDefinition:
             raise BexValidationError([f"(body): must be a JSON object, got {_show(payload)}"])
         channels = payload.get("channels", [])
         if not isinstance(channels, list) or not all(isinstance(c, Mapping) for c in channels):
-            raise BexValidationError([f"channels: must be a list of channel objects, got {_show(channels)}"])
+            raise BexValidationError(
+                [f"channels: must be a list of channel objects, got {_show(channels)}"]
+            )
         known = (*_TOP_KEYS, "id")
         return cls(
             contact_source_id=payload.get("contactSourceId"),
@@ -539,7 +648,10 @@ class JobDefinition:
                 (p + "mailingTypes", ", ".join(map(str, ch.mailing_types)) or "all"),
                 (p + "columnNames", ", ".join(columns) or "none"),
             ]
-        body = "".join(f"<tr><th style='text-align:left'>{esc(k)}</th><td style='text-align:left'>{esc(str(v))}</td></tr>" for k, v in rows)
+        cell = "style='text-align:left'"
+        body = "".join(
+            f"<tr><th {cell}>{esc(k)}</th><td {cell}>{esc(str(v))}</td></tr>" for k, v in rows
+        )
         problems = self.problems(for_update=self.id is not None)
         note = ""
         if problems:

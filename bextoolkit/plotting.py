@@ -141,11 +141,13 @@ def plot_funnel(
     stages : sequence of str, optional
         Funnel columns to draw, top to bottom; default sent, delivered, unique_opens,
         unique_clicks. Percentages: delivered over sent, opens and clicks over delivered
-        (the open and click rates), other stages over sent.
+        (the open and click rates), other stages over sent; each bar is labelled
+        ``"728 (97.2% of sent)"``. Several mailings: grouped bars, one colour each (keep
+        it to a handful; pick one with ``mailing=``).
     ax : matplotlib Axes, optional
         Where to draw; default a new figure (see the module notes).
     title : str, optional
-        Default ``"Funnel: <messageName>"`` for one mailing, ``"Funnel by <key>"`` else.
+        Default ``"Funnel: <messageName>"`` for one mailing, ``"Funnel by mailing"`` else.
     **funnel_options
         Passed to :func:`bextoolkit.funnel` when ``data`` is the events (``by``,
         ``convention``, ``exclude``, ...).
@@ -153,8 +155,7 @@ def plot_funnel(
     Returns
     -------
     matplotlib Axes
-        One bar container per row of the funnel (one per mailing), labelled
-        ``"1,234 (45.6%)"``.
+        One bar container per row of the funnel (one per mailing).
     """
     if _is_events(data, ("sent", "delivered")):
         from bextoolkit.reports import funnel
@@ -177,7 +178,8 @@ def plot_funnel(
     missing = [s for s in chosen if s not in data.columns]
     if missing:
         raise BexConfigError(f"plot_funnel: the funnel has no column(s) {missing}")
-    ax = _axes(ax, (7.0, 1.2 + 0.7 * len(chosen) * max(1, min(len(data), 4)) ** 0.5))
+    width = 7.5 if len(data) == 1 else 10.5  # room for the legend
+    ax = _axes(ax, (width, 1.2 + 0.7 * len(chosen) * max(1, min(len(data), 4)) ** 0.5))
     names = (
         data["messageName"].astype(object).where(data["messageName"].notna())
         if "messageName" in data.columns
@@ -197,17 +199,19 @@ def plot_funnel(
         for stage, value in zip(chosen, values, strict=True):
             base = defaults.get(stage, (stage, "sent"))[1]
             share = value / float(row[base]) if base and row.get(base, 0) else np.nan
-            texts.append(f"{value:,.0f}" + (f" ({_percent(share)})" if base else ""))
+            texts.append(f"{value:,.0f}" + (f" ({_percent(share)} of {base})" if base else ""))
         ax.bar_label(bars, labels=texts, padding=3, fontsize="small")
     ax.set_yticks(y, [defaults.get(s, (s.replace("_", " ").capitalize(), None))[0] for s in chosen])
     ax.invert_yaxis()
     ax.set_xlabel("Recipients")
     ax.set_ylabel("Funnel stage")
-    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.2)  # room for the labels
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.35)  # room for the labels
     if len(data) > 1:
-        ax.legend(title=keys[0] if keys else None, fontsize="small")
+        legend_title = "Mailing" if "messageName" in data.columns else (keys[0] if keys else None)
+        ax.legend(title=legend_title, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     name = labels[0] if len(data) == 1 and keys else None
-    what = "Funnel" if len(data) == 1 or not keys else f"Funnel by {keys[0]}"
+    by_what = "mailing" if keys and keys[0] == "messageId" else (keys[0] if keys else "")
+    what = "Funnel" if len(data) == 1 or not keys else f"Funnel by {by_what}"
     _title(ax, title, what, name)
     return ax
 

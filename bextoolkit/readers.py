@@ -13,13 +13,12 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bextoolkit import _events, _parsing, schema
 from bextoolkit._sources import Source, UrlPath, expand
@@ -73,7 +72,7 @@ def read_events(
     encoding: str = "utf-8",
     start: Any = None,
     end: Any = None,
-    messageId: str | Sequence[str] | None = None,  # noqa: N803 - the column's own name
+    messageId: str | Sequence[str] | None = None,
     engine: str = "pandas",
 ) -> pd.DataFrame:
     """Read BEX or RRDE export files into one events frame.
@@ -240,14 +239,16 @@ def _read_file(source: Source, opts: _Options) -> _FileResult:
         if raw.size == 0:
             raise _parsing.DamagedFileError(path, "is empty (0 bytes, no header row)")
         payload = _parsing.unwrap(raw, source.name, path)
-        if not payload.data.to_pybytes()[:4096].strip():
+        if not payload.data[:4096].to_pybytes().strip():
             raise _parsing.DamagedFileError(path, "holds no header row (empty after unpacking)")
     except _parsing.DamagedFileError as exc:
         if not opts.skip_bad:
             raise BexFileError(
                 path, f"{exc.reason}; pass on_bad_lines='skip' to skip it", line=exc.line
             ) from exc
-        return _FileResult(None, info, _skip(opts, [{"file": path, "line": None, "reason": exc.reason}]))
+        return _FileResult(
+            None, info, _skip(opts, [{"file": path, "line": None, "reason": exc.reason}])
+        )
     header = _parsing.read_header(payload, path, format=opts.format, encoding=opts.encoding)
     info.update(format=header.format, kind=header.kind, compression=payload.compression)
     source_col = _event_source(header, opts)
@@ -404,8 +405,7 @@ def _frame_columns(tables: list[pa.Table], opts: _Options, results: list[_FileRe
         unknown = [c for c in opts.columns if c not in names and c != EVENT_TYPE]
         if unknown and tables:
             raise BexConfigError(
-                f"columns= names {unknown}, which no file has; the files have "
-                f"{', '.join(names)}"
+                f"columns= names {unknown}, which no file has; the files have {', '.join(names)}"
             )
         if not any(r.all_columns for r in results if r.table is not None):
             names = [c for c in names if c in opts.columns or c in seen]
@@ -464,8 +464,12 @@ def _drop_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
 
 _CHANNELS = "|".join(schema.CHANNEL_TYPES)
 _NAME_PATTERNS = (
-    re.compile(rf"^(?P<prefix>.*?)(?P<channel>{_CHANNELS})_(?P<ts>[0-9][0-9TZ:. -]*?)_(?P<freq>\d{{1,2}})$"),
-    re.compile(r"^(?P<prefix>(?:.*_)?)(?P<channel>[A-Za-z]+)_(?P<ts>[0-9][0-9TZ:. -]*?)_(?P<freq>\d{1,2})$"),
+    re.compile(
+        rf"^(?P<prefix>.*?)(?P<channel>{_CHANNELS})_(?P<ts>[0-9][0-9TZ:. -]*?)_(?P<freq>\d{{1,2}})$"
+    ),
+    re.compile(
+        r"^(?P<prefix>(?:.*_)?)(?P<channel>[A-Za-z]+)_(?P<ts>[0-9][0-9TZ:. -]*?)_(?P<freq>\d{1,2})$"
+    ),
 )
 _TS_FORMATS = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M", 10: "%Y%m%d%H", 8: "%Y%m%d"}
 
@@ -530,7 +534,7 @@ def _name_timestamp(raw: str) -> pd.Timestamp | None:
         candidates.append(lambda: datetime.strptime(digits, _TS_FORMATS[len(digits)]))
     if len(digits) in (10, 13):
         scale = 1000 if len(digits) == 13 else 1
-        candidates.append(lambda: datetime.fromtimestamp(int(digits) / scale, tz=timezone.utc))
+        candidates.append(lambda: datetime.fromtimestamp(int(digits) / scale, tz=UTC))
     for candidate in candidates:
         try:
             value = candidate()
@@ -585,7 +589,10 @@ def list_exports(
     columns = ["path", "name", "size", "modified", "format", "compression", "kind", "prefix"]
     frame = pd.DataFrame(rows, columns=[*columns, "channel", "timestamp", "frequency"])
     frame = frame.astype(
-        {c: pd.StringDtype() for c in ["path", "name", "format", "compression", "kind", "prefix", "channel"]}
+        {
+            c: pd.StringDtype()
+            for c in ["path", "name", "format", "compression", "kind", "prefix", "channel"]
+        }
         | {"size": "Int64", "frequency": "Int64"}
     )
     frame["modified"] = pd.to_datetime(frame["modified"], utc=True)

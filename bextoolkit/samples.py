@@ -32,6 +32,7 @@ What the simulation does (all vectorised with numpy; no Python loop per event):
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import logging
@@ -800,10 +801,20 @@ def _quote_array(values: pa.Array, delimiter: str) -> pa.Array:
     return pc.if_else(needs, quoted, values)
 
 
+@functools.cache
+def _times_of_day() -> pa.Array:
+    """``HH:MM:SS`` for every second of a day, built once."""
+    return pa.array(
+        [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)],
+        type=pa.string(),
+    )
+
+
 def _format_timestamps(values: pd.Series, timestamp_format: str) -> pa.Array:
     """Timestamps as ISO 8601 with milliseconds and ``Z``, or US ``MM/DD/YYYY HH:MM:SS``.
 
-    Formats each distinct second once (an export holds few of them) and reuses the text.
+    Dates are formatted once per distinct day and times of day come from a table, so the
+    cost per row is a few array lookups.
     """
     if values.dt.tz is None:
         values = values.dt.tz_localize("UTC")
@@ -811,13 +822,19 @@ def _format_timestamps(values: pd.Series, timestamp_format: str) -> pa.Array:
     missing = naive.isna().to_numpy()
     ms = naive.to_numpy("datetime64[ms]").astype(np.int64)
     ms[missing] = 0
-    seconds, inverse = np.unique(ms // 1000, return_inverse=True)
-    pattern = "%Y-%m-%dT%H:%M:%S" if timestamp_format == "iso" else "%m/%d/%Y %H:%M:%S"
-    texts = pc.strftime(pa.array(seconds, type=pa.timestamp("s", "UTC")), pattern)
-    texts = texts.cast(pa.string()).take(pa.array(inverse, mask=missing))
+    seconds = ms // 1000
+    days, inverse = np.unique(seconds // 86_400, return_inverse=True)
+    pattern, glue = ("%Y-%m-%d", "T") if timestamp_format == "iso" else ("%m/%d/%Y", " ")
+    dates = pc.strftime(pa.array(days * 86_400, type=pa.timestamp("s", "UTC")), pattern)
+    parts = [
+        dates.cast(pa.string()).take(pa.array(inverse, mask=missing)),
+        _times_of_day().take(pa.array(seconds % 86_400)),
+    ]
     if timestamp_format == "iso":
-        texts = _join(texts, _MS_SUFFIX_ISO.take(pa.array(ms % 1000)), type=pa.string())
-    return texts
+        parts.append(_MS_SUFFIX_ISO.take(pa.array(ms % 1000)))
+    return _join(*parts, sep="", type=pa.string()) if glue == "" else _join(
+        parts[0], _join(*parts[1:], type=pa.string()), sep=glue, type=pa.string()
+    )
 
 
 def _column_text(

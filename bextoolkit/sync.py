@@ -217,7 +217,7 @@ def _event_keys(table: pa.Table, dtypes: Mapping[str, Any]) -> tuple[pd.Series, 
         return ids, []
     columns = [c for c in table.column_names if c != _SOURCE]
     rows = table.filter(pa.array(missing)).select(columns)
-    frame = _dataset.to_events_frame(rows, {k: str(v) for k, v in dtypes.items()})
+    frame = _dataset.to_events_frame(rows, {k: _dataset.dtype_name(v) for k, v in dtypes.items()})
     ids[missing] = _dataset.row_keys(frame).to_numpy()
     return ids, columns
 
@@ -225,7 +225,7 @@ def _event_keys(table: pa.Table, dtypes: Mapping[str, Any]) -> tuple[pd.Series, 
 def _dtypes(frame_dtypes: Mapping[str, Any], old: Mapping[str, str]) -> dict[str, str]:
     merged = dict(old)
     for name, dtype in frame_dtypes.items():
-        merged[name] = str(dtype)
+        merged[name] = _dataset.dtype_name(dtype)
     return {n: merged[n] for n in _dataset.ordered_columns(merged)}
 
 

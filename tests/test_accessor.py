@@ -20,9 +20,15 @@ def events() -> pd.DataFrame:
             "bounceType": pd.Categorical([None, None, None, None, "Soft"]),
             "clickUrl": pd.Categorical([None, None, None, "https://a.com/?utm_source=x", None]),
             "timestamp": pd.to_datetime(
-                ["2026-11-02 08:00", "2026-11-02 08:00", "2026-11-02 09:00",
-                 "2026-11-02 09:05", "2026-11-02 10:00"], utc=True,
-            ),  # fmt: skip
+                [
+                    "2026-11-02 08:00",
+                    "2026-11-02 08:00",
+                    "2026-11-02 09:00",
+                    "2026-11-02 09:05",
+                    "2026-11-02 10:00",
+                ],
+                utc=True,
+            ),
         }
     )
 

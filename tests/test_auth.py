@@ -64,7 +64,9 @@ def test_pods_from_6_on_are_not_us():
 
 @pytest.mark.parametrize("pod", ["0", "C", "10", "", "us-1"])
 def test_unknown_pod_names_the_valid_ones(pod):
-    with pytest.raises(BexConfigError, match=r"use one of 1, 2, 3, 4, 5, 6, 7, 8, 9, A, B .*base_url="):
+    with pytest.raises(
+        BexConfigError, match=r"use one of 1, 2, 3, 4, 5, 6, 7, 8, 9, A, B .*base_url="
+    ):
         api_base_url(pod)
 
 
@@ -88,7 +90,11 @@ def test_credentials_scrub_removes_every_secret():
 
 
 def test_credentials_come_from_arguments_before_environment():
-    env = {"BEX_CLIENT_ID": "env-id", "BEX_CLIENT_SECRET": "env-secret", "BEX_REFRESH_TOKEN": "env-rt"}
+    env = {
+        "BEX_CLIENT_ID": "env-id",
+        "BEX_CLIENT_SECRET": "env-secret",
+        "BEX_REFRESH_TOKEN": "env-rt",
+    }
     creds = Credentials.resolve("arg-id", None, None, env=env)
     form = creds.token_form()
     assert form == {
@@ -160,7 +166,11 @@ def test_concurrent_callers_refresh_once(api):
 def test_wrong_credentials_fail_at_once_without_backoff(api):
     sleeps: list[float] = []
     c = api.credentials
-    token = AccessToken(api.base_url, Credentials(c.client_id, "wrong-secret-xyz", c.refresh_token), sleep=sleeps.append)
+    token = AccessToken(
+        api.base_url,
+        Credentials(c.client_id, "wrong-secret-xyz", c.refresh_token),
+        sleep=sleeps.append,
+    )
     with pytest.raises(BexAuthError) as info:
         token.get()
     assert sleeps == []

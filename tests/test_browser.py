@@ -13,10 +13,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from browser.helpers import SMALL_EXPORT_TOTALS, VoilaServer, write_small_exports
 
 from bextoolkit.client import BexClient
 from bextoolkit.sandbox.api import SandboxAPI
-from browser.helpers import SMALL_EXPORT_TOTALS, VoilaServer, write_small_exports
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +99,9 @@ def connect(page) -> None:
 
 
 def job_posts(api: SandboxAPI) -> int:
-    return sum(1 for method, path, _ in api.request_log if method == "POST" and "jobdefinition" in path)
+    return sum(
+        1 for method, path, _ in api.request_log if method == "POST" and "jobdefinition" in path
+    )
 
 
 def test_fill_the_form_create_and_see_the_job_id(page, api, client):
@@ -114,7 +116,9 @@ def test_fill_the_form_create_and_see_the_job_id(page, api, client):
     page.locator(".bex-add-column").click()
     page.locator(".bex-column-0 input").fill("Country")
     page.locator(".bex-prefix input").fill("Shop_")
-    expect(page.locator(".bex-example-name")).to_contain_text(re.compile(r"Shop_Email_\d{14}_6\.tsv"))
+    expect(page.locator(".bex-example-name")).to_contain_text(
+        re.compile(r"Shop_Email_\d{14}_6\.tsv")
+    )
     expect(page.locator(".bex-preview")).to_contain_text('"columnName": "Country"')
     create = page.locator(".bex-create")
     expect(create).to_be_enabled()

@@ -3,6 +3,7 @@ answers 401, 429, 5xx, slow answers and dropped connections on cue."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -91,7 +92,10 @@ class Reply:
 
 
 def envelope(data: Any = None, general=(), fields=None) -> dict:
-    return {"meta": {"generalErrors": list(general), "fieldErrors": dict(fields or {})}, "data": data}
+    return {
+        "meta": {"generalErrors": list(general), "fieldErrors": dict(fields or {})},
+        "data": data,
+    }
 
 
 class ScriptedServer:
@@ -154,19 +158,37 @@ class ScriptedServer:
                     reply = self.token_replies.popleft()
                 else:
                     self.tokens += 1
-                    reply = Reply(200, {"access_token": f"{ACCESS_PREFIX}{self.tokens}", "token_type": "bearer", "expires_in": 14400})
+                    reply = Reply(
+                        200,
+                        {
+                            "access_token": f"{ACCESS_PREFIX}{self.tokens}",
+                            "token_type": "bearer",
+                            "expires_in": 14400,
+                        },
+                    )
             else:
-                reply = self.replies.popleft() if self.replies else Reply(500, envelope(general=["script exhausted"]))
+                reply = (
+                    self.replies.popleft()
+                    if self.replies
+                    else Reply(500, envelope(general=["script exhausted"]))
+                )
         try:
             time.sleep(reply.delay)
             if reply.drop:
                 handler.close_connection = True
                 handler.connection.shutdown(socket.SHUT_RDWR)
                 return
-            raw = reply.body if isinstance(reply.body, str) else ("" if reply.body is None else json.dumps(reply.body))
+            raw = (
+                reply.body
+                if isinstance(reply.body, str)
+                else ("" if reply.body is None else json.dumps(reply.body))
+            )
             data = raw.encode()
             handler.send_response(reply.status)
-            handler.send_header("Content-Type", "application/json" if not isinstance(reply.body, str) else "text/plain")
+            handler.send_header(
+                "Content-Type",
+                "application/json" if not isinstance(reply.body, str) else "text/plain",
+            )
             handler.send_header("Content-Length", str(len(data)))
             for k, v in reply.headers.items():
                 handler.send_header(k, v)
@@ -247,7 +269,9 @@ def test_seed_example_created_read_updated_listed_deleted(sandbox):
     assert client.update_job(back) == job_id
     assert client.get_job(job_id).channels[0].job_frequency == 24
 
-    other = JobDefinition(contact_source_id="77", ftp_user_id="admin@example.com", channels=[Channel(job_frequency=6)])
+    other = JobDefinition(
+        contact_source_id="77", ftp_user_id="admin@example.com", channels=[Channel(job_frequency=6)]
+    )
     other_id = client.create_job(other.to_dict())  # a plain dict works too
     listed = client.list_jobs()
     assert [(j.id, j.contact_source_id, j.channels[0].job_frequency) for j in listed] == [
@@ -292,7 +316,9 @@ BROKEN = [
     lambda b: b["channels"][0].update(exportFileFormat="XLS"),
     lambda b: b["channels"][0]["eventTypes"].append({"eventType": "emailReply"}),
     lambda b: b["channels"][0]["mailingTypes"].append({"mailingType": "AMG"}),
-    lambda b: b["channels"][0]["columnNames"].extend({"columnName": f"x{i}", "columnOrder": i + 2} for i in range(4)),
+    lambda b: b["channels"][0]["columnNames"].extend(
+        {"columnName": f"x{i}", "columnOrder": i + 2} for i in range(4)
+    ),
     lambda b: b["channels"][0]["columnNames"][1].update(columnOrder=0),
     lambda b: b.update(ftpUserId="admin"),
     lambda b: b.update(contactSourceId="list-1"),
@@ -385,7 +411,12 @@ def test_5xx_on_get_gives_up_after_max_retries(server, client, sleeps):
 
 
 def test_put_and_delete_are_retried_too(server, client):
-    server.queue(Reply(500), Reply(200, envelope({"id": "1001"})), Reply(503), Reply(200, envelope({"id": "1001"})))
+    server.queue(
+        Reply(500),
+        Reply(200, envelope({"id": "1001"})),
+        Reply(503),
+        Reply(200, envelope({"id": "1001"})),
+    )
     client.update_job(stored())
     client.delete_job("1001")
     assert server.api_requests() == [
@@ -406,7 +437,9 @@ def test_500_on_post_is_not_replayed(server, client, sleeps):
 
 def test_read_timeout_is_retried_then_raised(server, sleeps):
     client = make_client(server.base_url, sleeps, timeout=(2.0, 0.2), max_retries=1)
-    server.queue(Reply(200, envelope(stored()), delay=0.6), Reply(200, envelope(stored()), delay=0.6))
+    server.queue(
+        Reply(200, envelope(stored()), delay=0.6), Reply(200, envelope(stored()), delay=0.6)
+    )
     started = time.monotonic()
     with pytest.raises(BexTimeoutError, match="no answer within the timeout") as info:
         client.get_job("1001")
@@ -427,7 +460,9 @@ def test_post_timeout_looks_before_creating_again_and_finds_it(server, sleeps):
 
 def test_dropped_post_with_no_job_found_creates_again(server, client):
     other = stored("9", contactSourceId="1")
-    server.queue(Reply(drop=True), Reply(200, envelope([other])), Reply(200, envelope({"id": "1002"})))
+    server.queue(
+        Reply(drop=True), Reply(200, envelope([other])), Reply(200, envelope({"id": "1002"}))
+    )
     assert client.create_job(SEED) == "1002"
     assert server.api_requests() == [("POST", JOBS_PATH), ("GET", JOBS_PATH), ("POST", JOBS_PATH)]
 
@@ -462,13 +497,20 @@ def test_token_endpoint_refusing_connections_backs_off_then_raises(sleeps):
 
 
 def test_token_endpoint_failing_backs_off_exponentially(server, client, sleeps):
-    server.token_replies.extend([Reply(503), Reply(500), Reply(429, headers={"Retry-After": "3"}), Reply(502)])
+    server.token_replies.extend(
+        [Reply(503), Reply(500), Reply(429, headers={"Retry-After": "3"}), Reply(502)]
+    )
     server.queue(Reply(200, envelope(stored())))
     client.token._sleep = sleeps.append  # (the client passes its sleep on; explicit here)
     assert client.get_job("1001").id == "1001"
     assert server.token_count() == 5
     assert len(sleeps) == 4
-    assert 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0 and sleeps[2] == 3.0 and 4.0 <= sleeps[3] <= 8.0
+    assert (
+        0.5 <= sleeps[0] <= 1.0
+        and 1.0 <= sleeps[1] <= 2.0
+        and sleeps[2] == 3.0
+        and 4.0 <= sleeps[3] <= 8.0
+    )
 
 
 def test_token_endpoint_down_for_good_raises_after_max_attempts(server, client, sleeps):
@@ -506,27 +548,36 @@ def test_create_reads_the_id_from_any_answer_shape(server, client, reply):
 
 
 def test_get_reads_a_bare_object_and_nested_data(server, client):
-    server.queue(Reply(200, stored("5")), Reply(200, envelope({"jobDefinition": stored("6", serverField=1)})))
+    server.queue(
+        Reply(200, stored("5")), Reply(200, envelope({"jobDefinition": stored("6", serverField=1)}))
+    )
     assert client.get_job("5").id == "5"
     job = client.get_job("6")
     assert job.id == "6" and job.extras == {}  # fields the model does not know are dropped
 
 
 def test_list_reads_a_wrapped_list(server, client):
-    server.queue(Reply(200, envelope({"jobDefinitions": [stored("1"), stored("2", contactSourceId="2")]})))
+    server.queue(
+        Reply(200, envelope({"jobDefinitions": [stored("1"), stored("2", contactSourceId="2")]}))
+    )
     assert [j.id for j in client.list_jobs()] == ["1", "2"]
 
 
 @pytest.mark.parametrize("status", [404, 405])
 def test_list_on_a_server_without_it_is_a_clear_error(server, client, status):
     server.queue(Reply(status))
-    with pytest.raises(BexAPIError, match="offers no list of job definitions.*get_job") as info:
+    with pytest.raises(BexAPIError, match=r"offers no list of job definitions.*get_job") as info:
         client.list_jobs()
     assert info.value.status == status
 
 
 def test_400_field_errors_reach_the_exception(server, client):
-    server.queue(Reply(400, envelope(general=["invalid"], fields={"ftpUserId": ["user never logged into SFTP"]})))
+    server.queue(
+        Reply(
+            400,
+            envelope(general=["invalid"], fields={"ftpUserId": ["user never logged into SFTP"]}),
+        )
+    )
     with pytest.raises(BexBadRequestError) as info:
         client.create_job(SEED)
     assert info.value.field_errors == {"ftpUserId": "user never logged into SFTP"}
@@ -569,7 +620,9 @@ def test_error_statuses_over_http(server, client):
     ],
 )
 def test_one_exception_class_per_status(status, cls):
-    error = error_for_status(status, method="GET", url="http://x/y", general_errors=["said"], retry_after=2.0)
+    error = error_for_status(
+        status, method="GET", url="http://x/y", general_errors=["said"], retry_after=2.0
+    )
     assert type(error) is cls
     assert error.status == status
     assert str(error).startswith(f"GET http://x/y -> {status}: said")
@@ -611,9 +664,16 @@ def test_from_env_reads_pod_and_credentials():
 
 
 def test_missing_configuration_names_both_ways():
-    with pytest.raises(BexConfigError, match=r"pass pod= .* or base_url= .*BEX_POD or BEX_BASE_URL"):
-        BexClient.from_env({"BEX_CLIENT_ID": "i", "BEX_CLIENT_SECRET": "s", "BEX_REFRESH_TOKEN": "r"})
-    with pytest.raises(BexConfigError, match=r"client_secret=, refresh_token= to BexClient.*BEX_CLIENT_SECRET, BEX_REFRESH_TOKEN"):
+    with pytest.raises(
+        BexConfigError, match=r"pass pod= .* or base_url= .*BEX_POD or BEX_BASE_URL"
+    ):
+        BexClient.from_env(
+            {"BEX_CLIENT_ID": "i", "BEX_CLIENT_SECRET": "s", "BEX_REFRESH_TOKEN": "r"}
+        )
+    with pytest.raises(
+        BexConfigError,
+        match=r"client_secret=, refresh_token= to BexClient.*BEX_CLIENT_SECRET, BEX_REFRESH_TOKEN",
+    ):
         BexClient(pod=1, client_id="i", env={})
 
 
@@ -622,17 +682,17 @@ def test_missing_configuration_names_both_ways():
 
 def _error_texts(exc: BaseException) -> list[str]:
     texts = [str(exc), repr(exc), repr(exc.args)]
-    texts += [repr(getattr(exc, k, None)) for k in ("body", "general_errors", "field_errors", "message")]
+    texts += [
+        repr(getattr(exc, k, None)) for k in ("body", "general_errors", "field_errors", "message")
+    ]
     texts += traceback.format_exception(exc)
     tests_dir = str(Path(__file__).parent)
     for frame, _ in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename.startswith(tests_dir):
             continue  # the test itself holds the secrets on purpose
         for name, value in frame.f_locals.items():
-            try:
+            with contextlib.suppress(Exception):  # a broken repr cannot leak
                 texts.append(f"{frame.f_code.co_name}.{name}={value!r}")
-            except Exception:  # noqa: BLE001 - a broken repr cannot leak
-                pass
     return texts
 
 
@@ -650,12 +710,22 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
             raise AssertionError("expected a BexError")
 
     client = make_client(server.base_url, sleeps, timeout=(2.0, 0.2), max_retries=1)
-    full_env = {"BEX_CLIENT_ID": "i", "BEX_CLIENT_SECRET": CLIENT_SECRET, "BEX_REFRESH_TOKEN": REFRESH_TOKEN}
+    full_env = {
+        "BEX_CLIENT_ID": "i",
+        "BEX_CLIENT_SECRET": CLIENT_SECRET,
+        "BEX_REFRESH_TOKEN": REFRESH_TOKEN,
+    }
 
     # configuration
     expect(lambda: BexClient.from_env(full_env))
-    expect(lambda: BexClient(pod="Z", client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN, env={}))
-    expect(lambda: BexClient(pod=1, client_secret=CLIENT_SECRET, env={"BEX_REFRESH_TOKEN": REFRESH_TOKEN}))
+    expect(
+        lambda: BexClient(pod="Z", client_secret=CLIENT_SECRET, refresh_token=REFRESH_TOKEN, env={})
+    )
+    expect(
+        lambda: BexClient(
+            pod=1, client_secret=CLIENT_SECRET, env={"BEX_REFRESH_TOKEN": REFRESH_TOKEN}
+        )
+    )
     # the token endpoint refusing, echoing the secrets, failing, answering nonsense
     server.token_replies.extend([Reply(400, {"error": "invalid_grant", "error_description": echo})])
     expect(lambda: client.get_job("1"))
@@ -694,7 +764,12 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
     issued = [f"{ACCESS_PREFIX}{n}" for n in range(1, server.tokens + 1)]
     assert issued, "the scenario must have issued access tokens"
     secrets_ = [CLIENT_SECRET, REFRESH_TOKEN, *issued]
-    texts = [repr(client), repr(client.token), repr(client.token._credentials), str(client.token._credentials)]
+    texts = [
+        repr(client),
+        repr(client.token),
+        repr(client.token._credentials),
+        str(client.token._credentials),
+    ]
     for exc in errors:
         texts += _error_texts(exc)
     texts += [r.getMessage() for r in caplog.records]
@@ -741,7 +816,10 @@ def test_cli_jobs_errors_are_one_line_and_non_zero(sandbox, tmp_path, monkeypatc
         monkeypatch.setenv(key, value)
     assert main(["jobs", "get", "424242"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("bextoolkit jobs: GET ") and "-> 404: no job definition with id '424242'" in err
+    assert (
+        err.startswith("bextoolkit jobs: GET ")
+        and "-> 404: no job definition with id '424242'" in err
+    )
     assert err.count("\n") == 1
 
     bad = tmp_path / "bad.json"
@@ -750,6 +828,19 @@ def test_cli_jobs_errors_are_one_line_and_non_zero(sandbox, tmp_path, monkeypatc
     assert "bad.json: not valid JSON" in capsys.readouterr().err
     assert main(["jobs", "create", "--file", str(tmp_path / "missing.json")]) == 1
     assert "cannot read" in capsys.readouterr().err
+    broken = copy.deepcopy(SEED)
+    broken["channels"][0]["jobFrequency"] = 5
+    broken["ftpUserId"] = "admin"
+    bad.write_text(json.dumps(broken))
+    for action in ("validate", "create"):
+        assert main(["jobs", action, "--file", str(bad)]) == 1
+        err = capsys.readouterr().err
+        assert err == (
+            f"bextoolkit jobs: {bad}: 2 problems: channels[0].jobFrequency: must be one of 1, 2, "
+            "3, 4, 6, 8, 12, 24, got 5; ftpUserId: must be an email address (the Org Admin's "
+            "login), got 'admin'\n"
+        )
+    assert sandbox.jobs == {}
 
     monkeypatch.setenv("BEX_CLIENT_SECRET", "wrong-secret-for-the-cli")
     assert main(["jobs", "list"]) == 1

@@ -186,27 +186,93 @@ def test_every_documented_frequency_is_valid(freq):
         (lambda b: b["channels"][0].pop("jobFrequency"), "channels[0].jobFrequency", "required"),
         (lambda b: b["channels"][0].pop("type"), "channels[0].type", "required"),
         (lambda b: b["channels"][0].update(type="SMS"), "channels[0].type", "one of Email"),
-        (lambda b: b["channels"][0].update(exportFileFormat="csv"), "channels[0].exportFileFormat", "CSV, PSV, TSV"),
-        (lambda b: b["channels"][0].update(exportFileFormat="XLSX"), "channels[0].exportFileFormat", "CSV, PSV, TSV"),
-        (lambda b: b["channels"][0].update(exportFileName=""), "channels[0].exportFileName", "non-empty"),
-        (lambda b: b["channels"][0].update(exportFileName="../etc/x"), "channels[0].exportFileName", "without /"),
+        (
+            lambda b: b["channels"][0].update(exportFileFormat="csv"),
+            "channels[0].exportFileFormat",
+            "CSV, PSV, TSV",
+        ),
+        (
+            lambda b: b["channels"][0].update(exportFileFormat="XLSX"),
+            "channels[0].exportFileFormat",
+            "CSV, PSV, TSV",
+        ),
+        (
+            lambda b: b["channels"][0].update(exportFileName=""),
+            "channels[0].exportFileName",
+            "non-empty",
+        ),
+        (
+            lambda b: b["channels"][0].update(exportFileName="../etc/x"),
+            "channels[0].exportFileName",
+            "without /",
+        ),
         (lambda b: b.update(contactSourceId="db-7"), "contactSourceId", "numeric database id"),
         (lambda b: b.update(contactSourceId=-1), "contactSourceId", "numeric database id"),
         (lambda b: b.update(contactSourceId=""), "contactSourceId", "numeric database id"),
         (lambda b: b.update(ftpUserId="admin"), "ftpUserId", "email address"),
         (lambda b: b.update(ftpUserId="[email protected]"), "ftpUserId", "email address"),
         (lambda b: b.update(id="5"), "id", "must not be set when creating"),
-        (lambda b: b["channels"][0]["eventTypes"].append({"eventType": "emailReply"}), "channels[0].eventTypes[6].eventType", "must be one of emailSend"),
-        (lambda b: b["channels"][0]["eventTypes"].append({"eventType": "emailOpen"}), "channels[0].eventTypes[6].eventType", "duplicate 'emailOpen' (already at [1])"),
-        (lambda b: b["channels"][0]["eventTypes"].append("emailOpen"), "channels[0].eventTypes[6]", "must be an object"),
-        (lambda b: b["channels"][0]["mailingTypes"].append({"mailingType": "Transactional"}), "channels[0].mailingTypes[5].mailingType", "must be one of SendExperience"),
-        (lambda b: b["channels"][0]["mailingTypes"].append({"mailingType": "AMG"}), "channels[0].mailingTypes[5].mailingType", "duplicate 'AMG'"),
-        (lambda b: b["channels"][0]["columnNames"].append({"columnName": "column1", "columnOrder": 2}), "channels[0].columnNames[2].columnName", "duplicate 'column1'"),
-        (lambda b: b["channels"][0]["columnNames"].append({"columnName": "c3", "columnOrder": 1}), "channels[0].columnNames[2].columnOrder", "duplicate 1"),
-        (lambda b: b["channels"][0]["columnNames"].append({"columnName": "c3", "columnOrder": -1}), "channels[0].columnNames[2].columnOrder", "non-negative integer"),
-        (lambda b: b["channels"][0]["columnNames"].append({"columnName": "c3"}), "channels[0].columnNames[2].columnOrder", "required when columnName"),
-        (lambda b: b["channels"][0]["columnNames"].append({"columnName": " ", "columnOrder": 3}), "channels[0].columnNames[2].columnName", "database column name"),
-        (lambda b: b["channels"].append(copy.deepcopy(b["channels"][0])), "channels[1].type", "duplicate channel 'Email'"),
+        (
+            lambda b: b["channels"][0]["eventTypes"].append({"eventType": "emailReply"}),
+            "channels[0].eventTypes[6].eventType",
+            "must be one of emailSend",
+        ),
+        (
+            lambda b: b["channels"][0]["eventTypes"].append({"eventType": "emailOpen"}),
+            "channels[0].eventTypes[6].eventType",
+            "duplicate 'emailOpen' (already at [1])",
+        ),
+        (
+            lambda b: b["channels"][0]["eventTypes"].append("emailOpen"),
+            "channels[0].eventTypes[6]",
+            "must be an object",
+        ),
+        (
+            lambda b: b["channels"][0]["mailingTypes"].append({"mailingType": "Transactional"}),
+            "channels[0].mailingTypes[5].mailingType",
+            "must be one of SendExperience",
+        ),
+        (
+            lambda b: b["channels"][0]["mailingTypes"].append({"mailingType": "AMG"}),
+            "channels[0].mailingTypes[5].mailingType",
+            "duplicate 'AMG'",
+        ),
+        (
+            lambda b: b["channels"][0]["columnNames"].append(
+                {"columnName": "column1", "columnOrder": 2}
+            ),
+            "channels[0].columnNames[2].columnName",
+            "duplicate 'column1'",
+        ),
+        (
+            lambda b: b["channels"][0]["columnNames"].append(
+                {"columnName": "c3", "columnOrder": 1}
+            ),
+            "channels[0].columnNames[2].columnOrder",
+            "duplicate 1",
+        ),
+        (
+            lambda b: b["channels"][0]["columnNames"].append(
+                {"columnName": "c3", "columnOrder": -1}
+            ),
+            "channels[0].columnNames[2].columnOrder",
+            "non-negative integer",
+        ),
+        (
+            lambda b: b["channels"][0]["columnNames"].append({"columnName": "c3"}),
+            "channels[0].columnNames[2].columnOrder",
+            "required when columnName",
+        ),
+        (
+            lambda b: b["channels"][0]["columnNames"].append({"columnName": " ", "columnOrder": 3}),
+            "channels[0].columnNames[2].columnName",
+            "database column name",
+        ),
+        (
+            lambda b: b["channels"].append(copy.deepcopy(b["channels"][0])),
+            "channels[1].type",
+            "duplicate channel 'Email'",
+        ),
     ],
 )
 def test_each_rule_names_its_wire_path(mutate, path, words):
@@ -219,7 +285,9 @@ def test_each_rule_names_its_wire_path(mutate, path, words):
 
 def test_at_most_five_database_columns():
     body = valid_body()
-    body["channels"][0]["columnNames"] = [{"columnName": f"c{i}", "columnOrder": i} for i in range(6)]
+    body["channels"][0]["columnNames"] = [
+        {"columnName": f"c{i}", "columnOrder": i} for i in range(6)
+    ]
     assert [str(p) for p in find_problems(body)] == [
         "channels[0].columnNames: at most 5 database columns, got 6"
     ]
@@ -237,7 +305,9 @@ def test_all_problems_are_reported_at_once():
     job = JobDefinition(
         contact_source_id="abc",
         ftp_user_id="nobody",
-        channels=[Channel(job_frequency=5, type="SMS", export_file_format="XLS", event_types=["x"])],
+        channels=[
+            Channel(job_frequency=5, type="SMS", export_file_format="XLS", event_types=["x"])
+        ],
     )
     with pytest.raises(BexValidationError) as info:
         job.validate()
@@ -255,7 +325,7 @@ def test_all_problems_are_reported_at_once():
 
 def test_an_empty_definition_lists_every_required_field():
     assert JobDefinition().problems() == [
-        'channels: must be a non-empty list of channel objects, got []',
+        "channels: must be a non-empty list of channel objects, got []",
         "contactSourceId: required: the id of the database to export",
         "ftpUserId: required: the Org Admin's login email",
     ]
@@ -285,12 +355,17 @@ def test_repr_is_readable_and_evaluates_back():
     text = repr(job)
     assert text.startswith("JobDefinition(id='7', contact_source_id='423251'")
     assert "job_frequency=1" in text and "export_file_format" not in text  # defaults left out
-    assert eval(text, {"JobDefinition": JobDefinition, "Channel": Channel, "ColumnSpec": ColumnSpec}) == job
+    assert (
+        eval(text, {"JobDefinition": JobDefinition, "Channel": Channel, "ColumnSpec": ColumnSpec})
+        == job
+    )
 
 
 def test_repr_html_shows_fields_and_problems():
     good = JobDefinition.from_dict(valid_body())._repr_html_()
-    assert "<table>" in good and "423251" in good and "every 1 h" in good and "Not valid" not in good
+    assert (
+        "<table>" in good and "423251" in good and "every 1 h" in good and "Not valid" not in good
+    )
     bad = JobDefinition(contact_source_id="<x>", channels=[Channel(job_frequency=5)])._repr_html_()
     assert "Not valid" in bad and "&lt;x&gt;" in bad and "<x>" not in bad
     assert "got 5" in bad

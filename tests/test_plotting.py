@@ -102,7 +102,12 @@ def _ticks(ax: Axes, axis: str = "y") -> list[str]:
 def test_funnel_bars_are_the_report_numbers(events):
     ax = plot_funnel(events)
     assert _bar_widths(ax) == [10, 8, 4, 2]
-    assert _bar_texts(ax) == ["10", "8 (80.0%)", "4 (50.0%)", "2 (25.0%)"]
+    assert _bar_texts(ax) == [
+        "10",
+        "8 (80.0% of sent)",
+        "4 (50.0% of delivered)",
+        "2 (25.0% of delivered)",
+    ]
     assert _ticks(ax) == ["Sent", "Delivered", "Unique opens", "Unique clicks"]
     assert ax.get_title() == "Funnel: Spring sale"
     assert ax.get_xlabel() == "Recipients" and ax.get_ylabel() == "Funnel stage"
@@ -121,10 +126,10 @@ def test_funnel_of_several_mailings_and_one_picked(two_mailings):
     assert len(ax.containers) == 2
     assert _bar_widths(ax, 1) == [5, 5, 1, 0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Spring sale", "Summer sale"]
-    assert ax.get_title() == "Funnel by messageId"
+    assert ax.get_title() == "Funnel by mailing"
     picked = plot_funnel(two_mailings, mailing="m2", title="Summer")
     assert _bar_widths(picked) == [5, 5, 1, 0] and picked.get_title() == "Summer"
-    assert _bar_texts(picked)[2] == "1 (20.0%)"
+    assert _bar_texts(picked)[2] == "1 (20.0% of delivered)"
 
 
 def test_funnel_passes_options_to_the_funnel(events):

@@ -104,12 +104,18 @@ def exports(tmp_path_factory) -> Path:
     """``root/download/{csv,psv,tsv}/``: the same 48 events, as two overlapping hours each."""
     root = tmp_path_factory.mktemp("exports")
     first, second = _events(30), _events(30, start=18)  # rows 18-29 are in both files
-    for fmt, ext, compress in [("CSV", ".csv", False), ("PSV", ".psv", False), ("TSV", ".tsv.gz", True)]:
+    for fmt, ext, compress in [
+        ("CSV", ".csv", False),
+        ("PSV", ".psv", False),
+        ("TSV", ".tsv.gz", True),
+    ]:
         folder = root / "download" / fmt.lower()
         folder.mkdir(parents=True)
         _write(folder / (HOUR.format(1) + ext), first, fmt, compress=compress, crlf=fmt == "PSV")
         _write(folder / (HOUR.format(2) + ext), second, fmt, compress=compress, bom=fmt == "CSV")
-    _rrde_zip(root / "download" / "Raw Recipient Data Export Nov 01 2026 01-00-00 AM 1.zip", _events(48))
+    _rrde_zip(
+        root / "download" / "Raw Recipient Data Export Nov 01 2026 01-00-00 AM 1.zip", _events(48)
+    )
     return root
 
 
@@ -134,7 +140,10 @@ def ftp_server(exports):
     )
     thread.start()
     port = server.socket.getsockname()[1]
-    yield {"url": f"ftp://127.0.0.1:{port}", "options": {"username": "ftpuser", "password": PASSWORD}}
+    yield {
+        "url": f"ftp://127.0.0.1:{port}",
+        "options": {"username": "ftpuser", "password": PASSWORD},
+    }
     server.close_all()
     thread.join(timeout=5)
 
@@ -203,14 +212,18 @@ def test_sftp_gives_the_local_frame(exports, sftp_server, fmt):
 @pytest.mark.parametrize("fmt", ["csv", "psv", "tsv"])
 def test_ftp_gives_the_local_frame(exports, ftp_server, fmt):
     local = read_events(exports / "download" / fmt)
-    remote = read_events(f"{ftp_server['url']}/download/{fmt}/", storage_options=ftp_server["options"])
+    remote = read_events(
+        f"{ftp_server['url']}/download/{fmt}/", storage_options=ftp_server["options"]
+    )
     assert_frame_equal(_plain(local), _plain(remote))
     assert [f["rows"] for f in remote.attrs["files"]] == [30, 30]
 
 
 def test_rrde_zip_gives_the_same_event_counts(exports):
     bex = read_events(exports / "download" / "csv")
-    rrde = read_events(exports / "download" / "Raw Recipient Data Export Nov 01 2026 01-00-00 AM 1.zip")
+    rrde = read_events(
+        exports / "download" / "Raw Recipient Data Export Nov 01 2026 01-00-00 AM 1.zip"
+    )
     assert rrde.attrs["files"][0]["kind"] == "RRDE"
     assert rrde.attrs["files"][0]["compression"] == "zip"
     assert rrde["eventType"].value_counts().to_dict() == bex["eventType"].value_counts().to_dict()
@@ -231,8 +244,14 @@ def test_memory_filesystem(exports):
     events = read_events("memory://bex/*.psv")
     assert len(events) == 5
     assert events.attrs["files"] == [
-        {"path": "memory:///bex/one.psv", "rows": 5, "bytes": fs.size("/bex/one.psv"),
-         "format": "PSV", "kind": "BEX", "compression": None}
+        {
+            "path": "memory:///bex/one.psv",
+            "rows": 5,
+            "bytes": fs.size("/bex/one.psv"),
+            "format": "PSV",
+            "kind": "BEX",
+            "compression": None,
+        }
     ]
     fs.rm("/bex", recursive=True)
 
@@ -252,7 +271,7 @@ def test_overlapping_files_drop_duplicates_once(exports):
 def test_full_row_duplicates_where_there_is_no_event_id(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "eventId"} for r in _events(6)]
     _write(tmp_path / "a.csv", rows)
-    _write(tmp_path / "b.csv", rows[3:] + [{**rows[0], "timestamp": "2026-11-02T00:00:00Z"}])
+    _write(tmp_path / "b.csv", [*rows[3:], {**rows[0], "timestamp": "2026-11-02T00:00:00Z"}])
     events = read_events(tmp_path)
     assert len(events) == 7
     assert events.attrs["duplicates_dropped"] == 3
@@ -326,17 +345,36 @@ def test_unknown_codes_keep_their_raw_value(tmp_path):
 @pytest.mark.parametrize(
     ("values", "tz", "expected"),
     [
-        (["2026-11-01T01:02:03Z", "2026-11-01T01:02:03.250+02:00"], "UTC",
-         ["2026-11-01 01:02:03+00:00", "2026-10-31 23:02:03.250+00:00"]),
-        (["2026-11-01 01:02:03", "2026-11-01T01:02"], "America/New_York",
-         ["2026-11-01 01:02:03-04:00", "2026-11-01 01:02:00-04:00"]),
-        (["11/01/2026 13:02:03", "12/29/2024 00:00:03"], "UTC",
-         ["2026-11-01 13:02:03+00:00", "2024-12-29 00:00:03+00:00"]),
-        (["06/30/17 11:32 PM", "07/01/17 12:05 AM", "07/01/17 13:05 PM", "07/01/17 12:00 PM"], "UTC",
-         ["2017-06-30 23:32+00:00", "2017-07-01 00:05+00:00", "2017-07-01 13:05+00:00",
-          "2017-07-01 12:00+00:00"]),
-        (["2026-11-01T01:00:00Z", "2026-11-01T03:00:00"], "Europe/Paris",
-         ["2026-11-01 02:00:00+01:00", "2026-11-01 03:00:00+01:00"]),
+        (
+            ["2026-11-01T01:02:03Z", "2026-11-01T01:02:03.250+02:00"],
+            "UTC",
+            ["2026-11-01 01:02:03+00:00", "2026-10-31 23:02:03.250+00:00"],
+        ),
+        (
+            ["2026-11-01 01:02:03", "2026-11-01T01:02"],
+            "America/New_York",
+            ["2026-11-01 01:02:03-04:00", "2026-11-01 01:02:00-04:00"],
+        ),
+        (
+            ["11/01/2026 13:02:03", "12/29/2024 00:00:03"],
+            "UTC",
+            ["2026-11-01 13:02:03+00:00", "2024-12-29 00:00:03+00:00"],
+        ),
+        (
+            ["06/30/17 11:32 PM", "07/01/17 12:05 AM", "07/01/17 13:05 PM", "07/01/17 12:00 PM"],
+            "UTC",
+            [
+                "2017-06-30 23:32+00:00",
+                "2017-07-01 00:05+00:00",
+                "2017-07-01 13:05+00:00",
+                "2017-07-01 12:00+00:00",
+            ],
+        ),
+        (
+            ["2026-11-01T01:00:00Z", "2026-11-01T03:00:00"],
+            "Europe/Paris",
+            ["2026-11-01 02:00:00+01:00", "2026-11-01 03:00:00+01:00"],
+        ),
     ],
 )
 def test_timestamp_formats(tmp_path, values, tz, expected):
@@ -369,40 +407,66 @@ def _zip(members: dict[str, bytes]) -> bytes:
 # name -> (bytes, error pattern, lines recorded under on_bad_lines="skip" or None if an error)
 BROKEN = {
     "extra_field.csv": (
-        (_HEADER + _GOOD.format(1) + "a@x.com,002,emailOpen,2026-11-01T00:00:00Z,e2,EXTRA\n"
-         + _GOOD.format(3)).encode(),
-        r"extra_field\.csv, line 3: expected 5 fields, found 6", [3], 2,
+        (
+            _HEADER
+            + _GOOD.format(1)
+            + "a@x.com,002,emailOpen,2026-11-01T00:00:00Z,e2,EXTRA\n"
+            + _GOOD.format(3)
+        ).encode(),
+        r"extra_field\.csv, line 3: expected 5 fields, found 6",
+        [3],
+        2,
     ),
     "missing_field.csv": (
-        (_HEADER + '"multi\nline",001,emailOpen,2026-11-01T00:00:00Z,e1\n'
-         + "a@x.com,002,emailOpen\n" + _GOOD.format(3)).encode(),
-        r"missing_field\.csv, line 4: expected 5 fields, found 3", [4], 2,
+        (
+            _HEADER
+            + '"multi\nline",001,emailOpen,2026-11-01T00:00:00Z,e1\n'
+            + "a@x.com,002,emailOpen\n"
+            + _GOOD.format(3)
+        ).encode(),
+        r"missing_field\.csv, line 4: expected 5 fields, found 3",
+        [4],
+        2,
     ),
     "bad_timestamp.csv": (
         (_HEADER + _GOOD.format(1) + "a@x.com,002,emailOpen,yesterday at noon,e2\n").encode(),
-        r"bad_timestamp\.csv, line 3: timestamp 'yesterday at noon'", [3], 1,
+        r"bad_timestamp\.csv, line 3: timestamp 'yesterday at noon'",
+        [3],
+        1,
     ),
     "invalid_utf8.csv": (
-        _HEADER.encode() + _GOOD.format(1).encode() + b"caf\xe9@x.com,002,emailOpen,2026-11-01,e2\n",
-        r"invalid_utf8\.csv, line 3: is not valid UTF-8.*encoding='latin-1'", [3], 1,
+        _HEADER.encode()
+        + _GOOD.format(1).encode()
+        + b"caf\xe9@x.com,002,emailOpen,2026-11-01,e2\n",
+        r"invalid_utf8\.csv, line 3: is not valid UTF-8.*encoding='latin-1'",
+        [3],
+        1,
     ),
     "empty.csv": (b"", r"empty\.csv: is empty.*on_bad_lines='skip'", [None], 0),
     "corrupt.csv.gz": (
         gzip.compress((_HEADER + _GOOD.format(1)).encode())[:-12],
-        r"corrupt\.csv\.gz: is not a readable gzip file", [None], 0,
+        r"corrupt\.csv\.gz: is not a readable gzip file",
+        [None],
+        0,
     ),
     "wrong_delimiter.csv": (
         (_HEADER + _GOOD.format(1)).replace(",", ";").encode(),
         r"wrong_delimiter\.csv, line 1: header is neither a BEX nor an RRDE.*"
-        r"'Email;RECIPIENT_ID;code;timestamp;eventId'", None, None,
+        r"'Email;RECIPIENT_ID;code;timestamp;eventId'",
+        None,
+        None,
     ),
     "unknown_header.csv": (
         b"name,age,city\nann,3,paris\n",
-        r"unknown_header\.csv, line 1: header is neither.*'name', 'age', 'city'", None, None,
+        r"unknown_header\.csv, line 1: header is neither.*'name', 'age', 'city'",
+        None,
+        None,
     ),
     "several_members.zip": (
         _zip({"a.csv": (_HEADER + _GOOD.format(1)).encode(), "b.csv": _HEADER.encode()}),
-        r"several_members\.zip: zip holds 2 files \(a\.csv, b\.csv\).*zip://", None, None,
+        r"several_members\.zip: zip holds 2 files \(a\.csv, b\.csv\).*zip://",
+        None,
+        None,
     ),
 }
 
@@ -451,7 +515,9 @@ def test_wrong_extension_is_sniffed_and_wrong_format_is_named(tmp_path):
 
 
 def test_latin1_with_encoding(tmp_path):
-    (tmp_path / "l.csv").write_bytes((_HEADER + "café@x.com,001,emailOpen,2026-11-01,e1\n").encode("latin-1"))
+    (tmp_path / "l.csv").write_bytes(
+        (_HEADER + "café@x.com,001,emailOpen,2026-11-01,e1\n").encode("latin-1")
+    )
     events = read_events(tmp_path / "l.csv", encoding="latin-1")
     assert list(events["Email"]) == ["café@x.com"]
 
@@ -494,13 +560,29 @@ def test_progress_bar_when_asked(exports, capsys):
 @pytest.mark.parametrize(
     ("name", "prefix", "channel", "stamp", "frequency"),
     [
-        ("Recipient Event Bulk Export_Email_20261101010000_1.csv", "Recipient Event Bulk Export_",
-         "Email", "2026-11-01 01:00:00", 1),
-        ("/x/Test_EmailEmail_202611010100_24.tsv.gz", "Test_Email", "Email", "2026-11-01 01:00", 24),
+        (
+            "Recipient Event Bulk Export_Email_20261101010000_1.csv",
+            "Recipient Event Bulk Export_",
+            "Email",
+            "2026-11-01 01:00:00",
+            1,
+        ),
+        (
+            "/x/Test_EmailEmail_202611010100_24.tsv.gz",
+            "Test_Email",
+            "Email",
+            "2026-11-01 01:00",
+            24,
+        ),
         ("Acme_Email_2026-11-01T01-00-00Z_6.psv", "Acme_", "Email", "2026-11-01 01:00:00", 6),
         ("Email_1793494800000_12.csv", "", "Email", "2026-11-01 01:00:00", 12),
-        ("Recipient Event Bulk Export_Email_20261399999999_1.csv", "Recipient Event Bulk Export_",
-         "Email", None, 1),
+        (
+            "Recipient Event Bulk Export_Email_20261399999999_1.csv",
+            "Recipient Event Bulk Export_",
+            "Email",
+            None,
+            1,
+        ),
     ],
 )
 def test_parse_export_name(name, prefix, channel, stamp, frequency):
@@ -518,14 +600,29 @@ def test_parse_export_name_that_does_not_parse():
 
 def test_list_exports_local_and_sftp(exports, sftp_server):
     local = list_exports(exports / "download" / "tsv")
-    assert list(local.columns) == ["path", "name", "size", "modified", "format", "compression",
-                                   "kind", "prefix", "channel", "timestamp", "frequency"]
+    assert list(local.columns) == [
+        "path",
+        "name",
+        "size",
+        "modified",
+        "format",
+        "compression",
+        "kind",
+        "prefix",
+        "channel",
+        "timestamp",
+        "frequency",
+    ]
     assert list(local["format"]) == ["TSV", "TSV"]
     assert list(local["compression"]) == ["gzip", "gzip"]
     assert list(local["frequency"]) == [1, 1]
-    assert list(local["timestamp"]) == [pd.Timestamp(f"2026-11-01 0{h}:00", tz="UTC") for h in (1, 2)]
+    assert list(local["timestamp"]) == [
+        pd.Timestamp(f"2026-11-01 0{h}:00", tz="UTC") for h in (1, 2)
+    ]
     assert local["size"].gt(0).all() and local["modified"].notna().all()
-    remote = list_exports(sftp_server.url + "/download/", storage_options=sftp_server.storage_options)
+    remote = list_exports(
+        sftp_server.url + "/download/", storage_options=sftp_server.storage_options
+    )
     assert list(remote["kind"]) == ["RRDE"]
     assert remote["size"].iloc[0] == (exports / "download" / remote["name"].iloc[0]).stat().st_size
 
@@ -554,7 +651,9 @@ _row = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     rows=st.lists(_row, min_size=1, max_size=15),
     fmt=st.sampled_from(schema.FILE_FORMATS),

@@ -85,7 +85,11 @@ def row(result: pd.DataFrame, **keys) -> pd.Series:
 def test_event_counts_gross_and_unique_with_unknown_types(campaign):
     out = bex.event_counts(campaign)
     assert list(out.columns) == ["eventType", "events", "unique_recipients"]
-    got = dict(zip(out["eventType"], zip(out["events"], out["unique_recipients"], strict=True), strict=True))
+    got = dict(
+        zip(
+            out["eventType"], zip(out["events"], out["unique_recipients"], strict=True), strict=True
+        )
+    )
     assert got == {
         "emailSend": (5, 5),
         "emailOpen": (4, 2),
@@ -101,7 +105,9 @@ def test_event_counts_gross_and_unique_with_unknown_types(campaign):
 def test_event_counts_by_mailing_and_by_day(campaign):
     out = bex.event_counts(campaign, by="messageId")
     assert list(out.columns[:2]) == ["messageId", "eventType"]
-    assert row(out, messageId="m2", eventType="emailOpen")[["events", "unique_recipients"]].tolist() == [1, 1]
+    assert row(out, messageId="m2", eventType="emailOpen")[
+        ["events", "unique_recipients"]
+    ].tolist() == [1, 1]
     assert row(out, messageId="m1", eventType="emailOpen")["events"] == 3
     daily = bex.event_counts(campaign, by="day")
     assert daily["day"].nunique() == 1 and daily["events"].sum() == len(campaign)
@@ -142,7 +148,9 @@ def test_funnel_mailing_without_sends_has_nan_rates(campaign):
 
 
 def test_funnel_zero_delivered_is_nan_not_error():
-    ev = frame([("m1", "r1", "emailSend", 0), ("m1", "r1", "emailBounce", 1, {"bounceType": "HARD"})])
+    ev = frame(
+        [("m1", "r1", "emailSend", 0), ("m1", "r1", "emailBounce", 1, {"bounceType": "HARD"})]
+    )
     m1 = bex.funnel(ev).iloc[0]
     assert (m1["sent"], m1["bounced"], m1["delivered"]) == (1, 1, 0)
     assert math.isnan(m1["open_rate"]) and m1["bounce_rate"] == 1.0
@@ -241,7 +249,11 @@ def test_funnel_opens_without_send_and_events_before_send():
     assert (m1["unique_opens"], m1["unique_clicks"], m1["sent"]) == (2, 1, 1)
     assert (m1["opens_without_send"], m1["clicks_without_send"]) == (1, 1)
     assert m1["events_before_send"] == 1
-    assert list(out.columns[-3:]) == ["opens_without_send", "clicks_without_send", "events_before_send"]
+    assert list(out.columns[-3:]) == [
+        "opens_without_send",
+        "clicks_without_send",
+        "events_before_send",
+    ]
     assert any("1 open events" in note for note in out.attrs["notes"])
     assert "opens_without_send" not in bex.funnel(ev).columns
 
@@ -365,11 +377,13 @@ def test_click_urls_normalized(campaign):
 
 
 def test_click_urls_not_normalized_and_descriptions():
+    x = {"clickUrl": "https://a.com/?utm_source=x", "urlDescription": "Shop"}
+    y = {"clickUrl": "https://a.com/?utm_source=y", "urlDescription": "Shop now"}
     ev = frame([
         ("m1", "r1", "emailSend", 0), ("m1", "r2", "emailSend", 0),
-        ("m1", "r1", "emailClick", 1, {"clickUrl": "https://a.com/?utm_source=x", "urlDescription": "Shop"}),
-        ("m1", "r1", "emailClick", 2, {"clickUrl": "https://a.com/?utm_source=y", "urlDescription": "Shop now"}),
-        ("m1", "r2", "emailClick", 3, {"clickUrl": "https://a.com/?utm_source=y", "urlDescription": "Shop now"}),
+        ("m1", "r1", "emailClick", 1, x),
+        ("m1", "r1", "emailClick", 2, y),
+        ("m1", "r2", "emailClick", 3, y),
         ("m1", "r2", "emailClick", 4, {"clickUrl": "https://b.com/p?id=1&gclid=9"}),
     ])  # fmt: skip
     out = bex.click_urls(ev)
@@ -411,7 +425,10 @@ def test_click_urls_needs_click_url(campaign):
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("HTTPS://Shop.Example.com/Sale?utm_source=bex&id=7#top", "https://shop.example.com/Sale?id=7"),
+        (
+            "HTTPS://Shop.Example.com/Sale?utm_source=bex&id=7#top",
+            "https://shop.example.com/Sale?id=7",
+        ),
         ("https://a.com/x?q=a%20b&UTM_Medium=e&spMailingID=3", "https://a.com/x?q=a%20b"),
         ("https://a.com/?fbclid=1", "https://a.com/"),
         ("https://User@Host.COM:8080/P", "https://User@host.com:8080/P"),
@@ -425,9 +442,18 @@ def test_normalize_url(url, expected):
 # --- engagement ---------------------------------------------------------------------------
 def test_time_to_engage_keeps_never_as_nat(campaign):
     out = bex.time_to_engage(campaign)
-    assert list(out.columns) == ["messageId", "recipient", "sent_at", "engaged_at", "time_to_engage"]
+    assert list(out.columns) == [
+        "messageId",
+        "recipient",
+        "sent_at",
+        "engaged_at",
+        "time_to_engage",
+    ]
     assert out["recipient"].tolist() == ["r1", "r2", "r3"]  # r4, r5 bounced: not delivered
-    assert out["time_to_engage"].tolist()[:2] == [pd.Timedelta(minutes=29), pd.Timedelta(minutes=60)]
+    assert out["time_to_engage"].tolist()[:2] == [
+        pd.Timedelta(minutes=29),
+        pd.Timedelta(minutes=60),
+    ]
     assert pd.isna(out["time_to_engage"].iloc[2])  # r3 never opened: not yet
     clicks = bex.time_to_engage(campaign, event="emailClick")
     assert clicks["time_to_engage"].tolist()[0] == pd.Timedelta(minutes=30)
@@ -469,29 +495,37 @@ def test_activity_heatmap_time_zone_and_unique(campaign):
 
 
 # --- cross-check on a generated campaign --------------------------------------------------
-def generated_events() -> pd.DataFrame:
-    """A generated campaign; numpy-made if bextoolkit.samples is not usable."""
-    try:
-        from bextoolkit.samples import generate_events
-
-        events = generate_events(n_recipients=400, n_mailings=3, seed=7)
-    except Exception:  # pragma: no cover - the generator is optional here
-        rng = np.random.default_rng(7)
-        n = 3000
-        kinds = np.array(list(bex.EVENT_TYPES) + ["replyAbuse"])
-        events = pd.DataFrame({
+def numpy_events(seed: int = 7, n: int = 3000) -> pd.DataFrame:
+    """A random frame with every oddity: unknown types, odd bounce spellings, many links."""
+    rng = np.random.default_rng(seed)
+    kinds = np.array([*bex.EVENT_TYPES, "replyAbuse"])
+    who = rng.integers(0, 300, n)
+    urls = [f"https://a.com/{i}?utm_source={j}" for i in range(5) for j in range(2)]
+    return pd.DataFrame(
+        {
             "messageId": pd.Categorical(rng.choice(["1", "2", "3"], n)),
-            "RECIPIENT_ID": pd.array(rng.integers(0, 300, n).astype(str), dtype="string"),
-            "Email": pd.array(np.char.add(rng.integers(0, 300, n).astype(str), "@x.com"), dtype="string"),
-            "eventType": pd.Categorical(rng.choice(kinds, n, p=[.4, .3, .1, .05, .05, .08, .02])),
-            "bounceType": pd.Categorical(rng.choice(["Hard", "soft", None], n)),
-            "clickUrl": pd.Categorical(rng.choice([f"https://a.com/{i}?utm_source={j}" for i in range(5) for j in range(2)], n)),
+            "RECIPIENT_ID": pd.array(who.astype(str), dtype="string"),
+            "Email": pd.array(np.char.add(who.astype(str), "@x.com"), dtype="string"),
+            "eventType": pd.Categorical(
+                rng.choice(kinds, n, p=[0.4, 0.3, 0.1, 0.05, 0.05, 0.08, 0.02])
+            ),
+            "bounceType": pd.Categorical(rng.choice(["Hard", "soft bounce", "other", None], n)),
+            "clickUrl": pd.Categorical(rng.choice(urls, n)),
             "timestamp": T0 + pd.to_timedelta(rng.integers(0, 10**6, n), unit="s"),
-        })  # fmt: skip
+        }
+    )
+
+
+@pytest.fixture(params=["samples", "numpy"])
+def generated(request) -> pd.DataFrame:
+    """A generated campaign (bextoolkit.samples, and a numpy one); some ids missing."""
+    if request.param == "samples":
+        samples = pytest.importorskip("bextoolkit.samples")
+        events = samples.generate_events(n_recipients=400, n_mailings=3, seed=7)
+    else:
+        events = numpy_events()
     events = events.copy()
-    # make the recipient fallback matter: a few rows lose their id
-    idx = events.index[::37]
-    events.loc[idx, "RECIPIENT_ID"] = pd.NA
+    events.loc[events.index[::37], "RECIPIENT_ID"] = pd.NA  # the Email fallback matters
     return events
 
 
@@ -515,7 +549,13 @@ def python_funnel(events: pd.DataFrame) -> dict[str, dict[str, int]]:
         s = sets.setdefault(msg, {})
         s.setdefault(event, set()).add(who)
         if event == "emailBounce" and not pd.isna(btype):
-            kind = "hard" if "hard" in str(btype).lower() else "soft" if "soft" in str(btype).lower() else None
+            kind = (
+                "hard"
+                if "hard" in str(btype).lower()
+                else "soft"
+                if "soft" in str(btype).lower()
+                else None
+            )
             if kind:
                 s.setdefault(kind, set()).add(who)
         gross.setdefault(msg, {}).setdefault(event, 0)
@@ -535,8 +575,8 @@ def python_funnel(events: pd.DataFrame) -> dict[str, dict[str, int]]:
     return out
 
 
-def test_funnel_agrees_with_plain_python_sets():
-    events = generated_events()
+def test_funnel_agrees_with_plain_python_sets(generated):
+    events = generated
     expected = python_funnel(events)
     out = bex.funnel(events)
     assert sorted(out["messageId"].astype(str)) == sorted(expected)
@@ -546,9 +586,9 @@ def test_funnel_agrees_with_plain_python_sets():
         assert r["open_rate"] == pytest.approx(want["unique_opens"] / want["delivered"])
 
 
-def test_click_urls_agree_with_duckdb():
+def test_click_urls_agree_with_duckdb(generated):
     duckdb = pytest.importorskip("duckdb")
-    events = generated_events()
+    events = generated
     events = events[events["RECIPIENT_ID"].notna()]  # SQL below keys on the id alone
     ours = bex.click_urls(events, normalize=False, by="messageId")
     con = duckdb.connect()
@@ -558,7 +598,8 @@ def test_click_urls_agree_with_duckdb():
                    WHERE eventType = 'emailSend' GROUP BY ALL),
         b AS (SELECT messageId, count(DISTINCT RECIPIENT_ID) AS n FROM ev
               WHERE eventType = 'emailBounce' GROUP BY ALL),
-        d AS (SELECT s.messageId, count(DISTINCT s.RECIPIENT_ID) - coalesce(any_value(b.n), 0) AS delivered
+        d AS (SELECT s.messageId,
+                     count(DISTINCT s.RECIPIENT_ID) - coalesce(any_value(b.n), 0) AS delivered
               FROM s LEFT JOIN b USING (messageId) GROUP BY ALL)
         SELECT CAST(c.messageId AS VARCHAR) AS messageId, CAST(c.clickUrl AS VARCHAR) AS clickUrl,
                count(*) AS gross_clicks, count(DISTINCT c.RECIPIENT_ID) AS unique_clicks,
@@ -569,13 +610,18 @@ def test_click_urls_agree_with_duckdb():
         WHERE c.eventType = 'emailClick' GROUP BY ALL ORDER BY 1, 2
     """
     theirs = con.execute(sql).df()
-    mine = ours.assign(messageId=ours["messageId"].astype(str), clickUrl=ours["clickUrl"].astype(str))
+    mine = ours.assign(
+        messageId=ours["messageId"].astype(str), clickUrl=ours["clickUrl"].astype(str)
+    )
     mine = mine.sort_values(["messageId", "clickUrl"]).reset_index(drop=True)
     assert len(mine) == len(theirs) > 0
     assert mine["clickUrl"].tolist() == theirs["clickUrl"].tolist()
     for col in ("gross_clicks", "unique_clicks"):
         assert mine[col].tolist() == theirs[col].tolist(), col
     np.testing.assert_allclose(mine["unique_click_rate"], theirs["unique_click_rate"].astype(float))
-    assert (pd.to_datetime(mine["first_click"], utc=True) == pd.to_datetime(theirs["first_click"], utc=True)).all()
+    assert (
+        pd.to_datetime(mine["first_click"], utc=True)
+        == pd.to_datetime(theirs["first_click"], utc=True)
+    ).all()
     gap = (mine["median_time_to_click"] - pd.to_timedelta(theirs["median_time_to_click"])).abs()
     assert (gap.fillna(pd.Timedelta(0)) <= pd.Timedelta("1ms")).all()

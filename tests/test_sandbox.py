@@ -77,8 +77,9 @@ def test_each_file_holds_its_own_window(sandbox):
     sandbox.client().create_job(job_definition(job_frequency=4))
     sandbox.advance(hours=24)
     for path in sandbox.files:
-        stamp = re.search(r"_(\d{14})_4\.csv$", path.name).group(1)
-        window_end = pd.Timestamp(stamp, tz="UTC")
+        match = re.search(r"_(\d{14})_4\.csv$", path.name)
+        assert match, path.name
+        window_end = pd.Timestamp(match.group(1), tz="UTC")
         events = read_events(str(path), progress=False)
         if len(events):
             assert events["timestamp"].min() >= window_end - pd.Timedelta(hours=4)
@@ -221,7 +222,7 @@ def test_the_command_prints_what_a_user_needs_and_stops_on_ctrl_c(tmp_path):
         lines = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            line = proc.stdout.readline()
+            line = proc.stdout.readline()  # type: ignore[union-attr]
             if not line:
                 break
             lines.append(line)

@@ -122,7 +122,10 @@ def test_crud_round_trip_with_the_envelope(api, http):
     url = api.base_url + JOBS_PATH
     created = http.post(url, json=BODY, timeout=5)
     assert created.status_code == 200
-    assert created.json() == {"meta": {"generalErrors": [], "fieldErrors": {}}, "data": {"id": "1001"}}
+    assert created.json() == {
+        "meta": {"generalErrors": [], "fieldErrors": {}},
+        "data": {"id": "1001"},
+    }
 
     got = http.get(f"{url}/1001", timeout=5).json()["data"]
     assert got == {**BODY, "id": "1001"}
@@ -182,7 +185,9 @@ def test_put_id_must_match_the_url(api, http):
     http.post(url, json=BODY, timeout=5)
     resp = http.put(f"{url}/1001", json={**BODY, "id": "1002"}, timeout=5)
     assert resp.status_code == 400
-    assert resp.json()["meta"]["fieldErrors"] == {"id": "must match the id in the URL (1001), got '1002'"}
+    assert resp.json()["meta"]["fieldErrors"] == {
+        "id": "must match the id in the URL (1001), got '1002'"
+    }
     assert http.put(f"{url}/1001", json=BODY, timeout=5).json()["meta"]["fieldErrors"] == {
         "id": "required for an update: the id create_job returned"
     }
@@ -226,13 +231,18 @@ def test_state_survives_a_restart(tmp_path, clock):
         url = second.base_url + JOBS_PATH
         assert requests.get(url, headers={"Authorization": old_token}, timeout=5).status_code == 401
         token = token_for(second).json()["access_token"]
-        resp = requests.post(url, json={**BODY, "contactSourceId": "9"}, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        resp = requests.post(
+            url,
+            json={**BODY, "contactSourceId": "9"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
         assert resp.json()["data"] == {"id": "1002"}  # ids keep counting
 
 
 def test_corrupt_state_is_a_clear_error(tmp_path):
     (tmp_path / "api-state.json").write_text("{not json")
-    with pytest.raises(BexConfigError, match="cannot read the sandbox state.*delete the file"):
+    with pytest.raises(BexConfigError, match=r"cannot read the sandbox state.*delete the file"):
         SandboxAPI(tmp_path)
 
 
@@ -247,7 +257,11 @@ def test_loopback_only():
 
 def test_listeners_hear_every_change(api, http):
     heard = []
-    api.subscribe(lambda event, job_id, job: heard.append((event, job_id, job and job["channels"][0]["jobFrequency"])))
+    api.subscribe(
+        lambda event, job_id, job: heard.append(
+            (event, job_id, job and job["channels"][0]["jobFrequency"])
+        )
+    )
     url = api.base_url + JOBS_PATH
     http.post(url, json=BODY, timeout=5)
     http.put(f"{url}/1001", json={**BODY, "id": "1001"}, timeout=5)
@@ -266,7 +280,12 @@ def test_credentials_are_masked_and_env_is_complete(api):
     text = repr(api.credentials) + repr(api)
     assert api.credentials.client_secret not in text
     assert api.credentials.refresh_token not in text
-    assert set(api.env()) == {"BEX_BASE_URL", "BEX_CLIENT_ID", "BEX_CLIENT_SECRET", "BEX_REFRESH_TOKEN"}
+    assert set(api.env()) == {
+        "BEX_BASE_URL",
+        "BEX_CLIENT_ID",
+        "BEX_CLIENT_SECRET",
+        "BEX_REFRESH_TOKEN",
+    }
     fixed = SandboxCredentials("id", "secret", "refresh")
     with SandboxAPI(credentials=fixed) as other:
         assert token_for(other).status_code == 200
@@ -274,4 +293,7 @@ def test_credentials_are_masked_and_env_is_complete(api):
 
 def test_request_log_records_statuses(api, http):
     http.get(api.base_url + JOBS_PATH + "/1", timeout=5)
-    assert list(api.request_log)[-2:] == [("POST", "/oauth/token", 200), ("GET", JOBS_PATH + "/1", 404)]
+    assert list(api.request_log)[-2:] == [
+        ("POST", "/oauth/token", 200),
+        ("GET", JOBS_PATH + "/1", 404),
+    ]

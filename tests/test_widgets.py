@@ -8,15 +8,15 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any
-
 import secrets
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as w
 import nbformat
 import pytest
+from browser.helpers import SMALL_EXPORT_NAMES, SMALL_EXPORT_TOTALS, write_small_exports
 from nbclient import NotebookClient
 
 from bextoolkit import schema
@@ -25,7 +25,6 @@ from bextoolkit.jobs import JobDefinition
 from bextoolkit.sandbox.api import SandboxAPI, SandboxCredentials
 from bextoolkit.sandbox.sftp import SFTPServer
 from bextoolkit.widgets import ConnectForm, ExportBrowser, JobDefinitionForm, JobManager
-from browser.helpers import SMALL_EXPORT_NAMES, SMALL_EXPORT_TOTALS, write_small_exports
 
 NOTEBOOK = Path(__file__).resolve().parent / "browser" / "widgets.ipynb"
 VALID = {"database_id": "423251", "admin_email": "admin@example.com"}
@@ -183,9 +182,7 @@ def test_column_messages_stand_beside_their_row():
 
 def test_file_name_example_follows_prefix_format_and_frequency():
     form = JobDefinitionForm()
-    assert re.search(
-        r"Recipient Event Bulk Export_Email_\d{14}_24\.csv", text_of(form._example)
-    )
+    assert re.search(r"Recipient Event Bulk Export_Email_\d{14}_24\.csv", text_of(form._example))
     form._prefix.value = "Shop_"
     form._file_format.value = "TSV"
     form._frequency.value = 3
@@ -416,7 +413,12 @@ def test_manager_lists_edits_and_deletes(api, client):
     rows = manager._table.children[1:]
     assert [text_of(r.children[0]) for r in rows] == ids
     assert [text_of(c) for c in rows[0].children[:6]] == [
-        ids[0], "11", "CSV", "every 1 h", "emailClick", "none"
+        ids[0],
+        "11",
+        "CSV",
+        "every 1 h",
+        "emailClick",
+        "none",
     ]
     rows[1].children[6].click()  # Edit
     form = manager.form

@@ -28,6 +28,7 @@ Given ``state_dir``, the job definitions and the credentials are kept in
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -73,7 +74,10 @@ class SandboxCredentials:
     refresh_token: str
 
     def __repr__(self) -> str:
-        return f"SandboxCredentials(client_id={self.client_id!r}, client_secret=***, refresh_token=***)"
+        return (
+            f"SandboxCredentials(client_id={self.client_id!r}, "
+            "client_secret=***, refresh_token=***)"
+        )
 
     @classmethod
     def generate(cls) -> SandboxCredentials:
@@ -84,8 +88,13 @@ class SandboxCredentials:
         )
 
 
-def _envelope(data: Any = None, general: list[str] | None = None, fields: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {"meta": {"generalErrors": list(general or []), "fieldErrors": dict(fields or {})}, "data": data}
+def _envelope(
+    data: Any = None, general: list[str] | None = None, fields: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "meta": {"generalErrors": list(general or []), "fieldErrors": dict(fields or {})},
+        "data": data,
+    }
 
 
 def _check_loopback(host: str) -> None:
@@ -239,19 +248,30 @@ class SandboxAPI:
 
     def _issue_token(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         if form.get("grant_type") != "refresh_token":
-            return 400, {"error": "unsupported_grant_type", "error_description": "use grant_type=refresh_token"}
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "use grant_type=refresh_token",
+            }
         creds = self.credentials
         if not (
             secrets.compare_digest(form.get("client_id", ""), creds.client_id)
             and secrets.compare_digest(form.get("client_secret", ""), creds.client_secret)
         ):
-            return 401, {"error": "invalid_client", "error_description": "unknown client id or wrong client secret"}
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "unknown client id or wrong client secret",
+            }
         if not secrets.compare_digest(form.get("refresh_token", ""), creds.refresh_token):
-            return 400, {"error": "invalid_grant", "error_description": "the refresh token is not valid"}
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "the refresh token is not valid",
+            }
         now = self.clock()
         with self._lock:
             self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
-            fresh = [(t, exp) for t, exp in self._tokens.items() if exp - now > self.token_lifetime / 4]
+            fresh = [
+                (t, exp) for t, exp in self._tokens.items() if exp - now > self.token_lifetime / 4
+            ]
             if fresh:
                 token, expiry = max(fresh, key=lambda item: item[1])
             else:
@@ -274,7 +294,9 @@ class SandboxAPI:
 
     # --- job definitions --------------------------------------------------------------------
 
-    def _handle_jobs(self, method: str, job_id: str | None, body: Any) -> tuple[int, dict[str, Any]]:
+    def _handle_jobs(
+        self, method: str, job_id: str | None, body: Any
+    ) -> tuple[int, dict[str, Any]]:
         if method == "GET":
             with self._lock:
                 if job_id is None:
@@ -284,7 +306,11 @@ class SandboxAPI:
                 return 200, _envelope(self._jobs[job_id])
         if method == "POST":
             if job_id is not None:
-                return 405, _envelope(general=[f"POST goes to {JOBS_PATH} without an id; to change job {job_id} use PUT"])
+                return 405, _envelope(
+                    general=[
+                        f"POST goes to {JOBS_PATH} without an id; to change job {job_id} use PUT"
+                    ]
+                )
             return self._create(body)
         if method == "PUT":
             return self._update(job_id, body)
@@ -342,7 +368,9 @@ class SandboxAPI:
         return 200, _envelope({"id": body_id})
 
     def _job_for_database(self, source: str) -> str | None:
-        return next((k for k, job in self._jobs.items() if str(job.get("contactSourceId")) == source), None)
+        return next(
+            (k for k, job in self._jobs.items() if str(job.get("contactSourceId")) == source), None
+        )
 
     @staticmethod
     def _invalid(problems: list[Any]) -> dict[str, Any]:
@@ -442,10 +470,8 @@ class _Server(ThreadingHTTPServer):
         with self._open_lock:
             open_now, self._open = list(self._open), set()
         for sock in open_now:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -459,7 +485,7 @@ class _Handler(BaseHTTPRequestHandler):
     def api(self) -> SandboxAPI:
         return self.server.api  # type: ignore[attr-defined,no-any-return]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("sandbox %s - " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
@@ -486,9 +512,15 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             raw = self._read_body()
             if raw is None:
-                status, payload = 413, _envelope(general=[f"the body is larger than {MAX_BODY} bytes"])
+                status, payload = (
+                    413,
+                    _envelope(general=[f"the body is larger than {MAX_BODY} bytes"]),
+                )
             elif busy:
-                status, payload = 429, _envelope(general=[f"more than {MAX_IN_FLIGHT} requests at once; slow down"])
+                status, payload = (
+                    429,
+                    _envelope(general=[f"more than {MAX_IN_FLIGHT} requests at once; slow down"]),
+                )
             else:
                 status, payload = self._route(method, path, raw)
         except Exception:  # the sandbox must answer, whatever happened
@@ -511,14 +543,21 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.api
         if path.rstrip("/") == TOKEN_PATH:
             if method != "POST":
-                return 405, {"error": "invalid_request", "error_description": "POST the token request"}
+                return 405, {
+                    "error": "invalid_request",
+                    "error_description": "POST the token request",
+                }
             form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
             return api._issue_token(form)
         match = _JOB_URL.match(path)
         if not match:
             return 404, _envelope(general=[f"no such resource: {path}"])
         if not api._authorized(self.headers.get("Authorization")):
-            return 401, _envelope(general=["the access token is missing, wrong or expired: ask /oauth/token for a new one"])
+            return 401, _envelope(
+                general=[
+                    "the access token is missing, wrong or expired: ask /oauth/token for a new one"
+                ]
+            )
         job_id = unquote(match.group("id")) if match.group("id") else None
         body: Any = None
         if method in ("POST", "PUT"):

@@ -26,9 +26,10 @@ SMALL_EXPORT_NAMES = (
 )
 #: 5 events, one of them repeated in the second file, and one broken line: 4 rows load.
 SMALL_EXPORT_TOTALS = {"rows": 4, "duplicates_dropped": 1, "skipped_lines": 1}
+DAY1 = "2026-11-01"
 
 
-def _event(i: int, code: str, ts: str) -> dict[str, str]:
+def _event(i: int, code: str, ts: str = "") -> dict[str, str]:
     return {
         "Email": f"person{i}@example.org",
         "RECIPIENT_ID": str(1000 + i),
@@ -49,11 +50,11 @@ def write_small_exports(folder: str | os.PathLike[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         SMALL_EXPORT_NAMES[0]: (
-            [_event(1, "emailSend", "2026-11-01T00:10:00Z"), _event(2, "emailSend", "2026-11-01T00:11:00Z")],
+            [_event(1, "emailSend", f"{DAY1}T00:10:00Z"), _event(2, "emailSend", f"{DAY1}T00:11:00Z")],
             False,
         ),
         SMALL_EXPORT_NAMES[1]: (
-            [_event(1, "emailOpen", "2026-11-01T01:10:00Z"), _event(2, "emailSend", "2026-11-01T00:11:00Z")],
+            [_event(1, "emailOpen", f"{DAY1}T01:10:00Z"), _event(2, "emailSend", f"{DAY1}T00:11:00Z")],
             True,
         ),
         SMALL_EXPORT_NAMES[2]: ([_event(3, "emailClick", "2026-11-02T00:10:00Z")], False),
@@ -87,7 +88,9 @@ class VoilaServer:
         Extra environment for Voila and its kernels (sandbox URL, credentials, paths).
     """
 
-    def __init__(self, folder: str | os.PathLike[str], env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, folder: str | os.PathLike[str], env: Mapping[str, str], log_path: Path
+    ) -> None:
         self.folder = Path(folder)
         self.port = free_port()
         self.env = {**os.environ, **env}
