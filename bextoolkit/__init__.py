@@ -47,6 +47,7 @@ from bextoolkit.reports import (
     normalize_url,
     time_to_engage,
 )
+from bextoolkit.samples import generate_events, write_exports, write_rrde
 from bextoolkit.sharing import CampaignReport
 from bextoolkit.schema import (
     BEX_COLUMNS,
@@ -87,6 +88,7 @@ __all__ = [
     "Comparison",
     "Credentials",
     "JobDefinition",
+    "Sandbox",
     "SyncResult",
     "__version__",
     "activity_heatmap",
@@ -101,6 +103,7 @@ __all__ = [
     "flag_bot_clicks",
     "flag_machine_opens",
     "funnel",
+    "generate_events",
     "list_exports",
     "normalize_url",
     "parse_export_name",
@@ -114,13 +117,19 @@ __all__ = [
     "sftp_host",
     "sync",
     "time_to_engage",
+    "write_exports",
+    "write_rrde",
 ]
 
 
 def __getattr__(name: str) -> object:
     """``bex.widgets`` imports :mod:`bextoolkit.widgets` (and ipywidgets) on first use only."""
-    if name == "widgets":
+    if name in ("widgets", "sandbox"):
         import importlib
 
-        return importlib.import_module("bextoolkit.widgets")
+        return importlib.import_module(f"bextoolkit.{name}")
+    if name == "Sandbox":  # lazy: the sandbox brings asyncssh and servers
+        from bextoolkit.sandbox import Sandbox
+
+        return Sandbox
     raise AttributeError(f"module 'bextoolkit' has no attribute {name!r}")

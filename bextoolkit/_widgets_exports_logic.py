@@ -83,7 +83,7 @@ def file_label(row: pd.Series) -> str:
     if when == "?":
         when = _when(row.get("modified")) + " (modified)"
     frequency = row.get("frequency")
-    every = f"every {int(frequency)} h" if _present(frequency) else "every ? h"
+    every = f"every {frequency} h" if _present(frequency) else "every ? h"
     kind = " ".join(str(v) for v in (row.get("format"), row.get("compression")) if _present(v))
     return f"{name}  ·  {when} UTC  ·  {every}  ·  {kind or '?'}  ·  {human_size(row.get('size'))}"
 

@@ -306,5 +306,5 @@ def _verdict(
         )
     a_better = (z > 0) == higher_is_better
     winner = "A" if a_better else "B"
-    label = arms.loc[winner, "label"]
+    label = str(arms.loc[winner, "label"])
     return winner, f"{winner} ({label}) wins on {metric}: {rates}, p = {p_value:.3g} < {alpha:.2g}"

@@ -387,17 +387,23 @@ class AccessToken:
         said = (
             self._credentials.scrub(": ".join(p for p in (code, detail) if p)) or resp.reason or ""
         )
-        common = {"method": "POST", "url": self.token_url, "status": status}
-        if status == 429 or status >= 500:
-            cls = BexRateLimitError if status == 429 else BexServerError
-            error = cls(f"the token endpoint is unavailable ({said})", **common)
-            if status == 429:
-                error.retry_after = _retry_after(resp)
-            return error
+        url = self.token_url
+        if status == 429:
+            limited = BexRateLimitError(
+                f"the token endpoint is busy ({said})", method="POST", url=url, status=status
+            )
+            limited.retry_after = _retry_after(resp)
+            return limited
+        if status >= 500:
+            return BexServerError(
+                f"the token endpoint is unavailable ({said})", method="POST", url=url, status=status
+            )
         return BexAuthError(
             f"the token endpoint refused the credentials ({said}): check BEX_CLIENT_ID, "
             "BEX_CLIENT_SECRET and BEX_REFRESH_TOKEN (or the matching arguments) and the pod",
-            **common,
+            method="POST",
+            url=url,
+            status=status,
         )
 
 

@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(sub)
     _add_jobs(sub)
     _add_report(sub)
+    _add_samples(sub)
     return parser
 
 
@@ -390,6 +391,30 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
         report.to_html(args.output)
     print(f"report written to {args.output}")
+    return 0
+
+
+def _add_samples(sub: argparse._SubParsersAction) -> None:
+    cmd = sub.add_parser(
+        "samples",
+        help="regenerate the synthetic data-samples set",
+        description=(
+            "Simulate one day of a campaign and write it as hourly CSV, PSV and gzipped TSV "
+            "exports, a daily CSV with database columns, an RRDE zip and a README with the "
+            "expected counts (what the committed data-samples folder holds)."
+        ),
+    )
+    cmd.add_argument("dest", metavar="DEST", help="folder to write (e.g. data-samples)")
+    cmd.add_argument("--recipients", type=int, default=1500, help="contacts (default 1500)")
+    cmd.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    cmd.set_defaults(func=_cmd_samples)
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from bextoolkit.samples import write_samples
+
+    files = write_samples(args.dest, n_recipients=args.recipients, seed=args.seed)
+    print(f"wrote {len(files)} files to {args.dest}")
     return 0
 
 

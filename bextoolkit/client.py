@@ -623,7 +623,7 @@ def _resolve_base_url(pod: str | int | None, base_url: str | None, env: Mapping[
     if base_url:
         url = base_url
     elif pod not in (None, ""):
-        url = api_base_url(pod)  # type: ignore[arg-type]
+        url = api_base_url(pod)
     elif env.get(ENV_BASE_URL):
         url = env[ENV_BASE_URL]
     elif env.get(ENV_POD):

@@ -190,19 +190,19 @@ def format_summary(table: pd.DataFrame) -> str:
     >>> t = pd.DataFrame({"messageId": ["7"], "messageName": ["Sale"], "sent": [1000],
     ...                   "delivered": [970], "open_rate": [0.25], "click_rate": [0.04]})
     >>> print(format_summary(t))
-    Mailing                                     sent  delivered  open rate  click rate
-    7 Sale                                     1,000        970      25.0%        4.0%
-    all mailings                               1,000        970
+    Mailing                                           sent  delivered  open rate  click rate
+    7 Sale                                           1,000        970      25.0%        4.0%
+    all mailings                                     1,000        970
     """
-    lines = [f"{'Mailing':<38}{'sent':>10}{'delivered':>11}{'open rate':>11}{'click rate':>12}"]
+    lines = [f"{'Mailing':<46}{'sent':>8}{'delivered':>11}{'open rate':>11}{'click rate':>12}"]
     for row in table.itertuples(index=False):
-        name = f"{row.messageId} {getattr(row, 'messageName', '') or ''}".strip()[:36]
+        name = f"{row.messageId} {getattr(row, 'messageName', '') or ''}".strip()[:44]
         lines.append(
-            f"{name:<38}{row.sent:>10,}{row.delivered:>11,}"
+            f"{name:<46}{row.sent:>8,}{row.delivered:>11,}"
             f"{_percent(row.open_rate):>11}{_percent(row.click_rate):>12}"
         )
     total_sent, total_delivered = int(table["sent"].sum()), int(table["delivered"].sum())
-    lines.append(f"{'all mailings':<38}{total_sent:>10,}{total_delivered:>11,}")
+    lines.append(f"{'all mailings':<46}{total_sent:>8,}{total_delivered:>11,}")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from bextoolkit.exceptions import BexValidationError
 from bextoolkit.schema import (
@@ -84,7 +84,7 @@ class Problem(NamedTuple):
 # --- the rules ---------------------------------------------------------------------------
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

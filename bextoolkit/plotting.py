@@ -100,8 +100,9 @@ def _title(ax: Axes, title: str | None, what: str, name: str | None) -> None:
 
 def _key_columns(report: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
     """The report's key columns: every column before the first metric column."""
-    first = min(report.columns.get_loc(m) for m in metrics if m in report.columns)
-    return [str(c) for c in report.columns[:first] if c not in _REPORT_KEYS]
+    columns = [str(c) for c in report.columns]
+    first = min(columns.index(m) for m in metrics if m in columns)
+    return [c for c in columns[:first] if c not in _REPORT_KEYS]
 
 
 def _row_labels(report: pd.DataFrame, keys: Sequence[str]) -> list[str]:
@@ -463,8 +464,8 @@ def plot_engagement(
             else [(None, curve)]
         )
         for key, part in groups:
-            label = word if key is None else f"{key}: {word}" if several else str(key)
-            hours = (part["elapsed"] / pd.Timedelta("1h")).to_numpy(dtype=float)
+            label = word if key is None else str(key) + (f": {word}" if several else "")
+            hours = part["elapsed"].dt.total_seconds().to_numpy(dtype=float) / 3600
             ax.plot(hours, part["share"].to_numpy(dtype=float), label=label)
     from matplotlib.ticker import PercentFormatter
 

@@ -172,9 +172,11 @@ def _apply(
     flagged = ~pd.isna(reason)
     log.info("%s: %d of %d rows flagged", flag, int(flagged.sum()), int(rows.sum()))
     # assign() copies (lazily under pandas' copy-on-write): the input is never modified
-    return events.assign(
-        **{flag: flagged, f"{flag}_reason": pd.array(reason, dtype=pd.StringDtype())}
-    )
+    added: dict[str, Any] = {
+        flag: flagged,
+        f"{flag}_reason": pd.array(reason, dtype=pd.StringDtype()),
+    }
+    return events.assign(**added)
 
 
 # --- the public flags ----------------------------------------------------------------------

@@ -1282,7 +1282,7 @@ _SAMPLE_START = "2026-11-02T00:00:00Z"
 _SAMPLE_FOLDERS = ("csv", "psv", "tsv-gz", "with-columns", "rrde")
 
 
-def write_samples(dest: str, *, n_recipients: int = 2000, seed: int = 2026) -> list[str]:
+def write_samples(dest: str, *, n_recipients: int = 1500, seed: int = 2026) -> list[str]:
     """Rebuild the ``data-samples`` set: one simulated day in every file shape.
 
     Writes ``csv/`` (hourly CSV), ``psv/`` (the same events, PSV), ``tsv-gz/`` (the same,
@@ -1372,7 +1372,7 @@ def _samples_readme(
         f"{len(campaign.mailings)} mailings to a database of {n_recipients} contacts, "
         f"{len(events)} events, written in every shape the readers must take.",
         "",
-        "Regenerate (byte for byte) with:",
+        "Regenerate them (byte for byte, with the same numpy and pyarrow) with:",
         "",
         "```",
         f"bextoolkit samples data-samples --recipients {n_recipients} --seed {seed}",
@@ -1439,6 +1439,8 @@ def _samples_readme(
             f"| {row['delivered']} | {row['unique_opens']} | {row['unique_clicks']} "
             f"| {row['opt_outs']} |"
         )
-    lines += ["", "## Files", ""]
-    lines += [f"- `{f[len(base) + 1 :]}`" for f in files]
+    lines += ["", "## Files", "", "| folder | files | first file |", "|---|---|---|"]
+    for folder in _SAMPLE_FOLDERS:
+        names = sorted(f[len(base) + 1 :] for f in files if f.startswith(f"{base}/{folder}/"))
+        lines.append(f"| `{folder}/` | {len(names)} | `{posixpath.basename(names[0])}` |")
     return "\n".join(lines) + "\n"

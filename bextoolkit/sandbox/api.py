@@ -159,7 +159,7 @@ class SandboxAPI:
         self._tokens: dict[str, float] = {}  # access token -> expiry (clock seconds)
         self._in_flight = 0
         self._listeners: list[JobListener] = []
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         #: ``(method, path, status)`` of recent requests, newest last.
         self.request_log: deque[tuple[str, str, int]] = deque(maxlen=2000)
@@ -483,7 +483,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def api(self) -> SandboxAPI:
-        return self.server.api  # type: ignore[attr-defined,no-any-return]
+        return self.server.api  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("sandbox %s - " + format, self.address_string(), *args)

@@ -48,15 +48,13 @@ def write_small_exports(folder: str | os.PathLike[str]) -> Path:
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    send_1, send_2 = (
+        _event(1, "emailSend", f"{DAY1}T00:10:00Z"),
+        _event(2, "emailSend", f"{DAY1}T00:11:00Z"),
+    )
     files = {
-        SMALL_EXPORT_NAMES[0]: (
-            [_event(1, "emailSend", f"{DAY1}T00:10:00Z"), _event(2, "emailSend", f"{DAY1}T00:11:00Z")],
-            False,
-        ),
-        SMALL_EXPORT_NAMES[1]: (
-            [_event(1, "emailOpen", f"{DAY1}T01:10:00Z"), _event(2, "emailSend", f"{DAY1}T00:11:00Z")],
-            True,
-        ),
+        SMALL_EXPORT_NAMES[0]: ([send_1, send_2], False),
+        SMALL_EXPORT_NAMES[1]: ([_event(1, "emailOpen", f"{DAY1}T01:10:00Z"), send_2], True),
         SMALL_EXPORT_NAMES[2]: ([_event(3, "emailClick", "2026-11-02T00:10:00Z")], False),
     }  # fmt: skip
     for name, (rows, broken) in files.items():
