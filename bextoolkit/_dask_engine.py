@@ -194,7 +194,25 @@ def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
     meta = frame._meta.assign(**{_KEY: pd.Series(dtype="string")})
     keyed = frame.map_partitions(with_key, meta=meta)
     deduped = keyed.drop_duplicates(subset=[_KEY], keep="first", split_out=frame.npartitions)
-    return deduped.drop(columns=[_KEY])
+    deduped = deduped.drop(columns=[_KEY])
+    # The shuffle goes through Arrow, which loses the dtype of empty categories.
+    return deduped.map_partitions(like_meta, frame._meta, meta=frame._meta)
+
+
+def like_meta(part: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """``part`` with the dtypes of ``meta`` (category values' dtype included)."""
+    out = part
+    for name in meta.columns:
+        want, have = meta[name].dtype, part[name].dtype
+        if isinstance(want, pd.CategoricalDtype) and isinstance(have, pd.CategoricalDtype):
+            cats = have.categories
+            if cats.dtype != want.categories.dtype:
+                out = out.assign(
+                    **{name: part[name].cat.rename_categories(cats.astype(want.categories.dtype))}
+                )
+        elif want != have:
+            out = out.assign(**{name: part[name].astype(want)})
+    return out
 
 
 # --- reports -------------------------------------------------------------------------------

@@ -140,7 +140,9 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--port", type=int, default=0, help="API port (default: a free one)")
     cmd.add_argument("--sftp-port", type=int, default=0, help="SFTP port (default: a free one)")
     cmd.add_argument(
-        "--start", metavar="TIME", help="sandbox start time (default 2026-11-02T00:00Z)"
+        "--start",
+        metavar="TIME",
+        help="sandbox start time (default: where --state stopped, else 2026-11-02T00:00Z)",
     )
     cmd.add_argument("--seed", type=int, default=0, help="seed of the simulated databases")
     cmd.set_defaults(func=_cmd_sandbox)
@@ -149,12 +151,12 @@ def _add_sandbox(sub: argparse._SubParsersAction) -> None:
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     import time
 
-    from bextoolkit.sandbox import DEFAULT_START, Sandbox
+    from bextoolkit.sandbox import Sandbox
 
     sandbox = Sandbox(
         args.state,
         speed=args.speed,
-        start=args.start or DEFAULT_START,
+        start=args.start,
         seed=args.seed,
         api_port=args.port,
         sftp_port=args.sftp_port,

@@ -147,7 +147,7 @@ def run_demo(
         files = [p.name for p in sb.files]
         say(f"  {len(events):,} events from {len(files)} files")
     table = funnel(events)
-    for line in format_summary(table).splitlines():
+    for line in format_summary(table, funnel(events, by=None)).splitlines():
         say(line)
     report = _write_report(events, output)
     say(f"Report written to {report}")
@@ -172,18 +172,21 @@ def _when(moment: datetime) -> str:
     return pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def format_summary(table: pd.DataFrame) -> str:
+def format_summary(table: pd.DataFrame, overall: pd.DataFrame | None = None) -> str:
     """The demo's summary: sent, delivered, open rate and click rate per mailing.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A :func:`bextoolkit.funnel` result by ``messageId``.
+    overall : pandas.DataFrame, optional
+        ``funnel(events, by=None)``: its one row becomes the "all mailings" line (distinct
+        recipients over every mailing, as the report's headline figures count them).
 
     Returns
     -------
     str
-        A heading and one line per mailing, plus a total line of sends and deliveries.
+        A heading and one line per mailing (and one for all mailings).
 
     Examples
     --------
@@ -192,17 +195,19 @@ def format_summary(table: pd.DataFrame) -> str:
     >>> print(format_summary(t))
     Mailing                                           sent  delivered  open rate  click rate
     7 Sale                                           1,000        970      25.0%        4.0%
-    all mailings                                     1,000        970
     """
     lines = [f"{'Mailing':<46}{'sent':>8}{'delivered':>11}{'open rate':>11}{'click rate':>12}"]
-    for row in table.itertuples(index=False):
-        name = f"{row.messageId} {getattr(row, 'messageName', '') or ''}".strip()[:44]
+    rows = [
+        (f"{r.messageId} {getattr(r, 'messageName', '') or ''}".strip()[:44], r)
+        for r in table.itertuples(index=False)
+    ]
+    if overall is not None:
+        rows += [("all mailings (distinct recipients)", r) for r in overall.itertuples(index=False)]
+    for name, row in rows:
         lines.append(
             f"{name:<46}{row.sent:>8,}{row.delivered:>11,}"
             f"{_percent(row.open_rate):>11}{_percent(row.click_rate):>12}"
         )
-    total_sent, total_delivered = int(table["sent"].sum()), int(table["delivered"].sum())
-    lines.append(f"{'all mailings':<46}{total_sent:>8,}{total_delivered:>11,}")
     return "\n".join(lines)
 
 

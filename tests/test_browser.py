@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser.helpers import SMALL_EXPORT_TOTALS, VoilaServer, write_small_exports
+from browser.widget_helpers import SMALL_EXPORT_TOTALS, VoilaServer, write_small_exports
 
 from bextoolkit.client import BexClient
 from bextoolkit.sandbox.api import SandboxAPI

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -21,7 +22,12 @@ from bextoolkit.exceptions import BexConfigError, BexFileError
 from bextoolkit.readers import list_exports, parse_export_name, read_events
 from bextoolkit.sandbox.sftp import SFTPServer
 
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The (asyncore|asynchat) module is deprecated:DeprecationWarning"
+)
+
 PASSWORD = "s3cret-Passw0rd"
+DATA_SAMPLES = Path(__file__).resolve().parent.parent / "data-samples"
 HOUR = "Recipient Event Bulk Export_Email_20261101{:02d}0000_1"
 
 
@@ -125,14 +131,15 @@ def sftp_server(exports):
         yield server
 
 
-@pytest.fixture(scope="module")
-def ftp_server(exports):
+@contextlib.contextmanager
+def _ftp(root: Path):
+    """A pyftpdlib server on 127.0.0.1 (free port) serving ``root`` read-only, in a thread."""
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
 
     authorizer = DummyAuthorizer()
-    authorizer.add_user("ftpuser", PASSWORD, str(exports), perm="elr")
+    authorizer.add_user("ftpuser", PASSWORD, str(root), perm="elr")
     handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "banner": "test"})
     server = FTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(
@@ -140,12 +147,20 @@ def ftp_server(exports):
     )
     thread.start()
     port = server.socket.getsockname()[1]
-    yield {
-        "url": f"ftp://127.0.0.1:{port}",
-        "options": {"username": "ftpuser", "password": PASSWORD},
-    }
-    server.close_all()
-    thread.join(timeout=5)
+    try:
+        yield {
+            "url": f"ftp://127.0.0.1:{port}",
+            "options": {"username": "ftpuser", "password": PASSWORD},
+        }
+    finally:
+        server.close_all()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def ftp_server(exports):
+    with _ftp(exports) as server:
+        yield server
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -674,3 +689,82 @@ def test_any_events_read_back_equal(tmp_path, rows, fmt, compress, crlf):
         assert got == [c[column] or None for c in cells], column
     assert list(events["timestamp"]) == [pd.Timestamp(r["timestamp"], tz="UTC") for r in rows]
     assert list(events["eventType"]) == [r["code"] for r in rows]
+
+
+# --- the committed data-samples, locally and over SFTP and FTP -----------------------------
+
+needs_samples = pytest.mark.skipif(
+    not (DATA_SAMPLES / "csv").is_dir(), reason="data-samples/ not generated yet"
+)
+SAMPLE_CODES = {
+    "emailSend": 2641,
+    "emailOpen": 806,
+    "emailClick": 145,
+    "emailBounce": 74,
+    "emailSuppressed": 39,
+    "emailOptOut": 9,
+}
+
+
+@pytest.fixture(scope="module")
+def samples_local():
+    return {f: read_events(DATA_SAMPLES / f) for f in ("csv", "psv", "tsv-gz")}
+
+
+@needs_samples
+def test_data_samples_formats_give_equal_frames(samples_local):
+    csv_frame = samples_local["csv"]
+    assert len(csv_frame) == sum(SAMPLE_CODES.values())
+    assert csv_frame["eventType"].value_counts().to_dict() == SAMPLE_CODES
+    assert csv_frame["bounceType"].value_counts().to_dict() == {"Hard": 47, "Soft": 27}
+    assert len(csv_frame.attrs["files"]) == 24
+    for other in ("psv", "tsv-gz"):
+        assert_frame_equal(_plain(csv_frame), _plain(samples_local[other]))
+
+
+@needs_samples
+def test_data_samples_rrde_and_database_columns(samples_local):
+    rrde = read_events(DATA_SAMPLES / "rrde")
+    assert rrde["eventType"].value_counts().to_dict() == SAMPLE_CODES
+    wide = read_events(DATA_SAMPLES / "with-columns")
+    extra = ["FirstName", "City", "Country", "LoyaltyTier", "SignupDate"]
+    assert list(wide.columns) == [*schema.BEX_COLUMNS, *extra, "eventType"]
+    assert_frame_equal(
+        _plain(wide[list(samples_local["csv"].columns)]), _plain(samples_local["csv"])
+    )
+
+
+@needs_samples
+def test_data_samples_over_sftp_and_ftp(samples_local):
+    with (
+        SFTPServer(DATA_SAMPLES, username="admin@example.com", password=PASSWORD) as sftp,
+        _ftp(DATA_SAMPLES) as ftp,
+    ):
+        for folder, pattern in [("csv", "*.csv"), ("psv", "*.psv"), ("tsv-gz", "*.tsv.gz")]:
+            over_sftp = read_events(
+                f"{sftp.url}/{folder}/{pattern}", storage_options=sftp.storage_options
+            )
+            over_ftp = read_events(f"{ftp['url']}/{folder}/", storage_options=ftp["options"])
+            assert_frame_equal(_plain(over_sftp), _plain(samples_local[folder]))
+            assert_frame_equal(_plain(over_ftp), _plain(samples_local[folder]))
+        rrde = read_events(f"{sftp.url}/rrde/*.zip", storage_options=sftp.storage_options)
+        assert rrde["eventType"].value_counts().to_dict() == SAMPLE_CODES
+
+
+@needs_samples
+def test_list_exports_of_data_samples():
+    listing = list_exports(DATA_SAMPLES / "csv")
+    assert len(listing) == 24
+    assert listing["timestamp"].diff().dropna().eq(pd.Timedelta(hours=1)).all()
+    assert listing["timestamp"].iloc[0] == pd.Timestamp("2026-11-02 01:00", tz="UTC")
+    assert set(listing["prefix"]) == {"Recipient Event Bulk Export_"}
+
+
+def test_samples_writer_round_trip(tmp_path):
+    samples = pytest.importorskip("bextoolkit.samples")
+    events = samples.generate_events(n_recipients=120, n_mailings=2, seed=11)
+    for fmt, compression in [("CSV", None), ("PSV", None), ("TSV", "gzip")]:
+        folder = tmp_path / fmt
+        samples.write_exports(events, str(folder), file_format=fmt, compression=compression)
+        back = read_events(folder)
+        assert_frame_equal(_plain(back), events.reset_index(drop=True), check_categorical=False)

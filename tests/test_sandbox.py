@@ -209,6 +209,10 @@ def test_state_dir_keeps_jobs_credentials_and_files(tmp_path):
         assert (sb.credentials.client_secret, sb.sftp_password) == (secret, password)
         assert [j.id for j in sb.client().list_jobs()] == [job_id]
         assert len(sb.files) == 1
+        # Time goes on from where it stopped: the next window, none written twice.
+        assert sb.now == START + pd.Timedelta(hours=1)
+        (path,) = sb.advance(hours=1)
+        assert path.name.endswith("_20261102020000_1.csv")
     assert tmp_path.exists()
     if os.name == "posix":
         assert (tmp_path / "sftp-login.json").stat().st_mode & 0o077 == 0

@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as w
 import nbformat
 import pytest
-from browser.helpers import SMALL_EXPORT_NAMES, SMALL_EXPORT_TOTALS, write_small_exports
+from browser.widget_helpers import SMALL_EXPORT_NAMES, SMALL_EXPORT_TOTALS, write_small_exports
 from nbclient import NotebookClient
 
 from bextoolkit import schema

@@ -67,6 +67,7 @@ SFTP_USERNAME = "sandbox"
 DOWNLOAD_FOLDER = "download"
 SFTP_HOME = "sftp"
 _SFTP_STATE = "sftp-login.json"
+_CLOCK_STATE = "clock-state.json"
 
 
 class Sandbox:
@@ -81,8 +82,9 @@ class Sandbox:
     speed : float, default 0
         Sandbox seconds per real second. 0 means sandbox time moves only through
         :meth:`advance`; 3600 makes an hour pass every second.
-    start : str or datetime, default "2026-11-02T00:00:00Z"
-        Sandbox time at start.
+    start : str or datetime, optional
+        Sandbox time at start. By default where the last run in ``state_dir`` stopped
+        (no window is written twice), else 2026-11-02T00:00:00Z.
     seed : int, default 0
         Seed of the simulated databases: the same seed gives the same files.
     n_recipients : int, default 2000
@@ -106,7 +108,7 @@ class Sandbox:
         state_dir: str | os.PathLike[str] | None = None,
         *,
         speed: float = 0.0,
-        start: str | datetime = DEFAULT_START,
+        start: str | datetime | None = None,
         seed: int = 0,
         n_recipients: int = 2000,
         mailings_per_day: int = 4,
@@ -146,12 +148,14 @@ class Sandbox:
             write_window=lambda spec, events, end: write_export_file(
                 events, self.download_dir, spec, end
             ),
-            start=start,
+            start=start or DEFAULT_START,
             speed=speed,
             created_at=self._created.get,
         )
         self.api.subscribe(self._on_job_change)
         self._running = False
+        if start is None:
+            self._resume()
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -175,6 +179,8 @@ class Sandbox:
         self._shutdown()
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            _write_private(self.root / _CLOCK_STATE, self.clock.state())
 
     def _shutdown(self) -> None:
         for part in (self.clock, self.sftp, self.api):
@@ -295,15 +301,42 @@ class Sandbox:
             return secrets.token_urlsafe(18)
         path = self.root / _SFTP_STATE
         if path.exists():
-            try:
-                return str(json.loads(path.read_text(encoding="utf-8"))["password"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise BexConfigError(
-                    f"{path}: cannot read the sandbox SFTP login ({type(exc).__name__}); "
-                    "delete the file to make a new one"
-                ) from None
+            return str(_read_state(path, "SFTP login")["password"])
         password = secrets.token_urlsafe(18)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"username": SFTP_USERNAME, "password": password}, fh)
+        _write_private(path, {"username": SFTP_USERNAME, "password": password})
         return password
+
+    def _resume(self) -> None:
+        path = self.root / _CLOCK_STATE
+        if self._own_root or not path.exists():
+            return
+        try:
+            self.clock.restore(_read_state(path, "clock"))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BexConfigError(
+                f"{path}: the sandbox clock state is damaged ({type(exc).__name__}); "
+                "delete the file to start again at the default time"
+            ) from None
+        log.info("sandbox: resuming at %s from %s", self.clock.now().isoformat(), path)
+
+
+def _read_state(path: Path, what: str) -> dict[str, Any]:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(state, dict):
+            raise TypeError("not a JSON object")
+        return state
+    except (OSError, ValueError, TypeError) as exc:
+        raise BexConfigError(
+            f"{path}: cannot read the sandbox {what} ({type(exc).__name__}); "
+            "delete the file to start that part afresh"
+        ) from None
+
+
+def _write_private(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` as JSON readable by its owner only, replacing the file atomically."""
+    partial = path.with_name(path.name + ".tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(state, fh, indent=1)
+    os.replace(partial, path)

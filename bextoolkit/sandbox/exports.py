@@ -267,6 +267,25 @@ class ExportClock:
             self._processed = max(self._processed, target)
             return written
 
+    # --- saving and resuming -------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Sandbox time and each job's last window end, as JSON-ready values."""
+        with self._lock:
+            return {
+                "now": self.now().isoformat(),
+                "anchors": [
+                    [job, index, end.isoformat()] for (job, index), end in self._anchors.items()
+                ],
+            }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Resume from :meth:`state`: time goes on from there, no window is written twice."""
+        with self._lock:
+            now = parse_time(state["now"])
+            self._origin, self._offset, self._real_origin = now, timedelta(0), time.monotonic()
+            self._processed = now
+            self._anchors = {(str(j), int(i)): parse_time(end) for j, i, end in state["anchors"]}
+
     # --- the background clock -----------------------------------------------------------
     def start(self) -> None:
         """Start the background thread that keeps exports current when ``speed > 0``."""

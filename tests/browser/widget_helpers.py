@@ -1,6 +1,6 @@
 """Helpers of the widget tests: a small export folder with known numbers, and Voila on loopback.
 
-Imported by ``tests/test_widgets.py`` and ``tests/test_browser.py`` as ``browser.helpers``.
+Imported by ``tests/test_widgets.py`` and ``tests/test_browser.py`` as ``browser.widget_helpers``.
 """
 
 from __future__ import annotations
@@ -111,6 +111,8 @@ class VoilaServer:
                 f"--port={self.port}", "--Voila.ip=127.0.0.1", "--ServerApp.ip=127.0.0.1",
                 "--Voila.tornado_settings={'disable_check_xsrf': True}",
                 "--show_tracebacks=True",
+                "--preheat_kernel=True",
+                "--pool_size=1",
                 str(self.folder),
             ],
             env=self.env,
