@@ -48,7 +48,6 @@ from bextoolkit.reports import (
     time_to_engage,
 )
 from bextoolkit.samples import generate_events, write_exports, write_rrde
-from bextoolkit.sharing import CampaignReport
 from bextoolkit.schema import (
     BEX_COLUMNS,
     EVENT_TYPES,
@@ -56,13 +55,13 @@ from bextoolkit.schema import (
     JOB_FREQUENCIES,
     MAILING_TYPES,
 )
+from bextoolkit.sharing import CampaignReport
 from bextoolkit.sync import SyncResult, sync
 from bextoolkit.user_agents import classify_user_agents, client_mix
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CampaignReport",
     "BEX_COLUMNS",
     "EVENT_TYPES",
     "FILE_FORMATS",
@@ -83,6 +82,7 @@ __all__ = [
     "BexServerError",
     "BexTimeoutError",
     "BexValidationError",
+    "CampaignReport",
     "Channel",
     "ColumnSpec",
     "Comparison",

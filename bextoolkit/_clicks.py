@@ -103,7 +103,7 @@ def click_urls(
     rc = r[clicks]
     gross = k.count_rows(cell, cells)
     out = groups.keys.take(cell_group).reset_index(drop=True)
-    out["clickUrl"] = pd.array(labels.take(cell_link), dtype="string")
+    out["clickUrl"] = labels.take(cell_link).astype("string")
     out["urlDescription"] = _descriptions(sub, clicks, cell, cells)
     out["gross_clicks"] = gross
     out["unique_clicks"] = k.count_distinct(cell, cells, rc)
@@ -152,8 +152,8 @@ def _descriptions(sub: pd.DataFrame, clicks: np.ndarray, cell: np.ndarray, cells
     pairs = pairs[pairs["desc"] >= 0]
     counts = pairs.value_counts().reset_index(name="n")
     counts["text"] = np.asarray(uniques, dtype=object)[counts["desc"].to_numpy()]
-    best = counts.sort_values(["cell", "n", "text"], ascending=[True, False, True])
-    best = best.drop_duplicates("cell").set_index("cell")["text"]
+    ranked = counts.sort_values(["cell", "n", "text"], ascending=[True, False, True])
+    best = ranked.drop_duplicates("cell").set_index("cell")["text"]
     return pd.Series(best.reindex(range(cells)).to_numpy(), dtype="string")
 
 

@@ -91,16 +91,16 @@ class _ReadPart:
 
 
 class _ReadFile:
-    """One Dask task: read one export file with the pandas engine's own reader."""
+    """One Dask task: read a few export files with the pandas engine's own reader."""
 
     def __init__(self, storage_options: Mapping[str, Any], options: Mapping[str, Any]) -> None:
         self.storage_options = dict(storage_options)
         self.options = dict(options)
 
-    def __call__(self, path: str) -> pd.DataFrame:
+    def __call__(self, paths: Sequence[str]) -> pd.DataFrame:
         from bextoolkit.readers import read_events
 
-        frame = read_events(path, storage_options=self.storage_options, **self.options)
+        frame = read_events(list(paths), storage_options=self.storage_options, **self.options)
         frame.attrs.clear()  # attrs do not survive concatenation: keep partitions alike
         return frame
 
@@ -148,36 +148,77 @@ def _meta_for(manifest: _dataset.Manifest, columns: Sequence[str] | None) -> pd.
     return _dataset.to_events_frame(empty, manifest.dtypes)
 
 
+#: Bytes of export files parsed by one Dask task (one partition).
+PARTITION_BYTES = 128 * 1024 * 1024
+
+
 def read_files_dask(
     paths: Sequence[str],
     *,
+    sizes: Sequence[int] | None = None,
+    partition_bytes: int = PARTITION_BYTES,
     storage_options: Mapping[str, Any] | None = None,
     dedupe: bool = True,
     **read_options: Any,
 ) -> dd.DataFrame:
-    """Export files as a Dask DataFrame: one partition per file, parsed on the workers.
+    """Export files as a Dask DataFrame, parsed on the workers.
+
+    Consecutive files are grouped into partitions of about ``partition_bytes`` (hourly
+    files are small); each partition is one :func:`bextoolkit.read_events` call on a
+    worker, which also drops duplicates within it.
 
     Parameters
     ----------
     paths : sequence of str
-        Full URLs of the files (as listed by :func:`bextoolkit.list_exports`).
+        Full URLs of the files, in name order.
+    sizes : sequence of int, optional
+        Their sizes in bytes (default: one file per partition).
+    partition_bytes : int
+        Target bytes of files per partition.
     storage_options : mapping, optional
         fsspec options; they travel with each task to the workers.
     dedupe : bool, default True
-        Drop events whose ``eventId`` was already seen in another file (a shuffle), as
+        Also drop events whose ``eventId`` was seen in another partition (a shuffle), as
         the pandas engine does when it reads several files.
     **read_options
-        Passed to :func:`bextoolkit.read_events` for each file.
+        Passed to :func:`bextoolkit.read_events`.
     """
     dd = _require_dask()
     if not paths:
         raise FileNotFoundError("no export files to read")
-    reader = _ReadFile(storage_options or {}, read_options)
-    meta = reader(paths[0]).iloc[:0]
-    frame = dd.from_map(reader, list(paths), meta=meta, enforce_metadata=False)
-    if dedupe and "eventId" in meta.columns and len(paths) > 1:
+    groups = group_files(paths, sizes, partition_bytes)
+    reader = _ReadFile(storage_options or {}, {**read_options, "dedupe": dedupe})
+    meta = reader(groups[0][:1]).iloc[:0]
+    frame = dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
+    if dedupe and "eventId" in meta.columns and len(groups) > 1:
         frame = drop_duplicate_events(frame)
     return frame
+
+
+def group_files(
+    paths: Sequence[str], sizes: Sequence[int] | None, partition_bytes: int
+) -> list[list[str]]:
+    """Consecutive paths grouped to about ``partition_bytes`` each.
+
+    Examples
+    --------
+    >>> group_files(["a", "b", "c"], [60, 50, 10], 100)
+    [['a'], ['b', 'c']]
+    >>> group_files(["a", "b"], None, 100)
+    [['a'], ['b']]
+    """
+    if sizes is None:
+        return [[p] for p in paths]
+    groups: list[list[str]] = []
+    total = 0
+    for path, size in zip(paths, sizes, strict=True):
+        if groups and total + size <= partition_bytes:
+            groups[-1].append(path)
+            total += size
+        else:
+            groups.append([path])
+            total = size
+    return groups
 
 
 def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
@@ -233,9 +274,10 @@ def reduce_for_report(
         reduced = reduced[reduced["eventType"].isin(list(event_types))]
     result = reduced.compute()
     result = result.reset_index(drop=True)
-    for name in result.columns:
+    for name in result.columns:  # sorted, as the pandas reader of a synced dataset gives them
         if isinstance(result[name].dtype, pd.CategoricalDtype):
-            result[name] = result[name].cat.remove_unused_categories()
+            values_dtype = str(frame._meta[name].dtype.categories.dtype)
+            result[name] = _dataset._sorted_categorical(result[name], values_dtype)
     return result
 
 
@@ -272,9 +314,11 @@ def report_columns(name: str, kwargs: Mapping[str, Any]) -> list[str] | None:
     columns = list(REPORT_COLUMNS[name])
     by = kwargs.get("by")
     items = [] if by is None else [by] if isinstance(by, str | pd.Grouper) else list(by)
+    from bextoolkit._keys import DOMAIN, TIME_BUCKETS
+
     for item in items:
         key = (item.key or "timestamp") if isinstance(item, pd.Grouper) else item
-        if isinstance(key, str) and key not in columns:
+        if isinstance(key, str) and key not in columns and key not in (*TIME_BUCKETS, DOMAIN):
             columns.append(key)
     return columns
 

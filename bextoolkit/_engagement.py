@@ -9,7 +9,7 @@ hours does not blur the curve. Recipients who never engaged stay in the denomina
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -36,11 +36,11 @@ def _event_indices(event: str | Sequence[str]) -> list[int]:
     return [EVENT_TYPES.index(e) for e in names]
 
 
-def _tz(events: pd.DataFrame) -> object:
+def _tz(events: pd.DataFrame) -> Any:
     return getattr(pd.to_datetime(events["timestamp"].iloc[:0]).dt, "tz", None)
 
 
-def _as_time(ns: np.ndarray, tz: object) -> pd.DatetimeIndex:
+def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
     values = pd.DatetimeIndex(ns.view("M8[ns]"))
     return values.tz_localize("UTC").tz_convert(tz) if tz is not None else values
 
@@ -100,7 +100,7 @@ def time_to_engage(
     if "messageId" in events.columns:
         uniques = k._categories_and_codes(events["messageId"])[0]
         out["messageId"] = pd.Index(uniques).take(sent_keys // width)
-    out["recipient"] = pd.array(rec.labels.take(sent_keys % width), dtype="string")
+    out["recipient"] = rec.labels.take(sent_keys % width).astype("string")
     out["sent_at"] = _as_time(sent_at, tz)
     out["engaged_at"] = _as_time(engaged_at, tz)
     out["time_to_engage"] = pd.to_timedelta(elapsed.view("m8[ns]"))

@@ -93,10 +93,12 @@ def route(
     from bextoolkit._dask_engine import read_files_dask
     from bextoolkit._sources import expand
 
-    paths = [_file_url(urlpath, s.display) for s in expand(urlpath, storage_options)]
+    sources = expand(urlpath, storage_options, details=True)
+    paths = [_file_url(urlpath, s.display) for s in sources]
+    sizes = [int(s.info.get("size") or 0) for s in sources]
     options = {k: v for k, v in read_options.items() if k != "progress"}
     frame = read_files_dask(
-        paths, storage_options=storage_options, tz=tz, columns=wider,
+        paths, sizes=sizes, storage_options=storage_options, tz=tz, columns=wider,
         event_types=event_types, progress=False, **options,
     )  # fmt: skip
     if filtered:

@@ -65,7 +65,7 @@ def _categories_and_codes(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
 
 
 def event_codes(events: pd.DataFrame) -> np.ndarray:
-    """Per row, the index of ``eventType`` in :data:`schema.EVENT_TYPES`, or -1.
+    """Per row, the index of ``eventType`` in :data:`schema.EVENT_TYPES`, or -1 (int8).
 
     Matching trims and ignores case, so hand-built frames with ``"EmailOpen "`` still count.
     """
@@ -73,7 +73,7 @@ def event_codes(events: pd.DataFrame) -> np.ndarray:
     uniques, codes = _categories_and_codes(events[EVENT_TYPE_COLUMN])
     canonical = {e.lower(): i for i, e in enumerate(EVENT_TYPES)}
     lookup = np.array(
-        [canonical.get(str(u).strip().lower(), -1) for u in uniques] + [-1], dtype=np.int64
+        [canonical.get(str(u).strip().lower(), -1) for u in uniques] + [-1], dtype=np.int8
     )
     return lookup[codes]
 
@@ -372,16 +372,23 @@ def count_distinct(
 ) -> np.ndarray:
     """Distinct non-negative ``values`` per group, by sorting combined int64 keys."""
     keep = values >= 0 if where is None else where & (values >= 0)
-    g, v = groups[keep], values[keep]
-    if len(v) == 0:
+    if not keep.any():
         return np.zeros(n, np.int64)
+    v = values[keep]
     width = int(v.max()) + 1
     if n * width < 2**62:
-        key = np.sort(g * width + v)
+        key = groups[keep].astype(np.int64, copy=False)  # one copy, then all in place
+        key *= width
+        key += v
+        del v
+        key.sort()
         first = np.empty(len(key), bool)
         first[0] = True
         np.not_equal(key[1:], key[:-1], out=first[1:])
-        return np.bincount(key[first] // width, minlength=n).astype(np.int64)
+        key = key[first]
+        key //= width
+        return np.bincount(key, minlength=n).astype(np.int64)
+    g = groups[keep]
     pairs = pd.DataFrame({"g": g, "v": v}).drop_duplicates()
     return np.bincount(pairs["g"].to_numpy(), minlength=n).astype(np.int64)
 

@@ -50,23 +50,23 @@ def secret_placeholder(env: Mapping[str, str], variable: str) -> str:
     Examples
     --------
     >>> secret_placeholder({"BEX_CLIENT_SECRET": "x"}, "BEX_CLIENT_SECRET")
-    'set in BEX_CLIENT_SECRET (type here to override)'
+    'from BEX_CLIENT_SECRET; type to override'
     >>> secret_placeholder({}, "BEX_CLIENT_SECRET")
     'or set BEX_CLIENT_SECRET'
     """
     if env.get(variable):
-        return f"set in {variable} (type here to override)"
+        return f"from {variable}; type to override"
     return f"or set {variable}"
 
 
 class ConnectForm(w.VBox):
     """Connect a notebook to Acoustic Campaign, or to a local sandbox with one click.
 
-    The pod (or a base URL) and the client id are pre-filled from ``BEX_POD`` /
-    ``BEX_BASE_URL`` and ``BEX_CLIENT_ID``. The client secret and refresh token are read from
-    ``BEX_CLIENT_SECRET`` / ``BEX_REFRESH_TOKEN`` when their password fields are left empty;
-    those values are never put into a widget. Typed secrets are cleared once the client is
-    built, so they are not saved with the notebook's widget state.
+    The pod (or a base URL) is pre-filled from ``BEX_POD`` / ``BEX_BASE_URL``. The client
+    id, client secret and refresh token are read from ``BEX_CLIENT_ID``,
+    ``BEX_CLIENT_SECRET`` and ``BEX_REFRESH_TOKEN`` when their fields are left empty (the
+    fields say so); those values are never put into a widget, so they cannot reach the
+    notebook's saved widget state. Typed secrets are cleared once the client is built.
 
     Parameters
     ----------
@@ -128,8 +128,7 @@ class ConnectForm(w.VBox):
         self._client_id = named(
             w.Text(
                 description="Client id",
-                value=self._env.get(auth.ENV_CLIENT_ID, ""),
-                placeholder=f"or set {auth.ENV_CLIENT_ID}",
+                placeholder=secret_placeholder(self._env, auth.ENV_CLIENT_ID),
                 style=DESCRIPTION_STYLE,
                 layout=w.Layout(width=FIELD_WIDTH),
             ),

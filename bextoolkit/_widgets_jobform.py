@@ -67,6 +67,12 @@ class _ColumnRow(w.HBox):
         super().__init__([self.name, self.up, self.down, self.remove, self.message])
         named(self, "bex-column", f"bex-column-{index}")
 
+    def close_all(self) -> None:
+        """Close the row and every widget in it (ends their comms in the kernel)."""
+        for child in self.children:
+            child.close()
+        self.close()
+
 
 class JobDefinitionForm(w.VBox):
     """A form for one BEX job definition: every field, live checks, and the four calls.
@@ -117,6 +123,7 @@ class JobDefinitionForm(w.VBox):
                 options=[("CSV (comma)", "CSV"), ("PSV (pipe)", "PSV"), ("TSV (tab)", "TSV")],
                 value=schema.DEFAULT_FILE_FORMAT,
                 style=DESCRIPTION_STYLE,
+                layout=w.Layout(width="24em"),
             ),
             "bex-file-format",
         )
@@ -126,6 +133,7 @@ class JobDefinitionForm(w.VBox):
                 options=[(frequency_label(h), h) for h in schema.JOB_FREQUENCIES],
                 value=24,
                 style=DESCRIPTION_STYLE,
+                layout=w.Layout(width="24em"),
             ),
             "bex-frequency",
         )
@@ -206,7 +214,9 @@ class JobDefinitionForm(w.VBox):
         self._cancel.on_click(lambda _: show(self._confirm_box, False))
 
         if job is not None:
-            self._fill(job if isinstance(job, dict) else job.to_dict())
+            notes = self._fill(job if isinstance(job, dict) else job.to_dict())
+            if notes:
+                self._say("error", "The form shows this job in part: " + "; ".join(notes) + ".")
         self._refresh()
 
     # -- what the form holds ----------------------------------------------------------------
@@ -297,8 +307,9 @@ class JobDefinitionForm(w.VBox):
     def _set_columns(self, names: Sequence[str]) -> None:
         filling, self._filling = self._filling, True
         try:
+            names = list(names)[: schema.MAX_DATABASE_COLUMNS]
             while len(self._column_rows) > len(names):
-                self._column_rows.pop().close()
+                self._column_rows.pop().close_all()
             self._columns.children = tuple(self._column_rows)
             while len(self._column_rows) < len(names):
                 self.add_column()
@@ -309,8 +320,16 @@ class JobDefinitionForm(w.VBox):
         self._refresh()
 
     # -- keeping the view true ----------------------------------------------------------------
-    def _fill(self, body: dict[str, Any]) -> None:
+    def _fill(self, body: dict[str, Any]) -> list[str]:
+        """Show ``body`` on the form; return notes on what the form could not show."""
         values = values_from_wire(body)
+        notes = []
+        if values.file_format not in schema.FILE_FORMATS:
+            notes.append(f"exportFileFormat {values.file_format!r} is not one the form offers")
+        if values.frequency not in schema.JOB_FREQUENCIES:
+            notes.append(f"jobFrequency {values.frequency!r} is not one the form offers")
+        if len(values.columns) > schema.MAX_DATABASE_COLUMNS:
+            notes.append(f"only the first {schema.MAX_DATABASE_COLUMNS} columns are shown")
         self._filling = True
         try:
             self._database_id.value = values.database_id
@@ -329,6 +348,7 @@ class JobDefinitionForm(w.VBox):
         finally:
             self._filling = False
         self._refresh()
+        return notes
 
     def _on_change(self, _change: dict[str, Any]) -> None:
         if not self._filling:
@@ -397,8 +417,11 @@ class JobDefinitionForm(w.VBox):
         if job is not None:
             body = job.to_dict()
             body.setdefault("id", job_id)
-            self._fill(body)
-            self._say("ok", f"Loaded job definition {job_id}.")
+            notes = self._fill(body)
+            if notes:
+                self._say("error", f"Loaded job definition {job_id}, but " + "; ".join(notes) + ".")
+            else:
+                self._say("ok", f"Loaded job definition {job_id}.")
         return job
 
     def update(self) -> bool:

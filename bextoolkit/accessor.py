@@ -94,7 +94,7 @@ def _lookup(name: str) -> Callable[..., Any] | None:
     package = importlib.import_module("bextoolkit")
     func = getattr(package, name, None)
     if func is None:
-        for module in ("quality", "compare", "plotting", "user_agents"):
+        for module in ("quality", "abtest", "compare", "plotting", "user_agents"):
             try:
                 func = getattr(importlib.import_module(f"bextoolkit.{module}"), name, None)
             except ImportError:

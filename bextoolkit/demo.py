@@ -127,11 +127,12 @@ def run_demo(
             job_id = _submit(client, JobDefinition.from_dict(DEMO_JOB))
             job = client.get_job(job_id)
         channel = job.channels[0]
+        events_wanted = ", ".join(map(str, channel.event_types)) or "all event types"
         columns = ", ".join(c.name if hasattr(c, "name") else str(c) for c in channel.columns)
         say(
             f"Created job definition {job_id} through the API: database "
             f"{job.contact_source_id}, every {channel.job_frequency} h, "
-            f"{channel.export_file_format}, all event types, columns {columns}"
+            f"{channel.export_file_format}, {events_wanted}, columns {columns}"
         )
         say(f"Letting {hours} hours of sandbox time pass ...")
         written = 0

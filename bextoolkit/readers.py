@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from bextoolkit import _events, _parsing, schema
 from bextoolkit._listing import list_exports, parse_export_name
@@ -164,10 +166,17 @@ def read_events(
     opts.dedupe = dedupe
     sources = expand(urlpath, storage_options)
     results = [_read_file(s, opts) for s in _progress(sources, progress)]
-    frame = _to_frame([r.table for r in results if r.table is not None], opts, results)
-    before = len(frame)
-    if dedupe:
-        frame = _drop_duplicates(frame)
+    table = _combine([r.table for r in results if r.table is not None], opts, results)
+    before = table.num_rows
+    if dedupe and table.num_rows:
+        # hash the event ids in a second thread while the frame is built (both in C++)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            id_duplicates = pool.submit(_event_id_duplicates, table)
+            frame = _to_pandas(table, opts.tz)
+            frame = _drop_duplicates(frame, *id_duplicates.result())
+    else:
+        frame = _to_pandas(table, opts.tz)
+    del table
     if opts.columns is not None:
         frame = frame[[c for c in frame.columns if c in opts.columns or c == EVENT_TYPE]]
     skipped = [line for r in results for line in r.skipped]
@@ -423,7 +432,8 @@ def _as_type(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     return column if column.type == target else column.cast(target)
 
 
-def _to_frame(tables: list[pa.Table], opts: _Options, results: list[_FileResult]) -> pd.DataFrame:
+def _combine(tables: list[pa.Table], opts: _Options, results: list[_FileResult]) -> pa.Table:
+    """One Arrow table in the frame's column order and types (absent columns as nulls)."""
     names = _frame_columns(tables, opts, results)
     types = {n: _arrow_type(n, opts.tz) for n in names}
     aligned = []
@@ -436,30 +446,43 @@ def _to_frame(tables: list[pa.Table], opts: _Options, results: list[_FileResult]
         aligned.append(pa.Table.from_arrays(arrays, names=names))
     if not aligned:
         aligned = [pa.Table.from_arrays([pa.nulls(0, types[n]) for n in names], names=names)]
-    combined = pa.concat_tables(aligned)
-    del aligned
+    return pa.concat_tables(aligned)
+
+
+def _to_pandas(table: pa.Table, tz: str) -> pd.DataFrame:
     mapping = {pa.large_string(): pd.StringDtype(), pa.string(): pd.StringDtype()}
-    frame = combined.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
-    for name in names:  # all-empty category columns come back with object categories
-        if types[name] == _parsing.CATEGORY and len(frame[name].cat.categories) == 0:
+    frame = table.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+    for name in frame.columns:  # all-empty category columns come back with object categories
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype) and len(column.cat.categories) == 0:
             codes = np.full(len(frame), -1, dtype=np.int8)
             frame[name] = pd.Categorical.from_codes(codes, dtype=_EMPTY_CATEGORY)
     return frame
 
 
-def _drop_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
+def _event_id_duplicates(table: pa.Table) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(rows repeating an earlier ``eventId``, rows with an ``eventId``); (None, None) if none."""
+    if "eventId" not in table.column_names or table["eventId"].null_count == table.num_rows:
+        return None, None
+    encoded = pc.dictionary_encode(table["eventId"])  # one dictionary over all chunks
+    codes = np.concatenate(
+        [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in encoded.chunks]
+    )
+    has_id = codes >= 0
+    return pd.Series(codes).duplicated().to_numpy() & has_id, has_id
+
+
+def _drop_duplicates(
+    frame: pd.DataFrame, id_dup: np.ndarray | None, has_id: np.ndarray | None
+) -> pd.DataFrame:
     """Drop repeated events: same ``eventId``; rows without one, the same full row."""
-    if frame.empty:
-        return frame
-    if "eventId" in frame.columns:
-        ids = frame["eventId"]
-        has_id = ids.notna().to_numpy()
-        dup = ids.duplicated().to_numpy() & has_id
-        if not has_id.all():
-            rest = frame[~has_id]
-            dup[np.flatnonzero(~has_id)] = rest.duplicated().to_numpy()
-    else:
+    if id_dup is None or has_id is None:
         dup = frame.duplicated().to_numpy()
+    else:
+        dup = id_dup
+        if not has_id.all():
+            dup = dup.copy()
+            dup[~has_id] = frame[~has_id].duplicated().to_numpy()
     if not dup.any():
         return frame
     return frame[~dup].reset_index(drop=True)

@@ -32,22 +32,20 @@ What the simulation does (all vectorised with numpy; no Python loop per event):
 
 from __future__ import annotations
 
-import functools
-import gzip
 import logging
 import posixpath
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from bextoolkit import _samples_data as pools
+from bextoolkit import _samples_simulation as sim
 from bextoolkit import schema
+from bextoolkit._delimited import TIMESTAMP_FORMATS, encode_rows, header_line, write_text
+from bextoolkit._samples_readme import samples_readme
 from bextoolkit.exceptions import BexConfigError
 
 log = logging.getLogger(__name__)
@@ -65,33 +63,14 @@ __all__ = [
 ]
 
 #: Database columns the simulated contact database holds (ask for at most 5 of them).
-DATABASE_COLUMNS = pools.DATABASE_COLUMNS
+DATABASE_COLUMNS = sim.pools.DATABASE_COLUMNS
 
 #: Where the generator stores the mailing type (BEX documents no column for it).
-MAILING_TYPE_COLUMN = "originatedFrom"
+MAILING_TYPE_COLUMN = sim.MAILING_TYPE_COLUMN
 
-# Rates of the simulation (shares of the audience, of sent, or of delivered).
-_SUPPRESSED_SHARE = 0.012
-_HARD_BOUNCE_RATE = 0.02
-_SOFT_BOUNCE_RATE = 0.015
-_TEXT_SHARE = 0.04
-_MPP_SHARE = {"apple": 0.65}  # other kinds: _MPP_SHARE_OTHER
-_MPP_SHARE_OTHER = 0.12
-_MPP_OPEN_PROB = 0.6
-_ENGAGEMENT_BETA = (0.5, 2.2)  # human open probability per mailing, mean ~0.19
-_CLICK_PROB = {"opener": 0.16, "mpp": 0.05, "blind": 0.005, "text": 0.03}
-_SCANNER_SHARE_CORPORATE = 0.025
-_OPT_OUT_PROB = {"opener": 0.009, "other": 0.0012}
-_BATCH_TYPES = ("SendExperience", "ABTest")
-_DEFAULT_TYPES = ("SendExperience", "Programs", "ABTest", "AutoResponder", "SendExperience", "AMG")
-#: Roughly how many events one recipient yields per mailing type per day (sizing chunks).
-_EVENTS_PER_RECIPIENT_DAY = 2.4
+#: Kept for the sandbox, which writes single export files through it.
+_write_text = write_text
 
-_MS_PER_HOUR = 3_600_000
-_SEND, _OPEN, _CLICK, _OPT_OUT, _SUPPRESSED, _BOUNCE = range(6)
-_CODES = ("emailSend", "emailOpen", "emailClick", "emailOptOut", "emailSuppressed", "emailBounce")
-_BOUNCE_TYPES = ("Hard", "Soft")
-_DOC_TYPES = ("HTML", "Text")
 _RRDE_NAMES = {
     ("emailSend", None): "Sent",
     ("emailOpen", None): "Open",
@@ -113,7 +92,9 @@ class Campaign:
         The events frame, as :func:`bextoolkit.read_events` returns it.
     mailings : pandas.DataFrame
         One row per mailing: ``messageId``, ``messageName``, ``subjectLine``,
-        ``mailingType``, ``sendType``, ``send_start``, ``send_end``, ``audience``, ``links``.
+        ``mailingTemplateId``, ``reportId``, ``sendType``, ``mailingType``,
+        ``messageGroupId``, ``programId``, ``trackingCode``, ``send_start``, ``send_end``
+        and ``links`` (a list of ``(urlDescription, clickUrl)``).
     recipients : pandas.DataFrame
         The simulated database: ids, ``Email``, ``domain``, ``suppressed`` and the
         database columns.
@@ -122,488 +103,6 @@ class Campaign:
     events: pd.DataFrame
     mailings: pd.DataFrame
     recipients: pd.DataFrame
-
-
-# --- recipients ---------------------------------------------------------------------------
-@dataclass
-class _Recipients:
-    n: int
-    recipient_id: pa.Array
-    encoded_id: pa.Array
-    contact_id: pa.Array
-    email: pa.Array
-    domain: np.ndarray  # index into pools.DOMAINS
-    kind: np.ndarray  # index into pools.DOMAIN_KINDS
-    text: np.ndarray
-    mpp: np.ndarray
-    engagement: np.ndarray
-    open_agent: np.ndarray  # index into _AGENTS
-    click_agent: np.ndarray
-    scanner_agent: np.ndarray  # -1 where no scanner
-    suppressed: np.ndarray
-    columns: dict[str, pa.Array]
-
-
-def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
-
-
-_AGENTS = _dedupe(
-    (pools.APPLE_MPP_AGENT, *pools.OPEN_AGENTS, *pools.CLICK_AGENTS, *pools.SCANNER_AGENTS)
-)
-_OPEN_AGENT_IDX = np.array([_AGENTS.index(a) for a in pools.OPEN_AGENTS])
-_CLICK_AGENT_IDX = np.array([_AGENTS.index(a) for a in pools.CLICK_AGENTS])
-_SCANNER_AGENT_IDX = np.array([_AGENTS.index(a) for a in pools.SCANNER_AGENTS])
-_MPP_AGENT_IDX = _AGENTS.index(pools.APPLE_MPP_AGENT)
-
-_HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint16)
-_ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", np.uint8)
-
-
-def _fixed_width_strings(chars: np.ndarray) -> pa.Array:
-    """An (n, width) uint8 array of ASCII codes as an Arrow string array, without copies."""
-    n, width = chars.shape
-    offsets = np.arange(0, width * (n + 1), width, dtype=np.int64)
-    data = np.ascontiguousarray(chars)
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-
-
-def _mix64(x: np.ndarray, key: int) -> np.ndarray:
-    """A bijection on uint64 (splitmix64's finaliser): distinct inputs stay distinct."""
-    with np.errstate(over="ignore"):
-        z = x.astype(np.uint64) + np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
-def _uuids(ordinals: np.ndarray, key: int) -> pa.Array:
-    """UUID-shaped hex strings, unique because the first half is a bijection of ordinals."""
-    n = len(ordinals)
-    halves = np.empty((n, 2), dtype=np.uint64)
-    halves[:, 0] = _mix64(ordinals, key)
-    halves[:, 1] = _mix64(ordinals, key + 1)
-    hexes = _HEX[halves.astype(">u8").view(np.uint8).reshape(n, 16)].view(np.uint8)
-    out = np.full((n, 36), ord("-"), dtype=np.uint8)
-    for src, dst, width in ((0, 0, 8), (8, 9, 4), (12, 14, 4), (16, 19, 4), (20, 24, 12)):
-        out[:, dst : dst + width] = hexes[:, src : src + width]
-    return _fixed_width_strings(out)
-
-
-def _choice(rng: np.random.Generator, weights: Sequence[float], size: int) -> np.ndarray:
-    p = np.asarray(weights, dtype=float)
-    return rng.choice(len(p), size=size, p=p / p.sum())
-
-
-def _choice_by_row(rng: np.random.Generator, table: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Draw one column index per element of ``rows`` with the weights in ``table[row]``."""
-    cum = np.cumsum(table, axis=1)
-    cum = cum / cum[:, -1:]
-    u = rng.random(len(rows))
-    return (u[:, None] > cum[rows]).sum(axis=1)
-
-
-def _strings(values: Sequence[str | None]) -> pa.Array:
-    return pa.array(values, type=pa.large_string())
-
-
-def _join(
-    *parts: pa.Array | str, sep: str = "", type: pa.DataType | None = None, **options: Any
-) -> pa.Array:
-    """Arrow's element-wise string join, with plain ``str`` parts taken as constants.
-
-    ``type`` is the string type of the arrays (default ``large_string``).
-    """
-    type = type or pa.large_string()
-    texts = [pa.scalar(p, type) if isinstance(p, str) else p for p in parts]
-    return pc.binary_join_element_wise(*texts, pa.scalar(sep, type), **options)
-
-
-def _make_recipients(n: int, rng: np.random.Generator, start_ms: int) -> _Recipients:
-    ordinals = np.arange(n, dtype=np.uint64)
-    ids = 100_000_000 + np.cumsum(rng.integers(1, 40, size=n))
-    domain = _choice(rng, [w for _, w, _ in pools.DOMAINS], n)
-    kinds = np.array([pools.DOMAIN_KINDS.index(k) for _, _, k in pools.DOMAINS])[domain]
-    first = rng.integers(0, len(pools.FIRST_NAMES), n)
-    last = rng.integers(0, len(pools.LAST_NAMES), n)
-    place = _choice(rng, pools.PLACE_WEIGHTS, n)
-
-    pattern = rng.integers(0, 4, n)
-    first_ascii = _strings([a for _, a in pools.FIRST_NAMES]).take(pa.array(first))
-    initials = _strings([a[0] for _, a in pools.FIRST_NAMES]).take(pa.array(first))
-    last_ascii = _strings([a for _, a in pools.LAST_NAMES]).take(pa.array(last))
-    head = pc.if_else(pa.array(pattern == 2), initials, first_ascii)
-    sep = _strings([".", "_", "", ""]).take(pa.array(pattern))
-    number = pa.array(ids % 100_000).cast(pa.large_string())
-    domains = _strings([d for d, _, _ in pools.DOMAINS]).take(pa.array(domain))
-    email = _join(head, sep, last_ascii, number, "@", domains)
-
-    apple = kinds == pools.DOMAIN_KINDS.index("apple")
-    mpp = rng.random(n) < np.where(apple, _MPP_SHARE["apple"], _MPP_SHARE_OTHER)
-    corporate = kinds == pools.DOMAIN_KINDS.index("corporate")
-    scanner = corporate & (rng.random(n) < _SCANNER_SHARE_CORPORATE)
-    scanner_agent = np.where(
-        scanner, _SCANNER_AGENT_IDX[rng.integers(0, len(_SCANNER_AGENT_IDX), n)], -1
-    )
-    open_w = np.asarray(pools.OPEN_AGENT_WEIGHTS, dtype=float)
-    click_w = np.asarray(pools.CLICK_AGENT_WEIGHTS, dtype=float)
-
-    signup_days = start_ms // 86_400_000 - rng.integers(30, 11 * 365, n)
-    uniq_days, inverse = np.unique(signup_days, return_inverse=True)
-    day_text = np.datetime_as_string(uniq_days.astype("datetime64[D]"))
-    missing = rng.random((n, 3))
-    columns = {
-        "FirstName": _strings([f for f, _ in pools.FIRST_NAMES]).take(
-            pa.array(first, mask=missing[:, 0] < 0.03)
-        ),
-        "LastName": _strings([last_ for last_, _ in pools.LAST_NAMES]).take(
-            pa.array(last, mask=missing[:, 1] < 0.02)
-        ),
-        "City": _strings([c for c, _, _ in pools.PLACES]).take(pa.array(place)),
-        "Country": _strings([c for _, c, _ in pools.PLACES]).take(pa.array(place)),
-        "Language": _strings([lang for _, _, lang in pools.PLACES]).take(pa.array(place)),
-        "LoyaltyTier": _strings(pools.LOYALTY_TIERS).take(
-            pa.array(_choice(rng, pools.LOYALTY_WEIGHTS, n), mask=missing[:, 2] < 0.25)
-        ),
-        "SignupDate": _strings(list(day_text)).take(pa.array(inverse)),
-    }
-    return _Recipients(
-        n=n,
-        recipient_id=pa.array(ids).cast(pa.large_string()),
-        encoded_id=_fixed_width_strings(_ALNUM[rng.integers(0, len(_ALNUM), (n, 20))]),
-        contact_id=_uuids(ordinals, key=int(rng.integers(1, 2**62))),
-        email=email,
-        domain=domain,
-        kind=kinds,
-        text=rng.random(n) < _TEXT_SHARE,
-        mpp=mpp,
-        engagement=rng.beta(*_ENGAGEMENT_BETA, n),
-        open_agent=_OPEN_AGENT_IDX[_choice_by_row(rng, open_w, kinds)],
-        click_agent=_CLICK_AGENT_IDX[_choice_by_row(rng, click_w, kinds)],
-        scanner_agent=scanner_agent,
-        suppressed=rng.random(n) < _SUPPRESSED_SHARE,
-        columns=columns,
-    )
-
-
-# --- mailings -----------------------------------------------------------------------------
-def _plan_mailings(
-    rng: np.random.Generator,
-    types: Sequence[str],
-    *,
-    first_index: int,
-    start_ms: int,
-    window_ms: int,
-    id_base: int,
-) -> list[dict[str, Any]]:
-    """Schedule and describe mailings ``first_index ...`` inside one window."""
-    n_batch = sum(t in _BATCH_TYPES for t in types)
-    batch_rank = 0
-    day = pd.Timestamp(start_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d")
-    mailings = []
-    for offset, mailing_type in enumerate(types):
-        index = first_index + offset
-        name, subject, slug = pools.MAILINGS[index % len(pools.MAILINGS)]
-        if mailing_type in _BATCH_TYPES:
-            position = 0.25 + 0.45 * batch_rank / max(n_batch - 1, 1)
-            batch_rank += 1
-            begin = start_ms + int(window_ms * position + rng.integers(0, 15) * 60_000)
-            begin -= begin % 60_000
-            duration = int(rng.uniform(1.0, 3.0) * _MS_PER_HOUR)
-            share = rng.uniform(0.6, 0.95)
-            send_type = "Scheduled"
-        else:
-            begin, duration = start_ms, window_ms
-            share = rng.uniform(0.04, 0.12)
-            send_type = "Triggered"
-        n_links = int(rng.integers(3, 7))
-        picks = rng.choice(len(pools.LINKS), size=n_links, replace=False)
-        links = []
-        for slot, pick in enumerate(picks):
-            description, path = pools.LINKS[pick]
-            if not path:
-                links.append((description, pools.SOCIAL_URL))
-                continue
-            glue = "&" if "?" in path else "?"
-            content = description.lower().replace(" ", "-").replace(":", "").replace("&", "and")
-            links.append(
-                (
-                    description,
-                    f"{pools.SHOP_URL}{path}{glue}utm_source=acoustic&utm_medium=email"
-                    f"&utm_campaign={slug}&utm_content={slot + 1}-{content}",
-                )
-            )
-        mailings.append(
-            {
-                "messageId": str(id_base + 7919 * index),
-                "messageName": f"{name} {day}",
-                "subjectLine": subject,
-                "mailingTemplateId": str(id_base // 10 + 31 * index + 3),
-                "reportId": str(id_base * 3 + 104_729 * index),
-                "sendType": send_type,
-                "mailingType": mailing_type,
-                "messageGroupId": str(id_base // 7 + index) if mailing_type == "ABTest" else None,
-                "programId": str(20_000 + 17 * index) if mailing_type == "Programs" else None,
-                "trackingCode": f"EM{day[2:4]}{day[5:7]}-{slug}",
-                "send_start": begin,
-                "send_end": begin + duration,
-                "share": share,
-                "links": links,
-            }
-        )
-    return mailings
-
-
-# --- the simulation -----------------------------------------------------------------------
-_FIELDS = ("rec", "mail", "kind", "t", "agent", "link", "bounce", "optout", "doc")
-
-
-def _lognormal_ms(rng: np.random.Generator, median_s: float, sigma: float, size: int) -> np.ndarray:
-    return rng.lognormal(np.log(median_s * 1000.0), sigma, size)
-
-
-def _repeat_times(
-    rng: np.random.Generator,
-    first: np.ndarray,
-    counts: np.ndarray,
-    gap_median_s: float,
-    gap_sigma: float,
-) -> np.ndarray:
-    """Times of ``counts[i]`` events per row: the first at ``first[i]``, then later gaps."""
-    total = int(counts.sum())
-    gaps = _lognormal_ms(rng, gap_median_s, gap_sigma, total)
-    starts = np.cumsum(counts) - counts
-    gaps[starts] = 0.0
-    cum = np.cumsum(gaps)
-    return np.repeat(first - cum[starts], counts) + cum
-
-
-def _events(kind: int, rec: np.ndarray, mail: int, t: np.ndarray, **cols: Any) -> dict:
-    n = len(rec)
-    out = {
-        "rec": rec,
-        "mail": np.full(n, mail, dtype=np.int32),
-        "kind": np.full(n, kind, dtype=np.int8),
-        "t": np.asarray(t, dtype=np.int64),
-        "agent": np.full(n, -1, dtype=np.int16),
-        "link": np.full(n, -1, dtype=np.int32),
-        "bounce": np.full(n, -1, dtype=np.int8),
-        "optout": np.full(n, -1, dtype=np.int8),
-        "doc": np.full(n, -1, dtype=np.int8),
-    }
-    for name, value in cols.items():
-        out[name][:] = value
-    return out
-
-
-def _simulate_mailing(
-    rng: np.random.Generator, rcp: _Recipients, mailing: dict, mail: int, link_base: int
-) -> list[dict]:
-    audience = np.flatnonzero(rng.random(rcp.n) < mailing["share"])
-    audience = rng.permutation(audience)
-    span = mailing["send_end"] - mailing["send_start"]
-    t_send = mailing["send_start"] + (rng.random(len(audience)) * span).astype(np.int64)
-    blocked = rcp.suppressed[audience]
-    parts = [_events(_SUPPRESSED, audience[blocked], mail, t_send[blocked])]
-    sent, t_send = audience[~blocked], t_send[~blocked]
-    doc = rcp.text[sent].astype(np.int8)
-    parts.append(_events(_SEND, sent, mail, t_send, doc=doc))
-
-    u = rng.random(len(sent))
-    hard = u < _HARD_BOUNCE_RATE
-    soft = (u >= _HARD_BOUNCE_RATE) & (u < _HARD_BOUNCE_RATE + _SOFT_BOUNCE_RATE)
-    t_hard = t_send[hard] + 1000 + rng.exponential(20_000, hard.sum())
-    t_soft = t_send[soft] + rng.uniform(0.5, 8.0, soft.sum()) * _MS_PER_HOUR
-    parts.append(_events(_BOUNCE, sent[hard], mail, t_hard, bounce=0, doc=doc[hard]))
-    parts.append(_events(_BOUNCE, sent[soft], mail, t_soft, bounce=1, doc=doc[soft]))
-
-    ok = ~(hard | soft)
-    dlv, t_dlv, doc = sent[ok], t_send[ok], doc[ok]
-    text, mpp = rcp.text[dlv], rcp.mpp[dlv] & ~rcp.text[dlv]
-    p_open = np.where(text, 0.0, np.where(mpp, _MPP_OPEN_PROB, rcp.engagement[dlv]))
-    opened = rng.random(len(dlv)) < p_open
-    human = opened & ~mpp
-    first_open = t_dlv + np.where(
-        mpp,
-        3000 + rng.exponential(120_000, len(dlv)),
-        np.clip(_lognormal_ms(rng, 5400, 1.6, len(dlv)), 4000, 6 * 86_400_000),
-    )
-    for who, gap_median, gap_sigma, extra, agent in (
-        (human, 3600, 1.8, rng.geometric(0.6, len(dlv)) - 1, rcp.open_agent[dlv]),
-        (opened & mpp, 8 * 3600, 0.7, (rng.random(len(dlv)) < 0.2).astype(int), _MPP_AGENT_IDX),
-    ):
-        counts = 1 + extra[who]
-        times = _repeat_times(rng, first_open[who], counts, gap_median, gap_sigma)
-        agents = np.repeat(np.broadcast_to(agent, len(dlv))[who], counts)
-        doc_rep = np.repeat(doc[who], counts)
-        parts.append(_events(_OPEN, np.repeat(dlv[who], counts), mail, times, agent=agents,
-                             doc=doc_rep))  # fmt: skip
-
-    p_click = np.select(
-        [text, mpp, opened],
-        [_CLICK_PROB["text"], _CLICK_PROB["mpp"], _CLICK_PROB["opener"]],
-        _CLICK_PROB["blind"],
-    )
-    clicked = rng.random(len(dlv)) < p_click
-    base = np.where(human, first_open, t_dlv + _lognormal_ms(rng, 3600, 1.5, len(dlv)))
-    first_click = base + 2000 + _lognormal_ms(rng, 40, 1.0, len(dlv))
-    counts = 1 + (rng.geometric(0.65, len(dlv)) - 1)[clicked]
-    times = _repeat_times(rng, first_click[clicked], counts, 60, 1.2)
-    n_links = len(mailing["links"])
-    link_w = 1.0 / np.arange(1, n_links + 1) ** 1.1
-    links = link_base + _choice(rng, link_w, int(counts.sum()))
-    who = np.repeat(dlv[clicked], counts)
-    parts.append(_events(_CLICK, who, mail, times, agent=rcp.click_agent[who], link=links,
-                         doc=np.repeat(doc[clicked], counts)))  # fmt: skip
-
-    scanned = rcp.scanner_agent[dlv] >= 0
-    who = np.repeat(dlv[scanned], n_links)
-    times = np.repeat(t_dlv[scanned], n_links) + rng.uniform(800, 15_000, len(who))
-    links = np.tile(link_base + np.arange(n_links), int(scanned.sum()))
-    parts.append(_events(_CLICK, who, mail, times, agent=rcp.scanner_agent[who], link=links,
-                         doc=np.repeat(doc[scanned], n_links)))  # fmt: skip
-
-    quits = rng.random(len(dlv)) < np.where(opened, _OPT_OUT_PROB["opener"], _OPT_OUT_PROB["other"])
-    t_quit = np.where(opened, first_open, t_dlv) + _lognormal_ms(rng, 45, 1.2, len(dlv))
-    detail = _choice(rng, pools.OPT_OUT_WEIGHTS, int(quits.sum()))
-    parts.append(_events(_OPT_OUT, dlv[quits], mail, t_quit[quits], optout=detail,
-                         doc=doc[quits]))  # fmt: skip
-    return parts
-
-
-def _simulate(
-    rng: np.random.Generator,
-    rcp: _Recipients,
-    mailings: Sequence[dict],
-    *,
-    first_mail: int = 0,
-    link_base: int = 0,
-) -> dict[str, np.ndarray]:
-    """Every event of ``mailings``, unsorted, as parallel arrays.
-
-    ``mail`` and ``link`` index the mailings and their links counted from ``first_mail``
-    and ``link_base``, so chunks of a long campaign share one numbering.
-    """
-    parts: list[dict] = []
-    for offset, mailing in enumerate(mailings):
-        parts.extend(_simulate_mailing(rng, rcp, mailing, first_mail + offset, link_base))
-        link_base += len(mailing["links"])
-    return {f: np.concatenate([p[f] for p in parts]) for f in _FIELDS} if parts else _empty()
-
-
-def _empty() -> dict[str, np.ndarray]:
-    return _events(_SEND, np.empty(0, dtype=np.int64), 0, np.empty(0))
-
-
-def _concat(*chunks: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {f: np.concatenate([c[f] for c in chunks]) for f in _FIELDS}
-
-
-def _select(arrays: Mapping[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
-    return {f: arrays[f][index] for f in _FIELDS}
-
-
-# --- arrays -> the events frame -------------------------------------------------------------
-def _categorical(codes: np.ndarray, values: Sequence[str | None]) -> pd.Categorical:
-    """``values[codes]`` as a Categorical with sorted, used, distinct string categories."""
-    values = list(values)
-    used = np.bincount(codes + 1, minlength=len(values) + 1)[1:] > 0  # slot 0 counts -1
-    cats = sorted({v for i, v in enumerate(values) if used[i] and v is not None and v != ""})
-    lookup = {v: i for i, v in enumerate(cats)}
-    table = np.array([lookup.get(v, -1) if v else -1 for v in values] + [-1], dtype=np.int32)
-    return pd.Categorical.from_codes(table[codes], categories=pd.Index(cats, dtype="str"))
-
-
-def _string_column(values: pa.Array) -> pd.arrays.ArrowStringArray:
-    return pd.array(values, dtype=pd.StringDtype())
-
-
-def _to_frame(
-    ev: Mapping[str, np.ndarray],
-    rcp: _Recipients,
-    mailings: Sequence[dict],
-    database_columns: Sequence[str],
-    *,
-    first_event: int,
-    id_key: int,
-) -> pd.DataFrame:
-    n = len(ev["t"])
-    rec = pa.array(ev["rec"])
-    mail = ev["mail"]
-    links = [link for m in mailings for link in m["links"]]
-
-    def per_mailing(field: str) -> pd.Categorical:
-        return _categorical(mail, [m[field] for m in mailings])
-
-    cols: dict[str, Any] = {
-        "Email": _string_column(rcp.email.take(rec)),
-        "RECIPIENT_ID": _string_column(rcp.recipient_id.take(rec)),
-        "ENCODED_RECIPIENT_ID": _string_column(rcp.encoded_id.take(rec)),
-        "contactId": _string_column(rcp.contact_id.take(rec)),
-        "code": _categorical(ev["kind"], _CODES),
-        "messageId": per_mailing("messageId"),
-        "userAgent": _categorical(ev["agent"], _AGENTS),
-        "messageName": per_mailing("messageName"),
-        "mailingTemplateId": per_mailing("mailingTemplateId"),
-        "subjectLine": per_mailing("subjectLine"),
-        "docType": _categorical(ev["doc"], _DOC_TYPES),
-        "reportId": per_mailing("reportId"),
-        "sendType": per_mailing("sendType"),
-        "bounceType": _categorical(ev["bounce"], _BOUNCE_TYPES),
-        "urlDescription": _categorical(ev["link"], [d for d, _ in links]),
-        "clickUrl": _categorical(ev["link"], [u for _, u in links]),
-        "optOutDetails": _categorical(ev["optout"], pools.OPT_OUT_DETAILS),
-        "messageGroupId": per_mailing("messageGroupId"),
-        "programId": per_mailing("programId"),
-        "timestamp": pd.DatetimeIndex(ev["t"].astype("datetime64[ms]"))
-        .tz_localize("UTC")
-        .as_unit("us"),
-        MAILING_TYPE_COLUMN: per_mailing("mailingType"),
-        "eventId": _string_column(
-            _uuids(np.arange(first_event, first_event + n, dtype=np.uint64), id_key)
-        ),
-        "externalSystemName": _categorical(np.full(n, -1), []),
-        "externalSystemReferenceId": _categorical(np.full(n, -1), []),
-        "trackingCode": per_mailing("trackingCode"),
-    }
-    for name in database_columns:
-        cols[name] = _string_column(rcp.columns[name].take(rec))
-    cols[schema.EVENT_TYPE_COLUMN] = cols["code"].copy()
-    return pd.DataFrame(cols)
-
-
-# --- public: generation ---------------------------------------------------------------------
-def _check_database_columns(names: Sequence[str] | None) -> list[str]:
-    names = list(names or [])
-    unknown = [c for c in names if c not in DATABASE_COLUMNS]
-    if unknown:
-        raise BexConfigError(
-            f"database_columns: unknown column(s) {unknown}; choose from {list(DATABASE_COLUMNS)}"
-        )
-    if len(names) > schema.MAX_DATABASE_COLUMNS or len(set(names)) != len(names):
-        raise BexConfigError(
-            f"database_columns: {names} must be at most {schema.MAX_DATABASE_COLUMNS} "
-            "distinct names; drop some"
-        )
-    return names
-
-
-def _mailing_types(n_mailings: int, mailing_types: Sequence[str] | None) -> list[str]:
-    if n_mailings < 0:
-        raise BexConfigError(f"n_mailings={n_mailings}: give 0 or more mailings")
-    cycle = list(mailing_types) if mailing_types else list(_DEFAULT_TYPES)
-    bad = [t for t in cycle if t not in schema.MAILING_TYPES]
-    if bad:
-        raise BexConfigError(
-            f"mailing_types: unknown {bad}; choose from {list(schema.MAILING_TYPES)}"
-        )
-    return [cycle[i % len(cycle)] for i in range(n_mailings)]
-
-
-def _start_ms(start: str | pd.Timestamp) -> int:
-    ts = pd.Timestamp(start)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.as_unit("ns").value) // 1_000_000
 
 
 def generate_campaign(
@@ -654,58 +153,26 @@ def generate_campaign(
     >>> c.events["timestamp"].is_monotonic_increasing
     True
     """
-    columns = _check_database_columns(database_columns)
-    types = _mailing_types(n_mailings, mailing_types)
+    columns = sim.check_database_columns(database_columns)
+    types = sim.mailing_types_for(n_mailings, mailing_types)
     if days <= 0:
         raise BexConfigError(f"days={days}: give a positive window length")
     rng = np.random.default_rng(seed)
-    start_ms = _start_ms(start)
+    start_ms = sim.to_epoch_ms(start)
     window_ms = int(days * 86_400_000)
-    rcp = _make_recipients(int(n_recipients), rng, start_ms)
+    rcp = sim.make_recipients(int(n_recipients), rng, start_ms)
     id_base = int(rng.integers(10_000_000, 40_000_000))
-    mailings = _plan_mailings(
+    mailings = sim.plan_mailings(
         rng, types, first_index=0, start_ms=start_ms, window_ms=window_ms, id_base=id_base
     )
-    ev = _simulate(rng, rcp, mailings)
+    ev = sim.simulate(rng, rcp, mailings)
     keep = np.flatnonzero(ev["t"] < start_ms + window_ms)
-    ev = _select(ev, keep[np.argsort(ev["t"][keep], kind="stable")])
-    events = _to_frame(ev, rcp, mailings, columns, first_event=0, id_key=seed + 17)
+    ev = sim.select_events(ev, keep[np.argsort(ev["t"][keep], kind="stable")])
+    events = sim.to_frame(ev, rcp, mailings, columns, first_event=0, id_key=seed + 17)
     log.info("generated %d events for %d mailings", len(events), len(mailings))
     return Campaign(
-        events=events, mailings=_mailings_table(mailings), recipients=_recipients_table(rcp)
+        events=events, mailings=sim.mailings_table(mailings), recipients=sim.recipients_table(rcp)
     )
-
-
-def _mailings_table(mailings: Sequence[dict]) -> pd.DataFrame:
-    table = pd.DataFrame(
-        [{k: v for k, v in m.items() if k not in ("share",)} for m in mailings],
-        columns=[
-            "messageId", "messageName", "subjectLine", "mailingTemplateId", "reportId",
-            "sendType", "mailingType", "messageGroupId", "programId", "trackingCode",
-            "send_start", "send_end", "links",
-        ],
-    )  # fmt: skip
-    for col in ("send_start", "send_end"):
-        table[col] = pd.to_datetime(table[col], unit="ms", utc=True)
-    return table
-
-
-def _recipients_table(rcp: _Recipients) -> pd.DataFrame:
-    table = pd.DataFrame(
-        {
-            "RECIPIENT_ID": _string_column(rcp.recipient_id),
-            "ENCODED_RECIPIENT_ID": _string_column(rcp.encoded_id),
-            "contactId": _string_column(rcp.contact_id),
-            "Email": _string_column(rcp.email),
-            "domain": pd.Categorical.from_codes(
-                rcp.domain, categories=pd.Index([d for d, _, _ in pools.DOMAINS], dtype="str")
-            ),
-            "suppressed": rcp.suppressed,
-        }
-    )
-    for name, values in rcp.columns.items():
-        table[name] = _string_column(values)
-    return table
 
 
 def generate_events(
@@ -773,134 +240,6 @@ def mailing_type_of(events: pd.DataFrame, *, column: str = MAILING_TYPE_COLUMN) 
     values = values.where(values.isin(schema.MAILING_TYPES).fillna(False).to_numpy(dtype=bool))
     types = pd.Categorical(values, categories=pd.Index(schema.MAILING_TYPES, dtype="str"))
     return pd.Series(types, index=events.index, name="mailingType")
-
-
-# --- writing delimited text fast -------------------------------------------------------------
-_ROWS_PER_BATCH = 250_000
-_LINE_END = "\n"
-_TIMESTAMP_FORMATS = ("iso", "us")
-_MS_SUFFIX_ISO = pa.array([f".{i:03d}Z" for i in range(1000)], type=pa.string())
-
-
-def _quote(text: str, delimiter: str) -> str:
-    """One field with :mod:`csv` ``QUOTE_MINIMAL`` semantics."""
-    if any(ch in text for ch in (delimiter, '"', "\r", "\n")):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _quote_array(values: pa.Array, delimiter: str) -> pa.Array:
-    """Quote the values holding the delimiter, a double quote or a line break."""
-    values = values.cast(pa.string())
-    specials = np.frombuffer((delimiter + '"\r\n').encode(), np.uint8)
-    data = values.buffers()[2]
-    if data is None or not np.isin(np.frombuffer(data, np.uint8), specials).any():
-        return values  # the common case: one pass over the bytes, nothing to quote
-    needs = pc.match_substring_regex(values, "[" + "".join(f"\\x{b:02x}" for b in specials) + "]")
-    quoted = _join('"', pc.replace_substring(values, '"', '""'), '"', type=pa.string())
-    return pc.if_else(needs, quoted, values)
-
-
-@functools.cache
-def _times_of_day() -> pa.Array:
-    """``HH:MM:SS`` for every second of a day, built once."""
-    return pa.array(
-        [f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)],
-        type=pa.string(),
-    )
-
-
-def _format_timestamps(values: pd.Series, timestamp_format: str) -> pa.Array:
-    """Timestamps as ISO 8601 with milliseconds and ``Z``, or US ``MM/DD/YYYY HH:MM:SS``.
-
-    Dates are formatted once per distinct day and times of day come from a table, so the
-    cost per row is a few array lookups.
-    """
-    if values.dt.tz is None:
-        values = values.dt.tz_localize("UTC")
-    naive = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    missing = naive.isna().to_numpy()
-    ms = naive.to_numpy("datetime64[ms]").astype(np.int64)
-    ms[missing] = 0
-    seconds = ms // 1000
-    days, inverse = np.unique(seconds // 86_400, return_inverse=True)
-    pattern, glue = ("%Y-%m-%d", "T") if timestamp_format == "iso" else ("%m/%d/%Y", " ")
-    dates = pc.strftime(pa.array(days * 86_400, type=pa.timestamp("s", "UTC")), pattern)
-    parts = [
-        dates.cast(pa.string()).take(pa.array(inverse, mask=missing)),
-        _times_of_day().take(pa.array(seconds % 86_400)),
-    ]
-    if timestamp_format == "iso":
-        parts.append(_MS_SUFFIX_ISO.take(pa.array(ms % 1000)))
-    return (
-        _join(*parts, sep="", type=pa.string())
-        if glue == ""
-        else _join(parts[0], _join(*parts[1:], type=pa.string()), sep=glue, type=pa.string())
-    )
-
-
-def _column_text(
-    values: pd.Series | None, n: int, delimiter: str, timestamp_format: str
-) -> pa.Array:
-    """One column as quoted Arrow text (missing stays null, written as an empty cell)."""
-    if values is None:
-        return pa.nulls(n, type=pa.string())
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        cats = [_quote(str(c), delimiter) for c in values.cat.categories]
-        codes = values.cat.codes.to_numpy()
-        return pa.array(cats, type=pa.string()).take(pa.array(codes, mask=codes < 0))
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return _format_timestamps(values, timestamp_format)
-    return _quote_array(pa.array(values.astype(pd.StringDtype()).array), delimiter)
-
-
-def _encode_rows(
-    frame: pd.DataFrame, columns: Sequence[str], delimiter: str, timestamp_format: str
-) -> Iterator[memoryview]:
-    """The rows of ``frame`` as delimited UTF-8 lines, in batches."""
-    for begin in range(0, len(frame), _ROWS_PER_BATCH):
-        part = frame.iloc[begin : begin + _ROWS_PER_BATCH]
-        texts = [
-            _column_text(part[c] if c in part.columns else None, len(part), delimiter,
-                         timestamp_format)
-            for c in columns
-        ]  # fmt: skip
-        texts[-1] = _join(pc.fill_null(texts[-1], ""), _LINE_END, type=pa.string())
-        lines = _join(
-            *texts, sep=delimiter, type=pa.string(), null_handling="replace", null_replacement=""
-        )
-        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
-        offsets = offsets[lines.offset : lines.offset + len(lines) + 1]
-        yield memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]]
-
-
-def _header(columns: Sequence[str], delimiter: str) -> bytes:
-    return (delimiter.join(_quote(c, delimiter) for c in columns) + _LINE_END).encode()
-
-
-def _write_text(
-    fs: Any,
-    path: str,
-    frame: pd.DataFrame,
-    columns: Sequence[str],
-    *,
-    delimiter: str,
-    timestamp_format: str,
-    gzipped: bool,
-) -> None:
-    with fs.open(path, "wb") as raw:
-        out = (
-            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0, filename="")
-            if gzipped
-            else raw
-        )
-        try:
-            out.write(_header(columns, delimiter))
-            for chunk in _encode_rows(frame, columns, delimiter, timestamp_format):
-                out.write(chunk)
-        finally:
-            if gzipped:
-                out.close()
 
 
 def _database_columns_of(events: pd.DataFrame, requested: Sequence[str] | None) -> list[str]:
@@ -1034,9 +373,9 @@ def write_exports(
         raise BexConfigError(f"frequency={frequency!r}: use one of {schema.JOB_FREQUENCIES}")
     if compression not in (None, "gzip"):
         raise BexConfigError(f"compression={compression!r}: use None or 'gzip'")
-    if timestamp_format not in _TIMESTAMP_FORMATS:
+    if timestamp_format not in TIMESTAMP_FORMATS:
         raise BexConfigError(
-            f"timestamp_format={timestamp_format!r}: use one of {_TIMESTAMP_FORMATS}"
+            f"timestamp_format={timestamp_format!r}: use one of {TIMESTAMP_FORMATS}"
         )
     extra = _database_columns_of(events, database_columns)
     if event_types is not None:
@@ -1051,7 +390,7 @@ def write_exports(
         return []
 
     ms = _timestamp_ms(events)
-    window_ms = frequency * _MS_PER_HOUR
+    window_ms = frequency * sim.MS_PER_HOUR
     window = ms // window_ms
     if not (np.diff(window) >= 0).all():
         order = np.argsort(window, kind="stable")
@@ -1067,7 +406,7 @@ def write_exports(
             window_end, file_format=fmt, frequency=frequency, prefix=prefix,
             channel=channel, compression=compression,
         )  # fmt: skip
-        _write_text(
+        write_text(
             fs, posixpath.join(root, name), events.iloc[begin:end], columns,
             delimiter=schema.DELIMITERS[fmt], timestamp_format=timestamp_format,
             gzipped=compression == "gzip",
@@ -1078,7 +417,7 @@ def write_exports(
 
 
 # --- RRDE -----------------------------------------------------------------------------------
-def _rrde_event_types(events: pd.DataFrame) -> pd.Categorical:
+def _rrde_event_types(events: pd.DataFrame) -> pd.Series:
     codes = _event_codes(events).fillna("")
     bounce = events["bounceType"] if "bounceType" in events.columns else None
     bounce = (
@@ -1093,7 +432,8 @@ def _rrde_event_types(events: pd.DataFrame) -> pd.Categorical:
     )
     names = {f"{c}|{b}" if b else c: name for (c, b), name in _RRDE_NAMES.items()}
     mapped = keys.map(names).fillna(codes)  # anything else keeps its own value
-    return pd.Categorical(mapped.astype("string").replace("", pd.NA))
+    mapped = mapped.astype("string")
+    return mapped.mask(mapped == "").astype("category")
 
 
 def write_rrde(
@@ -1117,7 +457,7 @@ def write_rrde(
     path : str
         A ``.zip`` path, or a folder: then the zip is named like
         ``Raw Recipient Data Export Nov 02 2026 08-00-00 AM 1295.zip`` after the hour of
-        the first event and ``export_id``.
+        the first event (the current time when there is none) and ``export_id``.
     storage_options : mapping, optional
         Passed to fsspec.
     database_columns : sequence of str, optional
@@ -1132,7 +472,10 @@ def write_rrde(
     """
     extra = _database_columns_of(events, database_columns)
     ms = _timestamp_ms(events)
-    first = pd.Timestamp(int(ms.min()) if len(ms) else 0, unit="ms", tz="UTC").floor("h")
+    if len(ms):
+        first = pd.Timestamp(int(ms.min()), unit="ms", tz="UTC").floor("h")
+    else:  # nothing to date the export by: it is made now
+        first = pd.Timestamp.now(tz="UTC").floor("s")
     stem = f"Raw Recipient Data Export {first:%b %d %Y %I-%M-%S %p} {export_id}"
 
     def col(name: str) -> pd.Series | None:
@@ -1141,7 +484,9 @@ def write_rrde(
     frame = pd.DataFrame(
         {
             "Recipient Id": col("RECIPIENT_ID"),
-            "Recipient Type": pd.Categorical(["Normal"] * len(events)),
+            "Recipient Type": pd.Categorical.from_codes(
+                np.zeros(len(events), dtype=np.int8), categories=pd.Index(["Normal"])
+            ),
             "Mailing Id": col("messageId"),
             "Report Id": col("reportId"),
             "Email": col("Email"),
@@ -1156,8 +501,11 @@ def write_rrde(
     )
     columns = [*schema.RRDE_COLUMNS, *extra]
     if str(path).lower().endswith(".zip"):
-        fs, _ = _open_dest(posixpath.dirname(str(path)) or ".", storage_options)
-        target, url = fs._strip_protocol(str(path)), str(path)
+        import fsspec
+
+        fs, target = fsspec.core.url_to_fs(str(path), **dict(storage_options or {}))
+        fs.makedirs(posixpath.dirname(target), exist_ok=True)
+        url = str(path)
     else:
         fs, root = _open_dest(str(path), storage_options)
         target, url = posixpath.join(root, stem + ".zip"), f"{str(path).rstrip('/')}/{stem}.zip"
@@ -1168,8 +516,8 @@ def write_rrde(
         zipfile.ZipFile(raw, "w") as zf,
         zf.open(info, "w", force_zip64=len(events) > 2_000_000) as out,
     ):
-        out.write(_header(columns, ","))
-        for chunk in _encode_rows(frame, columns, ",", "us"):
+        out.write(header_line(columns, ","))
+        for chunk in encode_rows(frame, columns, ",", "us"):
             out.write(chunk)
     log.info("wrote %d events to %s", len(events), url)
     return url
@@ -1230,43 +578,43 @@ def write_campaign(
     --------
     >>> write_campaign("/tmp/bex", n_events=5_000_000)  # doctest: +SKIP
     """
-    columns = _check_database_columns(database_columns)
-    types = _mailing_types(mailings_per_day, mailing_types)
+    columns = sim.check_database_columns(database_columns)
+    types = sim.mailing_types_for(mailings_per_day, mailing_types)
     if frequency not in schema.JOB_FREQUENCIES:
         raise BexConfigError(f"frequency={frequency!r}: use one of {schema.JOB_FREQUENCIES}")
     if n_recipients is None:
-        per_day = _EVENTS_PER_RECIPIENT_DAY * max(len(types), 1) / 4
+        per_day = sim.EVENTS_PER_RECIPIENT_DAY * max(len(types), 1) / 4
         n_recipients = max(100, int(chunk_events / per_day))
     rng = np.random.default_rng(seed)
-    start_ms = _start_ms(start)
-    rcp = _make_recipients(int(n_recipients), rng, start_ms)
+    start_ms = sim.to_epoch_ms(start)
+    rcp = sim.make_recipients(int(n_recipients), rng, start_ms)
     id_base = int(rng.integers(10_000_000, 40_000_000))
-    window_ms = frequency * _MS_PER_HOUR
+    window_ms = frequency * sim.MS_PER_HOUR
     day_ms = 86_400_000
 
     mailings: list[dict] = []
-    carry = _empty()
+    carry = sim.empty_events()
     files: list[str] = []
     written = idle_days = day = 0
     while written < n_events:
         day_start = start_ms + day * day_ms
-        todays = _plan_mailings(
+        todays = sim.plan_mailings(
             rng, types, first_index=len(mailings), start_ms=day_start, window_ms=day_ms,
             id_base=id_base,
         )  # fmt: skip
         link_base = sum(len(m["links"]) for m in mailings)
-        new = _simulate(rng, rcp, todays, first_mail=len(mailings), link_base=link_base)
+        new = sim.simulate(rng, rcp, todays, first_mail=len(mailings), link_base=link_base)
         mailings.extend(todays)
-        pending = _concat(carry, new)
-        pending = _select(pending, np.argsort(pending["t"], kind="stable"))
+        pending = sim.concat_events(carry, new)
+        pending = sim.select_events(pending, np.argsort(pending["t"], kind="stable"))
         boundary = day_start + day_ms
         boundary -= boundary % window_ms
         ready = int(np.searchsorted(pending["t"], boundary))
         ready = min(ready, n_events - written)
-        carry = _select(pending, slice(ready, None))
+        carry = sim.select_events(pending, slice(ready, None))
         if ready:
-            frame = _to_frame(
-                _select(pending, slice(0, ready)), rcp, mailings, columns,
+            frame = sim.to_frame(
+                sim.select_events(pending, slice(0, ready)), rcp, mailings, columns,
                 first_event=written, id_key=seed + 17,
             )  # fmt: skip
             files += write_exports(
@@ -1336,124 +684,15 @@ def write_samples(dest: str, *, n_recipients: int = 1500, seed: int = 2026) -> l
     files.append(write_rrde(events, f"{base}/rrde"))
     readme = f"{base}/README.md"
     with fsspec.open(readme, "w", encoding="utf-8", newline="\n") as out:
-        out.write(_samples_readme(campaign, files, base, n_recipients=n_recipients, seed=seed))
+        out.write(
+            samples_readme(
+                campaign,
+                files,
+                base,
+                n_recipients=n_recipients,
+                seed=seed,
+                sample_columns=SAMPLE_COLUMNS,
+                folders=_SAMPLE_FOLDERS,
+            )
+        )
     return [*files, readme]
-
-
-def _headline(events: pd.DataFrame) -> pd.DataFrame:
-    """Per mailing: sent, bounces, delivered, unique opens and clicks, opt-outs."""
-    who = events["RECIPIENT_ID"].astype("string")
-    code = events["code"].astype("string")
-    bounce = events["bounceType"].astype("string")
-    mailing = events["messageId"].astype("string")
-
-    def distinct(mask: pd.Series) -> pd.Series:
-        return who[mask].groupby(mailing[mask]).nunique()
-
-    table = (
-        pd.DataFrame(
-            {
-                "sent": distinct(code == "emailSend"),
-                "suppressed": distinct(code == "emailSuppressed"),
-                "hard_bounced": distinct((code == "emailBounce") & (bounce == "Hard")),
-                "soft_bounced": distinct((code == "emailBounce") & (bounce == "Soft")),
-                "unique_opens": distinct(code == "emailOpen"),
-                "unique_clicks": distinct(code == "emailClick"),
-                "opt_outs": distinct(code == "emailOptOut"),
-            }
-        )
-        .fillna(0)
-        .astype(int)
-    )
-    table.insert(4, "delivered", table["sent"] - table["hard_bounced"] - table["soft_bounced"])
-    return table
-
-
-def _samples_readme(
-    campaign: Campaign, files: Sequence[str], base: str, *, n_recipients: int, seed: int
-) -> str:
-    events = campaign.events
-    counts = events["code"].astype("string").value_counts().reindex(list(schema.EVENT_TYPES))
-    bounces = events["bounceType"].astype("string").value_counts()
-    heads = _headline(events)
-    mailings = campaign.mailings.set_index("messageId")
-    lines = [
-        "# data-samples",
-        "",
-        "Synthetic Acoustic Campaign exports made by `bextoolkit.samples` (no real person or",
-        "company is in them). One simulated day, 2026-11-02 00:00 to 2026-11-03 00:00 UTC, of",
-        f"{len(campaign.mailings)} mailings to a database of {n_recipients} contacts, "
-        f"{len(events)} events, written in every shape the readers must take.",
-        "",
-        "Regenerate them (byte for byte, with the same numpy and pyarrow) with:",
-        "",
-        "```",
-        f"bextoolkit samples data-samples --recipients {n_recipients} --seed {seed}",
-        "```",
-        "",
-        "or `bextoolkit.samples.write_samples('data-samples', "
-        f"n_recipients={n_recipients}, seed={seed})`.",
-        "",
-        "| folder | what |",
-        "|---|---|",
-        "| `csv/` | BEX export, CSV, one file per hour (`jobFrequency` 1), 24 files |",
-        "| `psv/` | the same events as PSV (`|` delimiter) |",
-        "| `tsv-gz/` | the same events as gzipped TSV (`.tsv.gz`) |",
-        f"| `with-columns/` | the same events in one daily CSV (`jobFrequency` 24) with the "
-        f"database columns {', '.join(SAMPLE_COLUMNS)} after the BEX columns |",
-        "| `rrde/` | the same events as a RawRecipientDataExport zip (one CSV inside, "
-        "with the same database columns) |",
-        "",
-        "## How the files are written",
-        "",
-        "- Names: `{prefix}{channel}_{window end, UTC, YYYYMMDDHHMMSS}_{frequency}{ext}`, e.g.",
-        "  `Recipient Event Bulk Export_Email_20261102010000_1.csv` holds 00:00-01:00 UTC.",
-        "- Header row: the 25 documented BEX columns, then any database columns. UTF-8, `\\n`",
-        "  line ends. Fields are quoted only when they hold the delimiter, a double quote or",
-        "  a line break; quotes inside are doubled (Python `csv` semantics). Empty cell =",
-        "  missing value.",
-        "- The event type is in `code` (emailSend, emailOpen, emailClick, emailBounce,",
-        "  emailOptOut, emailSuppressed). `bounceType` is `Hard` or `Soft`.",
-        "- `timestamp`: ISO 8601 UTC with milliseconds, e.g. `2026-11-02T06:00:03.123Z`; in the",
-        "  RRDE file `11/02/2026 06:00:03` (UTC).",
-        "- The mailing type (SendExperience, Programs, ABTest, AutoResponder, AMG) is in",
-        "  `originatedFrom` (BEX documents no column for it); `sendType` is `Scheduled` for",
-        "  batch mailings and `Triggered` for the others.",
-        "- Subjects hold commas, double quotes, `|`, non-ASCII letters and emoji; user agents",
-        "  are long real-world strings; Apple Mail Privacy Protection opens carry the bare",
-        "  agent `Mozilla/5.0` and come minutes after delivery; security scanners click every",
-        "  link of a mailing seconds after delivery.",
-        "- Events after the end of the day are not in the files (late opens of the evening",
-        "  mailing would arrive in the next day's exports).",
-        "",
-        "## Expected numbers (check a reader against these)",
-        "",
-        "Events per `code` (every file set holds the same events):",
-        "",
-        "| code | events |",
-        "|---|---|",
-        *[f"| {code} | {int(n)} |" for code, n in counts.fillna(0).items()],
-        f"| **total** | {len(events)} |",
-        "",
-        f"Bounces: {int(bounces.get('Hard', 0))} Hard, {int(bounces.get('Soft', 0))} Soft.",
-        "",
-        "Per mailing (distinct `RECIPIENT_ID`; delivered = sent - hard - soft bounces):",
-        "",
-        "| messageId | type | subjectLine | sent | suppressed | hard | soft | delivered "
-        "| unique opens | unique clicks | opt-outs |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for message_id, row in heads.iterrows():
-        info = mailings.loc[message_id]
-        subject = str(info["subjectLine"]).replace("|", "\\|")
-        lines.append(
-            f"| {message_id} | {info['mailingType']} | {subject} | {row['sent']} "
-            f"| {row['suppressed']} | {row['hard_bounced']} | {row['soft_bounced']} "
-            f"| {row['delivered']} | {row['unique_opens']} | {row['unique_clicks']} "
-            f"| {row['opt_outs']} |"
-        )
-    lines += ["", "## Files", "", "| folder | files | first file |", "|---|---|---|"]
-    for folder in _SAMPLE_FOLDERS:
-        names = sorted(f[len(base) + 1 :] for f in files if f.startswith(f"{base}/{folder}/"))
-        lines.append(f"| `{folder}/` | {len(names)} | `{posixpath.basename(names[0])}` |")
-    return "\n".join(lines) + "\n"

@@ -150,6 +150,8 @@ def test_an_invalid_field_shows_its_message_and_nothing_is_sent(page, api):
     expect(page.locator(".bex-msg-admin-email")).to_contain_text("must be an email address")
     expect(page.locator(".bex-msg-database-id")).to_have_text("")
     expect(page.locator(".bex-create")).to_be_disabled()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "invalid_email_message.png"), full_page=True)
     page.locator(".bex-create").click(force=True)  # a disabled button does nothing
     page.wait_for_timeout(500)
     assert job_posts(api) == posts_before

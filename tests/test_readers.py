@@ -136,12 +136,13 @@ def _ftp(root: Path):
     """A pyftpdlib server on 127.0.0.1 (free port) serving ``root`` read-only, in a thread."""
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.ioloop import IOLoop
     from pyftpdlib.servers import FTPServer
 
     authorizer = DummyAuthorizer()
     authorizer.add_user("ftpuser", PASSWORD, str(root), perm="elr")
     handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "banner": "test"})
-    server = FTPServer(("127.0.0.1", 0), handler)
+    server = FTPServer(("127.0.0.1", 0), handler, ioloop=IOLoop())  # own loop: not shared
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"timeout": 0.2, "handle_exit": False}, daemon=True
     )
@@ -740,13 +741,15 @@ def test_data_samples_over_sftp_and_ftp(samples_local):
         SFTPServer(DATA_SAMPLES, username="admin@example.com", password=PASSWORD) as sftp,
         _ftp(DATA_SAMPLES) as ftp,
     ):
-        for folder, pattern in [("csv", "*.csv"), ("psv", "*.psv"), ("tsv-gz", "*.tsv.gz")]:
+        # every format over both transports is covered on small files above; here the
+        # 24 hourly files of two formats over SFTP and one over FTP keep the test quick
+        for folder, pattern in [("csv", "*.csv"), ("tsv-gz", "*.tsv.gz")]:
             over_sftp = read_events(
                 f"{sftp.url}/{folder}/{pattern}", storage_options=sftp.storage_options
             )
-            over_ftp = read_events(f"{ftp['url']}/{folder}/", storage_options=ftp["options"])
             assert_frame_equal(_plain(over_sftp), _plain(samples_local[folder]))
-            assert_frame_equal(_plain(over_ftp), _plain(samples_local[folder]))
+        over_ftp = read_events(f"{ftp['url']}/psv/", storage_options=ftp["options"])
+        assert_frame_equal(_plain(over_ftp), _plain(samples_local["psv"]))
         rrde = read_events(f"{sftp.url}/rrde/*.zip", storage_options=sftp.storage_options)
         assert rrde["eventType"].value_counts().to_dict() == SAMPLE_CODES
 

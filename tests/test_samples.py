@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import numpy as np
@@ -33,6 +34,12 @@ from bextoolkit.samples import (
 REPO = Path(__file__).resolve().parent.parent
 MPP = "Mozilla/5.0"
 NAME = re.compile(r"^Recipient Event Bulk Export_Email_(\d{14})_(\d+)\.(csv|psv|tsv)(\.gz)?$")
+
+
+def _window_end(path: str) -> str:
+    match = NAME.match(Path(path).name)
+    assert match, path
+    return match.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +289,7 @@ def test_hand_made_frame_with_awkward_text(tmp_path):
         }
     )
     files = write_exports(frame, str(tmp_path), file_format="TSV", timestamp_format="us")
-    assert [NAME.match(Path(f).name).group(1) for f in files] == [
+    assert [_window_end(f) for f in files] == [
         "20261102090000",
         "20261102100000",
     ]
@@ -336,14 +343,15 @@ def test_event_types_filter_and_fsspec_url(small):
 
 
 def test_writer_rejects_bad_options(small, tmp_path):
-    for kwargs, words in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"file_format": "XLS"}, "file_format"),
         ({"frequency": 5}, "frequency"),
         ({"compression": "bz2"}, "compression"),
         ({"timestamp_format": "epoch"}, "timestamp_format"),
         ({"event_types": ["emailReply"]}, "event_types"),
         ({"database_columns": ["Country"]}, "not in the events frame"),
-    ]:
+    ]
+    for kwargs, words in cases:
         with pytest.raises(BexConfigError, match=words):
             write_exports(small, str(tmp_path), **kwargs)
     assert write_exports(small.iloc[:0], str(tmp_path)) == []
@@ -377,6 +385,17 @@ def test_rrde_zip(small, tmp_path):
     assert [r["Recipient Id"] for r in rows] == small["RECIPIENT_ID"].tolist()
     named = write_rrde(small, str(tmp_path / "export.zip"))
     assert named.endswith("export.zip") and zipfile.is_zipfile(named)
+    url = write_rrde(small, "memory://bex-samples-rrde/sub/export.zip")
+    with fsspec.open(url, "rb") as handle:
+        assert zipfile.is_zipfile(handle)
+    fsspec.filesystem("memory").rm("/bex-samples-rrde", recursive=True)
+
+
+def test_rrde_of_no_events_is_a_header(tmp_path):
+    path = write_rrde(generate_events(n_recipients=0), str(tmp_path))
+    with zipfile.ZipFile(path) as zf:
+        [member] = zf.namelist()
+        assert zf.read(member).decode().splitlines() == [",".join(schema.RRDE_COLUMNS)]
 
 
 def test_rrde_names_agree_with_schema():
@@ -390,9 +409,9 @@ def test_rrde_names_agree_with_schema():
 def test_write_campaign_writes_exactly_n_events_in_order(tmp_path):
     files = write_campaign(str(tmp_path), n_events=12_000, chunk_events=4_000, seed=3)
     assert len(files) == len(set(files)) > 24  # more than one day of hourly files
-    total, ids, last = 0, set(), None
+    total, ids, last = 0, set[str](), None
     for path in files:
-        window_end = pd.Timestamp(NAME.match(Path(path).name).group(1), tz="UTC")
+        window_end = pd.Timestamp(_window_end(path), tz="UTC")
         with open(path, encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
         stamps = pd.to_datetime([r["timestamp"] for r in rows], utc=True)

@@ -97,8 +97,9 @@ def test_advance_is_synchronous_and_writes_only_whole_windows(sandbox):
 
 
 def test_a_window_without_events_still_gets_a_header_only_file(sandbox):
-    # Batch mailings go out in the day; no one opts out between midnight and 1 am.
-    sandbox.client().create_job(job_definition(event_types=["emailOptOut"]))
+    # A/B tests are batch mailings sent in the day: none is sent between midnight and 1 am.
+    job = job_definition(event_types=["emailSend"], mailing_types=["ABTest"])
+    sandbox.client().create_job(job)
     (path,) = sandbox.advance(hours=1)
     header = path.read_text(encoding="utf-8")
     assert header == ",".join(schema.BEX_COLUMNS) + "\n"
@@ -255,3 +256,15 @@ def test_the_command_prints_what_a_user_needs_and_stops_on_ctrl_c(tmp_path):
     assert proc.returncode == 130, err
     with pytest.raises(requests.ConnectionError):
         requests.get(values["API base URL"], timeout=2)
+
+
+def test_a_failed_start_stops_what_started_and_removes_its_folder():
+    with Sandbox() as first:
+        taken = first.sftp.port
+        assert taken is not None
+        second = Sandbox(sftp_port=taken)  # the API starts, then SFTP cannot
+        with pytest.raises(OSError):
+            second.start()
+        assert not second.root.exists()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(second.base_url, timeout=2)

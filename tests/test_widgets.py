@@ -215,6 +215,22 @@ def test_form_starts_from_a_job_definition():
     assert form.job.to_dict() == job.to_dict()
 
 
+def test_a_job_the_form_cannot_show_whole_is_said_so():
+    columns = [{"columnName": f"c{i}", "columnOrder": i} for i in range(7)]
+    form = JobDefinitionForm(
+        job={
+            "contactSourceId": "1",
+            "ftpUserId": "a@b.co",
+            "channels": [{"jobFrequency": 5, "type": "Email", "columnNames": columns}],
+        }
+    )
+    assert len(form._column_rows) == 5
+    assert text_of(form._status) == (
+        "The form shows this job in part: jobFrequency 5 is not one the form offers; "
+        "only the first 5 columns are shown."
+    )
+
+
 # --- the calls, against the sandbox over HTTP --------------------------------------------------
 
 
@@ -338,14 +354,15 @@ def test_connect_prefills_from_env_but_never_puts_env_secrets_in_widgets(api):
     env = api.env()
     connect = ConnectForm(env=env)
     assert connect._pod.value == "other" and connect._base_url.value == api.base_url
-    assert connect._client_id.value == env["BEX_CLIENT_ID"]
+    assert connect._client_id.value == ""
     assert connect._client_secret.value == "" and connect._refresh_token.value == ""
-    assert "set in BEX_CLIENT_SECRET" in connect._client_secret.placeholder
+    assert "from BEX_CLIENT_ID" in connect._client_id.placeholder
+    assert "from BEX_CLIENT_SECRET" in connect._client_secret.placeholder
     client = connect.connect()
     assert client is not None and client.list_jobs() == []
     assert f"Connected to {api.base_url}" in text_of(connect._status)
     state = all_states(connect)
-    for secret in (env["BEX_CLIENT_SECRET"], env["BEX_REFRESH_TOKEN"]):
+    for secret in (env["BEX_CLIENT_ID"], env["BEX_CLIENT_SECRET"], env["BEX_REFRESH_TOKEN"]):
         assert secret not in state
 
 
@@ -398,6 +415,13 @@ def test_use_the_sandbox_with_one_click():
 
 
 # --- JobManager ------------------------------------------------------------------------------
+
+
+def test_manager_says_when_the_server_cannot_be_reached(api, client):
+    api.stop()
+    manager = JobManager(client)
+    assert "connection refused" in text_of(manager._status)
+    assert manager.jobs == [] and not manager._refresh.disabled
 
 
 def test_manager_lists_edits_and_deletes(api, client):
@@ -531,7 +555,7 @@ _USE_THE_WIDGETS = [
 def test_the_widget_notebook_saves_no_secret(tmp_path, exports, monkeypatch):
     """Run the notebook as a kernel would, save it with widget state, grep for every secret."""
     credentials = SandboxCredentials(
-        client_id="notebook-app",
+        client_id="ci-" + secrets.token_hex(12),
         client_secret="cs-" + secrets.token_hex(12),
         refresh_token="rt-" + secrets.token_hex(12),
     )
@@ -568,7 +592,9 @@ def test_the_widget_notebook_saves_no_secret(tmp_path, exports, monkeypatch):
     assert f"Created job definition {created[0]}" in text
     assert "Loaded 4 rows from 3 files" in text
     assert "application/vnd.jupyter.widget-state+json" in text
+    assert "BEX job definition" in text  # JobDefinition's rich display
     for name, secret in {
+        "client id": credentials.client_id,
         "client secret": credentials.client_secret,
         "refresh token": credentials.refresh_token,
         "access token": access_token,

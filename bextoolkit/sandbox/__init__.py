@@ -167,7 +167,7 @@ class Sandbox:
             self.sftp.start()
             self.clock.start()
         except BaseException:
-            self._shutdown()
+            self.stop()  # what did start stops again, and a temporary folder goes
             raise
         self._running = True
         log.info("sandbox running: API %s, SFTP %s", self.base_url, self.sftp_url)

@@ -155,6 +155,7 @@ def write_export_file(
     and renamed, so a reader listing the folder never sees half a file.
     """
     from bextoolkit import samples
+    from bextoolkit._delimited import write_text
 
     name = samples.export_file_name(
         pd.Timestamp(window_end),
@@ -166,7 +167,7 @@ def write_export_file(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     final, partial = folder / name, folder / f".{name}.part"
-    samples._write_text(
+    write_text(
         fsspec.filesystem("file"),
         str(partial),
         events,
