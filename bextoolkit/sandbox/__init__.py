@@ -78,7 +78,9 @@ class Sandbox:
     state_dir : str or Path, optional
         Folder for everything the sandbox keeps: ``sftp/download/`` (the SFTP drop
         folder, ``/download`` over SFTP), the job definitions and the credentials, which
-        then survive a restart. By default a temporary folder, deleted by :meth:`stop`.
+        then survive a restart. By default the folder named by the ``BEX_SANDBOX_DIR``
+        environment variable when it is set, else a temporary folder, deleted by
+        :meth:`stop`.
     speed : float, default 0
         Sandbox seconds per real second. 0 means sandbox time moves only through
         :meth:`advance`; 3600 makes an hour pass every second.
@@ -118,6 +120,8 @@ class Sandbox:
     ) -> None:
         if speed < 0:
             raise BexConfigError(f"speed={speed}: give 0 (manual time) or a positive factor")
+        if state_dir is None:
+            state_dir = os.environ.get("BEX_SANDBOX_DIR") or None
         # The API first: it refuses a host that is not loopback before anything is made.
         self.api = SandboxAPI(state_dir, host=host, port=api_port)
         self._own_root = state_dir is None
