@@ -119,30 +119,47 @@ def make_events(n_events: int, *, n_recipients: int | None = None, seed: int = 0
 # than the Email fallback bextoolkit still checks for): a conservative comparison.
 RID = "(SELECT *, RECIPIENT_ID AS rid FROM events)"
 
+# DuckDB's fastest form found for the funnel: one GROUP BY (mailing, kind) with a distinct
+# count, bounces counted again under their hard/soft kind, pivoted in pandas afterwards
+# (many FILTERed count(DISTINCT) columns in one SELECT were 10x slower).
 DUCK_FUNNEL = f"""
-WITH c AS (
-  SELECT CAST(messageId AS VARCHAR) AS messageId,
-    count(DISTINCT rid) FILTER (eventType = 'emailSend') AS sent,
-    count(DISTINCT rid) FILTER (eventType = 'emailSuppressed') AS suppressed,
-    count(DISTINCT rid) FILTER (eventType = 'emailBounce') AS bounced,
-    count(DISTINCT rid) FILTER (eventType = 'emailBounce'
-                                AND lower(bounceType) LIKE '%hard%') AS hard_bounced,
-    count(DISTINCT rid) FILTER (eventType = 'emailBounce'
-                                AND lower(bounceType) LIKE '%soft%') AS soft_bounced,
-    count(DISTINCT rid) FILTER (eventType = 'emailOpen') AS unique_opens,
-    count(DISTINCT rid) FILTER (eventType = 'emailClick') AS unique_clicks,
-    count(*) FILTER (eventType = 'emailOpen') AS gross_opens,
-    count(*) FILTER (eventType = 'emailClick') AS gross_clicks,
-    count(DISTINCT rid) FILTER (eventType = 'emailOptOut') AS opt_outs
-  FROM {RID} GROUP BY 1)
-SELECT *, greatest(sent - bounced, 0) AS delivered,
-  unique_opens / nullif(greatest(sent - bounced, 0), 0) AS open_rate,
-  unique_clicks / nullif(greatest(sent - bounced, 0), 0) AS click_rate,
-  unique_clicks / nullif(unique_opens, 0) AS click_to_open,
-  bounced / nullif(sent, 0) AS bounce_rate,
-  opt_outs / nullif(greatest(sent - bounced, 0), 0) AS opt_out_rate
-FROM c ORDER BY 1
+WITH e AS {RID},
+k AS (SELECT messageId, CAST(eventType AS VARCHAR) AS kind, rid FROM e
+      UNION ALL
+      SELECT messageId, CASE WHEN lower(bounceType) LIKE '%hard%' THEN 'hard'
+                             WHEN lower(bounceType) LIKE '%soft%' THEN 'soft' END, rid
+      FROM e WHERE eventType = 'emailBounce')
+SELECT CAST(messageId AS VARCHAR) AS messageId, kind, count(*) AS gross,
+       count(DISTINCT rid) AS uniq
+FROM k WHERE kind IS NOT NULL GROUP BY 1, 2
 """
+
+_FUNNEL_KINDS = {
+    "sent": ("emailSend", "uniq"), "suppressed": ("emailSuppressed", "uniq"),
+    "bounced": ("emailBounce", "uniq"), "hard_bounced": ("hard", "uniq"),
+    "soft_bounced": ("soft", "uniq"), "unique_opens": ("emailOpen", "uniq"),
+    "unique_clicks": ("emailClick", "uniq"), "gross_opens": ("emailOpen", "gross"),
+    "gross_clicks": ("emailClick", "gross"), "opt_outs": ("emailOptOut", "uniq"),
+}  # fmt: skip
+
+
+def duck_funnel(con: object) -> pd.DataFrame:
+    """The DuckDB funnel: the SQL above, pivoted, rates computed (NaN on zero)."""
+    long = con.execute(DUCK_FUNNEL).df()  # type: ignore[attr-defined]
+    wide = long.pivot_table(index="messageId", columns="kind", values=["gross", "uniq"])
+    out = pd.DataFrame(index=wide.index)
+    for name, (kind, measure) in _FUNNEL_KINDS.items():
+        column = (measure, kind)
+        out[name] = wide[column].fillna(0).astype(np.int64) if column in wide else 0
+    out["delivered"] = (out["sent"] - out["bounced"]).clip(lower=0)
+    den = out["delivered"].replace(0, np.nan)
+    out["open_rate"] = out["unique_opens"] / den
+    out["click_rate"] = out["unique_clicks"] / den
+    out["click_to_open"] = out["unique_clicks"] / out["unique_opens"].replace(0, np.nan)
+    out["bounce_rate"] = out["bounced"] / out["sent"].replace(0, np.nan)
+    out["opt_out_rate"] = out["opt_outs"] / den
+    return out.reset_index()
+
 
 # The same link with different utm tags is one link (the generated links carry only utm).
 DUCK_CLICKS = f"""
@@ -223,14 +240,17 @@ def main(argv: list[str] | None = None) -> int:
     con.execute("SET threads TO 2")
     con.register("events", events)
     questions = [
-        ("funnel", lambda: bex.funnel(events), DUCK_FUNNEL),
+        ("funnel", lambda: bex.funnel(events), None),
         ("click_urls", lambda: bex.click_urls(events), DUCK_CLICKS),
         ("bounce_breakdown", lambda: bex.bounce_breakdown(events), DUCK_BOUNCES),
     ]
     print(f"{'question':18} {'bextoolkit s':>12} {'duckdb s':>9} {'ratio':>6} {'peak MiB':>9}")
     for name, ours, sql in questions:
         ours_s, peak, result = measure(ours, args.repeat)
-        duck_s, _, duck = measure(lambda sql=sql: con.execute(sql).df(), args.repeat)
+        if sql is None:
+            duck_s, _, duck = measure(lambda: duck_funnel(con), args.repeat)
+        else:
+            duck_s, _, duck = measure(lambda sql=sql: con.execute(sql).df(), args.repeat)
         check(name, result, duck)
         print(f"{name:18} {ours_s:12.2f} {duck_s:9.2f} {ours_s / duck_s:6.2f} {peak / 2**20:9.0f}")
     print(f"(memory growth is compared with the frame's own {size / 2**20:,.0f} MiB)")

@@ -155,6 +155,8 @@ def engagement_curve(
     """
     if by not in (None, "messageId"):
         raise BexConfigError(f"by={by!r}: engagement_curve groups by None or 'messageId' only.")
+    if by is not None:
+        k.require_columns(events, [by], what="engagement_curve(by='messageId')")
     delays = time_to_engage(events, event=event)
     step_ns = pd.Timedelta(step).value
     if step_ns <= 0:

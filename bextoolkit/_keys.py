@@ -282,9 +282,12 @@ def take_rows(
 ) -> pd.DataFrame:
     """Rows ``rows`` of just the ``columns`` (those present) and the columns ``by`` reads.
 
-    Copies only what a report reads, not the whole frame.
+    Copies only what a report reads, not the whole frame; ``Email`` only when ``by`` needs
+    it or some ``RECIPIENT_ID`` is missing (the fallback).
     """
     wanted = list(columns)
+    if "RECIPIENT_ID" in events.columns and not events["RECIPIENT_ID"].isna().any():
+        wanted = [c for c in wanted if c != "Email"]
     items = [] if by is None else [by] if isinstance(by, str | pd.Grouper) else list(by)
     for item in items:
         if isinstance(item, pd.Grouper):

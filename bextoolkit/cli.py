@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -375,8 +376,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     options = _parse_options(args.option, "--option")
     if args.notebook:
+        # The notebook runs in its own folder: local paths must not depend on ours.
+        sources = [s if "://" in s else os.path.abspath(s) for s in args.sources]
         parameters = {
-            "sources": args.sources,
+            "sources": sources,
             "storage_options": options,
             "title": args.title,
             "tz": args.tz,
@@ -429,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except BexError as exc:
+    except (BexError, OSError) as exc:  # fsspec's missing file or refused login included
         print(f"bextoolkit {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bextoolkit import plotting, quality, reports
-from bextoolkit.exceptions import BexConfigError
+from bextoolkit.exceptions import BexConfigError, BexError
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 __all__ = ["CampaignReport", "render_notebook"]
@@ -44,6 +44,8 @@ figure svg { max-width: 100%; height: auto; } .note { color: #5b6478; font-size:
 """
 
 _RATE_COLUMNS = ("open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate")
+#: nbconvert's page loads require.js and MathJax from a CDN; a shared report must not.
+_REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
 _SECRET_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
 
 
@@ -331,6 +333,8 @@ def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: st
     BexConfigError
         The notebook is missing or has no ``parameters`` cell, or the ``notebook`` extra
         (nbclient, nbconvert, ipykernel) is not installed.
+    BexError
+        A cell failed; the message gives its error.
     """
     try:
         import nbclient
@@ -353,10 +357,12 @@ def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: st
         metadata={"tags": ["injected-parameters"]},
     )
     nb.cells.insert(tagged[0] + 1, injected)
-    nbclient.NotebookClient(
-        nb, timeout=600, resources={"metadata": {"path": path.parent}}
-    ).execute()
+    client = nbclient.NotebookClient(nb, timeout=600, resources={"metadata": {"path": path.parent}})
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as exc:
+        raise BexError(f"{path}: a cell failed: {exc.ename}: {exc.evalue}") from None
     body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True).from_notebook_node(nb)
     out = Path(output)
-    out.write_text(body, encoding="utf-8")
+    out.write_text(_REMOTE_SCRIPT.sub("", body), encoding="utf-8")
     return out

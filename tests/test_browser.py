@@ -7,12 +7,12 @@ the page did. Screenshots go to ``artifacts/browser/``.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from browser import chromium
 from browser.widget_helpers import SMALL_EXPORT_TOTALS, VoilaServer, write_small_exports
 
 from bextoolkit.client import BexClient
@@ -20,29 +20,14 @@ from bextoolkit.sandbox.api import SandboxAPI
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
-ARTIFACTS = HERE.parent / "artifacts" / "browser"
+ARTIFACTS = chromium.ARTIFACTS / "browser"
 NOTEBOOK = "widgets.ipynb"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 #: Voila runs every cell before the page shows the widgets: allow for a slow, shared CI box.
 PAGE_TIMEOUT_MS = 60_000
 STEP_TIMEOUT_MS = 20_000
 
-if os.environ.get("CI"):  # under CI a missing browser or playwright must fail, not skip
-    import playwright.sync_api as sync_api
-else:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-    sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = chromium.playwright_api()
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +50,9 @@ def voila(api, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+        browser = chromium.launch(playwright)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

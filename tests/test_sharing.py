@@ -12,7 +12,7 @@ from conftest import DATA_SAMPLES, REPO
 
 import bextoolkit as bex
 from bextoolkit import samples
-from bextoolkit.sharing import CampaignReport
+from bextoolkit.sharing import CampaignReport, render_notebook
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +131,41 @@ def test_the_report_command_names_a_missing_source(tmp_path):
     )
     assert done.returncode != 0
     assert "nope" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_the_report_notebook_renders_without_code_or_remote_scripts(tmp_path):
+    out = tmp_path / "nb.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "bextoolkit.cli", "report", "data-samples/csv", "--notebook",
+         "--title", "From the notebook", "--mailing", "15908422", "-o", str(out)],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = out.read_text()
+    assert "<h1>From the notebook</h1>" in page
+    assert "import bextoolkit" not in page
+    assert not re.search(r"""<script[^>]*src=["']https?://""", page)
+    events = bex.read_events(DATA_SAMPLES / "csv", messageId="15908422")
+    assert f"<b>{int(bex.funnel(events, by=None).sent.iloc[0]):,}</b>Sent" in page
+
+
+def test_a_failing_report_notebook_is_one_clear_error(tmp_path):
+    from bextoolkit.exceptions import BexConfigError
+
+    with pytest.raises(BexConfigError, match="no such notebook"):
+        render_notebook(tmp_path / "missing.ipynb", {}, tmp_path / "out.html")
+
+
+def test_a_failing_cell_is_one_clear_error(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("1 / x"),
+    ]
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(bex.BexError, match="a cell failed: ZeroDivisionError"):
+        render_notebook(path, {"x": 0}, tmp_path / "out.html")
