@@ -13,7 +13,7 @@ then times, each in a fresh subprocess so peak memory is its own:
 - ``read_events(columns=...)`` for the same columns, alone and with the same funnel
   aggregation in pandas.
 
-Prints wall time (median of ``--repeat`` runs), rows/s, MB/s, peak RSS and the result's
+Prints wall time (median of ``--repeat`` round-robin runs), rows/s, MB/s, peak RSS and the result's
 bytes per row, then the target ratios. Not part of the tests. Run from the repo root::
 
     .venv/bin/python benchmarks/bench_read.py --events 1000000
@@ -133,27 +133,39 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(name: str, path: Path, repeat: int) -> dict[str, float]:
-    runs = []
+def measure(name: str, path: Path) -> dict[str, float]:
+    """One timing of ``name`` in a fresh interpreter (its own peak memory)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--run", name, "--file", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_all(names: list[str], path: Path, repeat: int) -> dict[str, dict[str, float]]:
+    """Round-robin over contenders ``repeat`` times (so each sees the same machine load);
+    the median wall time and the largest peak memory of each."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--run", name, "--file", str(path)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    best = dict(runs[0])
-    best["seconds"] = statistics.median(r["seconds"] for r in runs)
-    best["peak_mb"] = max(r["peak_mb"] for r in runs)
-    return best
+        for name in names:
+            runs[name].append(measure(name, path))
+    results = {}
+    for name, done in runs.items():
+        best = dict(done[0])
+        best["seconds"] = statistics.median(r["seconds"] for r in done)
+        best["spread"] = max(r["seconds"] for r in done) / min(r["seconds"] for r in done)
+        best["peak_mb"] = max(r["peak_mb"] for r in done)
+        results[name] = best
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--dir", default=".bench", help="where the generated file is cached")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per contender (median)")
     parser.add_argument("--only", nargs="*", choices=CONTENDERS, help="run only these")
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
@@ -170,19 +182,21 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - t0:.0f} s)"
     )
     run_one("cat", str(path))  # warm the page cache
-    results = {}
-    print(f"{'contender':<28}{'wall s':>8}{'M rows/s':>10}{'MB/s':>8}{'peak MB':>9}{'B/row':>8}")
-    for name in args.only or CONTENDERS:
-        r = measure(name, path, args.repeat)
-        results[name] = r
-        rows = args.events
+    names = args.only or CONTENDERS
+    results = measure_all(names, path, args.repeat)
+    header = f"{'contender':<28}{'wall s':>8}{'M rows/s':>10}{'MB/s':>8}{'peak MB':>9}{'B/row':>7}"
+    print(header + f"{'max/min':>9}")
+    for name in names:
+        r = results[name]
         per_row = r["bytes"] / r["rows"] if r["rows"] else float("nan")
         if name == "polars_funnel":
             per_row = float("nan")  # the result is an aggregate, not a frame of events
         print(
-            f"{name:<28}{r['seconds']:>8.2f}{rows / r['seconds'] / 1e6:>10.2f}"
-            f"{size_mb / r['seconds']:>8.0f}{r['peak_mb']:>9.0f}{per_row:>8.0f}"
+            f"{name:<28}{r['seconds']:>8.2f}{args.events / r['seconds'] / 1e6:>10.2f}"
+            f"{size_mb / r['seconds']:>8.0f}{r['peak_mb']:>9.0f}{per_row:>7.0f}"
+            f"{r['spread']:>9.2f}"
         )
+    print(f"(median of {args.repeat} round-robin runs; load average {os.getloadavg()[0]:.1f})")
     _print_ratios(results)
     return 0
 

@@ -61,7 +61,7 @@ def _categories_and_codes(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.categories, values.cat.codes.to_numpy().astype(np.int64)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return pd.Index(uniques), codes.astype(np.int64)
+    return pd.Index(uniques), codes.astype(np.int64, copy=False)
 
 
 def event_codes(events: pd.DataFrame) -> np.ndarray:
@@ -415,6 +415,11 @@ def is_member(values: np.ndarray, table: np.ndarray) -> np.ndarray:
     """
     if len(table) == 0 or len(values) == 0:
         return np.zeros(len(values), bool)
+    top = int(max(table[-1], values.max())) + 1
+    if table[0] >= 0 and values.min() >= -1 and top <= max(8 * len(values), 1 << 22):
+        seen = np.zeros(top + 1, bool)  # the extra slot answers value -1: False
+        seen[table] = True
+        return seen[values]
     return _positions(values, table) >= 0
 
 

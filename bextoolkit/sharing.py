@@ -29,10 +29,10 @@ __all__ = ["CampaignReport", "render_notebook"]
 
 _CSS = """
 body { font: 15px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
-       color: #1d2433; max-width: 1100px; margin: 2em auto; padding: 0 1.2em; }
+       color: #1d2433; max-width: 1240px; margin: 2em auto; padding: 0 1.2em; }
 h1 { font-size: 1.7em; margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bottom:
      2px solid #dde3ee; padding-bottom: .2em; } .sub { color: #5b6478; }
-table { border-collapse: collapse; margin: .6em 0; font-size: .92em; }
+.wide { overflow-x: auto; } table { border-collapse: collapse; margin: .6em 0; font-size: .85em; }
 th, td { padding: .28em .7em; border-bottom: 1px solid #e4e8f0; text-align: right; }
 th { background: #f3f6fb; } td:first-child, th:first-child { text-align: left; }
 .cards { display: flex; flex-wrap: wrap; gap: .8em; margin: 1em 0; }
@@ -203,7 +203,8 @@ def _percent(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, na_rep="–", border=0, escape=True)
+    html_table = frame.to_html(index=False, na_rep="–", border=0, escape=True)
+    return f"<div class='wide'>{html_table}</div>"
 
 
 def _funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
@@ -215,8 +216,7 @@ def _funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
             "delivered",
             "unique_opens",
             "unique_clicks",
-            "hard_bounced",
-            "soft_bounced",
+            "bounced",
             "opt_outs",
             *_RATE_COLUMNS,
         )
@@ -236,7 +236,8 @@ def _cards(whole: pd.DataFrame) -> str:
         ("Bounce rate", _rate(row.get("bounce_rate"))),
     ]
     inner = "".join(f"<div class='card'><b>{v}</b>{_esc(k)}</div>" for k, v in cards)
-    return f"<div class='cards'>{inner}</div>"
+    caption = "<p class='note'>All mailings together, counting each recipient once.</p>"
+    return f"<div class='cards'>{inner}</div>{caption}"
 
 
 def _rate(value: Any) -> str:
