@@ -99,7 +99,7 @@ def run_one(name: str, path: str) -> dict[str, float]:
             .agg(pl.col("RECIPIENT_ID").n_unique().alias("unique"), pl.len().alias("events"))
             .collect()
         )
-        rows, nbytes = int(result["events"].sum()), result.estimated_size()
+        rows, nbytes = int(result["events"].sum()), int(result.estimated_size())
     elif name in ("read_events_columns", "read_events_columns_funnel"):
         frame = read_events(path, columns=FUNNEL_COLUMNS)
         rows, nbytes = len(frame), int(frame.memory_usage(deep=True).sum())

@@ -115,6 +115,31 @@ def make_events(n_events: int, *, n_recipients: int | None = None, seed: int = 0
     return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
+def widen(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Add the other BEX columns a real read_events frame carries (per-row ids, agents, ...)."""
+    rng = np.random.default_rng(seed)
+    n = len(frame)
+    rid = frame["RECIPIENT_ID"].to_numpy(dtype=object)
+    agents = [f"Mozilla/5.0 (agent {i})" for i in range(30)]
+    mails = frame["messageId"].cat.codes.to_numpy()
+
+    def cat(codes: np.ndarray, cats: list[str]) -> pd.Categorical:
+        return pd.Categorical.from_codes(codes, categories=cats)
+
+    extra = {
+        "ENCODED_RECIPIENT_ID": pd.array(np.char.add("enc", rid.astype(str)), dtype="str"),
+        "contactId": pd.array(np.char.add("c", rid.astype(str)), dtype="str"),
+        "eventId": pd.array(np.arange(n).astype(str), dtype="str"),
+        "userAgent": cat(rng.integers(0, len(agents), n), agents),
+        "subjectLine": cat(mails, [f"Subject of mailing {m}, with news" for m in range(20)]),
+        "mailingTemplateId": cat(mails, [str(5000 + m) for m in range(20)]),
+        "reportId": cat(mails, [str(9000 + m) for m in range(20)]),
+        "docType": cat(rng.integers(0, 2, n), ["HTML", "Text"]),
+        "sendType": cat(np.zeros(n, np.int8), ["Standard"]),
+    }
+    return frame.assign(**extra)
+
+
 # The generated frame has no missing RECIPIENT_ID, so DuckDB may key on it alone (cheaper
 # than the Email fallback bextoolkit still checks for): a conservative comparison.
 RID = "(SELECT *, RECIPIENT_ID AS rid FROM events)"
@@ -216,11 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=float, default=5e6, help="events to generate")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per question")
     parser.add_argument("--samples", action="store_true", help="use bextoolkit.samples")
+    parser.add_argument(
+        "--wide", action="store_true", help="add the other BEX columns (realistic frame size)"
+    )
     args = parser.parse_args(argv)
     import duckdb
 
     start = time.perf_counter()
-    cache = Path(__file__).resolve().parent.parent / ".bench" / f"events-{int(args.rows)}.parquet"
+    tag = "-wide" if args.wide else ""
+    cache = (
+        Path(__file__).resolve().parent.parent / ".bench" / f"events-{int(args.rows)}{tag}.parquet"
+    )
     if cache.exists() and not args.samples:
         events = pd.read_parquet(cache)
     elif args.samples:
@@ -229,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         events = generate_events(n_recipients=int(args.rows / 20), n_mailings=20, seed=1)
     else:
         events = make_events(int(args.rows))
+        if args.wide:
+            events = widen(events)
         cache.parent.mkdir(exist_ok=True)
         events.to_parquet(cache)
     size = frame_bytes(events)

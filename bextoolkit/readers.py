@@ -18,9 +18,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from bextoolkit import _events, _parsing, schema
+from bextoolkit._dedupe import duplicate_ids
 from bextoolkit._listing import list_exports, parse_export_name
 from bextoolkit._sources import Source, UrlPath, expand
 from bextoolkit._timestamps import UNIT, check_tz, parse_timestamps
@@ -207,6 +207,8 @@ def _check_options(
         )
     if isinstance(columns, str):
         columns = [columns]
+    if isinstance(event_types, str):
+        event_types = [event_types]
     wanted = None if event_types is None else set(_events.canonical_names(event_types))
     return _Options(
         format=format.upper() if format else None,
@@ -289,8 +291,10 @@ def _skip(opts: _Options, skipped: list[dict[str, Any]]) -> list[dict[str, Any]]
             f"{first['reason']}; all are listed in df.attrs['skipped_lines']",
             stacklevel=4,
         )
+    if skipped:
+        log.info("%s: skipped %d bad line(s)", skipped[0]["file"], len(skipped))
     for entry in skipped:
-        log.info("skipped %s line %s: %s", entry["file"], entry["line"], entry["reason"])
+        log.debug("skipped %s line %s: %s", entry["file"], entry["line"], entry["reason"])
     return skipped
 
 
@@ -464,12 +468,7 @@ def _event_id_duplicates(table: pa.Table) -> tuple[np.ndarray | None, np.ndarray
     """(rows repeating an earlier ``eventId``, rows with an ``eventId``); (None, None) if none."""
     if "eventId" not in table.column_names or table["eventId"].null_count == table.num_rows:
         return None, None
-    encoded = pc.dictionary_encode(table["eventId"])  # one dictionary over all chunks
-    codes = np.concatenate(
-        [pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in encoded.chunks]
-    )
-    has_id = codes >= 0
-    return pd.Series(codes).duplicated().to_numpy() & has_id, has_id
+    return duplicate_ids(table["eventId"])
 
 
 def _drop_duplicates(

@@ -14,7 +14,10 @@ Conventions shared by every report
   Monday), ``"month"``, or ``pd.Grouper(key="timestamp", freq="D")``), or ``"domain"``
   (the recipient's email domain). A real column of that name wins over these names. Key
   columns come first in the result, sorted; missing key values form their own group
-  (last), so no event is dropped; only combinations seen in the data appear.
+  (last), so no event is dropped; only combinations seen in the data appear (category
+  keys behave as ``observed=True``). Time buckets follow the wall clock of the
+  timestamps' own time zone; for another zone convert first, e.g.
+  ``events.assign(timestamp=events["timestamp"].dt.tz_convert("Europe/Berlin"))``.
 * **Zero denominators** give NaN, never 0 and never an exception.
 * **Unknown event types** are counted as themselves by :func:`event_counts` and ignored by
   the fixed columns of the other reports (a group that has only such events still gets
@@ -27,6 +30,11 @@ Conventions shared by every report
 * **Opens and clicks without a send** in the frame (the send is in a file not loaded) are
   counted, as the vendor counts what it sees; ``attrs["notes"]`` says how many there are
   and ``diagnostics=True`` adds them per group.
+
+Speed: no ``groupby().nunique()`` on text. Recipients, groups and event types become
+integer codes once (category codes for free, ``pd.factorize`` otherwise) and a distinct
+count is a sort of combined ``int64`` keys (:mod:`bextoolkit._keys`); on 5M events each
+report ran faster than the same question in DuckDB SQL (``benchmarks/bench_reports.py``).
 """
 
 from __future__ import annotations
@@ -274,6 +282,8 @@ def funnel(
     out.attrs["convention"] = options
     out.attrs["excluded"] = excluded
     out.attrs["notes"] = notes
+    for note in notes:
+        log.info("funnel: %s", note)
     return out
 
 

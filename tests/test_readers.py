@@ -13,6 +13,7 @@ from pathlib import Path
 
 import fsspec
 import pandas as pd
+import paramiko
 import pytest
 from pandas.testing import assert_frame_equal
 
@@ -225,6 +226,15 @@ def test_sftp_gives_the_local_frame(exports, sftp_server, fmt):
     assert remote.attrs["files"][0]["path"].startswith(sftp_server.url + "/download/")
 
 
+def test_chained_simplecache_over_sftp(exports, sftp_server, tmp_path):
+    url = f"simplecache::{sftp_server.url}/download/tsv/*.tsv.gz"
+    options = {"sftp": sftp_server.storage_options, "simplecache": {"cache_storage": str(tmp_path)}}
+    events = read_events(url, storage_options=options)
+    assert_frame_equal(_plain(events), _plain(read_events(exports / "download" / "tsv")))
+    assert events.attrs["files"][0]["path"].startswith("simplecache::sftp://127.0.0.1:")
+    assert any(tmp_path.iterdir())  # the files went through the local cache
+
+
 @pytest.mark.parametrize("fmt", ["csv", "psv", "tsv"])
 def test_ftp_gives_the_local_frame(exports, ftp_server, fmt):
     local = read_events(exports / "download" / fmt)
@@ -282,6 +292,15 @@ def test_overlapping_files_drop_duplicates_once(exports):
     assert events["eventId"].is_unique
     kept = read_events(exports / "download" / "psv", dedupe=False)
     assert len(kept) == 60 and kept.attrs["duplicates_dropped"] == 0
+
+
+def test_duplicates_by_event_id_of_any_width(tmp_path):
+    rows = [{**r, "eventId": "x" * (1 + i % 4)} for i, r in enumerate(_events(4))]
+    _write(tmp_path / "a.csv", rows)
+    _write(tmp_path / "b.csv", [{**rows[1], "eventId": "xx"}, {**rows[0], "eventId": ""}])
+    events = read_events(tmp_path)
+    assert list(events["eventId"].fillna("-")) == ["x", "xx", "xxx", "xxxx", "-"]
+    assert events.attrs["duplicates_dropped"] == 1
 
 
 def test_full_row_duplicates_where_there_is_no_event_id(tmp_path):
@@ -556,9 +575,9 @@ def test_no_password_in_errors(exports, sftp_server):
         assert all(PASSWORD not in f["path"] for f in events.attrs["files"])
         assert events.attrs["files"][0]["path"].startswith(f"sftp://127.0.0.1:{server.port}/")
     wrong = {**sftp_server.storage_options, "password": "not-it-" + PASSWORD}
-    with pytest.raises(Exception, match="Authentication failed") as info:
+    with pytest.raises(paramiko.AuthenticationException, match="Authentication failed") as refused:
         read_events(sftp_server.url + "/download/csv/*.csv", storage_options=wrong)
-    assert PASSWORD not in str(info.value)
+    assert PASSWORD not in str(refused.value)
 
 
 def test_progress_bar_when_asked(exports, capsys):
@@ -649,7 +668,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _cell_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\x00"),
     max_size=12,
 )
 _row = st.fixed_dictionaries(

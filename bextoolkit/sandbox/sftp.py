@@ -158,7 +158,7 @@ class SFTPServer:
             self._requested_port,
             server_host_keys=[key],
             server_factory=lambda: _PasswordServer(username, password, connections),
-            sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=root),
+            sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=os.fsencode(root)),
             allow_scp=False,
             agent_forwarding=False,
             x11_forwarding=False,
