@@ -21,6 +21,7 @@ object stores with the same credentials.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -65,8 +66,12 @@ def is_dask_frame(obj: Any) -> bool:
 
 
 # --- reading ---------------------------------------------------------------------------------
-class _ReadPart:
-    """One Dask task: read one committed Parquet part with the filters pushed down."""
+class _ReadParts:
+    """One Dask task: read a few committed Parquet parts, filters pushed down.
+
+    It has ``columns`` and ``project_columns`` (Dask's ``DataFrameIOFunction`` protocol),
+    so ``frame[["a", "b"]]`` makes every task read only those columns from Parquet.
+    """
 
     def __init__(
         self,
@@ -83,11 +88,58 @@ class _ReadPart:
         self.dtypes = dict(manifest.dtypes)
         self.query = dict(query)
 
-    def __call__(self, part: Mapping[str, Any]) -> pd.DataFrame:
+    @property
+    def columns(self) -> list[str] | None:
+        return self.query.get("columns")
+
+    def project_columns(self, columns: Sequence[str]) -> _ReadParts:
+        if self.columns is not None and list(columns) == list(self.columns):
+            return self
+        clone = copy.copy(self)
+        clone.query = {**self.query, "columns": list(columns)}
+        return clone
+
+    def __call__(self, parts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         fs = fsspec.filesystem(self.protocol, **self.storage_options)
-        single = _dataset.Manifest(parts=[dict(part)], schema=self.schema, dtypes=self.dtypes)
-        table = _dataset.read_table(fs, self.root, single, **self.query)
+        chosen = _dataset.Manifest(parts=[dict(p) for p in parts], schema=self.schema)
+        chosen.dtypes = self.dtypes
+        query = {k: v for k, v in self.query.items() if k not in ("start", "end")}
+        # Parts were chosen by date already; the time filter still applies row by row.
+        table = _dataset.read_table(
+            fs,
+            self.root,
+            chosen,
+            start=None,
+            end=None,
+            **query,
+        ) if self.query.get("start") is None and self.query.get("end") is None else (
+            _dataset.read_table(fs, self.root, chosen, **self.query)
+        )
         return _dataset.to_events_frame(table, self.dtypes)
+
+
+#: Events per Dask partition of a synced dataset (consecutive parts are grouped).
+PARTITION_ROWS = 2_000_000
+
+
+def group_parts(parts: Sequence[Mapping[str, Any]], rows: int) -> list[list[Mapping[str, Any]]]:
+    """Consecutive parts grouped to about ``rows`` events each.
+
+    Examples
+    --------
+    >>> [len(g) for g in group_parts([{"rows": 5}, {"rows": 5}, {"rows": 9}], 10)]
+    [2, 1]
+    """
+    groups: list[list[Mapping[str, Any]]] = []
+    total = 0
+    for part in parts:
+        if groups and total + int(part["rows"]) <= rows:
+            groups[-1].append(part)
+            total += int(part["rows"])
+        else:
+            groups.append([part])
+            total = int(part["rows"])
+    return groups
 
 
 class _ReadFile:
@@ -114,8 +166,13 @@ def read_dataset_dask(
     messageId: Any = None,  # noqa: N803 - the column's own name
     event_types: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    partition_rows: int = PARTITION_ROWS,
 ) -> dd.DataFrame:
-    """A synced dataset as a Dask DataFrame: one partition per committed Parquet part."""
+    """A synced dataset as a Dask DataFrame: one partition per ~``partition_rows`` events.
+
+    Each partition reads its Parquet parts on a worker, with the filters pushed down;
+    selecting columns of the result (``frame[[...]]``) reads only those columns.
+    """
     dd = _require_dask()
     options = dict(storage_options or {})
     fs, root = fsspec.core.url_to_fs(urlpath, **options)
@@ -132,12 +189,13 @@ def read_dataset_dask(
         "event_types": _dataset._as_list(event_types),
     }
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    reader = _ReadPart(root, manifest, options, protocol, query)
+    reader = _ReadParts(root, manifest, options, protocol, query)
     parts = _dataset.select_parts(manifest, start=start, end=end)
     meta = _meta_for(manifest, columns)
     if not parts:
         return dd.from_pandas(meta, npartitions=1)
-    return dd.from_map(reader, parts, meta=meta, enforce_metadata=False)
+    groups = group_parts(parts, partition_rows)
+    return dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
 
 
 def _meta_for(manifest: _dataset.Manifest, columns: Sequence[str] | None) -> pd.DataFrame:

@@ -41,6 +41,9 @@ __all__ = ["SyncResult", "is_synced_dataset", "read_dataset", "sync", "sync_fore
 #: Names that look like export files (before an optional ``.gz``); ``.zip`` holds RRDE.
 EXPORT_SUFFIXES = (".csv", ".psv", ".tsv", ".txt", ".zip")
 _CHUNK = 4 * 1024 * 1024
+#: Copied files are parsed together once they hold this many bytes (or files).
+_GROUP_BYTES = 64 * 1024 * 1024
+_GROUP_FILES = 500
 _SOURCE = "__bex_source__"
 
 
@@ -164,8 +167,9 @@ def list_sources(fs: fsspec.AbstractFileSystem, path: str) -> list[SourceFile]:
         explicit = True
     files = []
     for info in infos:
-        if info.get("type") != "file":
-            continue
+        kind = info.get("type")
+        if kind != "file" and not (info.get("islink") and kind != "directory"):
+            continue  # folders; a link to a file reads as the file
         name = info["name"].rstrip("/").rsplit("/", 1)[-1]
         if not explicit and not _looks_like_export(name):
             continue
@@ -199,10 +203,10 @@ class _Batch:
         return bool(self.records)
 
 
-def _frame_to_table(frame: pd.DataFrame, index: int) -> pa.Table:
+def _frame_to_table(frame: pd.DataFrame, sources: np.ndarray) -> pa.Table:
+    """The parsed events as Arrow, each row tagged with its file's index in the batch."""
     table = _dataset.to_arrow(frame)
-    source = pa.array(np.full(len(frame), index, dtype=np.int32))
-    return table.append_column(_SOURCE, source)
+    return table.append_column(_SOURCE, pa.array(sources.astype(np.int32)))
 
 
 def _event_keys(table: pa.Table, dtypes: Mapping[str, Any]) -> tuple[pd.Series, list[str]]:
@@ -220,6 +224,28 @@ def _event_keys(table: pa.Table, dtypes: Mapping[str, Any]) -> tuple[pd.Series, 
     frame = _dataset.to_events_frame(rows, {k: _dataset.dtype_name(v) for k, v in dtypes.items()})
     ids[missing] = _dataset.row_keys(frame).to_numpy()
     return ids, columns
+
+
+_UNITS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _rows_by_date(timestamps: pa.ChunkedArray) -> Iterator[tuple[str, np.ndarray]]:
+    """(UTC date, row numbers sorted by time) for each event date; missing times last."""
+    unit = getattr(timestamps.type, "unit", "ns")
+    ticks = pc.cast(timestamps, pa.int64()).to_numpy(zero_copy_only=False)
+    missing = pc.is_null(timestamps).to_numpy(zero_copy_only=False)
+    ticks = np.where(missing, np.iinfo(np.int64).max, np.nan_to_num(ticks).astype(np.int64))
+    days = np.where(missing, np.iinfo(np.int64).max, ticks // _UNITS_PER_DAY[unit])
+    order = np.lexsort((ticks, days))  # stable: by day, then time, then file order
+    ordered_days = days[order]
+    starts = np.flatnonzero(np.r_[True, ordered_days[1:] != ordered_days[:-1]])
+    for begin, end in zip(starts, [*starts[1:], len(order)], strict=True):
+        day = ordered_days[begin]
+        if day == np.iinfo(np.int64).max:
+            date = _dataset.UNKNOWN_DATE
+        else:
+            date = str(np.datetime64(int(day), "D"))
+        yield date, order[begin:end]
 
 
 def _dtypes(frame_dtypes: Mapping[str, Any], old: Mapping[str, str]) -> dict[str, str]:
@@ -244,9 +270,8 @@ def _commit_batch(
         table = pa.concat_tables(batch.tables, promote_options="default")
         keys, row_columns = _event_keys(table, dtypes)
         keep = ~keys.duplicated(keep="first").to_numpy()
-        dates = _dataset.event_dates(table.column("timestamp").to_pandas())
-        for date in pd.unique(dates):
-            rows = np.flatnonzero((dates == date).to_numpy())
+        kept_rows = 0
+        for date, rows in _rows_by_date(table.column("timestamp")):
             committed = _dataset.committed_event_ids(fs, root, manifest, date)
             if row_columns and keys.iloc[rows].str.startswith("\x00row:").any():
                 extra = _dataset.committed_row_keys(fs, root, manifest, date, row_columns)
@@ -258,6 +283,12 @@ def _commit_batch(
                 batch_keys = pa.array(keys.iloc[rows].to_numpy(), type=pa.large_string())
                 fresh = _dataset.not_committed(batch_keys, committed)
                 keep[rows] &= fresh.to_numpy(zero_copy_only=False)
+            rows = rows[keep[rows]]
+            if len(rows):
+                part = table.take(pa.array(rows)).drop_columns([_SOURCE])
+                new_parts.append(_dataset.write_part(fs, root, date, part))
+                schema = _dataset.unify_schema(schema, part.schema)
+                kept_rows += len(rows)
         sources = table.column(_SOURCE).to_numpy()
         dropped = np.bincount(sources[~keep], minlength=len(batch.records))
         for index, record in enumerate(batch.records):
@@ -265,14 +296,7 @@ def _commit_batch(
                 record["duplicates"] += int(dropped[index])
                 record["new_events"] = record["rows"] - int(dropped[index])
         result.duplicates += int((~keep).sum())
-        kept = table.filter(pa.array(keep)).drop_columns([_SOURCE])
-        kept_dates = dates[keep].to_numpy()
-        for date in sorted(set(kept_dates)):
-            part = kept.filter(pa.array(kept_dates == date))
-            part = part.take(pc.sort_indices(part, sort_keys=[("timestamp", "ascending")]))
-            new_parts.append(_dataset.write_part(fs, root, date, part))
-            schema = _dataset.unify_schema(schema, part.schema)
-        result.events_added += kept.num_rows
+        result.events_added += kept_rows
     updated = _dataset.Manifest(
         sources={**manifest.sources, **{r["name"]: r for r in batch.records}},
         parts=[*manifest.parts, *new_parts],
@@ -282,6 +306,125 @@ def _commit_batch(
     committed = _dataset.commit_manifest(fs, root, updated)
     result.parts_written += len(new_parts)
     return committed
+
+
+class _Run:
+    """The state of one sync run: files copied but not parsed, the batch, the manifest.
+
+    Copied files are parsed in groups (one ``read_events`` call per ``_GROUP_BYTES`` of
+    files: hourly files are small, and a call per file would cost more than the
+    parsing), then deduplicated and committed in batches of about ``batch_rows`` events.
+    """
+
+    def __init__(
+        self,
+        fs: fsspec.AbstractFileSystem,
+        root: str,
+        manifest: _dataset.Manifest,
+        result: SyncResult,
+        options: Mapping[str, Any],
+        batch_rows: int,
+        read_events: Callable[..., pd.DataFrame],
+    ) -> None:
+        self.fs, self.root, self.manifest, self.result = fs, root, manifest, result
+        self.options, self.batch_rows, self.read_events = dict(options), batch_rows, read_events
+        self.batch = _Batch()
+        self.pending: list[tuple[SourceFile, str, dict[str, Any]]] = []
+        self.pending_bytes = 0
+        self.dtypes: dict[str, Any] = {}
+
+    def add(
+        self, source: SourceFile, local: str, checksum: str, by_checksum: dict[str, str]
+    ) -> None:
+        """Take one copied file: parse it later, or record it as a copy of a synced one."""
+        record: dict[str, Any] = {
+            "name": source.name,
+            "path": source.path,
+            "size": source.size,
+            "mtime": source.mtime,
+            "checksum": checksum,
+            "synced_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        same_as = by_checksum.get(checksum)
+        if same_as is not None:
+            os.remove(local)
+            earlier = self.manifest.sources.get(same_as) or self._recorded(same_as)
+            if same_as == source.name:  # touched, same bytes: note the new stat only
+                self.batch.records.append({**earlier, "size": source.size, "mtime": source.mtime})
+                self.result.files_unchanged += 1
+                return
+            rows = int(earlier.get("rows", 0))
+            record.update(rows=rows, duplicates=rows, new_events=0, skipped_lines=0)
+            record["same_as"] = same_as
+            self.result.files_redelivered += 1
+            self.result.duplicates += rows
+            self.batch.records.append(record)
+            return
+        by_checksum[checksum] = source.name
+        self.pending.append((source, local, record))
+        self.pending_bytes += source.size
+        if self.pending_bytes >= _GROUP_BYTES or len(self.pending) >= _GROUP_FILES:
+            self.parse_pending()
+
+    def _recorded(self, name: str) -> dict[str, Any]:
+        for record in self.batch.records:
+            if record["name"] == name:
+                return record
+        for _, _, record in self.pending:
+            if record["name"] == name:
+                self.parse_pending()  # its rows are known once it is parsed
+                return record
+        raise KeyError(name)  # pragma: no cover - by_checksum only names recorded files
+
+    def parse_pending(self) -> None:
+        """Parse the copied files in one ``read_events`` call; commit if the batch is full."""
+        if not self.pending:
+            return
+        paths = [local for _, local, _ in self.pending]
+        try:
+            frame = self.read_events(paths, dedupe=False, **self.options)
+        except BexFileError as exc:
+            source = next((s for s, local, _ in self.pending if local == exc.path), None)
+            if source is None:
+                raise
+            raise BexFileError(source.path, exc.reason, line=exc.line) from exc
+        finally:
+            for path in paths:
+                os.remove(path)
+        files = frame.attrs.get("files") or []
+        skipped = frame.attrs.get("skipped_lines") or []
+        if len(files) != len(self.pending):  # pragma: no cover - the reader's contract
+            raise RuntimeError("read_events did not report one entry per file")
+        counts = np.array([int(f.get("rows", 0)) for f in files], dtype=np.int64)
+        for (_, local, record), rows in zip(self.pending, counts, strict=True):
+            lost = [s for s in skipped if isinstance(s, dict) and s.get("file") == local]
+            record.update(rows=int(rows), duplicates=0, new_events=int(rows))
+            record["skipped_lines"] = len(lost)
+            self.result.skipped_lines += len(lost)
+        first = len(self.batch.records)
+        sources = np.repeat(np.arange(first, first + len(counts)), counts)
+        self.batch.records.extend(record for _, _, record in self.pending)
+        self.result.files_read += len(self.pending)
+        self.result.events_read += len(frame)
+        self.pending, self.pending_bytes = [], 0
+        if len(frame):
+            self.dtypes.update(frame.dtypes.to_dict())
+            self.batch.tables.append(_frame_to_table(frame, sources))
+            self.batch.rows += len(frame)
+        if self.batch.rows >= self.batch_rows:
+            self.commit()
+
+    def commit(self) -> None:
+        if self.batch or not self.manifest.version:
+            self.manifest = _commit_batch(
+                self.fs, self.root, self.manifest, self.batch, self.dtypes, self.result
+            )
+        self.batch = _Batch()
+
+    def finish(self) -> None:
+        """Parse what is copied and commit it: everything before this point is synced."""
+        self.parse_pending()
+        self.commit()
 
 
 # --- the public entry points ----------------------------------------------------------------
@@ -372,8 +515,7 @@ def sync(
     by_checksum = {r["checksum"]: r["name"] for r in manifest.sources.values()}
     options = {**dict(read_options or {}), "tz": "UTC"}
 
-    batch = _Batch()
-    dtypes: dict[str, Any] = {}
+    run = _Run(dest_fs, root, manifest, result, options, batch_rows, read_events)
     hide = not _is_terminal() if progress is None else not progress
     bar = tqdm(total=len(todo), unit="file", desc="sync", disable=hide)
     try:
@@ -386,8 +528,7 @@ def sync(
                     bar.update(1)
                     continue
                 except Exception as exc:  # any failure of the transfer itself (paramiko, ...)
-                    if batch:
-                        manifest = _commit_batch(dest_fs, root, manifest, batch, dtypes, result)
+                    run.finish()
                     raise BexConnectionError(
                         f"{source.path}: the transfer failed ({type(exc).__name__}: {exc}); "
                         f"the files before it are synced: run the sync again to resume"
@@ -404,59 +545,12 @@ def sync(
                     result.files_incomplete.append(source.name)
                     os.remove(local)
                     continue
-                record: dict[str, Any] = {
-                    "name": source.name,
-                    "path": source.path,
-                    "size": source.size,
-                    "mtime": source.mtime,
-                    "checksum": checksum,
-                    "synced_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                }
-                same_as = by_checksum.get(checksum)
-                if same_as == source.name:  # touched, same bytes: note the new stat only
-                    record = {**manifest.sources[same_as], "size": size, "mtime": source.mtime}
-                    result.files_unchanged += 1
-                    batch.records.append(record)
-                    os.remove(local)
-                    continue
-                if same_as is not None:
-                    earlier = manifest.sources.get(same_as) or next(
-                        r for r in batch.records if r["name"] == same_as
-                    )
-                    record.update(
-                        rows=earlier.get("rows", 0), duplicates=earlier.get("rows", 0),
-                        new_events=0, skipped_lines=0, same_as=same_as,
-                    )  # fmt: skip
-                    result.files_redelivered += 1
-                    result.duplicates += record["rows"]
-                    batch.records.append(record)
-                    os.remove(local)
-                    continue
-                frame = read_events(local, **options)
-                os.remove(local)
-                record.update(
-                    rows=len(frame),
-                    duplicates=int(frame.attrs.get("duplicates_dropped", 0)),
-                    skipped_lines=_count(frame.attrs.get("skipped_lines", 0)),
-                    new_events=len(frame),
-                )
-                by_checksum[checksum] = source.name
-                result.files_read += 1
-                result.events_read += len(frame)
-                result.duplicates += record["duplicates"]
-                result.skipped_lines += record["skipped_lines"]
-                dtypes.update(frame.dtypes.to_dict())
-                batch.tables.append(_frame_to_table(frame, len(batch.records)))
-                batch.records.append(record)
-                batch.rows += len(frame)
+                run.add(source, local, checksum, by_checksum)
                 bar.set_postfix(events=f"{result.events_read:,}", refresh=False)
-                if batch.rows >= batch_rows:
-                    manifest = _commit_batch(dest_fs, root, manifest, batch, dtypes, result)
-                    batch = _Batch()
-            if batch or not manifest.version:
-                manifest = _commit_batch(dest_fs, root, manifest, batch, dtypes, result)
+            run.finish()
     finally:
         bar.close()
+    manifest = run.manifest
     result.dataset_files = len(manifest.sources)
     result.dataset_events = manifest.rows
     result.manifest_version = manifest.version

@@ -84,7 +84,8 @@ def test_only_new_files_are_read(src: Path, tmp_path: Path, monkeypatch) -> None
     real = readers.read_events
 
     def spy(urlpath, **kwargs):
-        seen.append(os.path.basename(str(urlpath)))
+        paths = [urlpath] if isinstance(urlpath, str) else urlpath
+        seen.extend(os.path.basename(str(p)) for p in paths)
         return real(urlpath, **kwargs)
 
     monkeypatch.setattr(readers, "read_events", spy)
