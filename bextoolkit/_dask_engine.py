@@ -21,7 +21,6 @@ object stores with the same credentials.
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -69,8 +68,8 @@ def is_dask_frame(obj: Any) -> bool:
 class _ReadParts:
     """One Dask task: read a few committed Parquet parts, filters pushed down.
 
-    It has ``columns`` and ``project_columns`` (Dask's ``DataFrameIOFunction`` protocol),
-    so ``frame[["a", "b"]]`` makes every task read only those columns from Parquet.
+    Its ``columns=`` keyword lets Dask push a projection down: ``frame[["a", "b"]]``
+    makes every task read only those columns from Parquet.
     """
 
     def __init__(
@@ -88,33 +87,16 @@ class _ReadParts:
         self.dtypes = dict(manifest.dtypes)
         self.query = dict(query)
 
-    @property
-    def columns(self) -> list[str] | None:
-        return self.query.get("columns")
-
-    def project_columns(self, columns: Sequence[str]) -> _ReadParts:
-        if self.columns is not None and list(columns) == list(self.columns):
-            return self
-        clone = copy.copy(self)
-        clone.query = {**self.query, "columns": list(columns)}
-        return clone
-
-    def __call__(self, parts: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    def __call__(
+        self, parts: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         fs = fsspec.filesystem(self.protocol, **self.storage_options)
         chosen = _dataset.Manifest(parts=[dict(p) for p in parts], schema=self.schema)
         chosen.dtypes = self.dtypes
-        query = {k: v for k, v in self.query.items() if k not in ("start", "end")}
-        # Parts were chosen by date already; the time filter still applies row by row.
-        table = _dataset.read_table(
-            fs,
-            self.root,
-            chosen,
-            start=None,
-            end=None,
-            **query,
-        ) if self.query.get("start") is None and self.query.get("end") is None else (
-            _dataset.read_table(fs, self.root, chosen, **self.query)
-        )
+        query = dict(self.query)
+        if columns is not None:  # Dask's column projection: read only these
+            query["columns"] = list(columns)
+        table = _dataset.read_table(fs, self.root, chosen, **query)
         return _dataset.to_events_frame(table, self.dtypes)
 
 

@@ -32,7 +32,7 @@ SEND, OPEN, CLICK, OPT_OUT, SUPPRESSED, BOUNCE = (EVENT_TYPES.index(e) for e in 
 ))  # fmt: skip
 
 #: Names a ``by=`` may use for a time bucket of the event's own ``timestamp``.
-TIME_BUCKETS: Final = {"hour": "h", "day": "D", "week": "W-MON", "month": "M"}
+TIME_BUCKETS: Final = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}
 
 #: The ``by=`` name of the recipient's email domain (the part after ``@``, lower-cased).
 DOMAIN: Final = "domain"
@@ -327,22 +327,36 @@ def _key_values(events: pd.DataFrame, item: Hashable) -> tuple[str, pd.Series, b
 def time_bucket(values: pd.Series, freq: Any) -> pd.Series:
     """The start of the calendar bucket of each timestamp, on the local wall clock.
 
-    Fixed frequencies ("h", "15min", "D") floor; calendar ones ("W-MON", "M", "MS", "Q",
-    "Y") take the period's start. Buckets keep the timestamps' own time zone.
+    Fixed frequencies ("h", "15min", "D", "2D") floor. Calendar ones start each bucket on
+    the offset's anchor on or before the day ("W-MON": the Monday, "MS": the 1st, "QS",
+    "YS"); an end-anchored offset ("ME", "QE", "YE") closes its bucket on the anchor, so
+    the bucket starts the day after the previous one (the month's, quarter's, year's
+    first day). Buckets keep the timestamps' own time zone.
+
+    Examples
+    --------
+    >>> ts = pd.Series(pd.to_datetime(["2026-01-07 10:00", "2026-02-28 23:00"]))
+    >>> time_bucket(ts, "W-MON").dt.strftime("%a %d %b").tolist()
+    ['Mon 05 Jan', 'Mon 23 Feb']
+    >>> time_bucket(ts, "ME").dt.strftime("%d %b").tolist()
+    ['01 Jan', '01 Feb']
     """
     ts = pd.to_datetime(values)
     tz = getattr(ts.dt, "tz", None)
     wall = ts.dt.tz_localize(None) if tz is not None else ts
     offset = pd.tseries.frequencies.to_offset(freq)
-    if isinstance(offset, pd.offsets.Tick):
+    if isinstance(offset, pd.offsets.Tick | pd.offsets.Day):
         bucket = wall.dt.floor(offset)
     else:
         day = wall.dt.floor("D")
-        days = pd.Series(day.unique()).dropna()
-        code = offset.rule_code
-        alias = code.rstrip("SE") if code[:1] in "MQY" else code
-        starts = days.dt.to_period(alias).dt.start_time
-        bucket = day.map(pd.Series(starts.to_numpy(), index=days.to_numpy()))
+        days = pd.DatetimeIndex(day.dropna().unique())
+        if type(offset).__name__.endswith("End"):  # MonthEnd, QuarterEnd, YearEnd, ...
+            one_day = pd.Timedelta(days=1)
+            starts = [offset.rollback(d - one_day) + one_day for d in days]
+        else:
+            starts = [offset.rollback(d) for d in days]
+        lookup = pd.DatetimeIndex([*starts, pd.NaT]).as_unit(day.dt.unit)  # -1 (NaT): NaT
+        bucket = pd.Series(lookup[days.get_indexer(day)], index=day.index)
     bucket = pd.to_datetime(bucket)
     if tz is not None:
         bucket = bucket.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")

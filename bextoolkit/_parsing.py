@@ -13,6 +13,7 @@ import gzip
 import io
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,63 +287,12 @@ def _parse_failed(
     exc: Exception,
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
     """pyarrow gave up on the file: invalid UTF-8 (skippable by line) or a parse error."""
-    if "UTF8" in str(exc) or "UTF-8" in str(exc):
-        return _retry_without_bad_utf8(payload, header, path, include, encoding, skip_bad, exc)
-    raise BexFileError(
-        path,
-        f"cannot be parsed as {header.format} ({exc}); check the file, or pass format= if "
-        "the delimiter is not the one its extension says",
-    ) from exc
-
-
-def _has_quote(data: pa.Buffer) -> bool:
-    """Quoted newlines need pyarrow's slower chunker; only files with a quote can hold one."""
-    view = np.frombuffer(data, dtype=np.uint8)
-    step = 1 << 24
-    return any(bool((view[i : i + step] == ord('"')).any()) for i in range(0, view.size, step))
-
-
-def find_bad_rows(data: pa.Buffer, header: Header, encoding: str) -> list[dict[str, Any]]:
-    """Re-scan with the csv module: every record whose field count differs from the header.
-
-    Slow (pure Python), so only used once pyarrow has reported a problem.
-    """
-    text = data.to_pybytes().decode(encoding, errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter)
-    expected = len(header.names)
-    bad: list[dict[str, Any]] = []
-    start = 1
-    for index, record in enumerate(reader):
-        end = reader.line_num
-        if index > 0 and record and len(record) != expected:
-            bad.append(
-                {"line": start, "reason": f"expected {expected} fields, found {len(record)}"}
-            )
-        start = end + 1
-    return bad
-
-
-def bad_utf8_lines(data: pa.Buffer) -> list[int]:
-    """1-based numbers of the physical lines that are not valid UTF-8."""
-    lines = data.to_pybytes().split(b"\n")
-    bad = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            bad.append(number)
-    return bad
-
-
-def _retry_without_bad_utf8(
-    payload: Payload,
-    header: Header,
-    path: str,
-    include: list[str] | None,
-    encoding: str,
-    skip_bad: bool,
-    exc: Exception,
-) -> tuple[pa.Table, list[dict[str, Any]]]:
+    if "UTF8" not in str(exc) and "UTF-8" not in str(exc):
+        raise BexFileError(
+            path,
+            f"cannot be parsed as {header.format} ({exc}); check the file, or pass format= if "
+            "the delimiter is not the one its extension says",
+        ) from exc
     lines = bad_utf8_lines(payload.data)
     if not skip_bad or not lines or 1 in lines:
         raise BexFileError(
@@ -368,15 +318,50 @@ def _retry_without_bad_utf8(
     return table, sorted(utf8 + skipped, key=lambda e: e["line"] or 0)
 
 
-def record_lines(data: pa.Buffer, header: Header, encoding: str) -> list[int]:
-    """The first line of every well-formed data record, in order (row i -> line)."""
+def _has_quote(data: pa.Buffer) -> bool:
+    """Quoted newlines need pyarrow's slower chunker; only files with a quote can hold one."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 24
+    return any(bool((view[i : i + step] == ord('"')).any()) for i in range(0, view.size, step))
+
+
+def _records(data: pa.Buffer, header: Header, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """Every non-empty data record (the header skipped) and the line it starts on."""
     text = data.to_pybytes().decode(encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter)
-    expected = len(header.names)
-    lines: list[int] = []
     start = 1
     for index, record in enumerate(reader):
-        if index > 0 and record and len(record) == expected:
-            lines.append(start)
+        if index > 0 and record:
+            yield start, record
         start = reader.line_num + 1
-    return lines
+
+
+def find_bad_rows(data: pa.Buffer, header: Header, encoding: str) -> list[dict[str, Any]]:
+    """Re-scan with the csv module: every record whose field count differs from the header.
+
+    Slow (pure Python), so only used once pyarrow has reported a problem.
+    """
+    expected = len(header.names)
+    return [
+        {"line": start, "reason": f"expected {expected} fields, found {len(record)}"}
+        for start, record in _records(data, header, encoding)
+        if len(record) != expected
+    ]
+
+
+def bad_utf8_lines(data: pa.Buffer) -> list[int]:
+    """1-based numbers of the physical lines that are not valid UTF-8."""
+    lines = data.to_pybytes().split(b"\n")
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+    return bad
+
+
+def record_lines(data: pa.Buffer, header: Header, encoding: str) -> list[int]:
+    """The first line of every well-formed data record, in order (row i -> line)."""
+    expected = len(header.names)
+    return [start for start, record in _records(data, header, encoding) if len(record) == expected]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import ipywidgets as w
 
@@ -20,8 +20,10 @@ _STATUS_COLOURS = {"ok": "#1a7f37", "error": "#cf222e", "info": "#57606a", "busy
 
 #: Width of the descriptions on the left of every input, so the inputs line up.
 DESCRIPTION_STYLE = {"description_width": "11em"}
-WidgetT = TypeVar("WidgetT", bound=w.DOMWidget)
+#: Width of a full-width input, description included.
 FIELD_WIDTH = "34em"
+
+WidgetT = TypeVar("WidgetT", bound=w.DOMWidget)
 
 
 def status_html(kind: str, text: str) -> str:
@@ -82,6 +84,14 @@ def named(widget: WidgetT, *css_classes: str) -> WidgetT:
     for css_class in css_classes:
         widget.add_class(css_class)
     return widget
+
+
+def field(
+    widget_type: type[WidgetT], css_class: str, *, width: str = FIELD_WIDTH, **options: Any
+) -> WidgetT:
+    """An input with the shared description width, ``width`` wide, named ``css_class``."""
+    widget = widget_type(style=DESCRIPTION_STYLE, layout=w.Layout(width=width), **options)
+    return named(widget, css_class)
 
 
 def message_box(css_class: str) -> w.HTML:

@@ -15,14 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from bextoolkit import auth
-from bextoolkit._widgets_common import (
-    DESCRIPTION_STYLE,
-    FIELD_WIDTH,
-    error_text,
-    named,
-    show,
-    status_html,
-)
+from bextoolkit._widgets_common import error_text, field, named, show, status_html
 from bextoolkit.client import BexClient
 
 log = logging.getLogger(__name__)
@@ -105,52 +98,33 @@ class ConnectForm(w.VBox):
         pod = str(self._env.get(auth.ENV_POD, "")).strip().upper()
         base_url = self._env.get(auth.ENV_BASE_URL, "")
         choice = _OTHER if base_url or pod not in auth.PODS else pod
-        self._pod = named(
-            w.Dropdown(
-                description="Pod",
-                options=pod_options(),
-                value=choice,
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width=FIELD_WIDTH),
-            ),
-            "bex-pod",
+        self._pod = field(
+            w.Dropdown, "bex-pod", description="Pod", options=pod_options(), value=choice
         )
-        self._base_url = named(
-            w.Text(
-                description="Base URL",
-                value=base_url,
-                placeholder="https://api-campaign-us-1.goacoustic.com",
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width=FIELD_WIDTH),
-            ),
+        self._base_url = field(
+            w.Text,
             "bex-base-url",
+            description="Base URL",
+            value=base_url,
+            placeholder="https://api-campaign-us-1.goacoustic.com",
         )
-        self._client_id = named(
-            w.Text(
-                description="Client id",
-                placeholder=secret_placeholder(self._env, auth.ENV_CLIENT_ID),
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width=FIELD_WIDTH),
-            ),
+        self._client_id = field(
+            w.Text,
             "bex-client-id",
+            description="Client id",
+            placeholder=secret_placeholder(self._env, auth.ENV_CLIENT_ID),
         )
-        self._client_secret = named(
-            w.Password(
-                description="Client secret",
-                placeholder=secret_placeholder(self._env, auth.ENV_CLIENT_SECRET),
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width=FIELD_WIDTH),
-            ),
+        self._client_secret = field(
+            w.Password,
             "bex-client-secret",
+            description="Client secret",
+            placeholder=secret_placeholder(self._env, auth.ENV_CLIENT_SECRET),
         )
-        self._refresh_token = named(
-            w.Password(
-                description="Refresh token",
-                placeholder=secret_placeholder(self._env, auth.ENV_REFRESH_TOKEN),
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width=FIELD_WIDTH),
-            ),
+        self._refresh_token = field(
+            w.Password,
             "bex-refresh-token",
+            description="Refresh token",
+            placeholder=secret_placeholder(self._env, auth.ENV_REFRESH_TOKEN),
         )
         self._connect = named(
             w.Button(description="Connect", button_style="primary"), "bex-connect"

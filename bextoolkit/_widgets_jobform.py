@@ -13,9 +13,8 @@ import ipywidgets as w
 
 from bextoolkit import schema
 from bextoolkit._widgets_common import (
-    DESCRIPTION_STYLE,
-    FIELD_WIDTH,
     error_text,
+    field,
     message_box,
     messages_html,
     named,
@@ -107,35 +106,25 @@ class JobDefinitionForm(w.VBox):
         self._field_boxes: dict[str, w.HTML] = {}
 
         def text(label: str, css: str, placeholder: str) -> w.Text:
-            box = w.Text(
-                description=label,
-                placeholder=placeholder,
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width=FIELD_WIDTH),
-            )
-            return named(box, css)
+            return field(w.Text, css, description=label, placeholder=placeholder)
 
         self._database_id = text("Database id", "bex-database-id", "e.g. 423251")
         self._admin_email = text("Admin email", "bex-admin-email", "the Org Admin's login email")
-        self._file_format = named(
-            w.Dropdown(
-                description="File format",
-                options=[("CSV (comma)", "CSV"), ("PSV (pipe)", "PSV"), ("TSV (tab)", "TSV")],
-                value=schema.DEFAULT_FILE_FORMAT,
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width="24em"),
-            ),
+        self._file_format = field(
+            w.Dropdown,
             "bex-file-format",
+            width="24em",
+            description="File format",
+            options=[("CSV (comma)", "CSV"), ("PSV (pipe)", "PSV"), ("TSV (tab)", "TSV")],
+            value=schema.DEFAULT_FILE_FORMAT,
         )
-        self._frequency = named(
-            w.Dropdown(
-                description="Frequency",
-                options=[(frequency_label(h), h) for h in schema.JOB_FREQUENCIES],
-                value=24,
-                style=DESCRIPTION_STYLE,
-                layout=w.Layout(width="24em"),
-            ),
+        self._frequency = field(
+            w.Dropdown,
             "bex-frequency",
+            width="24em",
+            description="Frequency",
+            options=[(frequency_label(h), h) for h in schema.JOB_FREQUENCIES],
+            value=24,
         )
         self._prefix = text("File name prefix", "bex-prefix", schema.DEFAULT_EXPORT_FILE_NAME)
         self._example = named(w.HTML(), "bex-file-name-example")

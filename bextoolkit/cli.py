@@ -238,28 +238,30 @@ def _add_jobs(sub: argparse._SubParsersAction) -> None:
         ),
     )
     actions = cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    file_help = "job definition JSON ('-' reads stdin)"
     create = actions.add_parser("create", help="create a job definition; prints its id")
-    create.add_argument("--file", "-f", required=True, help="job definition JSON ('-' reads stdin)")
+    create.add_argument("--file", "-f", required=True, help=file_help)
     actions.add_parser("list", help="list job definitions (the sandbox can; a real pod may not)")
     get = actions.add_parser("get", help="print one job definition")
     get.add_argument("id", help="job definition id")
     update = actions.add_parser("update", help="replace a job definition (its JSON holds the id)")
-    update.add_argument("--file", "-f", required=True, help="job definition JSON ('-' reads stdin)")
+    update.add_argument("--file", "-f", required=True, help=file_help)
     update.add_argument("--id", dest="job_id", help="the id, if the JSON does not hold it")
     delete = actions.add_parser("delete", help="delete a job definition")
     delete.add_argument("id", help="job definition id")
     check = actions.add_parser("validate", help="check a job definition file offline")
-    check.add_argument("--file", "-f", required=True, help="job definition JSON ('-' reads stdin)")
+    check.add_argument("--file", "-f", required=True, help=file_help)
     cmd.set_defaults(func=_cmd_jobs)
 
 
 def _read_job_file(path: str) -> object:
     import json
+    from pathlib import Path
 
     from bextoolkit.exceptions import BexConfigError
 
     try:
-        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise BexConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
@@ -391,7 +393,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         events = read_events(args.sources, storage_options=options or None, tz=args.tz)
         report = CampaignReport(
-            events, title=args.title, tz=args.tz, mailings=args.mailing, start=args.start,
+            events,
+            title=args.title,
+            tz=args.tz,
+            mailings=args.mailing,
+            start=args.start,
             end=args.end,
         )
         report.to_html(args.output)
@@ -423,6 +429,21 @@ def _cmd_samples(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdout_gone() -> bool:
+    """Whether the reader of our stdout has gone away (a pipe with no reader left)."""
+    import select
+
+    if not hasattr(select, "poll"):  # Windows: no way to ask; it is almost always stdout
+        return True
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a non-file (tests, Jupyter)
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)  # POLLERR is always reported: the write end of a broken pipe
+    return any(event & select.POLLERR for _, event in poller.poll(0))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -431,8 +452,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that has gone shows up here, not at Python's exit
+        return status
     except (BexError, OSError) as exc:  # fsspec's missing file or refused login included
+        if isinstance(exc, BrokenPipeError) and _stdout_gone():
+            # ``bextoolkit demo | head``: the reader has all it wanted; stop quietly, and
+            # point stdout at devnull so that Python's own last flush does not complain
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141  # 128 + SIGPIPE, what a shell reports for such a pipeline
         print(f"bextoolkit {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -199,7 +199,7 @@ def format_summary(table: pd.DataFrame, overall: pd.DataFrame | None = None) -> 
     """
     lines = [f"{'Mailing':<46}{'sent':>8}{'delivered':>11}{'open rate':>11}{'click rate':>12}"]
     rows = [
-        (f"{r.messageId} {getattr(r, 'messageName', '') or ''}".strip()[:44], r)
+        (_clip(f"{r.messageId} {getattr(r, 'messageName', '') or ''}".strip(), 44), r)
         for r in table.itertuples(index=False)
     ]
     if overall is not None:
@@ -224,3 +224,7 @@ def _write_report(events: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     CampaignReport(events, title="Campaign report: bextoolkit sandbox demo").to_html(path)
     return path.resolve()
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -106,6 +106,14 @@ def _check_unknown(
             out.append(Problem(where, f"unknown field; known fields here are {_one_of(known)}"))
 
 
+def _check_first(value: Any, seen: dict[Any, int], i: int, where: str, out: list[Problem]) -> None:
+    """Remember that ``value`` is at ``[i]``, or report it as a duplicate of an earlier one."""
+    if value in seen:
+        out.append(Problem(where, f"duplicate {value!r} (already at [{seen[value]}])"))
+    else:
+        seen[value] = i
+
+
 def _check_items(
     items: Any, path: str, key: str, allowed: Sequence[str], out: list[Problem]
 ) -> None:
@@ -134,12 +142,8 @@ def _check_items(
             out.append(
                 Problem(f"{where}.{key}", f"must be one of {_one_of(allowed)}, got {_show(value)}")
             )
-        elif value in seen:
-            out.append(
-                Problem(f"{where}.{key}", f"duplicate {value!r} (already at [{seen[value]}])")
-            )
         else:
-            seen[value] = i
+            _check_first(value, seen, i, f"{where}.{key}", out)
 
 
 def _check_columns(columns: Any, path: str, out: list[Problem]) -> None:
@@ -175,12 +179,8 @@ def _check_columns(columns: Any, path: str, out: list[Problem]) -> None:
             out.append(
                 Problem(f"{where}.columnName", f"must be a database column name, got {_show(name)}")
             )
-        elif name in names:
-            out.append(
-                Problem(f"{where}.columnName", f"duplicate {name!r} (already at [{names[name]}])")
-            )
         else:
-            names[name] = i
+            _check_first(name, names, i, f"{where}.columnName", out)
         order = item.get("columnOrder")
         if "columnOrder" not in item:
             out.append(Problem(f"{where}.columnOrder", "required when columnName is given"))
@@ -190,12 +190,8 @@ def _check_columns(columns: Any, path: str, out: list[Problem]) -> None:
                     f"{where}.columnOrder", f"must be a non-negative integer, got {_show(order)}"
                 )
             )
-        elif order in orders:
-            out.append(
-                Problem(f"{where}.columnOrder", f"duplicate {order} (already at [{orders[order]}])")
-            )
         else:
-            orders[order] = i
+            _check_first(order, orders, i, f"{where}.columnOrder", out)
 
 
 def _check_channel(channel: Any, path: str, out: list[Problem]) -> None:

@@ -61,12 +61,19 @@ BEX_COLUMNS: Final = (
 EVENT_TYPE_COLUMN: Final = "eventType"
 
 #: Columns whose values are (nearly) unique per row: kept as strings.
-UNIQUE_TEXT_COLUMNS: Final = ("Email", "RECIPIENT_ID", "ENCODED_RECIPIENT_ID", "contactId", "eventId")
+UNIQUE_TEXT_COLUMNS: Final = (
+    "Email",
+    "RECIPIENT_ID",
+    "ENCODED_RECIPIENT_ID",
+    "contactId",
+    "eventId",
+)
 
 #: Repetitive text (mailings, agents, links, codes): kept as ``category``.
-CATEGORY_COLUMNS: Final = tuple(
-    c for c in BEX_COLUMNS if c not in UNIQUE_TEXT_COLUMNS and c != "timestamp"
-) + (EVENT_TYPE_COLUMN,)
+CATEGORY_COLUMNS: Final = (
+    *(c for c in BEX_COLUMNS if c not in UNIQUE_TEXT_COLUMNS and c != "timestamp"),
+    EVENT_TYPE_COLUMN,
+)
 
 #: Columns that hold identifiers: always exact strings, never numbers.
 ID_COLUMNS: Final = (

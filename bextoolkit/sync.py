@@ -226,6 +226,28 @@ def _event_keys(table: pa.Table, dtypes: Mapping[str, Any]) -> tuple[pd.Series, 
     return ids, columns
 
 
+#: A date partition holding this many parts is rewritten as one part by the next sync that
+#: adds to it (hourly syncs would otherwise leave 24 small parts a day). The parts it
+#: replaces are deleted once no retained manifest lists them.
+MAX_PARTS_PER_DATE = 8
+
+
+def _merged_with(
+    fs: fsspec.AbstractFileSystem,
+    root: str,
+    manifest: _dataset.Manifest,
+    date: str,
+    new: pa.Table,
+) -> pa.Table:
+    """The committed events of ``date`` and ``new`` in one table, by time."""
+    parts = [p for p in manifest.parts if p["date"] == date]
+    scope = _dataset.Manifest(parts=parts, schema=manifest.schema, dtypes=manifest.dtypes)
+    old = _dataset.read_table(fs, root, scope).replace_schema_metadata(new.schema.metadata)
+    merged = pa.concat_tables([old, new], promote_options="permissive")
+    merged = merged.take(pc.sort_indices(merged, sort_keys=[("timestamp", "ascending")]))
+    return merged.combine_chunks()
+
+
 _UNITS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 
 
@@ -265,6 +287,7 @@ def _commit_batch(
 ) -> _dataset.Manifest:
     """Dedupe the batch against itself and DEST, write its parts, commit a new manifest."""
     new_parts: list[dict[str, Any]] = []
+    replaced: set[str] = set()
     schema = manifest.schema
     if batch.tables:
         table = pa.concat_tables(batch.tables, promote_options="default")
@@ -286,9 +309,13 @@ def _commit_batch(
             rows = rows[keep[rows]]
             if len(rows):
                 part = table.take(pa.array(rows)).drop_columns([_SOURCE])
+                kept_rows += len(rows)
+                earlier = manifest.parts_by_date().get(date, [])
+                if len(earlier) >= MAX_PARTS_PER_DATE:  # compact: one part for the date
+                    part = _merged_with(fs, root, manifest, date, part)
+                    replaced.update(earlier)
                 new_parts.append(_dataset.write_part(fs, root, date, part))
                 schema = _dataset.unify_schema(schema, part.schema)
-                kept_rows += len(rows)
         sources = table.column(_SOURCE).to_numpy()
         dropped = np.bincount(sources[~keep], minlength=len(batch.records))
         for index, record in enumerate(batch.records):
@@ -299,7 +326,7 @@ def _commit_batch(
         result.events_added += kept_rows
     updated = _dataset.Manifest(
         sources={**manifest.sources, **{r["name"]: r for r in batch.records}},
-        parts=[*manifest.parts, *new_parts],
+        parts=[*(p for p in manifest.parts if p["path"] not in replaced), *new_parts],
         schema=schema,
         dtypes=_dtypes(dtypes, manifest.dtypes) if batch.tables else dict(manifest.dtypes),
     )
@@ -550,6 +577,8 @@ def sync(
             run.finish()
     finally:
         bar.close()
+    if run.manifest.version != manifest.version:  # parts replaced by compaction, no longer listed
+        _dataset.remove_unlisted_parts(dest_fs, root, run.manifest)
     manifest = run.manifest
     result.dataset_files = len(manifest.sources)
     result.dataset_events = manifest.rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,47 @@ matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_SAMPLES = REPO / "data-samples"
+
+# The vendor's example body, verbatim from bex-seed-doc.txt (its ftpUserId is the web
+# page's e-mail obfuscation: a literal that is not an e-mail address).
+SEED_BODY = {
+    "channels": [
+        {
+            "eventTypes": [
+                {"eventType": "emailSend"},
+                {"eventType": "emailOpen"},
+                {"eventType": "emailClick"},
+                {"eventType": "emailOptOut"},
+                {"eventType": "emailSuppressed"},
+                {"eventType": "emailBounce"},
+            ],
+            "columnNames": [
+                {"columnName": "column1", "columnOrder": 0},
+                {"columnName": "column2", "columnOrder": 1},
+            ],
+            "mailingTypes": [
+                {"mailingType": "SendExperience"},
+                {"mailingType": "Programs"},
+                {"mailingType": "AutoResponder"},
+                {"mailingType": "AMG"},
+                {"mailingType": "ABTest"},
+            ],
+            "exportFileName": "Test_Email",
+            "exportFileFormat": "CSV",
+            "jobFrequency": 1,
+            "type": "Email",
+        }
+    ],
+    "contactSourceId": "423251",
+    "ftpUserId": "[email protected]",
+}
+
+
+def valid_body() -> dict:
+    """A fresh copy of the seed body with a real ftpUserId, so it passes every rule."""
+    body = copy.deepcopy(SEED_BODY)
+    body["ftpUserId"] = "admin@example.com"
+    return body
 
 
 @pytest.fixture(autouse=True)

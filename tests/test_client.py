@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import valid_body
 
 from bextoolkit.client import BexClient, error_for_status
 from bextoolkit.exceptions import (
@@ -38,38 +39,7 @@ from bextoolkit.exceptions import (
 from bextoolkit.jobs import JOBS_PATH, Channel, JobDefinition
 from bextoolkit.sandbox.api import SandboxAPI
 
-SEED = {
-    "channels": [
-        {
-            "eventTypes": [
-                {"eventType": "emailSend"},
-                {"eventType": "emailOpen"},
-                {"eventType": "emailClick"},
-                {"eventType": "emailOptOut"},
-                {"eventType": "emailSuppressed"},
-                {"eventType": "emailBounce"},
-            ],
-            "columnNames": [
-                {"columnName": "column1", "columnOrder": 0},
-                {"columnName": "column2", "columnOrder": 1},
-            ],
-            "mailingTypes": [
-                {"mailingType": "SendExperience"},
-                {"mailingType": "Programs"},
-                {"mailingType": "AutoResponder"},
-                {"mailingType": "AMG"},
-                {"mailingType": "ABTest"},
-            ],
-            "exportFileName": "Test_Email",
-            "exportFileFormat": "CSV",
-            "jobFrequency": 1,
-            "type": "Email",
-        }
-    ],
-    "contactSourceId": "423251",
-    # the seed page shows an obfuscated address here; a real one is needed to pass the rules
-    "ftpUserId": "admin@example.com",
-}
+SEED = valid_body()
 
 CLIENT_SECRET = "cl1ent-SECRET-do-not-show"
 REFRESH_TOKEN = "refr3sh-TOKEN-do-not-show"

@@ -6,6 +6,7 @@ import copy
 import json
 
 import pytest
+from conftest import SEED_BODY, valid_body
 
 import bextoolkit as bex
 from bextoolkit.exceptions import BexValidationError
@@ -20,46 +21,6 @@ from bextoolkit.jobs import (
     JobDefinition,
     find_problems,
 )
-
-# The vendor's example body, verbatim from bex-seed-doc.txt (its ftpUserId is the web
-# page's e-mail obfuscation: a literal that is not an e-mail address).
-SEED_BODY = {
-    "channels": [
-        {
-            "eventTypes": [
-                {"eventType": "emailSend"},
-                {"eventType": "emailOpen"},
-                {"eventType": "emailClick"},
-                {"eventType": "emailOptOut"},
-                {"eventType": "emailSuppressed"},
-                {"eventType": "emailBounce"},
-            ],
-            "columnNames": [
-                {"columnName": "column1", "columnOrder": 0},
-                {"columnName": "column2", "columnOrder": 1},
-            ],
-            "mailingTypes": [
-                {"mailingType": "SendExperience"},
-                {"mailingType": "Programs"},
-                {"mailingType": "AutoResponder"},
-                {"mailingType": "AMG"},
-                {"mailingType": "ABTest"},
-            ],
-            "exportFileName": "Test_Email",
-            "exportFileFormat": "CSV",
-            "jobFrequency": 1,
-            "type": "Email",
-        }
-    ],
-    "contactSourceId": "423251",
-    "ftpUserId": "[email protected]",
-}
-
-
-def valid_body() -> dict:
-    body = copy.deepcopy(SEED_BODY)
-    body["ftpUserId"] = "admin@example.com"
-    return body
 
 
 def paths(body, **kw) -> list[str]:

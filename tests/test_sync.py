@@ -403,3 +403,22 @@ def test_watch_runs_again_and_survives_a_failed_run(src: Path, tmp_path: Path) -
         sync_forever(str(src), str(tmp_path / "d2"), every_minutes=1, max_runs=1, progress=False)
     )
     assert isinstance(ok[0], SyncResult) and ok[0].files_read > 0
+
+
+def test_hourly_syncs_keep_few_parts_per_date(src: Path, tmp_path: Path) -> None:
+    from bextoolkit.sync import MAX_PARTS_PER_DATE
+
+    names = export_names(src)
+    day = [n for n in names if "_20261103" in n]  # the files of one day, synced one by one
+    dest = tmp_path / "dataset"
+    for name in day:
+        sync(str(src / name), str(dest), progress=False)
+    parts = [p for p in _manifest(dest).parts if p["date"] == "2026-11-03"]
+    assert len(day) > MAX_PARTS_PER_DATE and 1 <= len(parts) <= MAX_PARTS_PER_DATE
+    sync(str(src), str(dest), progress=False)
+    assert_same_events(read_dataset(str(dest)), bex.read_events(str(src)))
+    on_disk = {p.name for p in dest.glob("date=*/*.parquet")}
+    listed = set()
+    for path in (dest / "_bex_manifest").glob("v*.json"):
+        listed |= {Path(p["path"]).name for p in _dataset.Manifest.from_json(path.read_text()).parts}
+    assert on_disk == listed  # replaced parts are deleted once no kept manifest lists them

@@ -15,7 +15,6 @@ import logging
 import os
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import asyncssh
@@ -197,12 +196,7 @@ class SFTPServer:
     def __enter__(self) -> SFTPServer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _require_running(self) -> None:
