@@ -219,6 +219,13 @@ def test_funnel_whole_frame_list_and_time_bucket(campaign):
     assert by_hour["gross_opens"].tolist() == [1, 2, 1]  # 08:30 | 09:02, 09:30 | 11:20
     grouper = bex.funnel(campaign, by=pd.Grouper(key="timestamp", freq="D"))
     assert grouper["timestamp"].tolist() == [T0.normalize()]
+    # T0 is Monday 2 November: weeks start on the Monday, months on the 1st
+    assert bex.funnel(campaign, by="week")["week"].tolist() == [T0.normalize()]
+    assert bex.funnel(campaign, by="month")["month"].tolist() == [
+        pd.Timestamp("2026-11-01", tz="UTC")
+    ]
+    quarters = bex.funnel(campaign, by=pd.Grouper(key="timestamp", freq="QE"))
+    assert quarters["timestamp"].tolist() == [pd.Timestamp("2026-10-01", tz="UTC")]
 
 
 def test_funnel_mailing_text_alongside():
