@@ -119,8 +119,9 @@ def step_funnel_dask(args: argparse.Namespace) -> dict:
     import bextoolkit as bex
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        as cluster,
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
         Client(cluster) as client,
     ):
         started = time.perf_counter()

@@ -45,9 +45,7 @@ def _require_dask() -> Any:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         from bextoolkit.exceptions import BexConfigError
 
-        raise BexConfigError(
-            "engine='dask' needs Dask: pip install 'bextoolkit[dask]'"
-        ) from exc
+        raise BexConfigError("engine='dask' needs Dask: pip install 'bextoolkit[dask]'") from exc
     return dd
 
 
@@ -145,7 +143,7 @@ def read_dataset_dask(
     columns: Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
-    messageId: Any = None,  # noqa: N803 - the column's own name
+    messageId: Any = None,
     event_types: Any = None,
     storage_options: Mapping[str, Any] | None = None,
     partition_rows: int = PARTITION_ROWS,
@@ -289,7 +287,11 @@ def like_meta(part: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
             cats = have.categories
             if cats.dtype != want.categories.dtype:
                 out = out.assign(
-                    **{name: part[name].cat.rename_categories(cats.astype(want.categories.dtype))}
+                    **{
+                        name: part[name].astype(
+                            pd.CategoricalDtype(cats.astype(want.categories.dtype))
+                        )
+                    }
                 )
         elif want != have:
             out = out.assign(**{name: part[name].astype(want)})

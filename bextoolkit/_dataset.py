@@ -323,7 +323,7 @@ def committed_event_ids(
 ) -> pa.Array:
     """Every committed ``eventId`` of one date partition (reads that one column only)."""
     paths = manifest.parts_by_date().get(date, [])
-    chunks = []
+    chunks: list[pa.Array] = []
     for relative in paths:
         with fs.open(_join(root, relative), "rb") as handle:
             column = pq.read_table(handle, columns=["eventId"]).column("eventId")
@@ -387,9 +387,7 @@ def _as_list(value: Any) -> list[str] | None:
     return [str(v) for v in value]
 
 
-def select_parts(
-    manifest: Manifest, *, start: Any = None, end: Any = None
-) -> list[dict[str, Any]]:
+def select_parts(manifest: Manifest, *, start: Any = None, end: Any = None) -> list[dict[str, Any]]:
     """The parts whose event date can hold events in ``[start, end)``."""
     lo, hi = _as_utc(start), _as_utc(end)
     chosen = []
@@ -531,8 +529,9 @@ def _sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:
     if not isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype("category")
     cats = col.cat.categories
-    used = pd.unique(col.cat.codes[col.cat.codes >= 0])
-    wanted = cats[np.sort(used)].sort_values() if len(used) else cats[:0]
+    codes = col.cat.codes.to_numpy()
+    used = np.unique(codes[codes >= 0])
+    wanted = cats[used].sort_values() if len(used) else cats[:0]
     if values_dtype is not None and str(wanted.dtype) != values_dtype:
         wanted = wanted.astype(values_dtype)
     if wanted.equals(cats) and wanted.dtype == cats.dtype:

@@ -31,9 +31,9 @@ def synced_root(urlpath: Any, storage_options: Mapping[str, Any] | None) -> str 
     url = os.fspath(urlpath)
     try:
         fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
-    except (ValueError, ImportError, OSError):
+        return url if _dataset.is_synced_dataset(path, fs) else None
+    except Exception:  # not reachable as a dataset: the file reader raises the real error
         return None
-    return url if _dataset.is_synced_dataset(path, fs) else None
 
 
 def route(
@@ -45,7 +45,7 @@ def route(
     event_types: Any,
     start: Any,
     end: Any,
-    messageId: Any,  # noqa: N803 - the column's own name
+    messageId: Any,
     tz: str,
     read_options: Mapping[str, Any],
 ) -> Any:
@@ -55,11 +55,14 @@ def route(
     if event_types is not None:
         from bextoolkit._events import canonical_names
 
-        event_types = canonical_names([event_types] if isinstance(event_types, str) else event_types)
+        event_types = canonical_names(
+            [event_types] if isinstance(event_types, str) else event_types
+        )
     start = None if start is None else _stamp(start, tz)
     end = None if end is None else _stamp(end, tz)
     query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
     root = synced_root(urlpath, storage_options)
+    frame: Any
     if root is not None:
         if engine == "dask":
             from bextoolkit._dask_engine import read_dataset_dask
@@ -112,7 +115,7 @@ def route(
 
 
 def _filter_columns(
-    columns: Sequence[str] | None, *, filtered: bool, messageId: Any, start: Any, end: Any  # noqa: N803
+    columns: Sequence[str] | None, *, filtered: bool, messageId: Any, start: Any, end: Any
 ) -> list[str] | None:
     """``columns`` plus those the row filters need (dropped again after filtering)."""
     if columns is None or not filtered:
@@ -152,7 +155,7 @@ def _in_tz(frame: Any, tz: str) -> Any:
 
 
 def apply_filters(
-    frame: pd.DataFrame, *, start: Any = None, end: Any = None, messageId: Any = None  # noqa: N803
+    frame: pd.DataFrame, *, start: Any = None, end: Any = None, messageId: Any = None
 ) -> pd.DataFrame:
     """Keep events with ``start <= timestamp < end`` of the given mailings.
 

@@ -356,7 +356,7 @@ def time_bucket(values: pd.Series, freq: Any) -> pd.Series:
         else:
             starts = [offset.rollback(d) for d in days]
         lookup = pd.DatetimeIndex([*starts, pd.NaT]).as_unit(day.dt.unit)  # -1 (NaT): NaT
-        bucket = pd.Series(lookup[days.get_indexer(day)], index=day.index)
+        bucket = pd.Series(lookup[days.get_indexer(pd.Index(day))], index=day.index)
     bucket = pd.to_datetime(bucket)
     if tz is not None:
         bucket = bucket.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")

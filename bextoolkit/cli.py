@@ -53,7 +53,10 @@ def _add_sync(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="fsspec storage option for SRC (repeatable), e.g. -o port=2222",
+        help=(
+            "fsspec storage option for SRC (repeatable), e.g. -o port=2222; an SFTP "
+            "password is best given in the BEX_SFTP_PASSWORD environment variable"
+        ),
     )
     cmd.add_argument(
         "--dest-option",
@@ -95,10 +98,16 @@ def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, object]:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
+    import os
+
     from bextoolkit.sync import sync, sync_forever
 
+    src_options = _parse_options(args.option, "--option")
+    password = os.environ.get("BEX_SFTP_PASSWORD")
+    if password and args.src.startswith("sftp://") and "password" not in src_options:
+        src_options["password"] = password  # kept out of the command line and `ps`
     options = {
-        "storage_options": _parse_options(args.option, "--option"),
+        "storage_options": src_options,
         "dest_storage_options": _parse_options(args.dest_option, "--dest-option") or None,
         "batch_rows": args.batch_rows,
         "progress": False if args.no_progress else None,

@@ -19,7 +19,7 @@ each bounce group's share, each link's unique click rate.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -81,6 +81,23 @@ def _is_events(data: pd.DataFrame, report_columns: Sequence[str]) -> bool:
         f"report this plot draws (it needs {', '.join(report_columns)}); pass the events "
         "from bextoolkit.read_events or the report function's result."
     )
+
+
+def _report(
+    data: pd.DataFrame,
+    report_columns: Sequence[str],
+    compute: Callable[..., pd.DataFrame],
+    /,
+    **options: Any,
+) -> tuple[pd.DataFrame, str | None]:
+    """The report to draw, and the one mailing the events are about (else None).
+
+    ``data`` itself when it is already the report (it has ``report_columns``), else
+    ``compute(data, **options)``.
+    """
+    if not _is_events(data, report_columns):
+        return data, None
+    return compute(data, **options), _mailing_name(data)
 
 
 def _mailing_name(frame: pd.DataFrame) -> str | None:
@@ -245,12 +262,9 @@ def plot_bounces(
         One horizontal bar per group (largest on top), width = ``bounces``, labelled
         ``"<bounces> (<share>)"``.
     """
-    name = None
-    if _is_events(data, ("bounces", "share")):
-        from bextoolkit.reports import bounce_breakdown
+    from bextoolkit.reports import bounce_breakdown
 
-        name = _mailing_name(data)
-        data = bounce_breakdown(data, **breakdown_options)
+    data, name = _report(data, ("bounces", "share"), bounce_breakdown, **breakdown_options)
     keys = _key_columns(data, ("bounces",))
     shown = data.nlargest(top, "bounces", keep="first") if len(data) > top else data
     labels = _row_labels(shown, keys)
@@ -298,12 +312,9 @@ def plot_click_urls(
         One horizontal bar per link (most clicked on top), width = ``unique_clicks``,
         labelled ``"<unique_clicks> (<unique_click_rate>)"`` (rate over delivered).
     """
-    name = None
-    if _is_events(data, ("clickUrl", "unique_clicks")):
-        from bextoolkit.reports import click_urls
+    from bextoolkit.reports import click_urls
 
-        name = _mailing_name(data)
-        data = click_urls(data, **click_options)
+    data, name = _report(data, ("clickUrl", "unique_clicks"), click_urls, **click_options)
     shown = data.sort_values("unique_clicks", ascending=False, kind="stable").head(top)
     urls = shown["clickUrl"].astype(object).where(shown["clickUrl"].notna(), "(no URL)")
     given = shown[label] if label in shown.columns else pd.Series(pd.NA, index=shown.index)
@@ -365,12 +376,9 @@ def plot_timeline(
     """
     if freq not in _BUCKET_WORDS:
         raise BexConfigError(f"plot_timeline: freq={freq!r} is not one of {list(_BUCKET_WORDS)}")
-    name = None
-    if _is_events(data, (freq, "events")):
-        from bextoolkit.reports import event_counts
+    from bextoolkit.reports import event_counts
 
-        name = _mailing_name(data)
-        data = event_counts(data, by=freq)
+    data, name = _report(data, (freq, "events"), event_counts, by=freq)
     table = data.pivot_table(
         index=freq, columns=EVENT_TYPE_COLUMN, values="events", aggfunc="sum", observed=True
     )

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from bextoolkit import _dataset
 from bextoolkit._dataset import is_synced_dataset
-from bextoolkit.exceptions import BexConnectionError, BexFileError
+from bextoolkit.exceptions import BexConfigError, BexConnectionError, BexFileError
 
 log = logging.getLogger(__name__)
 
@@ -435,7 +435,7 @@ class _Run:
         self.result.events_read += len(frame)
         self.pending, self.pending_bytes = [], 0
         if len(frame):
-            self.dtypes.update(frame.dtypes.to_dict())
+            self.dtypes.update({str(k): v for k, v in frame.dtypes.items()})
             self.batch.tables.append(_frame_to_table(frame, sources))
             self.batch.rows += len(frame)
         if self.batch.rows >= self.batch_rows:
@@ -526,7 +526,9 @@ def sync(
         same = fsspec.core.split_protocol(dest)[0] == fsspec.core.split_protocol(src)[0]
         dest_storage_options = src_options if same and src_options else {}
     dest_fs, root = fsspec.core.url_to_fs(dest, **dict(dest_storage_options))
-    result = SyncResult(src=src, dest=dest)
+    from bextoolkit._sources import redact
+
+    result = SyncResult(src=redact(src), dest=redact(dest))  # no password in a repr
     manifest = _dataset.load_manifest(dest_fs, root)
     result.removed_leftovers = _dataset.remove_unlisted_parts(dest_fs, root, manifest)
 
@@ -540,7 +542,7 @@ def sync(
         else:
             todo.append(source)
     by_checksum = {r["checksum"]: r["name"] for r in manifest.sources.values()}
-    options = {**dict(read_options or {}), "tz": "UTC"}
+    options = _read_options(read_options)
 
     run = _Run(dest_fs, root, manifest, result, options, batch_rows, read_events)
     hide = not _is_terminal() if progress is None else not progress
@@ -573,8 +575,9 @@ def sync(
                     os.remove(local)
                     continue
                 run.add(source, local, checksum, by_checksum)
-                bar.set_postfix(events=f"{result.events_read:,}", refresh=False)
+                bar.set_postfix(parsed=f"{result.events_read:,} events", refresh=False)
             run.finish()
+            bar.set_postfix(parsed=f"{result.events_read:,} events")
     finally:
         bar.close()
     if run.manifest.version != manifest.version:  # parts replaced by compaction, no longer listed
@@ -588,14 +591,20 @@ def sync(
     return result
 
 
-def _count(value: Any) -> int:
-    """``skipped_lines`` may be a count or a list of the lines."""
-    if isinstance(value, int | np.integer):
-        return int(value)
-    try:
-        return len(value)
-    except TypeError:
-        return 0
+#: read_events options a sync decides itself: the dataset holds every event, in UTC.
+_OWN_OPTIONS = ("columns", "event_types", "tz", "start", "end", "messageId", "engine")
+
+
+def _read_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    options = dict(given or {})
+    fixed = sorted(set(options) & set(_OWN_OPTIONS))
+    if fixed:
+        raise BexConfigError(
+            f"read_options={fixed} cannot be set for a sync: the dataset keeps every event "
+            "and column, in UTC. Pass them to read_events(DEST, ...) when reading it."
+        )
+    options.pop("dedupe", None)  # the sync drops duplicates itself, across runs too
+    return {**options, "tz": "UTC", "progress": False}
 
 
 def _is_terminal() -> bool:
@@ -646,7 +655,7 @@ def read_dataset(
     columns: Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
-    messageId: str | Sequence[str] | None = None,  # noqa: N803 - the column's own name
+    messageId: str | Sequence[str] | None = None,
     event_types: str | Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:

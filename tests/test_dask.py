@@ -161,6 +161,4 @@ def test_storage_options_reach_the_workers(client, data) -> None:
             engine="dask",
         )
         remote = lazy.compute()  # parsed in the worker processes, over SFTP
-    pd.testing.assert_frame_equal(
-        normalized(remote), normalized(bex.read_events(data["src"]))
-    )
+    pd.testing.assert_frame_equal(normalized(remote), normalized(bex.read_events(data["src"])))

@@ -282,9 +282,7 @@ def _manifest(dest: Path) -> _dataset.Manifest:
     return _dataset.load_manifest(fs, root)
 
 
-def test_a_damaged_newest_manifest_falls_back_to_the_one_before(
-    src: Path, tmp_path: Path
-) -> None:
+def test_a_damaged_newest_manifest_falls_back_to_the_one_before(src: Path, tmp_path: Path) -> None:
     dest = tmp_path / "dataset"
     names = export_names(src)
     first = sync(str(src / names[0]), str(dest), progress=False)
@@ -312,7 +310,7 @@ class _DroppingSFTPServer:
         class Dropping(asyncssh.SFTPServer):
             sent = 0
 
-            def read(self, file_obj, offset, size):  # noqa: ANN001 - asyncssh's signature
+            def read(self, file_obj, offset, size):
                 data = super().read(file_obj, offset, size)
                 Dropping.sent += len(data)
                 if Dropping.sent > limit_box["limit"]:
@@ -420,5 +418,34 @@ def test_hourly_syncs_keep_few_parts_per_date(src: Path, tmp_path: Path) -> None
     on_disk = {p.name for p in dest.glob("date=*/*.parquet")}
     listed = set()
     for path in (dest / "_bex_manifest").glob("v*.json"):
-        listed |= {Path(p["path"]).name for p in _dataset.Manifest.from_json(path.read_text()).parts}
+        listed |= {
+            Path(p["path"]).name for p in _dataset.Manifest.from_json(path.read_text()).parts
+        }
     assert on_disk == listed  # replaced parts are deleted once no kept manifest lists them
+
+
+def test_cli_takes_the_sftp_password_from_the_environment(
+    src: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from bextoolkit.sandbox.sftp import SFTPServer
+
+    dest = tmp_path / "dataset"
+    with SFTPServer(src.parent, username="bex", password="s3cret-pw") as server:
+        monkeypatch.setenv("BEX_SFTP_PASSWORD", "s3cret-pw")
+        url = f"sftp://bex@127.0.0.1:{server.port}/download"
+        argv = ["sync", url, str(dest), "--no-progress", "-o", "look_for_keys=false"]
+        assert main([*argv, "-o", "allow_agent=false"]) == 0
+        in_url = f"sftp://bex:s3cret-pw@127.0.0.1:{server.port}/download"
+        options = {"look_for_keys": False, "allow_agent": False}
+        again = sync(in_url, str(dest), storage_options=options, progress=False)
+    out = capsys.readouterr().out
+    assert out.startswith(f"synced {len(export_names(src))} new file(s)")
+    assert again.files_read == 0 and again.files_unchanged == len(export_names(src))
+    assert "s3cret-pw" not in out + repr(again) + str(again)
+
+
+def test_read_options_that_would_drop_events_are_refused(src: Path, tmp_path: Path) -> None:
+    with pytest.raises(bex.BexConfigError, match="keeps every event"):
+        sync(str(src), str(tmp_path / "d"), read_options={"event_types": ["emailOpen"]})
+    with pytest.raises(bex.BexConfigError, match="engine"):
+        bex.read_events(str(src), engine="spark")
