@@ -330,7 +330,7 @@ def find_problems(payload: Any, *, for_update: bool = False) -> list[Problem]:
             elif isinstance(kind, str):
                 seen_types[kind] = i
     source = payload.get("contactSourceId")
-    if "contactSourceId" not in payload:
+    if _blank(source):
         out.append(Problem("contactSourceId", "required: the id of the database to export"))
     elif not (
         (_is_int(source) and source >= 0) or (isinstance(source, str) and _DIGITS.match(source))
@@ -342,7 +342,7 @@ def find_problems(payload: Any, *, for_update: bool = False) -> list[Problem]:
             )
         )
     user = payload.get("ftpUserId")
-    if "ftpUserId" not in payload:
+    if _blank(user):
         out.append(Problem("ftpUserId", "required: the Org Admin's login email"))
     elif not isinstance(user, str) or not _EMAIL.match(user):
         out.append(
@@ -366,6 +366,11 @@ class ColumnSpec:
     def to_dict(self) -> dict[str, Any]:
         """The wire item ``{"columnName": ..., "columnOrder": ...}``."""
         return {"columnName": self.name, "columnOrder": self.order}
+
+
+def _blank(value: Any) -> bool:
+    """Absent, null or only whitespace: a required field the user has not filled in."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _item_value(item: Any, key: str) -> Any:

@@ -84,8 +84,8 @@ def buttons(form: JobDefinitionForm) -> dict[str, bool]:
 
 def test_empty_form_marks_required_fields_and_cannot_send():
     form = JobDefinitionForm()
-    assert "numeric database id" in text_of(form._field_boxes["database_id"])
-    assert "email address" in text_of(form._field_boxes["admin_email"])
+    assert "required: the id of the database" in text_of(form._field_boxes["database_id"])
+    assert "required: the Org Admin's login email" in text_of(form._field_boxes["admin_email"])
     assert "Fix the 2 problems" in text_of(form._summary)
     assert buttons(form) == dict.fromkeys(("create", "load", "update", "delete"), False)
     assert "Not connected" in text_of(form._status)
