@@ -1,18 +1,22 @@
 """The Dask engine: ``read_events(..., engine="dask")`` and reports on a Dask DataFrame.
 
-Kept thin on purpose: the same per-file reader and the same Parquet reading code as the
-pandas engine run inside Dask tasks (``dask.dataframe.from_map``), one task per export
-file or per Parquet part, so a Dask frame computes to exactly the pandas frame.
+Kept thin on purpose: the same file reader and the same Parquet reading code as the
+pandas engine run inside Dask tasks (``dask.dataframe.from_map``), one task per ~128 MB
+of export files or per ~2M events of Parquet parts, so a Dask frame computes to the
+pandas frame.
 
 What runs where
 ---------------
-- On the workers: listing nothing (the client lists files and reads the manifest),
-  then for each file or part: download, parse, filter, and project to the columns a
-  report needs; for CSV files, the cross-file ``eventId`` deduplication (a shuffle).
-- On the client: the pandas report functions, on the reduced frame the workers send
-  back (only the columns and events the report reads). This keeps every number the
-  same as on pandas; the reduced frame must fit in the client's memory (for a funnel,
-  about 40 bytes per event). See :func:`report_columns`.
+- On the client: listing the files, or reading the dataset's manifest; no event data.
+- On the workers: for each partition, download and parse the files (or read the
+  Parquet parts with the filters pushed down, and only the columns asked for); for
+  export files, the cross-file ``eventId`` deduplication (a shuffle between workers).
+- Reports (:func:`accepts_dask`): the workers project the frame to the columns the
+  report reads (:data:`REPORT_COLUMNS`, e.g. 8 of 26 for a funnel); the client gathers
+  that reduced frame and runs the unchanged pandas report on it, so every number is
+  the pandas number. The reduced frame must fit in the client's memory (about 60 bytes
+  per event for a funnel); a report that outgrows that needs a Dask-native reduction,
+  which this module does not attempt.
 
 Point it at an existing cluster by creating a ``dask.distributed.Client(address)``
 before calling; ``storage_options`` travel with each task, so workers reach SFTP or
@@ -170,7 +174,7 @@ def read_dataset_dask(
     }
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     reader = _ReadParts(root, manifest, options, protocol, query)
-    parts = _dataset.select_parts(manifest, start=start, end=end)
+    parts = _dataset.select_parts(manifest, start=start, end=end, message_ids=query["message_ids"])
     meta = _meta_for(manifest, columns)
     if not parts:
         return dd.from_pandas(meta, npartitions=1)
@@ -314,8 +318,14 @@ def reduce_for_report(
     reduced = frame[keep]
     if event_types is not None and "eventType" in keep:
         reduced = reduced[reduced["eventType"].isin(list(event_types))]
-    result = reduced.compute()
-    result = result.reset_index(drop=True)
+    import dask
+    from dask.dataframe.methods import concat
+
+    # Gather the partitions to the client one by one: ``compute()`` would first
+    # concatenate them all on one worker, which then needs the memory twice. Dask's
+    # concat unites categories (pandas' would turn differing ones into strings).
+    pieces = dask.compute(*reduced.to_delayed())
+    result = concat(list(pieces), ignore_index=True) if pieces else reduced._meta
     for name in result.columns:  # sorted, as the pandas reader of a synced dataset gives them
         if isinstance(result[name].dtype, pd.CategoricalDtype):
             values_dtype = str(frame._meta[name].dtype.categories.dtype)

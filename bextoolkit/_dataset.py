@@ -286,16 +286,29 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
     return table.cast(pa.schema(fields, metadata=table.schema.metadata))
 
 
+#: A part records its mailings (for pruning) when it holds at most this many.
+MAX_RECORDED_MAILINGS = 64
+
+
 def write_part(
     fs: fsspec.AbstractFileSystem, root: str, date: str, table: pa.Table
 ) -> dict[str, Any]:
-    """Write one Parquet part for ``date``; invisible until a manifest lists it."""
+    """Write one Parquet part for ``date``; invisible until a manifest lists it.
+
+    Returns its manifest entry: ``path``, ``date``, ``rows`` and, when it holds few
+    mailings, ``messageIds`` (so a read of one mailing skips the other parts).
+    """
     relative = f"date={date}/part-{uuid.uuid4().hex}.parquet"
     path = _join(root, relative)
     fs.makedirs(_join(root, f"date={date}"), exist_ok=True)
     with fs.open(path, "wb") as out:
         pq.write_table(table, out, compression=COMPRESSION)
-    return {"path": relative, "date": date, "rows": table.num_rows}
+    entry: dict[str, Any] = {"path": relative, "date": date, "rows": table.num_rows}
+    if "messageId" in table.column_names:
+        ids = table.column("messageId").cast(pa.large_string()).unique().drop_null()
+        if len(ids) <= MAX_RECORDED_MAILINGS:
+            entry["messageIds"] = sorted(ids.to_pylist())
+    return entry
 
 
 def unify_schema(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
@@ -387,11 +400,24 @@ def _as_list(value: Any) -> list[str] | None:
     return [str(v) for v in value]
 
 
-def select_parts(manifest: Manifest, *, start: Any = None, end: Any = None) -> list[dict[str, Any]]:
-    """The parts whose event date can hold events in ``[start, end)``."""
+def select_parts(
+    manifest: Manifest,
+    *,
+    start: Any = None,
+    end: Any = None,
+    message_ids: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The parts that can hold events in ``[start, end)`` of the given mailings.
+
+    Dates come from the partition; mailings from the ``messageIds`` a part records
+    (parts with many mailings record none and are always read).
+    """
     lo, hi = _as_utc(start), _as_utc(end)
+    wanted = None if message_ids is None else set(message_ids)
     chosen = []
     for part in manifest.parts:
+        if wanted is not None and "messageIds" in part and not wanted & set(part["messageIds"]):
+            continue
         date = part["date"]
         if date == UNKNOWN_DATE:
             if lo is None and hi is None:
@@ -464,7 +490,7 @@ def read_table(
     if schema is None:
         raise BexFileError(root, "the synced dataset has no events yet: run a sync first")
     wanted = list(schema.names) if columns is None else ordered_subset(schema.names, columns)
-    parts = select_parts(manifest, start=start, end=end)
+    parts = select_parts(manifest, start=start, end=end, message_ids=message_ids)
     paths = part_paths(fs, root, parts)
     filesystem = None if _is_local(fs) else fs
     dataset = ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem)
@@ -514,7 +540,8 @@ def to_events_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
     Categories are rebuilt from the values present, sorted, so a frame read from the
     dataset has the same categories whatever batches its parts came from.
     """
-    frame = table.to_pandas()
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
     for name in frame.columns:
         want = dtypes.get(name, "")
         col = frame[name]
@@ -530,7 +557,7 @@ def _sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:
         col = col.astype("category")
     cats = col.cat.categories
     codes = col.cat.codes.to_numpy()
-    used = np.unique(codes[codes >= 0])
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(cats)))  # O(rows)
     wanted = cats[used].sort_values() if len(used) else cats[:0]
     if values_dtype is not None and str(wanted.dtype) != values_dtype:
         wanted = wanted.astype(values_dtype)
@@ -543,7 +570,9 @@ def _sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:
             index=col.index,
             name=col.name,
         )
-    return col.astype(pd.CategoricalDtype(wanted))
+    if len(wanted) == len(cats) and wanted.dtype == cats.dtype:
+        return col.cat.reorder_categories(wanted)  # astype() would keep the old order
+    return col.cat.set_categories(wanted)
 
 
 def not_committed(batch_ids: pa.Array, committed: pa.Array) -> pa.Array:

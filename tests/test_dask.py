@@ -162,3 +162,12 @@ def test_storage_options_reach_the_workers(client, data) -> None:
         )
         remote = lazy.compute()  # parsed in the worker processes, over SFTP
     pd.testing.assert_frame_equal(normalized(remote), normalized(bex.read_events(data["src"])))
+
+
+def test_reports_on_many_partitions_equal_pandas(client, data) -> None:
+    from bextoolkit._dask_engine import read_dataset_dask
+
+    lazy = read_dataset_dask(data["dest"], partition_rows=1)  # one part per partition
+    assert lazy.npartitions > 1
+    for report in (bex.funnel, bex.click_urls, bex.bounce_breakdown):
+        pd.testing.assert_frame_equal(report(lazy), report(bex.read_events(data["dest"])))

@@ -115,12 +115,16 @@ def test_deleted_source_files_keep_their_events(src: Path, tmp_path: Path) -> No
 # --- the same frame -------------------------------------------------------------------------
 def test_read_events_on_dataset_equals_reading_the_files(src: Path, tmp_path: Path) -> None:
     dest = str(tmp_path / "dataset")
-    sync(str(src), dest, batch_rows=300, progress=False)  # several batches, several parts
+    sync(str(src), dest, batch_rows=50, progress=False)  # several batches, several parts
     from_csv = bex.read_events(str(src))
     from_parquet = bex.read_events(dest)
     assert list(from_parquet.columns) == list(from_csv.columns)
     assert from_parquet.dtypes.astype(str).tolist() == from_csv.dtypes.astype(str).tolist()
     assert_same_events(from_parquet, from_csv)
+    for name in from_parquet.select_dtypes("category"):  # whatever order the parts came in
+        categories = from_parquet[name].cat.categories
+        assert categories.is_monotonic_increasing, name
+        assert categories.dtype == from_csv[name].cat.categories.dtype, name
 
 
 def test_filters_are_pushed_down_and_match_the_files(
@@ -449,3 +453,20 @@ def test_read_options_that_would_drop_events_are_refused(src: Path, tmp_path: Pa
         sync(str(src), str(tmp_path / "d"), read_options={"event_types": ["emailOpen"]})
     with pytest.raises(bex.BexConfigError, match="engine"):
         bex.read_events(str(src), engine="spark")
+
+
+def test_a_read_of_one_mailing_opens_only_its_parts(src: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "dataset"
+    sync(str(src), str(dest), progress=False)
+    manifest = _manifest(dest)
+    mailing = manifest.parts[-1]["messageIds"][0]
+    chosen = _dataset.select_parts(manifest, message_ids=[mailing])
+    assert 0 < len(chosen) <= len(manifest.parts)
+    assert all(mailing in p["messageIds"] for p in chosen)
+    skipped = {p["path"] for p in manifest.parts} - {p["path"] for p in chosen}
+    full = bex.read_events(str(src))
+    assert not full[full["messageId"] == mailing].empty
+    for relative in skipped:  # the parts it skips hold none of that mailing's events
+        assert mailing not in set(pd.read_parquet(dest / relative)["messageId"].astype(str))
+    got = bex.read_events(str(dest), messageId=mailing)
+    assert_same_events(got, full[full["messageId"] == mailing])
