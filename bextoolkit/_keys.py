@@ -264,6 +264,9 @@ def group_rows(events: pd.DataFrame, by: By) -> Groups:
     combined = np.zeros(len(events), np.int64)
     uniques_per_key = []
     for values in columns:
+        if isinstance(values.dtype, pd.CategoricalDtype) and not values.dtype.ordered:
+            # Sort groups by value, not by the order categories happened to be read in.
+            values = values.cat.reorder_categories(values.cat.categories.sort_values())
         codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
         uniques_per_key.append(uniques)
         combined = combined * max(len(uniques), 1) + codes

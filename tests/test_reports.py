@@ -339,7 +339,7 @@ def test_bounce_breakdown_spellings_domain_and_requests():
         ("m1", "d", "emailBounce", 1),
     ])  # fmt: skip
     out = bex.bounce_breakdown(ev)
-    assert out["bounceType"].astype(object).tolist()[:3] == ["hard", "soft", "mailbox full"]
+    assert out["bounceType"].astype(object).tolist()[:3] == ["hard", "mailbox full", "soft"]
     assert out["bounceType"].isna().iloc[-1]  # missing type: its own row, not dropped
     hard = row(out, bounceType="hard")
     assert (hard["bounces"], hard["unique_recipients"], hard["share"]) == (2, 1, 0.4)
@@ -632,3 +632,17 @@ def test_click_urls_agree_with_duckdb(generated):
     ).all()
     gap = (mine["median_time_to_click"] - pd.to_timedelta(theirs["median_time_to_click"])).abs()
     assert (gap.fillna(pd.Timedelta(0)) <= pd.Timedelta("1ms")).all()
+
+
+def test_groups_are_sorted_by_value_whatever_the_category_order():
+    events = pd.DataFrame(
+        {
+            "messageId": pd.Categorical(["m2", "m1", "m2", "m1"], categories=["m2", "m1"]),
+            "RECIPIENT_ID": ["1", "2", "1", "2"],
+            "eventType": ["emailSend", "emailSend", "emailOpen", "emailOpen"],
+        }
+    )
+    resorted = events.assign(messageId=events["messageId"].cat.reorder_categories(["m1", "m2"]))
+    first, second = bex.funnel(events), bex.funnel(resorted)
+    assert first["messageId"].astype(str).tolist() == ["m1", "m2"]
+    pd.testing.assert_frame_equal(first, second)
