@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
@@ -61,3 +62,15 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def normalized(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows by eventId, categories as the sorted values present: order-free comparison."""
+    out = frame.sort_values("eventId", kind="stable").reset_index(drop=True)
+    for name in out.columns:
+        col = out[name]
+        if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories):
+            col = col.cat.remove_unused_categories()
+            out[name] = col.cat.set_categories(col.cat.categories.sort_values())
+    out.attrs = {}
+    return out

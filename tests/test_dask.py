@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import normalized
 
 import bextoolkit as bex
 from bextoolkit._dask_engine import is_dask_frame, report_columns
@@ -39,17 +40,6 @@ def data(tmp_path_factory) -> dict[str, str]:
     dest = root / "dataset"
     bex.sync(str(src), str(dest), batch_rows=400, progress=False)
     return {"root": str(root), "src": str(src), "dest": str(dest)}
-
-
-def normalized(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.sort_values("eventId", kind="stable").reset_index(drop=True)
-    for name in out.columns:
-        col = out[name]
-        if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories):
-            col = col.cat.remove_unused_categories()
-            out[name] = col.cat.set_categories(col.cat.categories.sort_values())
-    out.attrs = {}
-    return out
 
 
 def test_read_events_with_dask_over_files_equals_pandas(client, data) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import normalized
 
 import bextoolkit as bex
 from bextoolkit import _dataset
@@ -20,18 +21,6 @@ from bextoolkit.samples import generate_events, write_exports
 from bextoolkit.sync import SyncResult, read_dataset, sync_forever
 
 sync = bex.sync
-
-
-def normalized(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows by eventId, categories as the sorted values present: order-free comparison."""
-    out = frame.sort_values("eventId", kind="stable").reset_index(drop=True)
-    for name in out.columns:
-        col = out[name]
-        if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories):
-            col = col.cat.remove_unused_categories()
-            out[name] = col.cat.set_categories(col.cat.categories.sort_values())
-    out.attrs = {}
-    return out
 
 
 def assert_same_events(left: pd.DataFrame, right: pd.DataFrame) -> None:
