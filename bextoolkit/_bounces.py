@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bextoolkit import _keys as k
+from bextoolkit._dask_engine import accepts_dask
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
@@ -15,6 +16,7 @@ from bextoolkit.schema import EVENT_TYPE_COLUMN
 _BOUNCE_ONLY_KEYS: Final = ("bounceType", "code", EVENT_TYPE_COLUMN)
 
 
+@accepts_dask
 def bounce_breakdown(
     events: pd.DataFrame,
     *,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bextoolkit import _keys as k
+from bextoolkit._dask_engine import accepts_dask
 from bextoolkit._urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
@@ -15,6 +16,7 @@ _NAT = np.iinfo(np.int64).min
 _COLUMNS = ("RECIPIENT_ID", "Email", "messageId", "clickUrl", "urlDescription", "timestamp")
 
 
+@accepts_dask
 def click_urls(
     events: pd.DataFrame,
     *,

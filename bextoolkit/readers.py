@@ -150,7 +150,7 @@ def read_events(
     ...                      storage_options={"username": "me", "password": "..."})
     ... # doctest: +SKIP
     """
-    # >>> hook (bextoolkit.sync owner): synced datasets, row filters, engine="dask"
+    # A synced dataset, row filters and engine="dask" are read elsewhere (bextoolkit._engines).
     from bextoolkit import _engines
 
     routed = _engines.route(
@@ -161,7 +161,6 @@ def read_events(
     )  # fmt: skip
     if routed is not None:
         return routed
-    # <<< hook
     opts = _check_options(format, tz, columns, event_types, event_type, on_bad_lines, encoding)
     opts.dedupe = dedupe
     sources = expand(urlpath, storage_options)

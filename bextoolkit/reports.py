@@ -49,6 +49,7 @@ import pandas as pd
 from bextoolkit import _keys as k
 from bextoolkit._bounces import bounce_breakdown
 from bextoolkit._clicks import click_urls
+from bextoolkit._dask_engine import accepts_dask
 from bextoolkit._engagement import activity_heatmap, engagement_curve, time_to_engage
 from bextoolkit._urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.exceptions import BexConfigError
@@ -106,6 +107,7 @@ CONVENTIONS: Final = {
 
 
 # --- event_counts -------------------------------------------------------------------------
+@accepts_dask
 def event_counts(events: pd.DataFrame, *, by: k.By = None) -> pd.DataFrame:
     """Gross and unique-recipient counts of every event type, optionally per group.
 
@@ -167,6 +169,7 @@ def _event_type_order(uniques: pd.Index) -> np.ndarray:
 
 
 # --- funnel -------------------------------------------------------------------------------
+@accepts_dask
 def funnel(
     events: pd.DataFrame,
     *,
@@ -406,14 +409,3 @@ def _without_send(
         early &= ts != np.iinfo(np.int64).min
         diag["events_before_send"] = k.count_rows(groups.codes, groups.n, early)
     return notes, diag
-
-
-# >>> hook (bextoolkit.sync owner): every report also takes a Dask DataFrame; the workers
-# read and project the columns it needs, the client runs the pandas code above on them.
-from bextoolkit._dask_engine import accepts_dask as _accepts_dask  # noqa: E402
-
-event_counts = _accepts_dask(event_counts)
-funnel = _accepts_dask(funnel)
-bounce_breakdown = _accepts_dask(bounce_breakdown)
-click_urls = _accepts_dask(click_urls)
-# <<< hook
