@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from bextoolkit import _events, _parsing, schema
+from bextoolkit._attrs import provenance
 from bextoolkit._dedupe import duplicate_ids
 from bextoolkit._listing import list_exports, parse_export_name
 from bextoolkit._sources import Source, UrlPath, expand
@@ -180,12 +181,12 @@ def read_events(
         frame = frame[[c for c in frame.columns if c in opts.columns or c == EVENT_TYPE]]
     skipped = [line for r in results for line in r.skipped]
     formats = sorted({r.info["format"] for r in results if r.info.get("format")})
-    frame.attrs = {
-        "files": [r.info for r in results],
-        "duplicates_dropped": before - len(frame),
-        "skipped_lines": skipped,
-        "format": ",".join(formats),
-    }
+    frame.attrs = provenance(
+        files=[r.info for r in results],
+        duplicates_dropped=before - len(frame),
+        skipped_lines=skipped,
+        format=",".join(formats),
+    )
     return frame
 
 

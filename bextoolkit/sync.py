@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bextoolkit import _dataset
+from bextoolkit._attrs import provenance
 from bextoolkit._dataset import is_synced_dataset
 from bextoolkit.exceptions import BexConfigError, BexConnectionError, BexFileError
 
@@ -700,10 +701,18 @@ def read_dataset(
         event_types=_dataset._as_list(event_types),
     )
     frame = _dataset.to_events_frame(table, manifest.dtypes)
-    frame.attrs.update(
+    # The same shape as read_events' attrs; the manifest keeps counts of skipped lines only.
+    sources = sorted(manifest.sources.items())
+    frame.attrs = provenance(
+        files=[
+            {"path": name, "rows": r.get("rows"), "bytes": r.get("size")} for name, r in sources
+        ],
+        duplicates_dropped=sum(int(r.get("duplicates", 0)) for _, r in sources),
+        skipped_lines=[
+            {"file": name, "line": None, "reason": f"{n} line(s) skipped when synced"}
+            for name, r in sources
+            if (n := int(r.get("skipped_lines", 0)))
+        ],
         source=urlpath,
-        files=sorted(manifest.sources),
-        duplicates_dropped=sum(int(r.get("duplicates", 0)) for r in manifest.sources.values()),
-        skipped_lines=sum(int(r.get("skipped_lines", 0)) for r in manifest.sources.values()),
     )
     return frame

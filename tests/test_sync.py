@@ -116,6 +116,22 @@ def test_read_events_on_dataset_equals_reading_the_files(src: Path, tmp_path: Pa
         assert categories.dtype == from_csv[name].cat.categories.dtype, name
 
 
+def test_a_dataset_tells_its_provenance_like_the_files(src: Path, tmp_path: Path) -> None:
+    dest = str(tmp_path / "dataset")
+    sync(str(src), dest, progress=False)
+    from_csv, from_parquet = bex.read_events(str(src)), bex.read_events(dest)
+    files = from_parquet.attrs["files"]
+    assert sorted(Path(f["path"]).name for f in files) == sorted(
+        Path(f["path"]).name for f in from_csv.attrs["files"]
+    )
+    assert sum(f["rows"] for f in files) == sum(f["rows"] for f in from_csv.attrs["files"])
+    assert from_parquet.attrs["skipped_lines"] == []
+    page = bex.CampaignReport(from_parquet).to_html()
+    assert f"from {len(files)} file(s)" in page
+    # provenance is shared, not deep-copied, by every frame derived from the events
+    assert from_parquet["eventType"].attrs["files"] is files
+
+
 def test_filters_are_pushed_down_and_match_the_files(
     src: Path, tmp_path: Path, events: pd.DataFrame
 ) -> None:
