@@ -15,15 +15,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from bextoolkit import plotting, quality, reports
 from bextoolkit.exceptions import BexConfigError, BexError
 from bextoolkit.schema import EVENT_TYPE_COLUMN
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["CampaignReport", "render_notebook"]
 
@@ -186,6 +187,8 @@ def _esc(text: object) -> str:
 
 def _figure(draw: Callable[[Axes], Axes], *, height: float = 3.2) -> str:
     """Draw on a fresh figure (never pyplot's global state) and inline it as SVG."""
+    from matplotlib.figure import Figure  # matplotlib only when a report is drawn
+
     fig = Figure(figsize=(9, height), layout="constrained")
     draw(fig.add_subplot())
     buffer = io.StringIO()
