@@ -8,10 +8,11 @@ says where the data came from and is not edited afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 
-class SharedList(list):  # type: ignore[type-arg]
+class SharedList(list[Any]):
     """A list that ``copy.deepcopy`` shares rather than copies."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SharedList:
@@ -24,7 +25,7 @@ def provenance(
     duplicates_dropped: int,
     skipped_lines: list[dict[str, Any]],
     **more: Any,
-) -> dict[str, Any]:
+) -> dict[Hashable, Any]:
     """The ``attrs`` of an events frame: files read, duplicates dropped, lines skipped.
 
     >>> import copy
@@ -33,9 +34,10 @@ def provenance(
     >>> copy.deepcopy(attrs)["files"] is attrs["files"]
     True
     """
-    return {
+    attrs: dict[Hashable, Any] = {
         "files": SharedList(files),
         "duplicates_dropped": duplicates_dropped,
         "skipped_lines": SharedList(skipped_lines),
-        **more,
     }
+    attrs.update(more)
+    return attrs
