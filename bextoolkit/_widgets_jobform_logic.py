@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bextoolkit import schema
+from bextoolkit.jobs import Channel, ColumnSpec, JobDefinition
 
 #: Keys of the places on the form where messages are shown.
 GENERAL = "general"
@@ -62,31 +63,25 @@ def wire_body(values: FormValues, *, with_id: bool = False) -> dict[str, Any]:
     >>> body["channels"][0]["eventTypes"], body["channels"][0]["columnNames"]
     ([{'eventType': 'emailOpen'}], [{'columnName': 'Country', 'columnOrder': 0}])
     """
-    channel: dict[str, Any] = {}
-    if values.event_types:
-        ticked = set(values.event_types)
-        channel["eventTypes"] = [{"eventType": t} for t in schema.EVENT_TYPES if t in ticked]
-    if values.columns:
-        channel["columnNames"] = [
-            {"columnName": name.strip(), "columnOrder": order}
-            for order, name in enumerate(values.columns)
-        ]
-    if values.mailing_types:
-        ticked = set(values.mailing_types)
-        channel["mailingTypes"] = [{"mailingType": t} for t in schema.MAILING_TYPES if t in ticked]
-    if values.prefix.strip():
-        channel["exportFileName"] = values.prefix.strip()
-    channel["exportFileFormat"] = values.file_format
-    channel["jobFrequency"] = values.frequency
-    channel["type"] = schema.CHANNEL_TYPES[0]
-    body: dict[str, Any] = {
-        "channels": [channel],
-        "contactSourceId": values.database_id.strip(),
-        "ftpUserId": values.admin_email.strip(),
-    }
-    if with_id and values.job_id.strip():
-        body["id"] = values.job_id.strip()
-    return body
+    ticked_events, ticked_mailings = set(values.event_types), set(values.mailing_types)
+    job = JobDefinition(
+        contact_source_id=values.database_id.strip(),
+        ftp_user_id=values.admin_email.strip(),
+        channels=[
+            Channel(
+                job_frequency=values.frequency,
+                export_file_format=values.file_format,
+                export_file_name=values.prefix.strip() or None,
+                event_types=[t for t in schema.EVENT_TYPES if t in ticked_events],
+                mailing_types=[t for t in schema.MAILING_TYPES if t in ticked_mailings],
+                columns=[
+                    ColumnSpec(name.strip(), order) for order, name in enumerate(values.columns)
+                ],
+            )
+        ],
+        id=(values.job_id.strip() or None) if with_id else None,
+    )
+    return job.to_dict()
 
 
 def values_from_wire(body: Mapping[str, Any]) -> FormValues:
@@ -101,19 +96,18 @@ def values_from_wire(body: Mapping[str, Any]) -> FormValues:
     >>> v.job_id, v.frequency, v.file_format, v.columns
     ('7', 12, 'TSV', ['A', 'B'])
     """
-    channels = body.get("channels") or [{}]
-    channel = channels[0]
-    columns = sorted(channel.get("columnNames") or [], key=lambda c: c.get("columnOrder", 0))
+    job = JobDefinition.from_dict(body)
+    channel = job.channels[0] if job.channels else Channel()
     return FormValues(
-        database_id=_text(body.get("contactSourceId")),
-        admin_email=_text(body.get("ftpUserId")),
-        file_format=channel.get("exportFileFormat") or schema.DEFAULT_FILE_FORMAT,
-        frequency=int(channel.get("jobFrequency") or 24),
-        prefix=_text(channel.get("exportFileName")),
-        event_types=tuple(e.get("eventType", "") for e in channel.get("eventTypes") or []),
-        mailing_types=tuple(m.get("mailingType", "") for m in channel.get("mailingTypes") or []),
-        columns=[_text(c.get("columnName")) for c in columns],
-        job_id=_text(body.get("id")),
+        database_id=_text(job.contact_source_id),
+        admin_email=_text(job.ftp_user_id),
+        file_format=channel.export_file_format,
+        frequency=int(channel.job_frequency or 24),
+        prefix=_text(channel.export_file_name),
+        event_types=tuple(channel.event_types),
+        mailing_types=tuple(channel.mailing_types),
+        columns=[c.name for c in sorted(channel.columns, key=lambda c: int(c.order))],
+        job_id=_text(job.id),
     )
 
 

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -91,33 +91,25 @@ class ExportSpec:
         >>> spec.frequency, spec.event_types, spec.database_columns, spec.file_format
         (2, ('emailOpen',), ('a', 'b'), 'PSV')
         """
-        specs = []
-        for channel in job.get("channels") or ():
-            columns = sorted(
-                channel.get("columnNames") or (),
-                key=lambda c: int(c.get("columnOrder", 0)),
-            )
-            specs.append(
-                cls(
-                    job_id=str(job_id),
-                    contact_source_id=str(job.get("contactSourceId", "")),
-                    frequency=int(channel.get("jobFrequency") or 24),
-                    event_types=_items(channel.get("eventTypes"), "eventType"),
-                    mailing_types=_items(channel.get("mailingTypes"), "mailingType"),
-                    database_columns=tuple(str(c["columnName"]) for c in columns),
-                    file_format=str(
-                        channel.get("exportFileFormat") or schema.DEFAULT_FILE_FORMAT
-                    ).upper(),
-                    prefix=channel.get("exportFileName") or schema.DEFAULT_EXPORT_FILE_NAME,
-                    channel=str(channel.get("type") or "Email"),
-                )
-            )
-        return specs
+        from bextoolkit.jobs import JobDefinition  # the wire format is read in one place
 
-
-def _items(entries: Iterable[Any] | None, key: str) -> tuple[str, ...]:
-    values = (e.get(key) if isinstance(e, Mapping) else e for e in entries or ())
-    return tuple(str(v) for v in values if v)
+        definition = JobDefinition.from_dict(job)
+        return [
+            cls(
+                job_id=str(job_id),
+                contact_source_id=str(definition.contact_source_id or ""),
+                frequency=int(channel.job_frequency or 24),
+                event_types=tuple(channel.event_types),
+                mailing_types=tuple(channel.mailing_types),
+                database_columns=tuple(
+                    c.name for c in sorted(channel.columns, key=lambda c: int(c.order))
+                ),
+                file_format=str(channel.export_file_format).upper(),
+                prefix=channel.file_name_prefix,
+                channel=channel.type,
+            )
+            for channel in definition.channels
+        ]
 
 
 def select_events(
