@@ -1,7 +1,7 @@
 """Benchmark: ``read_events`` against pandas, pyarrow and polars on one BEX export file.
 
 Generates ``--events`` synthetic events (1M by default, about 370 MB of CSV) with
-:func:`bextoolkit.samples.write_campaign` into one CSV file (cached under ``.bench/``),
+:func:`bextoolkit.samples.campaigns.write_campaign` into one CSV file (cached under ``.bench/``),
 then times, each in a fresh subprocess so peak memory is its own:
 
 - ``cat``: reading the bytes (the I/O floor);

@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=float, default=5e6, help="events to generate")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per question")
-    parser.add_argument("--samples", action="store_true", help="use bextoolkit.samples")
+    parser.add_argument("--samples", action="store_true", help="use bextoolkit.samples.campaigns")
     parser.add_argument(
         "--wide", action="store_true", help="add the other BEX columns (realistic frame size)"
     )
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     if cache.exists() and not args.samples:
         events = pd.read_parquet(cache)
     elif args.samples:
-        from bextoolkit.samples import generate_events
+        from bextoolkit.samples.campaigns import generate_events
 
         events = generate_events(n_recipients=int(args.rows / 20), n_mailings=20, seed=1)
     else:

@@ -46,7 +46,7 @@ def _peak_mb() -> float:
 
 # --- the steps, each run in a child process -------------------------------------------------
 def step_generate(args: argparse.Namespace) -> dict:
-    from bextoolkit.samples import write_campaign
+    from bextoolkit.samples.campaigns import write_campaign
 
     os.makedirs(args.src, exist_ok=True)
     files = write_campaign(

@@ -7,7 +7,7 @@ anywhere fsspec reaches, and answer campaign questions with reports and plots.
 from __future__ import annotations
 
 from bextoolkit import accessor as _accessor  # noqa: F401  registers DataFrame.bex
-from bextoolkit.abtest import Comparison, compare
+from bextoolkit import sync
 from bextoolkit.auth import Credentials, api_base_url, sftp_host
 from bextoolkit.client import BexClient
 from bextoolkit.exceptions import (
@@ -35,14 +35,19 @@ from bextoolkit.plotting import (
     plot_heatmap,
     plot_timeline,
 )
-from bextoolkit.quality import flag_bot_clicks, flag_machine_opens
 from bextoolkit.readers import list_exports, parse_export_name, read_events
 from bextoolkit.reports import (
+    Comparison,
     activity_heatmap,
     bounce_breakdown,
+    classify_user_agents,
     click_urls,
+    client_mix,
+    compare,
     engagement_curve,
     event_counts,
+    flag_bot_clicks,
+    flag_machine_opens,
     funnel,
     normalize_url,
     time_to_engage,
@@ -56,8 +61,7 @@ from bextoolkit.schema import (
     MAILING_TYPES,
 )
 from bextoolkit.sharing import CampaignReport
-from bextoolkit.sync import SyncResult, sync
-from bextoolkit.user_agents import classify_user_agents, client_mix
+from bextoolkit.sync import SyncResult
 
 __version__ = "0.1.0"
 

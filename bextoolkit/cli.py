@@ -431,7 +431,7 @@ def _add_samples(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_samples(args: argparse.Namespace) -> int:
-    from bextoolkit.samples import write_samples
+    from bextoolkit.samples.campaigns import write_samples
 
     files = write_samples(args.dest, n_recipients=args.recipients, seed=args.seed)
     print(f"wrote {len(files)} files to {args.dest}")

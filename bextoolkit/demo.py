@@ -4,7 +4,7 @@
 drop folder on 127.0.0.1), creates a job definition through
 :class:`~bextoolkit.client.BexClient`, lets sandbox time run so the sandbox writes a day
 or more of hourly export files, loads them over SFTP with
-:func:`~bextoolkit.readers.read_events`, computes :func:`~bextoolkit.reports.funnel`
+:func:`~bextoolkit.read_events`, computes :func:`~bextoolkit.funnel`
 and writes a campaign report. The servers are stopped whatever happens, Ctrl-C included.
 """
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
+import pandas as pd
+
 # --- job definitions ----------------------------------------------------------------------
 EVENT_TYPES: Final = (
     "emailSend",
@@ -132,3 +135,27 @@ RRDE_EVENT_TYPES: Final = {
     "soft bounce": ("emailBounce", "Soft"),
     "suppressed": ("emailSuppressed", None),
 }
+
+
+def sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:
+    """``col`` as a category of only the values it uses, sorted (values of ``values_dtype``)."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype("category")
+    cats = col.cat.categories
+    codes = col.cat.codes.to_numpy()
+    used = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(cats)))  # O(rows)
+    wanted = cats[used].sort_values() if len(used) else cats[:0]
+    if values_dtype is not None and str(wanted.dtype) != values_dtype:
+        wanted = wanted.astype(values_dtype)
+    if wanted.equals(cats) and wanted.dtype == cats.dtype:
+        return col
+    if len(wanted) == 0:
+        codes = np.full(len(col), -1, dtype=np.int8)
+        return pd.Series(
+            pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(wanted)),
+            index=col.index,
+            name=col.name,
+        )
+    if len(wanted) == len(cats) and wanted.dtype == cats.dtype:
+        return col.cat.reorder_categories(wanted)  # astype() would keep the old order
+    return col.cat.set_categories(wanted)

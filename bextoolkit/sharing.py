@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bextoolkit import plotting, quality, reports
+from bextoolkit import plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError
+from bextoolkit.reports import quality
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ SFTP folder. :func:`sync` copies only the files it has not synced yet, parses th
 :func:`bextoolkit.read_events`, and appends their events, deduplicated by ``eventId``
 across runs, to a Parquet dataset partitioned by event date (UTC). It never changes or
 deletes a source file. The dataset format (manifest versions and parts) is described in
-:mod:`bextoolkit._dataset`; a crash or a dropped connection at any point leaves the last
+:mod:`bextoolkit.readers.store`; a crash or a dropped connection at any point leaves the last
 committed state readable, and the next run finishes the work.
 
 :func:`read_dataset` (also reached through ``read_events(DEST)``) reads it back with
@@ -18,9 +18,11 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import types
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,14 +32,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bextoolkit import _dataset
-from bextoolkit._attrs import provenance
-from bextoolkit._dataset import is_synced_dataset
 from bextoolkit.exceptions import BexConfigError, BexConnectionError, BexFileError
+from bextoolkit.readers import read_files
+from bextoolkit.readers import store as _dataset
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SyncResult", "is_synced_dataset", "read_dataset", "sync", "sync_forever"]
+__all__ = ["SyncResult", "sync", "sync_forever"]
 
 #: Names that look like export files (before an optional ``.gz``); ``.zip`` holds RRDE.
 EXPORT_SUFFIXES = (".csv", ".psv", ".tsv", ".txt", ".zip")
@@ -517,8 +518,6 @@ def sync(
     """
     from tqdm.auto import tqdm
 
-    from bextoolkit.readers import read_events
-
     started = time.perf_counter()
     src_options = dict(storage_options or {})
     # A fresh connection every run: a cached one may have been dropped by the last run.
@@ -527,7 +526,7 @@ def sync(
         same = fsspec.core.split_protocol(dest)[0] == fsspec.core.split_protocol(src)[0]
         dest_storage_options = src_options if same and src_options else {}
     dest_fs, root = fsspec.core.url_to_fs(dest, **dict(dest_storage_options))
-    from bextoolkit._sources import redact
+    from bextoolkit.readers._sources import redact
 
     result = SyncResult(src=redact(src), dest=redact(dest))  # no password in a repr
     manifest = _dataset.load_manifest(dest_fs, root)
@@ -545,7 +544,7 @@ def sync(
     by_checksum = {r["checksum"]: r["name"] for r in manifest.sources.values()}
     options = _read_options(read_options)
 
-    run = _Run(dest_fs, root, manifest, result, options, batch_rows, read_events)
+    run = _Run(dest_fs, root, manifest, result, options, batch_rows, read_files)
     hide = not _is_terminal() if progress is None else not progress
     bar = tqdm(total=len(todo), unit="file", desc="sync", disable=hide)
     try:
@@ -650,69 +649,13 @@ def sync_forever(
         sleep(max(0.0, every_minutes * 60 - (time.monotonic() - started)))
 
 
-def read_dataset(
-    urlpath: str,
-    *,
-    columns: Sequence[str] | None = None,
-    start: Any = None,
-    end: Any = None,
-    messageId: str | Sequence[str] | None = None,
-    event_types: str | Sequence[str] | None = None,
-    storage_options: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """Read a dataset written by :func:`sync` as an events frame.
+class _SyncModule(types.ModuleType):
+    """This module, callable as :func:`sync`: ``bextoolkit.sync`` stays the module (so
+    ``import bextoolkit.sync`` and ``bextoolkit.sync.SyncResult`` work) while
+    ``bex.sync(src, dest)`` stays the function."""
 
-    Only the committed parts are read; date partitions outside ``[start, end)`` are
-    skipped and the other filters are pushed down into the Parquet scan, so a question
-    about one mailing reads a fraction of the data.
+    def __call__(self, *args: Any, **kwargs: Any) -> SyncResult:
+        return sync(*args, **kwargs)
 
-    Parameters
-    ----------
-    urlpath : str
-        The dataset folder (local or fsspec URL).
-    columns : sequence of str, optional
-        Columns to read (default: all, in events-frame order).
-    start, end : datetime-like, optional
-        Keep events with ``start <= timestamp < end`` (naive values are UTC).
-    messageId : str or sequence of str, optional
-        Keep these mailings only.
-    event_types : str or sequence of str, optional
-        Keep these event types only (``"emailClick"``, ...).
-    storage_options : mapping, optional
-        fsspec options for ``urlpath``.
 
-    Returns
-    -------
-    pandas.DataFrame
-        The events frame, with the dtypes :func:`bextoolkit.read_events` gives.
-    """
-    fs, root = fsspec.core.url_to_fs(urlpath, **dict(storage_options or {}))
-    manifest = _dataset.load_manifest(fs, root)
-    if not manifest.version:
-        raise BexFileError(urlpath, "not a synced dataset: run `bextoolkit sync SRC DEST` first")
-    table = _dataset.read_table(
-        fs,
-        root,
-        manifest,
-        columns=columns,
-        start=start,
-        end=end,
-        message_ids=_dataset._as_list(messageId),
-        event_types=_dataset._as_list(event_types),
-    )
-    frame = _dataset.to_events_frame(table, manifest.dtypes)
-    # The same shape as read_events' attrs; the manifest keeps counts of skipped lines only.
-    sources = sorted(manifest.sources.items())
-    frame.attrs = provenance(
-        files=[
-            {"path": name, "rows": r.get("rows"), "bytes": r.get("size")} for name, r in sources
-        ],
-        duplicates_dropped=sum(int(r.get("duplicates", 0)) for _, r in sources),
-        skipped_lines=[
-            {"file": name, "line": None, "reason": f"{n} line(s) skipped when synced"}
-            for name, r in sources
-            if (n := int(r.get("skipped_lines", 0)))
-        ],
-        source=urlpath,
-    )
-    return frame
+sys.modules[__name__].__class__ = _SyncModule

@@ -60,7 +60,7 @@ def test_chaining_after_query(events):
 
 
 def test_forwards_quality_functions_lazily(events):
-    quality = pytest.importorskip("bextoolkit.quality")
+    quality = pytest.importorskip("bextoolkit.reports.quality")
     flagged = events.assign(userAgent=pd.Categorical(["x"] * 5)).bex.flag_machine_opens()
     assert "machine_open" in flagged.columns
     want = quality.flag_machine_opens(events.assign(userAgent=pd.Categorical(["x"] * 5)))

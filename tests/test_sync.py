@@ -14,11 +14,12 @@ import pytest
 from conftest import normalized
 
 import bextoolkit as bex
-from bextoolkit import _dataset
 from bextoolkit.cli import main
 from bextoolkit.exceptions import BexConnectionError
-from bextoolkit.samples import generate_events, write_exports
-from bextoolkit.sync import SyncResult, read_dataset, sync_forever
+from bextoolkit.readers import store as _dataset
+from bextoolkit.readers.store import read_dataset
+from bextoolkit.samples.campaigns import generate_events, write_exports
+from bextoolkit.sync import SyncResult, sync_forever
 
 sync = bex.sync
 
@@ -67,17 +68,17 @@ def test_only_new_files_are_read(src: Path, tmp_path: Path, monkeypatch) -> None
     for name in names[-3:]:
         shutil.move(held_back / name, src / name)
 
-    import bextoolkit.readers as readers
+    import bextoolkit.sync as sync_module
 
     seen: list[str] = []
-    real = readers.read_events
+    real = sync_module.read_files
 
     def spy(urlpath, **kwargs):
         paths = [urlpath] if isinstance(urlpath, str) else urlpath
         seen.extend(os.path.basename(str(p)) for p in paths)
         return real(urlpath, **kwargs)
 
-    monkeypatch.setattr(readers, "read_events", spy)
+    monkeypatch.setattr(sync_module, "read_files", spy)
     result = sync(str(src), dest, progress=False)
     assert sorted(seen) == names[-3:]
     assert result.files_read == 3 and result.files_unchanged == len(names) - 3

@@ -36,7 +36,7 @@ class SimulatedDatabase:
         Contacts in each simulated database.
     mailings_per_day : int
         Mailings each database sends per day (mailing types cycle as in
-        :func:`bextoolkit.samples.generate_campaign`).
+        :func:`bextoolkit.samples.campaigns.generate_campaign`).
     cache_days : int
         Generated days kept in memory.
 
@@ -95,7 +95,7 @@ class SimulatedDatabase:
             The window, naive meaning UTC.
         database_columns : sequence of str
             Database columns to include; those the simulation holds
-            (:data:`bextoolkit.samples.DATABASE_COLUMNS`) are filled, others are left out
+            (:data:`bextoolkit.samples.campaigns.DATABASE_COLUMNS`) are filled, others are left out
             (a file written with them gets empty cells).
 
         Returns

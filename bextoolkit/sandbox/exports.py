@@ -118,10 +118,10 @@ def select_events(
     """The events one job exports for the window ``[start, end)``: a filtered copy.
 
     Keeps the window's events whose ``eventType`` is among ``spec.event_types`` and whose
-    mailing type (:func:`bextoolkit.samples.mailing_type_of`) is among
+    mailing type (:func:`bextoolkit.samples.campaigns.mailing_type_of`) is among
     ``spec.mailing_types`` (empty means all), sorted by time. The input is not changed.
     """
-    from bextoolkit.samples import mailing_type_of
+    from bextoolkit.samples.campaigns import mailing_type_of
 
     stamps = events["timestamp"]
     in_window = (stamps >= pd.Timestamp(start)) & (stamps < pd.Timestamp(end))
@@ -140,14 +140,14 @@ def write_export_file(
 ) -> Path:
     """Write one export file of ``spec`` for the window ending at ``window_end``.
 
-    The file is named as :func:`bextoolkit.samples.export_file_name` names it, holds the
+    The file is named as :func:`bextoolkit.samples.campaigns.export_file_name` names it, holds the
     header (``schema.BEX_COLUMNS`` then ``spec.database_columns``; columns the events lack
     are empty) and one row per event, even when there is none (a header-only file, as a
     run with no events still makes). It appears atomically: written under a hidden name
     and renamed, so a reader listing the folder never sees half a file.
     """
     from bextoolkit import samples
-    from bextoolkit._delimited import write_text
+    from bextoolkit.samples.delimited import write_text
 
     name = samples.export_file_name(
         pd.Timestamp(window_end),

@@ -1,0 +1,367 @@
+"""Private helpers of :mod:`bextoolkit.readers.files`: one export file's bytes -> an Arrow table.
+
+Steps, each a small function: unwrap compression (gzip, zip) by magic bytes, strip a
+UTF-8 BOM, read the header, tell BEX from RRDE and the delimiter, build explicit Arrow
+column types, parse with ``pyarrow.csv``, and find the physical line of any bad row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from bextoolkit import schema
+from bextoolkit.exceptions import BexFileError
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+BOM = codecs.BOM_UTF8
+#: File extensions that name a format (besides ``.gz`` / ``.zip`` around them).
+FORMAT_BY_EXT = {".csv": "CSV", ".psv": "PSV", ".tsv": "TSV", ".txt": None}
+#: Header names accepted as an explicit event-type column (compared lower-cased, trimmed).
+EVENT_TYPE_NAMES = ("eventtype", "event_type", "event type")
+
+STRING = pa.string()
+UNIQUE = pa.large_string()
+CATEGORY = pa.dictionary(pa.int32(), pa.string())
+_BEX_KEY = set(schema.BEX_COLUMNS) - {"Email"}
+_RRDE_KEY = set(schema.RRDE_COLUMNS) - {"Email"}
+_KNOWN = set(schema.BEX_COLUMNS) | set(schema.RRDE_COLUMNS) | {schema.EVENT_TYPE_COLUMN}
+
+
+class DamagedFileError(BexFileError):
+    """A file damaged in transfer (empty, bad gzip/zip): skipped with on_bad_lines='skip'."""
+
+
+@dataclass
+class Payload:
+    """The uncompressed bytes of one export file and what was learnt unwrapping them."""
+
+    data: pa.Buffer
+    name: str
+    compression: str | None = None
+
+
+@dataclass
+class Header:
+    """A parsed header: the names as in the file, the kind, and the delimiter."""
+
+    names: list[str]
+    kind: str  # "BEX" or "RRDE"
+    format: str  # "CSV", "PSV" or "TSV"
+    renames: dict[str, str] = field(default_factory=dict)  # file name -> frame name
+
+    @property
+    def delimiter(self) -> str:
+        return schema.DELIMITERS[self.format]
+
+    def frame_name(self, name: str) -> str:
+        return self.renames.get(name, name)
+
+
+def split_ext(name: str) -> tuple[str, str | None, str | None]:
+    """``'a_1.tsv.gz'`` -> ``('a_1', 'TSV', 'gzip')``: the stem, format and compression."""
+    base = name.rsplit("/", 1)[-1]
+    compression = None
+    lower = base.lower()
+    if lower.endswith(".gz"):
+        base, compression = base[:-3], "gzip"
+    elif lower.endswith(".zip"):
+        base, compression = base[:-4], "zip"
+    stem, dot, ext = base.rpartition(".")
+    if dot and "." + ext.lower() in FORMAT_BY_EXT:
+        return stem, FORMAT_BY_EXT["." + ext.lower()], compression
+    return base, None, compression
+
+
+def unwrap(raw: pa.Buffer, name: str, path: str) -> Payload:
+    """Undo gzip / zip (told by magic bytes, not by name) and strip a UTF-8 BOM."""
+    head = raw[:4].to_pybytes()
+    compression = None
+    if head[:2] == GZIP_MAGIC:
+        compression = "gzip"
+        try:
+            raw = pa.py_buffer(gzip.decompress(raw))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DamagedFileError(
+                path, f"is not a readable gzip file ({exc}); download it again"
+            ) from exc
+        name = name[:-3] if name.lower().endswith(".gz") else name
+    elif head in ZIP_MAGICS:
+        compression = "zip"
+        raw, name = _unzip(raw, path)
+    if raw[:3].to_pybytes() == BOM:
+        raw = raw.slice(3)
+    return Payload(raw, name, compression)
+
+
+def _unzip(raw: pa.Buffer, path: str) -> tuple[pa.Buffer, str]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as exc:
+        raise DamagedFileError(
+            path, f"is not a readable zip file ({exc}); download it again"
+        ) from exc
+    members = [
+        m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+    ]
+    if len(members) != 1:
+        listed = ", ".join(m.filename for m in members) or "nothing"
+        raise BexFileError(
+            path,
+            f"zip holds {len(members)} files ({listed}), an export zip holds one; read a "
+            f"member by itself with 'zip://MEMBER::{path}'",
+        )
+    try:
+        return pa.py_buffer(archive.read(members[0])), members[0].filename
+    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
+        raise DamagedFileError(path, f"zip member is damaged ({exc}); download it again") from exc
+
+
+def read_header(payload: Payload, path: str, *, format: str | None, encoding: str) -> Header:
+    """Read and classify the header row; choose the delimiter.
+
+    The delimiter comes from ``format=``, else from the file extension, else from the
+    header itself (the one that splits it into the most known column names).
+    """
+    first = _first_line(payload.data, encoding)
+    if not first.strip():
+        raise BexFileError(path, "has no header row (the first line is empty)", line=1)
+    _, ext_format, _ = split_ext(payload.name)
+    candidates = {f: _split_header(first, schema.DELIMITERS[f]) for f in schema.FILE_FORMATS}
+    sniffed = max(
+        schema.FILE_FORMATS, key=lambda f: (len(_KNOWN & set(candidates[f])), len(candidates[f]))
+    )
+    chosen = format or ext_format or sniffed
+    names = candidates[chosen]
+    kind = classify(names)
+    if kind is None and format is None and classify(candidates[sniffed]):
+        chosen, names, kind = sniffed, candidates[sniffed], classify(candidates[sniffed])
+    if kind is None:
+        hint = ""
+        if classify(candidates[sniffed]) and sniffed != chosen:
+            hint = f" The header splits into known columns with {sniffed}: pass format={sniffed!r}."
+        shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
+        raise BexFileError(
+            path,
+            f"header is neither a BEX nor an RRDE export (read as {chosen}; columns found: "
+            f"{shown}). A BEX header has columns such as RECIPIENT_ID, code, messageId, "
+            f"timestamp, eventId; an RRDE header has Recipient Id, Mailing Id, Event Type.{hint}",
+            line=1,
+        )
+    renames = dict(schema.RRDE_TO_BEX) if kind == "RRDE" else {}
+    return Header(names=names, kind=kind, format=chosen, renames=renames)
+
+
+def classify(names: list[str]) -> str | None:
+    """``'BEX'``, ``'RRDE'`` or None, by how many known column names a header holds."""
+    present = set(names)
+    rrde, bex = len(present & _RRDE_KEY), len(present & _BEX_KEY)
+    if rrde >= 2 and rrde >= bex:
+        return "RRDE"
+    if bex >= 2:
+        return "BEX"
+    return None
+
+
+def _first_line(data: pa.Buffer, encoding: str) -> str:
+    chunk = data[: 1 << 16].to_pybytes()
+    line = chunk.split(b"\n", 1)[0].rstrip(b"\r")
+    return line.decode(encoding, errors="replace")
+
+
+def _split_header(line: str, delimiter: str) -> list[str]:
+    row = next(csv.reader([line], delimiter=delimiter), [])
+    return [name.strip() for name in row]
+
+
+def column_type(frame_name: str) -> pa.DataType:
+    """The Arrow type a column is parsed as, by its events-frame name."""
+    if frame_name in schema.CATEGORY_COLUMNS:
+        return CATEGORY
+    if frame_name == "timestamp":
+        return STRING
+    return UNIQUE
+
+
+def parse_table(
+    payload: Payload,
+    header: Header,
+    path: str,
+    *,
+    include: list[str] | None,
+    encoding: str,
+    skip_bad: bool,
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Parse the rows of one file; return the table and the rows skipped as bad.
+
+    Raises :class:`BexFileError` naming the line of the first bad row unless ``skip_bad``.
+    """
+    data = payload.data
+    types = {name: column_type(header.frame_name(name)) for name in header.names}
+    quoted = data.size > 0 and _has_quote(data)
+    # Fast pass: quoted newlines are still parsed, but a block boundary inside quotes would
+    # break a row; such breaks always leave a row with the wrong field count, so any bad
+    # row in a file with quotes sends it to the slower, quote-aware chunker.
+    try:
+        table, invalid = _read(data, header, types, include, encoding, newlines=False)
+    except pa.ArrowInvalid as exc:
+        if not quoted:
+            return _parse_failed(payload, header, path, include, encoding, skip_bad, exc)
+        table, invalid = None, ["?"]
+    if invalid and quoted:
+        try:
+            table, invalid = _read(data, header, types, include, encoding, newlines=True)
+        except pa.ArrowInvalid as exc:
+            return _parse_failed(payload, header, path, include, encoding, skip_bad, exc)
+    assert table is not None
+    if invalid and not skip_bad:
+        bad = find_bad_rows(data, header, encoding)
+        raise BexFileError(
+            path,
+            f"{bad[0]['reason'] if bad else 'wrong number of fields'}; fix the file, or pass "
+            "on_bad_lines='skip' (or 'warn') to skip such lines and list them in "
+            "df.attrs['skipped_lines']",
+            line=bad[0]["line"] if bad else None,
+        )
+    skipped: list[dict[str, Any]] = []
+    if invalid:
+        bad = find_bad_rows(data, header, encoding)
+        if len(bad) != len(invalid):  # the two parsers disagree: keep what pyarrow saw
+            bad = [{"line": None, "reason": f"wrong number of fields: {t[:80]!r}"} for t in invalid]
+        skipped = [{"file": path, **b} for b in bad]
+    return table, skipped
+
+
+def _read(
+    data: pa.Buffer,
+    header: Header,
+    types: dict[str, pa.DataType],
+    include: list[str] | None,
+    encoding: str,
+    *,
+    newlines: bool,
+) -> tuple[pa.Table, list[str]]:
+    """One ``pyarrow.csv`` parse that skips rows with the wrong field count, collecting them."""
+    invalid: list[str] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(row.text)
+        return "skip"
+
+    table = pacsv.read_csv(
+        pa.BufferReader(data),
+        read_options=pacsv.ReadOptions(encoding=encoding),
+        parse_options=pacsv.ParseOptions(
+            delimiter=header.delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=include,
+        ),
+    )
+    return table, invalid
+
+
+def _parse_failed(
+    payload: Payload,
+    header: Header,
+    path: str,
+    include: list[str] | None,
+    encoding: str,
+    skip_bad: bool,
+    exc: Exception,
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """pyarrow gave up on the file: invalid UTF-8 (skippable by line) or a parse error."""
+    if "UTF8" not in str(exc) and "UTF-8" not in str(exc):
+        raise BexFileError(
+            path,
+            f"cannot be parsed as {header.format} ({exc}); check the file, or pass format= if "
+            "the delimiter is not the one its extension says",
+        ) from exc
+    lines = bad_utf8_lines(payload.data)
+    if not skip_bad or not lines or 1 in lines:
+        raise BexFileError(
+            path,
+            "is not valid UTF-8; if it is Latin-1, pass encoding='latin-1', or pass "
+            "on_bad_lines='skip' to skip the lines that are not UTF-8",
+            line=lines[0] if lines else None,
+        ) from exc
+    dropped = set(lines)
+    kept_numbers, kept = [], []
+    for number, line in enumerate(payload.data.to_pybytes().split(b"\n"), start=1):
+        if number not in dropped:
+            kept_numbers.append(number)
+            kept.append(line)
+    cleaned = Payload(pa.py_buffer(b"\n".join(kept)), payload.name, payload.compression)
+    table, skipped = parse_table(
+        cleaned, header, path, include=include, encoding=encoding, skip_bad=skip_bad
+    )
+    for entry in skipped:  # lines of the cleaned text -> lines of the file
+        if entry["line"] is not None:
+            entry["line"] = kept_numbers[entry["line"] - 1]
+    utf8 = [{"file": path, "line": n, "reason": "not valid UTF-8"} for n in lines]
+    return table, sorted(utf8 + skipped, key=lambda e: e["line"] or 0)
+
+
+def _has_quote(data: pa.Buffer) -> bool:
+    """Quoted newlines need pyarrow's slower chunker; only files with a quote can hold one."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    step = 1 << 24
+    return any(bool((view[i : i + step] == ord('"')).any()) for i in range(0, view.size, step))
+
+
+def _records(data: pa.Buffer, header: Header, encoding: str) -> Iterator[tuple[int, list[str]]]:
+    """Every non-empty data record (the header skipped) and the line it starts on."""
+    text = data.to_pybytes().decode(encoding, errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter)
+    start = 1
+    for index, record in enumerate(reader):
+        if index > 0 and record:
+            yield start, record
+        start = reader.line_num + 1
+
+
+def find_bad_rows(data: pa.Buffer, header: Header, encoding: str) -> list[dict[str, Any]]:
+    """Re-scan with the csv module: every record whose field count differs from the header.
+
+    Slow (pure Python), so only used once pyarrow has reported a problem.
+    """
+    expected = len(header.names)
+    return [
+        {"line": start, "reason": f"expected {expected} fields, found {len(record)}"}
+        for start, record in _records(data, header, encoding)
+        if len(record) != expected
+    ]
+
+
+def bad_utf8_lines(data: pa.Buffer) -> list[int]:
+    """1-based numbers of the physical lines that are not valid UTF-8."""
+    lines = data.to_pybytes().split(b"\n")
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+    return bad
+
+
+def record_lines(data: pa.Buffer, header: Header, encoding: str) -> list[int]:
+    """The first line of every well-formed data record, in order (row i -> line)."""
+    expected = len(header.names)
+    return [start for start, record in _records(data, header, encoding) if len(record) == expected]

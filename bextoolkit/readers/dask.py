@@ -1,0 +1,283 @@
+"""The Dask engine: ``read_events(..., engine="dask")``, a lazy frame over files or a store.
+
+Kept thin on purpose: the same file reader and the same Parquet reading code as the
+pandas engine run inside Dask tasks (``dask.dataframe.from_map``), one task per ~128 MB
+of export files or per ~2M events of Parquet parts, so a Dask frame computes to the
+pandas frame.
+
+What runs where
+---------------
+- On the client: listing the files, or reading the dataset's manifest; no event data.
+- On the workers: for each partition, download and parse the files (or read the
+  Parquet parts with the filters pushed down, and only the columns asked for); for
+  export files, the cross-file ``eventId`` deduplication (a shuffle between workers).
+- Reports on a Dask frame: see :mod:`bextoolkit.reports._dask`.
+
+Point it at an existing cluster by creating a ``dask.distributed.Client(address)``
+before calling; ``storage_options`` travel with each task, so workers reach SFTP or
+object stores with the same credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+import pandas as pd
+
+from bextoolkit.readers import store as _dataset
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
+
+log = logging.getLogger(__name__)
+
+_KEY = "__bex_dedupe_key__"
+
+
+def _require_dask() -> Any:
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        from bextoolkit.exceptions import BexConfigError
+
+        raise BexConfigError("engine='dask' needs Dask: pip install 'bextoolkit[dask]'") from exc
+    return dd
+
+
+# --- reading ---------------------------------------------------------------------------------
+class _ReadParts:
+    """One Dask task: read a few committed Parquet parts, filters pushed down.
+
+    Its ``columns=`` keyword lets Dask push a projection down: ``frame[["a", "b"]]``
+    makes every task read only those columns from Parquet.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        manifest: _dataset.Manifest,
+        storage_options: Mapping[str, Any],
+        protocol: str,
+        query: Mapping[str, Any],
+    ) -> None:
+        self.root = root
+        self.protocol = protocol
+        self.storage_options = dict(storage_options)
+        self.schema = manifest.schema
+        self.dtypes = dict(manifest.dtypes)
+        self.query = dict(query)
+
+    def __call__(
+        self, parts: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        fs = fsspec.filesystem(self.protocol, **self.storage_options)
+        chosen = _dataset.Manifest(parts=[dict(p) for p in parts], schema=self.schema)
+        chosen.dtypes = self.dtypes
+        query = dict(self.query)
+        if columns is not None:  # Dask's column projection: read only these
+            query["columns"] = list(columns)
+        table = _dataset.read_table(fs, self.root, chosen, **query)
+        return _dataset.to_events_frame(table, self.dtypes)
+
+
+#: Events per Dask partition of a synced dataset (consecutive parts are grouped).
+PARTITION_ROWS = 2_000_000
+
+
+def group_parts(parts: Sequence[Mapping[str, Any]], rows: int) -> list[list[Mapping[str, Any]]]:
+    """Consecutive parts grouped to about ``rows`` events each.
+
+    Examples
+    --------
+    >>> [len(g) for g in group_parts([{"rows": 5}, {"rows": 5}, {"rows": 9}], 10)]
+    [2, 1]
+    """
+    groups: list[list[Mapping[str, Any]]] = []
+    total = 0
+    for part in parts:
+        if groups and total + int(part["rows"]) <= rows:
+            groups[-1].append(part)
+            total += int(part["rows"])
+        else:
+            groups.append([part])
+            total = int(part["rows"])
+    return groups
+
+
+class _ReadFile:
+    """One Dask task: read a few export files with the pandas engine's own reader."""
+
+    def __init__(self, storage_options: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+        self.storage_options = dict(storage_options)
+        self.options = dict(options)
+
+    def __call__(self, paths: Sequence[str]) -> pd.DataFrame:
+        from bextoolkit.readers.files import read_files
+
+        frame = read_files(list(paths), storage_options=self.storage_options, **self.options)
+        frame.attrs.clear()  # attrs do not survive concatenation: keep partitions alike
+        return frame
+
+
+def read_dataset_dask(
+    urlpath: str,
+    *,
+    columns: Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    messageId: Any = None,
+    event_types: Any = None,
+    storage_options: Mapping[str, Any] | None = None,
+    partition_rows: int = PARTITION_ROWS,
+) -> dd.DataFrame:
+    """A synced dataset as a Dask DataFrame: one partition per ~``partition_rows`` events.
+
+    Each partition reads its Parquet parts on a worker, with the filters pushed down;
+    selecting columns of the result (``frame[[...]]``) reads only those columns.
+    """
+    dd = _require_dask()
+    options = dict(storage_options or {})
+    fs, root = fsspec.core.url_to_fs(urlpath, **options)
+    manifest = _dataset.load_manifest(fs, root)
+    if manifest.schema is None:
+        from bextoolkit.exceptions import BexFileError
+
+        raise BexFileError(urlpath, "no synced events here: run `bextoolkit sync SRC DEST` first")
+    query = {
+        "columns": columns,
+        "start": start,
+        "end": end,
+        "message_ids": _dataset._as_list(messageId),
+        "event_types": _dataset._as_list(event_types),
+    }
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    reader = _ReadParts(root, manifest, options, protocol, query)
+    parts = _dataset.select_parts(manifest, start=start, end=end, message_ids=query["message_ids"])
+    meta = _meta_for(manifest, columns)
+    if not parts:
+        return dd.from_pandas(meta, npartitions=1)
+    groups = group_parts(parts, partition_rows)
+    return dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
+
+
+def _meta_for(manifest: _dataset.Manifest, columns: Sequence[str] | None) -> pd.DataFrame:
+    assert manifest.schema is not None
+    empty = manifest.schema.empty_table()
+    if columns is not None:
+        empty = empty.select(_dataset.ordered_subset(manifest.schema.names, columns))
+    return _dataset.to_events_frame(empty, manifest.dtypes)
+
+
+#: Bytes of export files parsed by one Dask task (one partition).
+PARTITION_BYTES = 128 * 1024 * 1024
+
+
+def read_files_dask(
+    paths: Sequence[str],
+    *,
+    sizes: Sequence[int] | None = None,
+    partition_bytes: int = PARTITION_BYTES,
+    storage_options: Mapping[str, Any] | None = None,
+    dedupe: bool = True,
+    **read_options: Any,
+) -> dd.DataFrame:
+    """Export files as a Dask DataFrame, parsed on the workers.
+
+    Consecutive files are grouped into partitions of about ``partition_bytes`` (hourly
+    files are small); each partition is one :func:`bextoolkit.read_events` call on a
+    worker, which also drops duplicates within it.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Full URLs of the files, in name order.
+    sizes : sequence of int, optional
+        Their sizes in bytes (default: one file per partition).
+    partition_bytes : int
+        Target bytes of files per partition.
+    storage_options : mapping, optional
+        fsspec options; they travel with each task to the workers.
+    dedupe : bool, default True
+        Also drop events whose ``eventId`` was seen in another partition (a shuffle), as
+        the pandas engine does when it reads several files.
+    **read_options
+        Passed to :func:`bextoolkit.read_events`.
+    """
+    dd = _require_dask()
+    if not paths:
+        raise FileNotFoundError("no export files to read")
+    groups = group_files(paths, sizes, partition_bytes)
+    reader = _ReadFile(storage_options or {}, {**read_options, "dedupe": dedupe})
+    meta = reader(groups[0][:1]).iloc[:0]
+    frame = dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
+    if dedupe and "eventId" in meta.columns and len(groups) > 1:
+        frame = drop_duplicate_events(frame)
+    return frame
+
+
+def group_files(
+    paths: Sequence[str], sizes: Sequence[int] | None, partition_bytes: int
+) -> list[list[str]]:
+    """Consecutive paths grouped to about ``partition_bytes`` each.
+
+    Examples
+    --------
+    >>> group_files(["a", "b", "c"], [60, 50, 10], 100)
+    [['a'], ['b', 'c']]
+    >>> group_files(["a", "b"], None, 100)
+    [['a'], ['b']]
+    """
+    if sizes is None:
+        return [[p] for p in paths]
+    groups: list[list[str]] = []
+    total = 0
+    for path, size in zip(paths, sizes, strict=True):
+        if groups and total + size <= partition_bytes:
+            groups[-1].append(path)
+            total += size
+        else:
+            groups.append([path])
+            total = size
+    return groups
+
+
+def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
+    """Keep the first event of each ``eventId`` across partitions; missing ids all stay."""
+
+    def with_key(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        number = (partition_info or {}).get("number", 0)
+        ids = part["eventId"].astype("string")
+        own = pd.Series([f"\x00{number}:{i}" for i in range(len(part))], index=part.index)
+        out = part.copy()
+        out[_KEY] = ids.where(ids.notna(), own.astype("string"))
+        return out
+
+    meta = frame._meta.assign(**{_KEY: pd.Series(dtype="string")})
+    keyed = frame.map_partitions(with_key, meta=meta)
+    deduped = keyed.drop_duplicates(subset=[_KEY], keep="first", split_out=frame.npartitions)
+    deduped = deduped.drop(columns=[_KEY])
+    # The shuffle goes through Arrow, which loses the dtype of empty categories.
+    return deduped.map_partitions(like_meta, frame._meta, meta=frame._meta)
+
+
+def like_meta(part: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """``part`` with the dtypes of ``meta`` (category values' dtype included)."""
+    out = part
+    for name in meta.columns:
+        want, have = meta[name].dtype, part[name].dtype
+        if isinstance(want, pd.CategoricalDtype) and isinstance(have, pd.CategoricalDtype):
+            cats = have.categories
+            if cats.dtype != want.categories.dtype:
+                out = out.assign(
+                    **{
+                        name: part[name].astype(
+                            pd.CategoricalDtype(cats.astype(want.categories.dtype))
+                        )
+                    }
+                )
+        elif want != have:
+            out = out.assign(**{name: part[name].astype(want)})
+    return out

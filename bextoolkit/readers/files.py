@@ -1,0 +1,406 @@
+"""Export files -> one events frame: :func:`read_files`, the file reader behind ``read_events``.
+
+CSV, PSV and TSV exports, gzipped or zipped, local or remote, into one typed pandas frame
+(see DESIGN.md, "The events frame"). Parsing is done by ``pyarrow.csv`` with explicit
+column types, one file at a time (:mod:`._parsing`), timestamps by :mod:`._timestamps`,
+event types by :mod:`._event_types`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from bextoolkit import schema
+from bextoolkit.exceptions import BexConfigError, BexFileError
+from bextoolkit.readers import _event_types as _events
+from bextoolkit.readers import _parsing
+from bextoolkit.readers._dedupe import duplicate_ids
+from bextoolkit.readers._provenance import provenance
+from bextoolkit.readers._sources import Source, UrlPath, expand
+from bextoolkit.readers._timestamps import UNIT, check_tz, parse_timestamps
+
+log = logging.getLogger(__name__)
+
+__all__ = ["read_files"]
+
+OnBadLines = Literal["error", "warn", "skip"]
+#: The dtype of a category column no file filled (categories of the default ``str`` dtype).
+_EMPTY_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
+EVENT_TYPE = schema.EVENT_TYPE_COLUMN
+
+
+@dataclass
+class _Options:
+    format: str | None
+    tz: str
+    columns: list[str] | None
+    event_types: set[str] | None
+    event_type: str | None
+    dedupe: bool
+    on_bad_lines: str
+    encoding: str
+
+    @property
+    def skip_bad(self) -> bool:
+        return self.on_bad_lines != "error"
+
+
+@dataclass
+class _FileResult:
+    table: pa.Table | None
+    info: dict[str, Any]
+    skipped: list[dict[str, Any]]
+    all_columns: bool = True  # False when ``columns=`` limited what was parsed
+
+
+def read_files(
+    urlpath: UrlPath,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    format: str | None = None,
+    tz: str = "UTC",
+    columns: Sequence[str] | None = None,
+    event_types: Iterable[str] | None = None,
+    event_type: str | None = None,
+    dedupe: bool = True,
+    on_bad_lines: OnBadLines = "error",
+    progress: bool | None = None,
+    encoding: str = "utf-8",
+) -> pd.DataFrame:
+    """Read export files (not a synced store, no row filters) into one events frame.
+
+    The file reader behind :func:`bextoolkit.read_events`, which documents every
+    parameter; the Dask engine and :func:`bextoolkit.sync` call it directly.
+    """
+    opts = _check_options(format, tz, columns, event_types, event_type, on_bad_lines, encoding)
+    opts.dedupe = dedupe
+    sources = expand(urlpath, storage_options)
+    results = [_read_file(s, opts) for s in _progress(sources, progress)]
+    table = _combine([r.table for r in results if r.table is not None], opts, results)
+    before = table.num_rows
+    if dedupe and table.num_rows:
+        # hash the event ids in a second thread while the frame is built (both in C++)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            id_duplicates = pool.submit(_event_id_duplicates, table)
+            frame = _to_pandas(table, opts.tz)
+            frame = _drop_duplicates(frame, *id_duplicates.result())
+    else:
+        frame = _to_pandas(table, opts.tz)
+    del table
+    if opts.columns is not None:
+        frame = frame[[c for c in frame.columns if c in opts.columns or c == EVENT_TYPE]]
+    skipped = [line for r in results for line in r.skipped]
+    formats = sorted({r.info["format"] for r in results if r.info.get("format")})
+    frame.attrs = provenance(
+        files=[r.info for r in results],
+        duplicates_dropped=before - len(frame),
+        skipped_lines=skipped,
+        format=",".join(formats),
+    )
+    return frame
+
+
+def _check_options(
+    format: str | None,
+    tz: str,
+    columns: Sequence[str] | None,
+    event_types: Iterable[str] | None,
+    event_type: str | None,
+    on_bad_lines: str,
+    encoding: str,
+) -> _Options:
+    if format is not None and format.upper() not in schema.FILE_FORMATS:
+        raise BexConfigError(f"format={format!r} is not one of {', '.join(schema.FILE_FORMATS)}")
+    if on_bad_lines not in ("error", "warn", "skip"):
+        raise BexConfigError(
+            f"on_bad_lines={on_bad_lines!r}: pass 'error' (default), 'warn' or 'skip'"
+        )
+    if isinstance(columns, str):
+        columns = [columns]
+    if isinstance(event_types, str):
+        event_types = [event_types]
+    wanted = None if event_types is None else set(_events.canonical_names(event_types))
+    return _Options(
+        format=format.upper() if format else None,
+        tz=check_tz(tz),
+        columns=list(columns) if columns is not None else None,
+        event_types=wanted,
+        event_type=event_type,
+        dedupe=True,
+        on_bad_lines=on_bad_lines,
+        encoding=encoding,
+    )
+
+
+def _progress(sources: list[Source], progress: bool | None) -> Iterable[Source]:
+    show = progress if progress is not None else (len(sources) > 1 and _in_notebook())
+    if not show:
+        return sources
+    from tqdm.auto import tqdm
+
+    return tqdm(sources, desc="reading exports", unit="file")
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+# --- one file ---------------------------------------------------------------------------
+
+
+def _read_file(source: Source, opts: _Options) -> _FileResult:
+    path = source.display
+    raw = source.read()
+    info: dict[str, Any] = {"path": path, "rows": 0, "bytes": raw.size}
+    try:
+        if raw.size == 0:
+            raise _parsing.DamagedFileError(path, "is empty (0 bytes, no header row)")
+        payload = _parsing.unwrap(raw, source.name, path)
+        if not payload.data[:4096].to_pybytes().strip():
+            raise _parsing.DamagedFileError(path, "holds no header row (empty after unpacking)")
+    except _parsing.DamagedFileError as exc:
+        if not opts.skip_bad:
+            raise BexFileError(
+                path, f"{exc.reason}; pass on_bad_lines='skip' to skip it", line=exc.line
+            ) from exc
+        return _FileResult(
+            None, info, _skip(opts, [{"file": path, "line": None, "reason": exc.reason}])
+        )
+    header = _parsing.read_header(payload, path, format=opts.format, encoding=opts.encoding)
+    info.update(format=header.format, kind=header.kind, compression=payload.compression)
+    source_col = _event_source(header, opts)
+    include = _include(header, opts, source_col)
+    table, skipped = _parsing.parse_table(
+        payload, header, path, include=include, encoding=opts.encoding, skip_bad=opts.skip_bad
+    )
+    table = table.rename_columns([header.frame_name(n) for n in table.column_names])
+    table, bad_ts = _with_timestamps(table, payload, header, path, opts)
+    table = _with_event_type(table, header, path, opts, source_col)
+    info["rows"] = table.num_rows
+    if opts.event_types is not None:
+        table = table.filter(_events.keep_mask(table[EVENT_TYPE], opts.event_types))
+    skipped = _skip(opts, sorted(skipped + bad_ts, key=_line_key))
+    return _FileResult(table, info, skipped, all_columns=include is None)
+
+
+def _line_key(entry: dict[str, Any]) -> int:
+    return entry["line"] or 0
+
+
+def _skip(opts: _Options, skipped: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if skipped and opts.on_bad_lines == "warn":
+        first = skipped[0]
+        where = f"line {first['line']}" if first["line"] else "the whole file"
+        warnings.warn(
+            f"{first['file']}: skipped {len(skipped)} bad line(s), first {where}: "
+            f"{first['reason']}; all are listed in df.attrs['skipped_lines']",
+            stacklevel=4,
+        )
+    if skipped:
+        log.info("%s: skipped %d bad line(s)", skipped[0]["file"], len(skipped))
+    for entry in skipped:
+        log.debug("skipped %s line %s: %s", entry["file"], entry["line"], entry["reason"])
+    return skipped
+
+
+def _event_source(header: _parsing.Header, opts: _Options) -> str | None:
+    """The file column that says each row's event, if any (file names, not frame names)."""
+    if opts.event_type is not None and opts.event_type in header.names:
+        return opts.event_type
+    for name in header.names:
+        if name.strip().lower() in _parsing.EVENT_TYPE_NAMES:
+            return name
+    return None
+
+
+def _include(header: _parsing.Header, opts: _Options, source_col: str | None) -> list[str] | None:
+    """File columns to parse for ``columns=``; None means all of them."""
+    if opts.columns is None:
+        return None
+    frame_names = {header.frame_name(n): n for n in header.names}
+    if opts.dedupe and "eventId" not in frame_names:
+        return None  # duplicates can then only be told by the full row
+    wanted = set(opts.columns) | {"code", "eventId"}
+    if header.kind == "RRDE":
+        wanted.add("bounceType")
+    keep = [n for n in header.names if header.frame_name(n) in wanted or n == source_col]
+    if header.kind == "RRDE" and "bounceType" in wanted:
+        keep += [n for n in header.names if header.frame_name(n) == EVENT_TYPE and n not in keep]
+    return keep
+
+
+def _with_timestamps(
+    table: pa.Table,
+    payload: _parsing.Payload,
+    header: _parsing.Header,
+    path: str,
+    opts: _Options,
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    if "timestamp" not in table.column_names:
+        return table, []
+    parsed, bad = parse_timestamps(table["timestamp"], opts.tz)
+    index = table.column_names.index("timestamp")
+    table = table.set_column(index, "timestamp", parsed)
+    if len(bad) == 0:
+        return table, []
+    lines = _parsing.record_lines(payload.data, header, opts.encoding)
+    value = _raw_cell(payload, header, opts, int(bad[0]))
+    line_of = (lambda i: lines[i]) if len(lines) == table.num_rows else (lambda i: None)
+    if not opts.skip_bad:
+        raise BexFileError(
+            path,
+            f"timestamp {value!r} is not in a known format (ISO 8601, MM/DD/YYYY HH:MM:SS, "
+            "MM/DD/YY hh:mm AM/PM); pass on_bad_lines='skip' to skip such lines",
+            line=line_of(int(bad[0])),
+        )
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[bad] = False
+    skipped = [
+        {"file": path, "line": line_of(int(i)), "reason": "timestamp not in a known format"}
+        for i in bad
+    ]
+    return table.filter(pa.array(keep)), skipped
+
+
+def _raw_cell(payload: _parsing.Payload, header: _parsing.Header, opts: _Options, row: int) -> str:
+    """The raw ``timestamp`` text of one data row, for an error message."""
+    file_name = next(n for n in header.names if header.frame_name(n) == "timestamp")
+    table, _ = _parsing.parse_table(
+        payload, header, "", include=[file_name], encoding=opts.encoding, skip_bad=True
+    )
+    value = table.column(0)[row]
+    return value.as_py() if value.is_valid else ""
+
+
+def _with_event_type(
+    table: pa.Table, header: _parsing.Header, path: str, opts: _Options, source_col: str | None
+) -> pa.Table:
+    """Add the canonical ``eventType`` (and RRDE's implied ``bounceType``) last."""
+    source_name = header.frame_name(source_col) if source_col else None
+    if source_name is not None:
+        source = table[source_name]
+        table = table.drop_columns([source_name])
+    elif "code" in table.column_names and (
+        table.num_rows == 0 or _events.has_vocabulary(table["code"])
+    ):
+        source = table["code"]
+    elif opts.event_type is not None:
+        code = _events.canonical_event(opts.event_type)[0]
+        return table.append_column(EVENT_TYPE, _events.constant(code, table.num_rows))
+    elif table.num_rows == 0:
+        return table.append_column(EVENT_TYPE, pa.nulls(0, _parsing.CATEGORY))
+    else:
+        raise BexFileError(
+            path,
+            "cannot tell which event each row is: no event-type column (eventType) and no "
+            f"'code' values such as {', '.join(schema.EVENT_TYPES)}. Pass "
+            "event_type='<column>' naming the column that holds it, or "
+            "event_type='emailOpen' (say) if every row of the file is that event",
+        )
+    table = table.append_column(EVENT_TYPE, _events.recode(source, _event_code))
+    if "bounceType" not in table.column_names and header.kind == "RRDE":
+        table = table.append_column("bounceType", _events.recode(source, _bounce_type))
+    return table
+
+
+def _event_code(value: str) -> str:
+    return _events.canonical_event(value)[0]
+
+
+def _bounce_type(value: str) -> str | None:
+    return _events.canonical_event(value)[1]
+
+
+# --- all files -> one frame ----------------------------------------------------------------
+
+
+def _frame_columns(tables: list[pa.Table], opts: _Options, results: list[_FileResult]) -> list[str]:
+    seen: dict[str, None] = {}
+    for table in tables:
+        seen.update(dict.fromkeys(table.column_names))
+    extras = [c for c in seen if c not in schema.BEX_COLUMNS and c != EVENT_TYPE]
+    names = [*schema.BEX_COLUMNS, *extras]
+    if opts.columns is not None:
+        unknown = [c for c in opts.columns if c not in names and c != EVENT_TYPE]
+        if unknown and tables:
+            raise BexConfigError(
+                f"columns= names {unknown}, which no file has; the files have {', '.join(names)}"
+            )
+        if not any(r.all_columns for r in results if r.table is not None):
+            names = [c for c in names if c in opts.columns or c in seen]
+    return [*names, EVENT_TYPE]
+
+
+def _arrow_type(name: str, tz: str) -> pa.DataType:
+    if name == "timestamp":
+        return pa.timestamp(UNIT, tz=tz)
+    return _parsing.column_type(name)
+
+
+def _as_type(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    return column if column.type == target else column.cast(target)
+
+
+def _combine(tables: list[pa.Table], opts: _Options, results: list[_FileResult]) -> pa.Table:
+    """One Arrow table in the frame's column order and types (absent columns as nulls)."""
+    names = _frame_columns(tables, opts, results)
+    types = {n: _arrow_type(n, opts.tz) for n in names}
+    aligned = []
+    for table in tables:
+        present = set(table.column_names)
+        arrays = [
+            _as_type(table[n], types[n]) if n in present else pa.nulls(table.num_rows, types[n])
+            for n in names
+        ]
+        aligned.append(pa.Table.from_arrays(arrays, names=names))
+    if not aligned:
+        aligned = [pa.Table.from_arrays([pa.nulls(0, types[n]) for n in names], names=names)]
+    return pa.concat_tables(aligned)
+
+
+def _to_pandas(table: pa.Table, tz: str) -> pd.DataFrame:
+    mapping = {pa.large_string(): pd.StringDtype(), pa.string(): pd.StringDtype()}
+    frame = table.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+    for name in frame.columns:  # all-empty category columns come back with object categories
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype) and len(column.cat.categories) == 0:
+            codes = np.full(len(frame), -1, dtype=np.int8)
+            frame[name] = pd.Categorical.from_codes(codes, dtype=_EMPTY_CATEGORY)
+    return frame
+
+
+def _event_id_duplicates(table: pa.Table) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(rows repeating an earlier ``eventId``, rows with an ``eventId``); (None, None) if none."""
+    if "eventId" not in table.column_names or table["eventId"].null_count == table.num_rows:
+        return None, None
+    return duplicate_ids(table["eventId"])
+
+
+def _drop_duplicates(
+    frame: pd.DataFrame, id_dup: np.ndarray | None, has_id: np.ndarray | None
+) -> pd.DataFrame:
+    """Drop repeated events: same ``eventId``; rows without one, the same full row."""
+    if id_dup is None or has_id is None:
+        dup = frame.duplicated().to_numpy()
+    else:
+        dup = id_dup
+        if not has_id.all():
+            dup = dup.copy()
+            dup[~has_id] = frame[~has_id].duplicated().to_numpy()
+    if not dup.any():
+        return frame
+    return frame[~dup].reset_index(drop=True)

@@ -1,0 +1,279 @@
+""":func:`read_events`, the one entry to the readers: it picks the reader for each call.
+
+A synced store (a folder written by :func:`bextoolkit.sync`) is read by
+:mod:`.store` with the filters pushed down; export files by :func:`.files.read_files`,
+then the row filters of :func:`apply_filters`; ``engine="dask"`` returns a Dask
+DataFrame over either (:mod:`.dask`). No reader calls back into this module.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import fsspec
+import pandas as pd
+
+from bextoolkit.exceptions import BexConfigError
+from bextoolkit.readers import store as _dataset
+from bextoolkit.readers._event_types import canonical_names
+from bextoolkit.readers._sources import UrlPath, expand
+from bextoolkit.readers.files import OnBadLines, read_files
+
+ENGINES = ("pandas", "dask")
+_URL = re.compile(r"^(?P<proto>(?:[\w+.-]+::)*[\w+.-]+://)(?P<netloc>[^/]*)")
+
+
+def synced_root(urlpath: Any, storage_options: Mapping[str, Any] | None) -> str | None:
+    """``urlpath`` if it is one synced dataset folder, else None (never raises)."""
+    if not isinstance(urlpath, str | os.PathLike):
+        return None
+    url = os.fspath(urlpath)
+    try:
+        fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+        return url if _dataset.is_synced_dataset(path, fs) else None
+    except Exception:  # not reachable as a dataset: the file reader raises the real error
+        return None
+
+
+def read_events(
+    urlpath: UrlPath,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    format: str | None = None,
+    tz: str = "UTC",
+    columns: Sequence[str] | None = None,
+    event_types: Iterable[str] | None = None,
+    event_type: str | None = None,
+    dedupe: bool = True,
+    on_bad_lines: OnBadLines = "error",
+    progress: bool | None = None,
+    encoding: str = "utf-8",
+    start: Any = None,
+    end: Any = None,
+    messageId: str | Sequence[str] | None = None,
+    engine: str = "pandas",
+) -> pd.DataFrame:
+    """Read BEX or RRDE export files into one events frame.
+
+    Parameters
+    ----------
+    urlpath : str, path, or list of them
+        A file, a glob (``download/*.csv``), a folder (its ``.csv/.psv/.tsv/.txt``, ``.gz``
+        and ``.zip`` files), or any fsspec URL: ``sftp://host/download/*.csv``,
+        ``ftp://``, ``memory://``, ``https://``, ``s3://``, ``simplecache::sftp://...``.
+    storage_options : dict, optional
+        Passed to fsspec (``host``, ``port``, ``username``, ``password``, ...).
+    format : {"CSV", "PSV", "TSV"}, optional
+        Forces the delimiter. By default it comes from the file extension, or is sniffed
+        from the header when the extension does not fit it.
+    tz : str, default "UTC"
+        Time zone of the ``timestamp`` column; naive file values are read in it.
+    columns : list of str, optional
+        Read only these columns (events-frame names). The frame then holds exactly these
+        columns, in events-frame order, followed by ``eventType``; columns read only to
+        derive ``eventType`` or to find duplicates are dropped again. Documented columns
+        a file lacks come back empty; an unknown name raises :class:`BexConfigError`.
+    event_types : list of str, optional
+        Keep only rows of these event types (``"emailOpen"``, ...; any case).
+    event_type : str, optional
+        How to tell the event of each row when a file has neither an event-type column
+        nor ``code`` values of the emailXxx vocabulary: the name of a column holding it
+        (used first when present), or one event type for every row of such files.
+    dedupe : bool, default True
+        Drop repeated events (same ``eventId``; the same full row where it is empty),
+        keeping the first (files are read in name order).
+    on_bad_lines : {"error", "warn", "skip"}, default "error"
+        A line with the wrong number of fields, invalid UTF-8, an unreadable timestamp,
+        or an empty or damaged (gzip/zip) file raises :class:`BexFileError` naming the
+        file and line; ``"warn"`` and ``"skip"`` go on and list every skipped line in
+        ``df.attrs["skipped_lines"]`` (``"warn"`` also warns).
+    progress : bool, optional
+        Show a ``tqdm`` bar over files; default: on in Jupyter for several files.
+    encoding : str, default "utf-8"
+        Text encoding of the files (a UTF-8 BOM is always accepted).
+    start, end : datetime-like, optional
+        Keep events with ``start <= timestamp < end`` (naive values are in ``tz``).
+    messageId : str or list of str, optional
+        Keep these mailings only.
+    engine : {"pandas", "dask"}, default "pandas"
+        ``"dask"`` returns a lazy Dask DataFrame (one partition per file or Parquet
+        part), parsed on the workers of the current ``dask.distributed`` client.
+
+    A folder written by :func:`bextoolkit.sync` is read from its Parquet parts: only
+    the columns asked for, and ``start``/``end``/``messageId``/``event_types`` pushed
+    down into the scan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``schema.BEX_COLUMNS`` in order, then extra database columns, then ``eventType``.
+        ``df.attrs`` holds ``files`` (``path``, ``rows``, ``bytes``, ``format``, ``kind``
+        each), ``duplicates_dropped``, ``skipped_lines`` (``file``, ``line``, ``reason``)
+        and ``format``.
+
+    Raises
+    ------
+    BexFileError
+        A file that cannot be read as it is; the message names the file, the line and
+        what to pass to get on.
+    FileNotFoundError, PermissionError, OSError
+        From fsspec, as it raised them.
+
+    Examples
+    --------
+    >>> events = read_events("sftp://127.0.0.1:2222/download/*.csv",
+    ...                      storage_options={"username": "me", "password": "..."})
+    ... # doctest: +SKIP
+    """
+    if engine not in ENGINES:
+        raise BexConfigError(f"engine={engine!r} is unknown: use 'pandas' or 'dask'")
+    if event_types is not None:
+        event_types = canonical_names(
+            [event_types] if isinstance(event_types, str) else event_types
+        )
+    start = None if start is None else _stamp(start, tz)
+    end = None if end is None else _stamp(end, tz)
+    query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
+    root = synced_root(urlpath, storage_options)
+    if root is not None:
+        if engine == "dask":
+            from bextoolkit.readers.dask import read_dataset_dask as read_synced
+        else:
+            from bextoolkit.readers.store import read_dataset as read_synced
+        frame = read_synced(
+            root, columns=_with_event_type(columns), storage_options=storage_options, **query
+        )
+        return _in_tz(frame, tz)
+    filtered = not (start is None and end is None and messageId is None)
+    wider = _filter_columns(columns, filtered=filtered, messageId=messageId, start=start, end=end)
+    options = {"format": format, "event_type": event_type, "dedupe": dedupe,
+               "on_bad_lines": on_bad_lines, "encoding": encoding}  # fmt: skip
+    if engine == "dask":
+        return _read_files_dask(urlpath, storage_options, tz, wider, event_types, query, options,
+                                columns=columns, filtered=filtered)  # fmt: skip
+    frame = read_files(
+        urlpath, storage_options=storage_options, tz=tz, columns=wider,
+        event_types=event_types, progress=progress, **options,
+    )  # fmt: skip
+    if not filtered:
+        return frame
+    attrs = dict(frame.attrs)
+    frame = apply_filters(frame, start=start, end=end, messageId=messageId)
+    frame = frame[_with_event_type(columns)] if columns is not None else frame
+    frame.attrs = attrs
+    return frame
+
+
+def _read_files_dask(
+    urlpath: Any,
+    storage_options: Mapping[str, Any] | None,
+    tz: str,
+    wider: list[str] | None,
+    event_types: Any,
+    query: Mapping[str, Any],
+    options: Mapping[str, Any],
+    *,
+    columns: Sequence[str] | None,
+    filtered: bool,
+) -> Any:
+    from bextoolkit.readers.dask import read_files_dask
+
+    sources = expand(urlpath, storage_options, details=True)
+    paths = [_file_url(urlpath, s.display) for s in sources]
+    sizes = [int(s.info.get("size") or 0) for s in sources]
+    frame = read_files_dask(
+        paths, sizes=sizes, storage_options=storage_options, tz=tz, columns=wider,
+        event_types=event_types, progress=False, **options,
+    )  # fmt: skip
+    if filtered:
+        filters = {k: query[k] for k in ("start", "end", "messageId")}
+        frame = frame.map_partitions(apply_filters, **filters, meta=frame._meta)
+        if columns is not None:
+            frame = frame[_with_event_type(columns)]
+    return frame
+
+
+def _filter_columns(
+    columns: Sequence[str] | None, *, filtered: bool, messageId: Any, start: Any, end: Any
+) -> list[str] | None:
+    """``columns`` plus those the row filters need (dropped again after filtering)."""
+    if columns is None or not filtered:
+        return None if columns is None else list(columns)
+    wider = [columns] if isinstance(columns, str) else list(columns)
+    if messageId is not None and "messageId" not in wider:
+        wider.append("messageId")
+    if (start is not None or end is not None) and "timestamp" not in wider:
+        wider.append("timestamp")
+    return wider
+
+
+def _with_event_type(columns: Sequence[str] | None) -> list[str] | None:
+    """``columns=`` as read_events means it: those columns, then ``eventType``."""
+    if columns is None:
+        return None
+    names = [columns] if isinstance(columns, str) else list(columns)
+    order = _dataset.ordered_columns(dict.fromkeys([*names, "eventType"]))
+    return order
+
+
+def _file_url(urlpath: Any, display: str) -> str:
+    """The display URL of a file with the ``user@`` of the URL the user gave back in."""
+    url = os.fspath(urlpath) if isinstance(urlpath, str | os.PathLike) else ""
+    match = _URL.match(url)
+    if match and "@" in match["netloc"]:
+        host = match["netloc"].rsplit("@", 1)[-1]
+        return display.replace(f"{match['proto']}{host}", f"{match['proto']}{match['netloc']}", 1)
+    return display
+
+
+def _in_tz(frame: Any, tz: str) -> Any:
+    if tz == "UTC" or "timestamp" not in frame.columns:
+        return frame
+    converted = frame["timestamp"].dt.tz_convert(tz)
+    return frame.assign(timestamp=converted)
+
+
+def apply_filters(
+    frame: pd.DataFrame, *, start: Any = None, end: Any = None, messageId: Any = None
+) -> pd.DataFrame:
+    """Keep events with ``start <= timestamp < end`` of the given mailings.
+
+    Naive ``start``/``end`` are read in the frame's own time zone.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"messageId": ["1", "2", "1"],
+    ...     "timestamp": pd.to_datetime(["2026-11-01 10:00", "2026-11-01 11:00",
+    ...                                  "2026-11-02 09:00"], utc=True)})
+    >>> len(apply_filters(ev, start="2026-11-01", end="2026-11-02", messageId="1"))
+    1
+    """
+    if start is None and end is None and messageId is None:
+        return frame
+    keep = pd.Series(True, index=frame.index)
+    if start is not None or end is not None:
+        ts = frame["timestamp"]
+        tz = getattr(ts.dtype, "tz", None)
+        if start is not None:
+            keep &= (ts >= _stamp(start, tz)).fillna(False)
+        if end is not None:
+            keep &= (ts < _stamp(end, tz)).fillna(False)
+    if messageId is not None:
+        ids = [messageId] if isinstance(messageId, str | int) else list(messageId)
+        keep &= frame["messageId"].astype("string").isin([str(i) for i in ids]).fillna(False)
+    out = frame[keep.to_numpy()].reset_index(drop=True)
+    for name in out.columns:  # as a filtered read of a synced dataset gives them
+        if isinstance(out[name].dtype, pd.CategoricalDtype) and len(out[name].cat.categories):
+            out[name] = out[name].cat.remove_unused_categories()
+    return out
+
+
+def _stamp(value: Any, tz: Any) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    if tz is None:
+        return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+    return stamp.tz_localize(tz) if stamp.tzinfo is None else stamp.tz_convert(tz)

@@ -1,0 +1,252 @@
+"""Engagement in time: how soon after their own send recipients open or click, and when.
+
+Re-exported by :mod:`bextoolkit.reports`. The clock of each recipient starts at their own
+earliest ``emailSend`` of the mailing, not at the campaign's start, so a send spread over
+hours does not blur the curve. Recipients who never engaged stay in the denominator as
+"not yet" (``NaT``), never dropped; bounced recipients are not delivered and are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from bextoolkit.exceptions import BexConfigError
+from bextoolkit.reports import _kernels as k
+from bextoolkit.schema import EVENT_TYPE_COLUMN, EVENT_TYPES
+
+_NAT: Final = np.iinfo(np.int64).min
+WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+#: Most rows per group :func:`engagement_curve` will build before asking for a coarser step.
+MAX_STEPS: Final = 100_000
+
+
+def _event_indices(event: str | Sequence[str]) -> list[int]:
+    names = [event] if isinstance(event, str) else list(event)
+    bad = [e for e in names if e not in EVENT_TYPES]
+    if bad or not names:
+        raise BexConfigError(
+            f"event={bad or names!r} is not an event type; use one or more of {EVENT_TYPES}, "
+            "for example 'emailOpen' or ('emailOpen', 'emailClick')."
+        )
+    return [EVENT_TYPES.index(e) for e in names]
+
+
+def _tz(events: pd.DataFrame) -> Any:
+    return getattr(pd.to_datetime(events["timestamp"].iloc[:0]).dt, "tz", None)
+
+
+def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
+    values = pd.DatetimeIndex(ns.view("M8[ns]"))
+    return values.tz_localize("UTC").tz_convert(tz) if tz is not None else values
+
+
+def time_to_engage(
+    events: pd.DataFrame, *, event: str | Sequence[str] = "emailOpen"
+) -> pd.DataFrame:
+    """Each delivered recipient's delay from their own send to their first open or click.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The events frame (``eventType``, ``timestamp``, ``RECIPIENT_ID`` or ``Email``,
+        ``messageId`` when there are several mailings). Not modified.
+    event : str or sequence of str, default "emailOpen"
+        The engagement: ``"emailClick"``, or ``("emailOpen", "emailClick")`` for
+        whichever comes first.
+
+    Returns
+    -------
+    DataFrame
+        One row per (mailing, recipient) with a send and no bounce in the frame, sorted:
+        ``messageId`` (when the frame has it), ``recipient`` (the id, or email fallback),
+        ``sent_at`` (their earliest send), ``engaged_at`` (their earliest such event,
+        NaT if none), ``time_to_engage`` (Timedelta, NaT for "not yet"; negative when
+        the event is timestamped before the send, which is kept, not dropped).
+        Engagement without a send in the frame is not in this table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"RECIPIENT_ID": ["1", "2", "1"],
+    ...     "eventType": ["emailSend", "emailSend", "emailOpen"],
+    ...     "timestamp": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:05",
+    ...                                  "2026-01-01 12:30"], utc=True)})
+    >>> time_to_engage(ev)[["recipient", "time_to_engage"]]
+      recipient  time_to_engage
+    0         1 0 days 02:30:00
+    1         2             NaT
+    """
+    targets = _event_indices(event)
+    k.require_columns(events, [EVENT_TYPE_COLUMN, "timestamp"], what="time_to_engage")
+    ev = k.event_codes(events)
+    rec = k.recipients(events)
+    ts = k.timestamps_ns(events)
+    mail = k.mailing_codes(events)
+    width = max(rec.size, 1)
+    pairs = k.pair_keys(mail, rec.codes, width)
+    sent_keys, sent_at = k.first_times(pairs, ts, ev == k.SEND)
+    bounced = k.unique_sorted(pairs[(ev == k.BOUNCE) & (pairs >= 0)])
+    delivered = ~k.is_member(sent_keys, bounced)
+    sent_keys, sent_at = sent_keys[delivered], sent_at[delivered]
+    engaged_at = k.lookup_times(k.first_times(pairs, ts, np.isin(ev, targets)), sent_keys)
+    elapsed = np.where(engaged_at != _NAT, engaged_at - sent_at, _NAT)
+    tz = _tz(events)
+    out = pd.DataFrame(index=range(len(sent_keys)))
+    if "messageId" in events.columns:
+        uniques = k._categories_and_codes(events["messageId"])[0]
+        out["messageId"] = pd.Index(uniques).take(sent_keys // width)
+    out["recipient"] = rec.labels.take(sent_keys % width).astype("string")
+    out["sent_at"] = _as_time(sent_at, tz)
+    out["engaged_at"] = _as_time(engaged_at, tz)
+    out["time_to_engage"] = pd.to_timedelta(elapsed.view("m8[ns]"))
+    out.attrs["event"] = event
+    return out
+
+
+def engagement_curve(
+    events: pd.DataFrame,
+    *,
+    event: str | Sequence[str] = "emailOpen",
+    by: str | None = None,
+    step: str | pd.Timedelta = "1h",
+    until: str | pd.Timedelta | None = None,
+) -> pd.DataFrame:
+    """The share of delivered recipients engaged within each elapsed time since their send.
+
+    Parameters
+    ----------
+    events : DataFrame
+        As for :func:`time_to_engage`. Not modified.
+    event : str or sequence of str, default "emailOpen"
+        As for :func:`time_to_engage`.
+    by : {None, "messageId"}, default None
+        One curve for everything, or one per mailing.
+    step : str or Timedelta, default "1h"
+        Spacing of the elapsed-time grid.
+    until : str or Timedelta, optional
+        End of the grid; default the longest observed delay, rounded up to a step.
+
+    Returns
+    -------
+    DataFrame
+        For each group (``messageId`` first when ``by="messageId"``), one row per grid
+        point ``elapsed`` = 0, step, 2 step, ...: ``newly_engaged`` (recipients whose
+        delay falls in (previous point, elapsed]; at 0: delay <= 0), ``engaged``
+        (cumulative: delay <= elapsed), ``delivered`` (the denominator, every delivered
+        recipient, engaged or not) and ``share`` = engaged / delivered (NaN when 0).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"RECIPIENT_ID": ["1", "2", "1"],
+    ...     "eventType": ["emailSend", "emailSend", "emailOpen"],
+    ...     "timestamp": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:05",
+    ...                                  "2026-01-01 11:30"], utc=True)})
+    >>> engagement_curve(ev)
+              elapsed  newly_engaged  engaged  delivered  share
+    0 0 days 00:00:00              0        0          2    0.0
+    1 0 days 01:00:00              0        0          2    0.0
+    2 0 days 02:00:00              1        1          2    0.5
+    """
+    if by not in (None, "messageId"):
+        raise BexConfigError(f"by={by!r}: engagement_curve groups by None or 'messageId' only.")
+    if by is not None:
+        k.require_columns(events, [by], what="engagement_curve(by='messageId')")
+    delays = time_to_engage(events, event=event)
+    step_ns = pd.Timedelta(step).value
+    if step_ns <= 0:
+        raise BexConfigError(f"step={step!r} must be a positive duration such as '1h'.")
+    d = delays["time_to_engage"].to_numpy(dtype="m8[ns]").view(np.int64)
+    engaged = d != _NAT
+    if until is not None:
+        top = pd.Timedelta(until).value
+    else:
+        top = int(d[engaged].max()) if engaged.any() else 0
+    steps = max(-(-top // step_ns), 0) + 1
+    if steps > MAX_STEPS:
+        raise BexConfigError(
+            f"step={step!r} gives {steps} grid points up to {pd.Timedelta(top)}; pass a "
+            "coarser step= or an until=."
+        )
+    if by is None:
+        group, keys = np.zeros(len(d), np.int64), pd.DataFrame(index=range(1))
+    else:
+        codes, uniques = pd.factorize(delays["messageId"], sort=True, use_na_sentinel=False)
+        group, keys = codes.astype(np.int64), pd.DataFrame({"messageId": uniques})
+    n = len(keys)
+    bucket = np.where(engaged, np.maximum(-(-d // step_ns), 0), steps)  # ceil; > grid: beyond
+    hist = np.bincount(group * (steps + 1) + bucket, minlength=n * (steps + 1))
+    hist = hist.reshape(n, steps + 1)[:, :steps]
+    delivered = np.bincount(group, minlength=n)
+    out = keys.take(np.repeat(np.arange(n), steps)).reset_index(drop=True)
+    out["elapsed"] = pd.to_timedelta(np.tile(np.arange(steps) * step_ns, n), unit="ns")
+    out["newly_engaged"] = hist.ravel().astype(np.int64)
+    out["engaged"] = np.cumsum(hist, axis=1).ravel().astype(np.int64)
+    out["delivered"] = np.repeat(delivered, steps).astype(np.int64)
+    out["share"] = k.ratio(out["engaged"].to_numpy(), out["delivered"].to_numpy())
+    out.attrs["event"] = event
+    return out
+
+
+def activity_heatmap(
+    events: pd.DataFrame,
+    *,
+    tz: str = "UTC",
+    event_types: Sequence[str] = ("emailOpen", "emailClick"),
+    unique: bool = False,
+) -> pd.DataFrame:
+    """Events per weekday and hour of day, on the clock of time zone ``tz``.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The events frame (``eventType``, ``timestamp``; naive timestamps are taken as
+        UTC). Not modified.
+    tz : str, default "UTC"
+        The time zone whose wall clock gives the weekday and hour (e.g. "Europe/Berlin").
+    event_types : sequence of str, default ("emailOpen", "emailClick")
+        Which ``eventType`` values count (any value, canonical or not).
+    unique : bool, default False
+        Count distinct recipients per cell instead of events.
+
+    Returns
+    -------
+    DataFrame
+        Always 7 x 24 int64: index ``weekday`` ("Monday" .. "Sunday"), columns ``hour``
+        (0 .. 23), zeros where nothing happened.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"eventType": ["emailOpen", "emailSend"],
+    ...     "timestamp": pd.to_datetime(["2026-01-05 23:30", "2026-01-05 10:00"], utc=True)})
+    >>> h = activity_heatmap(ev, tz="Europe/Berlin")
+    >>> int(h.loc["Tuesday", 0]), int(h.to_numpy().sum())
+    (1, 1)
+    """
+    k.require_columns(events, [EVENT_TYPE_COLUMN, "timestamp"], what="activity_heatmap")
+    canonical = [EVENT_TYPES.index(e) for e in event_types if e in EVENT_TYPES]
+    others = [e for e in event_types if e not in EVENT_TYPES]
+    mask = np.isin(k.event_codes(events), canonical)
+    if others:
+        mask |= events[EVENT_TYPE_COLUMN].isin(others).to_numpy(bool)
+    local = pd.to_datetime(events["timestamp"][mask], utc=True).dt.tz_convert(tz)
+    ok = local.notna().to_numpy()
+    cell = (local.dt.day_of_week.to_numpy()[ok] * 24 + local.dt.hour.to_numpy()[ok]).astype(
+        np.int64
+    )
+    if unique:
+        rec = k.recipients(events).codes[mask][ok]
+        counts = k.count_distinct(cell, 7 * 24, rec)
+    else:
+        counts = k.count_rows(cell, 7 * 24)
+    return pd.DataFrame(
+        counts.reshape(7, 24),
+        index=pd.Index(list(WEEKDAYS), name="weekday"),
+        columns=pd.RangeIndex(24, name="hour"),
+    )

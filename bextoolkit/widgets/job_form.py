@@ -1,0 +1,479 @@
+"""``JobDefinitionForm``: build, check and send one BEX job definition from a notebook."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from bextoolkit import schema
+from bextoolkit.jobs import JobDefinition, find_problems
+from bextoolkit.widgets._common import (
+    error_text,
+    field,
+    message_box,
+    messages_html,
+    named,
+    show,
+    status_html,
+)
+from bextoolkit.widgets._job_form_logic import (
+    GENERAL,
+    FormValues,
+    example_file_name,
+    frequency_label,
+    problem_summary,
+    problems_by_field,
+    values_from_wire,
+    wire_body,
+)
+
+if TYPE_CHECKING:
+    from bextoolkit.client import BexClient
+
+log = logging.getLogger(__name__)
+
+SubmitCallback = Callable[[str, JobDefinition], Any]
+_NOT_CONNECTED = "Not connected: pass a BexClient (or use ConnectForm) to send."
+
+
+def _checkbox(label: str, css: str) -> w.Checkbox:
+    box = w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto"))
+    return named(box, css)
+
+
+def _button(label: str, css: str, *, style: str = "", tooltip: str = "") -> w.Button:
+    button = w.Button(description=label, button_style=style, tooltip=tooltip or label)
+    return named(button, css)
+
+
+class _ColumnRow(w.HBox):
+    """One database column row: its name, and up / down / remove buttons."""
+
+    def __init__(self, index: int) -> None:
+        self.name = w.Text(placeholder="database column name", layout=w.Layout(width="20em"))
+        self.up = _button("↑", "bex-column-up", tooltip="move up")
+        self.down = _button("↓", "bex-column-down", tooltip="move down")
+        self.remove = _button("✕", "bex-column-remove", tooltip="remove this column")
+        for button in (self.up, self.down, self.remove):
+            button.layout.width = "2.6em"
+        self.message = message_box(f"bex-msg-column-{index}")
+        super().__init__([self.name, self.up, self.down, self.remove, self.message])
+        named(self, "bex-column", f"bex-column-{index}")
+
+    def close_all(self) -> None:
+        """Close the row and every widget in it (ends their comms in the kernel)."""
+        for child in self.children:
+            child.close()
+        self.close()
+
+
+class JobDefinitionForm(w.VBox):
+    """A form for one BEX job definition: every field, live checks, and the four calls.
+
+    Fields are checked with :meth:`JobDefinition.validate` as they change; each message
+    stands next to its field, a JSON preview shows the body, and the buttons Create (POST),
+    Load (GET by id), Update (PUT) and Delete (after a confirmation) are disabled while
+    their call runs and whenever the form cannot be sent.
+
+    Parameters
+    ----------
+    client : BexClient, optional
+        Sends the calls. Without one the form still builds and checks job definitions;
+        set :attr:`client` later (``ConnectForm.on_connect(form.set_client)``).
+    job : JobDefinition or dict, optional
+        A job definition (or its wire JSON) to start from.
+
+    Examples
+    --------
+    >>> form = JobDefinitionForm()  # doctest: +SKIP
+    >>> form  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, client: BexClient | None = None, job: JobDefinition | dict | None = None
+    ) -> None:
+        self._client = client
+        self._busy: str | None = None
+        self._filling = False
+        self._callbacks: list[SubmitCallback] = []
+        self._problems: list[str] = []
+        self._field_boxes: dict[str, w.HTML] = {}
+
+        def text(label: str, css: str, placeholder: str) -> w.Text:
+            return field(w.Text, css, description=label, placeholder=placeholder)
+
+        self._database_id = text("Database id", "bex-database-id", "e.g. 423251")
+        self._admin_email = text("Admin email", "bex-admin-email", "the Org Admin's login email")
+        self._file_format = field(
+            w.Dropdown,
+            "bex-file-format",
+            width="24em",
+            description="File format",
+            options=[("CSV (comma)", "CSV"), ("PSV (pipe)", "PSV"), ("TSV (tab)", "TSV")],
+            value=schema.DEFAULT_FILE_FORMAT,
+        )
+        self._frequency = field(
+            w.Dropdown,
+            "bex-frequency",
+            width="24em",
+            description="Frequency",
+            options=[(frequency_label(h), h) for h in schema.JOB_FREQUENCIES],
+            value=24,
+        )
+        self._prefix = text("File name prefix", "bex-prefix", schema.DEFAULT_EXPORT_FILE_NAME)
+        self._example = named(w.HTML(), "bex-file-name-example")
+        self._event_types = {t: _checkbox(t, f"bex-event-{t}") for t in schema.EVENT_TYPES}
+        self._mailing_types = {t: _checkbox(t, f"bex-mailing-{t}") for t in schema.MAILING_TYPES}
+        self._column_rows: list[_ColumnRow] = []
+        self._columns = named(w.VBox(), "bex-columns")
+        self._add_column = _button("+ Add column", "bex-add-column")
+        self._preview = named(w.HTML(), "bex-preview")
+        self._job_id = text("Job id", "bex-job-id", "set by Create, or type one to Load")
+        self._create = _button("Create", "bex-create", style="primary", tooltip="POST a new job")
+        self._load = _button("Load", "bex-load", tooltip="GET the job with this id")
+        self._update = _button("Update", "bex-update", tooltip="PUT the form over this job")
+        self._delete = _button("Delete", "bex-delete", style="danger", tooltip="DELETE this job")
+        self._confirm_text = named(w.HTML(), "bex-confirm-text")
+        self._confirm = _button("Yes, delete", "bex-confirm-delete", style="danger")
+        self._cancel = _button("Cancel", "bex-cancel-delete")
+        self._confirm_box = named(
+            w.HBox([self._confirm_text, self._confirm, self._cancel]), "bex-confirm"
+        )
+        self._summary = named(w.HTML(), "bex-summary")
+        self._status = named(w.HTML(), "bex-job-status")
+        for key in ("database_id", "admin_email", "file_format", "frequency", "prefix"):
+            self._field_boxes[key] = message_box(f"bex-msg-{key.replace('_', '-')}")
+        for key in ("event_types", "mailing_types", "columns", "job_id", GENERAL):
+            self._field_boxes[key] = message_box(f"bex-msg-{key.replace('_', '-')}")
+
+        def row(*children: w.Widget) -> w.HBox:
+            return w.HBox(list(children), layout=w.Layout(align_items="center"))
+
+        def ticks(title: str, boxes: dict[str, w.Checkbox], key: str) -> w.VBox:
+            head = w.HTML(f"<b>{title}</b> <i>(none ticked = all of them)</i>")
+            body = w.HBox(list(boxes.values()), layout=w.Layout(flex_flow="row wrap"))
+            return w.VBox([head, body, self._field_boxes[key]])
+
+        show(self._confirm_box, False)
+        super().__init__(
+            [
+                w.HTML("<h3 style='margin: 0.2em 0'>BEX job definition</h3>"),
+                row(self._database_id, self._field_boxes["database_id"]),
+                row(self._admin_email, self._field_boxes["admin_email"]),
+                row(self._file_format, self._field_boxes["file_format"]),
+                row(self._frequency, self._field_boxes["frequency"]),
+                row(self._prefix, self._field_boxes["prefix"]),
+                self._example,
+                ticks("Event types", self._event_types, "event_types"),
+                ticks("Mailing types", self._mailing_types, "mailing_types"),
+                w.HTML(
+                    f"<b>Database columns</b> <i>(up to {schema.MAX_DATABASE_COLUMNS}, "
+                    "exported in this order)</i>"
+                ),
+                self._columns,
+                row(self._add_column, self._field_boxes["columns"]),
+                w.HTML("<b>JSON body</b> <i>(Create POSTs it; Update PUTs it with the id)</i>"),
+                self._preview,
+                row(self._job_id, self._field_boxes["job_id"]),
+                row(self._create, self._load, self._update, self._delete),
+                self._confirm_box,
+                self._field_boxes[GENERAL],
+                self._summary,
+                self._status,
+            ]
+        )
+        named(self, "bex-job-form")
+
+        for widget in (self._database_id, self._admin_email, self._file_format, self._frequency,
+                       self._prefix, self._job_id, *self._event_types.values(),
+                       *self._mailing_types.values()):  # fmt: skip
+            widget.observe(self._on_change, names="value")
+        self._add_column.on_click(lambda _: self.add_column())
+        self._create.on_click(lambda _: self.create())
+        self._load.on_click(lambda _: self.load())
+        self._update.on_click(lambda _: self.update())
+        self._delete.on_click(lambda _: self.ask_delete())
+        self._confirm.on_click(lambda _: self.delete())
+        self._cancel.on_click(lambda _: show(self._confirm_box, False))
+
+        if job is not None:
+            notes = self._fill(job if isinstance(job, dict) else job.to_dict())
+            if notes:
+                self._say("error", "The form shows this job in part: " + "; ".join(notes) + ".")
+        self._refresh()
+
+    # -- what the form holds ----------------------------------------------------------------
+    @property
+    def client(self) -> BexClient | None:
+        """The client that sends the calls; assigning one enables the buttons."""
+        return self._client
+
+    @client.setter
+    def client(self, client: BexClient | None) -> None:
+        self._client = client
+        self._refresh()
+
+    def set_client(self, client: BexClient | None) -> None:
+        """Same as assigning :attr:`client`; handy as a callback (``connect.on_connect``)."""
+        self.client = client
+
+    @property
+    def values(self) -> FormValues:
+        """The values on the form, in its own terms."""
+        return FormValues(
+            database_id=self._database_id.value,
+            admin_email=self._admin_email.value,
+            file_format=self._file_format.value,
+            frequency=self._frequency.value,
+            prefix=self._prefix.value,
+            event_types=tuple(t for t, box in self._event_types.items() if box.value),
+            mailing_types=tuple(t for t, box in self._mailing_types.items() if box.value),
+            columns=[r.name.value for r in self._column_rows],
+            job_id=self._job_id.value.strip(),
+        )
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The wire JSON of the form (with ``"id"`` when a job id is set)."""
+        return wire_body(self.values, with_id=True)
+
+    @property
+    def job(self) -> JobDefinition:
+        """The :class:`JobDefinition` on the form, valid or not (see :attr:`problems`)."""
+        return JobDefinition.from_dict(self.body)
+
+    @property
+    def problems(self) -> list[str]:
+        """Every rule the form breaks now, as ``path: message`` lines; empty when valid."""
+        return list(self._problems)
+
+    def on_submit(self, callback: SubmitCallback, *, remove: bool = False) -> None:
+        """Call ``callback(action, job)`` after each successful create, update or delete.
+
+        ``action`` is ``"create"``, ``"update"`` or ``"delete"``; ``job`` the job definition
+        as sent (with its id).
+        """
+        if remove:
+            self._callbacks.remove(callback)
+        else:
+            self._callbacks.append(callback)
+
+    # -- columns ------------------------------------------------------------------------------
+    def add_column(self, name: str = "") -> None:
+        """Add a database column row at the end (at most five)."""
+        if len(self._column_rows) >= schema.MAX_DATABASE_COLUMNS:
+            return
+        row = _ColumnRow(len(self._column_rows))
+        row.name.value = name
+        row.name.observe(self._on_change, names="value")
+        row.up.on_click(lambda _, r=row: self._move_column(r, -1))
+        row.down.on_click(lambda _, r=row: self._move_column(r, +1))
+        row.remove.on_click(lambda _, r=row: self.remove_column(self._column_rows.index(r)))
+        self._column_rows.append(row)
+        self._columns.children = tuple(self._column_rows)
+        self._refresh()
+
+    def remove_column(self, index: int) -> None:
+        """Remove the column row at ``index``; the rows below move up."""
+        names = [r.name.value for r in self._column_rows]
+        del names[index]
+        self._set_columns(names)
+
+    def _move_column(self, row: _ColumnRow, step: int) -> None:
+        index = self._column_rows.index(row)
+        target = index + step
+        if 0 <= target < len(self._column_rows):
+            names = [r.name.value for r in self._column_rows]
+            names[index], names[target] = names[target], names[index]
+            self._set_columns(names)
+
+    def _set_columns(self, names: Sequence[str]) -> None:
+        filling, self._filling = self._filling, True
+        try:
+            names = list(names)[: schema.MAX_DATABASE_COLUMNS]
+            while len(self._column_rows) > len(names):
+                self._column_rows.pop().close_all()
+            self._columns.children = tuple(self._column_rows)
+            while len(self._column_rows) < len(names):
+                self.add_column()
+            for row, name in zip(self._column_rows, names, strict=True):
+                row.name.value = name
+        finally:
+            self._filling = filling
+        self._refresh()
+
+    # -- keeping the view true ----------------------------------------------------------------
+    def _fill(self, body: dict[str, Any]) -> list[str]:
+        """Show ``body`` on the form; return notes on what the form could not show."""
+        values = values_from_wire(body)
+        notes = []
+        if values.file_format not in schema.FILE_FORMATS:
+            notes.append(f"exportFileFormat {values.file_format!r} is not one the form offers")
+        if values.frequency not in schema.JOB_FREQUENCIES:
+            notes.append(f"jobFrequency {values.frequency!r} is not one the form offers")
+        if len(values.columns) > schema.MAX_DATABASE_COLUMNS:
+            notes.append(f"only the first {schema.MAX_DATABASE_COLUMNS} columns are shown")
+        self._filling = True
+        try:
+            self._database_id.value = values.database_id
+            self._admin_email.value = values.admin_email
+            if values.file_format in schema.FILE_FORMATS:
+                self._file_format.value = values.file_format
+            if values.frequency in schema.JOB_FREQUENCIES:
+                self._frequency.value = values.frequency
+            self._prefix.value = values.prefix
+            for name, box in self._event_types.items():
+                box.value = name in values.event_types
+            for name, box in self._mailing_types.items():
+                box.value = name in values.mailing_types
+            self._set_columns(values.columns)
+            self._job_id.value = values.job_id
+        finally:
+            self._filling = False
+        self._refresh()
+        return notes
+
+    def _on_change(self, _change: dict[str, Any]) -> None:
+        if not self._filling:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        if self._filling:
+            return
+        values = self.values
+        self._problems = _problems_of(values)
+        grouped = problems_by_field(self._problems)
+        for key, box in self._field_boxes.items():
+            box.value = messages_html(grouped.get(key, []))
+        for index, row in enumerate(self._column_rows):
+            row.message.value = messages_html(grouped.get(f"column_{index}", []))
+            row.up.disabled = index == 0
+            row.down.disabled = index == len(self._column_rows) - 1
+        self._add_column.disabled = len(self._column_rows) >= schema.MAX_DATABASE_COLUMNS
+        when = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+        name = example_file_name(values.prefix, values.file_format, values.frequency, when=when)
+        self._example.value = (
+            "<span style='margin-left: 11.5em'>Files will be named like "
+            f"<code class='bex-example-name'>{html.escape(name)}</code></span>"
+        )
+        preview = json.dumps(wire_body(values), indent=2)
+        self._preview.value = (
+            "<pre style='max-height: 18em; overflow: auto; font-size: 85%; line-height: 1.3; "
+            "margin: 0; background: rgba(127,127,127,0.08); padding: 0.4em'>"
+            f"{html.escape(preview)}</pre>"
+        )
+        self._summary.value = status_html("info", problem_summary(self._problems))
+        self._refresh_buttons()
+
+    def _refresh_buttons(self) -> None:
+        idle = self._busy is None and self._client is not None
+        has_id = bool(self._job_id.value.strip())
+        valid = not self._problems
+        self._create.disabled = not (idle and valid)
+        self._load.disabled = not (idle and has_id)
+        self._update.disabled = not (idle and valid and has_id)
+        self._delete.disabled = not (idle and has_id)
+        self._confirm.disabled = not (idle and has_id)
+        if self._client is None and not self._status.value:
+            self._say("info", _NOT_CONNECTED)
+        elif self._client is not None and _NOT_CONNECTED in self._status.value:
+            self._say("info", "Connected: ready to send.")
+
+    # -- the calls ----------------------------------------------------------------------------
+    def create(self) -> str | None:
+        """POST the form as a new job definition; show and return its id (None on failure)."""
+        job = JobDefinition.from_dict(wire_body(self.values))
+        job_id = self._call("create", lambda client: client.create_job(job))
+        if job_id is not None:
+            self._filling = True
+            self._job_id.value = str(job_id)
+            self._filling = False
+            self._say("ok", f"Created job definition {job_id}.")
+            self._notify("create", self.job)
+        self._refresh()
+        return None if job_id is None else str(job_id)
+
+    def load(self, job_id: str | None = None) -> JobDefinition | None:
+        """GET the job definition ``job_id`` (default: the id on the form) into the form."""
+        job_id = (job_id or self._job_id.value).strip()
+        job = self._call("load", lambda client: client.get_job(job_id))
+        if job is not None:
+            body = job.to_dict()
+            body.setdefault("id", job_id)
+            notes = self._fill(body)
+            if notes:
+                self._say("error", f"Loaded job definition {job_id}, but " + "; ".join(notes) + ".")
+            else:
+                self._say("ok", f"Loaded job definition {job_id}.")
+        return job
+
+    def update(self) -> bool:
+        """PUT the form over the job definition with the id on the form."""
+        job = self.job
+        done = self._call("update", lambda client: client.update_job(job) or True)
+        if done is not None:
+            self._say("ok", f"Updated job definition {self._job_id.value.strip()}.")
+            self._notify("update", job)
+        return done is not None
+
+    def ask_delete(self) -> None:
+        """Show the confirmation step of Delete (what the Delete button does)."""
+        job_id = self._job_id.value.strip()
+        self._confirm_text.value = status_html(
+            "error", f"Delete job definition {job_id}? Its exports stop. This cannot be undone."
+        )
+        show(self._confirm_box, True)
+
+    def delete(self) -> bool:
+        """DELETE the job definition with the id on the form (the confirmed step)."""
+        show(self._confirm_box, False)
+        job = self.job
+        job_id = self._job_id.value.strip()
+
+        def send(client: BexClient) -> bool:
+            client.delete_job(job_id)
+            return True
+
+        done = self._call("delete", send)
+        if done is not None:
+            self._filling = True
+            self._job_id.value = ""
+            self._filling = False
+            self._say("ok", f"Deleted job definition {job_id}.")
+            self._notify("delete", job)
+            self._refresh()
+        return done is not None
+
+    def _call(self, action: str, send: Callable[[BexClient], Any]) -> Any:
+        if self._client is None or self._busy is not None:
+            return None
+        self._busy = action
+        self._refresh_buttons()
+        self._say("busy", f"{action.capitalize()}: waiting for the server…")
+        try:
+            return send(self._client)
+        except Exception as exc:  # shown on the form: the person decides what to do
+            log.info("%s failed: %s", action, exc)
+            self._say("error", error_text(exc))
+            return None
+        finally:
+            self._busy = None
+            self._refresh_buttons()
+
+    def _say(self, kind: str, text: str) -> None:
+        self._status.value = status_html(kind, text)
+
+    def _notify(self, action: str, job: JobDefinition) -> None:
+        for callback in list(self._callbacks):
+            callback(action, job)
+
+
+def _problems_of(values: FormValues) -> list[str]:
+    """The problems of the form as a create body: the job id is a field apart."""
+    return [str(p) for p in find_problems(wire_body(values))]

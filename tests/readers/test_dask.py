@@ -1,0 +1,163 @@
+"""The Dask engine on a real ``dask.distributed.LocalCluster`` with 2 worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import normalized
+
+import bextoolkit as bex
+from bextoolkit.reports._dask import is_dask_frame, report_columns
+from bextoolkit.samples.campaigns import generate_events, write_exports
+
+distributed = pytest.importorskip("distributed")
+dd = pytest.importorskip("dask.dataframe")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=40,
+    )
+    with cluster, distributed.Client(cluster) as dask_client:
+        yield dask_client
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("dask")
+    events = generate_events(n_recipients=400, n_mailings=3, days=2, seed=11)
+    src = root / "download"
+    names = write_exports(events, str(src), timestamp_format="us")
+    # A re-delivered hour under another name: every engine must drop its events again.
+    Path(names[5]).with_name("re-delivered.csv").write_bytes(Path(names[5]).read_bytes())
+    dest = root / "dataset"
+    bex.sync(str(src), str(dest), batch_rows=400, progress=False)
+    return {"root": str(root), "src": str(src), "dest": str(dest)}
+
+
+def test_read_events_with_dask_over_files_equals_pandas(client, data) -> None:
+    lazy = bex.read_events(data["src"], engine="dask")
+    assert is_dask_frame(lazy) and not is_dask_frame(pd.DataFrame())
+    assert lazy.npartitions == 1  # small hourly files are grouped into one task
+    expected = bex.read_events(data["src"])
+    got = lazy.compute()
+    assert len(got) == len(expected)  # the re-delivered file's events dropped across files
+    pd.testing.assert_frame_equal(normalized(got), normalized(expected))
+
+
+def test_duplicates_across_partitions_are_dropped_by_a_shuffle(client, data) -> None:
+    from bextoolkit.readers.dask import read_files_dask
+
+    paths = sorted(str(p) for p in Path(data["src"]).iterdir())
+    lazy = read_files_dask(paths, sizes=[1] * len(paths), partition_bytes=10)  # 4 partitions
+    assert lazy.npartitions >= 4
+    expected = bex.read_events(data["src"])
+    got = lazy.compute()
+    assert len(got) == len(expected) and got["eventId"].is_unique
+    pd.testing.assert_frame_equal(normalized(got), normalized(expected))
+
+
+def test_read_events_with_dask_over_the_synced_dataset_pushes_filters_down(client, data) -> None:
+    full = bex.read_events(data["dest"])
+    mailing = str(full["messageId"].cat.categories[0])
+    query = {
+        "messageId": mailing,
+        "event_types": ["emailOpen"],
+        "start": "2026-11-02T10:00Z",
+        "columns": ["RECIPIENT_ID", "messageId", "eventId"],
+    }
+    lazy = bex.read_events(data["dest"], engine="dask", **query)
+    got = lazy.compute()
+    assert list(got.columns) == ["RECIPIENT_ID", "messageId", "eventId", "eventType"]
+    assert 0 < len(got) < len(full)
+    pd.testing.assert_frame_equal(
+        normalized(got), normalized(bex.read_events(data["src"], **query))
+    )
+    pd.testing.assert_frame_equal(
+        normalized(bex.read_events(data["dest"], engine="dask").compute()), normalized(full)
+    )
+
+
+def canonical(result: pd.DataFrame) -> pd.DataFrame:
+    """A report's rows in key order, category keys as text.
+
+    Reports sort groups by category order, and a frame read from CSV keeps categories in
+    order of first appearance while the synced dataset sorts them: same rows, same
+    numbers, possibly another row order.
+    """
+    out = result.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.CategoricalDtype):
+            out[name] = out[name].astype("string")
+    keys = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+REPORTS = [
+    ("funnel", {}),
+    ("funnel", {"by": ["messageId", "day"], "convention": "iterable"}),
+    ("event_counts", {"by": "messageId"}),
+    ("bounce_breakdown", {}),
+    ("bounce_breakdown", {"by": "domain"}),
+    ("click_urls", {}),
+    ("click_urls", {"by": "messageId", "normalize": False}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), REPORTS)
+def test_reports_agree_on_csv_parquet_and_dask(client, data, name, options) -> None:
+    report = getattr(bex, name)
+    on_csv = report(bex.read_events(data["src"]), **options)
+    on_parquet = report(bex.read_events(data["dest"]), **options)
+    on_dask_files = report(bex.read_events(data["src"], engine="dask"), **options)
+    on_dask_parquet = report(bex.read_events(data["dest"], engine="dask"), **options)
+    assert len(on_csv) > 0
+    pd.testing.assert_frame_equal(on_dask_parquet, on_parquet)  # same input order: identical
+    for other in (on_parquet, on_dask_files):
+        pd.testing.assert_frame_equal(canonical(other), canonical(on_csv))
+
+
+def test_funnel_numbers_are_the_distinct_recipients(client, data) -> None:
+    events = bex.read_events(data["dest"])
+    result = bex.funnel(bex.read_events(data["dest"], engine="dask")).set_index("messageId")
+    sends = events[events["eventType"] == "emailSend"]
+    expected = sends.groupby("messageId", observed=True)["RECIPIENT_ID"].nunique()
+    assert result["sent"].to_dict() == expected.to_dict()
+    opens = events[events["eventType"] == "emailOpen"].groupby("messageId", observed=True)
+    assert result["gross_opens"].to_dict() == opens.size().to_dict()
+
+
+def test_only_the_columns_a_report_needs_reach_the_client() -> None:
+    assert report_columns("bounce_breakdown", {"by": "day"}) == [
+        "RECIPIENT_ID", "Email", "eventType", "bounceType", "code", "messageId", "timestamp",
+    ]  # fmt: skip
+    assert report_columns("funnel", {"exclude": True}) is None  # flags need every column
+
+
+def test_storage_options_reach_the_workers(client, data) -> None:
+    from bextoolkit.sandbox.sftp import SFTPServer
+
+    with SFTPServer(data["root"], username="bex", password="pw") as server:
+        lazy = bex.read_events(
+            server.url + "/download/*.csv",
+            storage_options=server.storage_options,
+            engine="dask",
+        )
+        remote = lazy.compute()  # parsed in the worker processes, over SFTP
+    pd.testing.assert_frame_equal(normalized(remote), normalized(bex.read_events(data["src"])))
+
+
+def test_reports_on_many_partitions_equal_pandas(client, data) -> None:
+    from bextoolkit.readers.dask import read_dataset_dask
+
+    lazy = read_dataset_dask(data["dest"], partition_rows=1)  # one part per partition
+    assert lazy.npartitions > 1
+    for report in (bex.funnel, bex.click_urls, bex.bounce_breakdown):
+        pd.testing.assert_frame_equal(report(lazy), report(bex.read_events(data["dest"])))

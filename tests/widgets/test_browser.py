@@ -1,0 +1,159 @@
+"""The widgets in a real browser, as a person uses them: Voila + Debian chromium + Playwright.
+
+One Voila server for the module serves ``tests/browser/widgets.ipynb`` on 127.0.0.1; its
+kernels talk to the sandbox API started here, so the test can check on the server what
+the page did. Screenshots go to ``artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from browser import chromium
+from browser.widget_helpers import SMALL_EXPORT_TOTALS, VoilaServer, write_small_exports
+
+from bextoolkit.client import BexClient
+from bextoolkit.sandbox.api import SandboxAPI
+
+pytestmark = pytest.mark.browser
+
+HERE = Path(__file__).resolve().parents[1]
+ARTIFACTS = chromium.ARTIFACTS / "browser"
+NOTEBOOK = "widgets.ipynb"
+#: Voila runs every cell before the page shows the widgets: allow for a slow, shared CI box.
+PAGE_TIMEOUT_MS = 60_000
+STEP_TIMEOUT_MS = 20_000
+
+sync_api = chromium.playwright_api()
+
+
+@pytest.fixture(scope="module")
+def api():
+    with SandboxAPI() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def voila(api, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("voila")
+    shutil.copy(HERE / "browser" / NOTEBOOK, folder / NOTEBOOK)
+    exports = write_small_exports(folder / "download")
+    env = {**api.env(), "BEX_EXPORTS": str(exports) + "/", "PYTHONUNBUFFERED": "1"}
+    server = VoilaServer(folder, env, ARTIFACTS / "voila.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = chromium.launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, voila, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 2600})
+    page = context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.goto(voila.url_for(NOTEBOOK), timeout=PAGE_TIMEOUT_MS)
+    page.locator(".bex-connect").wait_for(timeout=PAGE_TIMEOUT_MS)
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def client(api):
+    with BexClient.from_env(api.env(), sleep=lambda _s: None) as bex:
+        yield bex
+
+
+def connect(page) -> None:
+    page.locator(".bex-connect").click()
+    sync_api.expect(page.locator(".bex-connect-status .bex-status-ok")).to_contain_text(
+        "Connected to http://127.0.0.1:"
+    )
+
+
+def job_posts(api: SandboxAPI) -> int:
+    return sum(
+        1 for method, path, _ in api.request_log if method == "POST" and "jobdefinition" in path
+    )
+
+
+def test_fill_the_form_create_and_see_the_job_id(page, api, client):
+    expect = sync_api.expect
+    connect(page)
+    page.locator(".bex-database-id input").fill("423251")
+    page.locator(".bex-admin-email input").fill("admin@example.com")
+    page.locator(".bex-frequency select").select_option(label="every 6 hours")
+    page.locator(".bex-file-format select").select_option(label="TSV (tab)")
+    page.locator(".bex-event-emailOpen input").check()
+    page.locator(".bex-event-emailClick input").check()
+    page.locator(".bex-add-column").click()
+    page.locator(".bex-column-0 input").fill("Country")
+    page.locator(".bex-prefix input").fill("Shop_")
+    expect(page.locator(".bex-example-name")).to_contain_text(
+        re.compile(r"Shop_Email_\d{14}_6\.tsv")
+    )
+    expect(page.locator(".bex-preview")).to_contain_text('"columnName": "Country"')
+    create = page.locator(".bex-create")
+    expect(create).to_be_enabled()
+    create.click()
+
+    status = page.locator(".bex-job-status .bex-status-ok")
+    expect(status).to_contain_text(re.compile(r"Created job definition \d+"))
+    job_id = re.search(r"Created job definition (\d+)", status.inner_text()).group(1)
+    expect(page.locator(".bex-job-id input")).to_have_value(job_id)
+    job = client.get_job(job_id).to_dict()
+    assert job["contactSourceId"] == "423251" and job["ftpUserId"] == "admin@example.com"
+    assert job["channels"][0] == {
+        "eventTypes": [{"eventType": "emailOpen"}, {"eventType": "emailClick"}],
+        "columnNames": [{"columnName": "Country", "columnOrder": 0}],
+        "exportFileName": "Shop_",
+        "exportFileFormat": "TSV",
+        "jobFrequency": 6,
+        "type": "Email",
+    }
+    client.delete_job(job_id)
+
+
+def test_an_invalid_field_shows_its_message_and_nothing_is_sent(page, api):
+    expect = sync_api.expect
+    connect(page)
+    posts_before = job_posts(api)
+    page.locator(".bex-database-id input").fill("423251")
+    page.locator(".bex-admin-email input").fill("not-an-email")
+    expect(page.locator(".bex-msg-admin-email")).to_contain_text("must be an email address")
+    expect(page.locator(".bex-msg-database-id")).to_have_text("")
+    expect(page.locator(".bex-create")).to_be_disabled()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "invalid_email_message.png"), full_page=True)
+    page.locator(".bex-create").click(force=True)  # a disabled button does nothing
+    page.wait_for_timeout(500)
+    assert job_posts(api) == posts_before
+    assert all(job["ftpUserId"] != "not-an-email" for job in api.jobs.values())
+    page.locator(".bex-admin-email input").fill("admin@example.com")
+    expect(page.locator(".bex-msg-admin-email")).to_have_text("")
+    expect(page.locator(".bex-create")).to_be_enabled()
+
+
+def test_the_export_browser_loads_files(page):
+    expect = sync_api.expect
+    files = page.locator(".bex-export-files select option")
+    expect(files).to_have_count(3)
+    expect(files.first).to_contain_text("2026-11-01 01:00 UTC  ·  every 1 h  ·  CSV")
+    page.locator(".bex-export-select-all").click()
+    page.locator(".bex-export-load").click()
+    rows = SMALL_EXPORT_TOTALS["rows"]
+    expect(page.locator(".bex-export-status .bex-status-ok")).to_have_text(
+        f"Loaded {rows} rows from 3 files; 1 duplicate dropped; 1 skipped line."
+    )
+    expect(page.locator(".bex-export-progress")).to_contain_text("3/3")
+    expect(page.locator(".bex-export-event-counts")).to_contain_text("emailClick")

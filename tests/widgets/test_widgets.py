@@ -1,0 +1,603 @@
+"""Headless tests of the notebook widgets: set values, click buttons, read what is shown.
+
+Calls go over real HTTP to the sandbox API on loopback; no fake client.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import nbformat
+import pytest
+from browser.widget_helpers import SMALL_EXPORT_NAMES, SMALL_EXPORT_TOTALS, write_small_exports
+from nbclient import NotebookClient
+
+from bextoolkit import schema
+from bextoolkit.client import BexClient
+from bextoolkit.jobs import JobDefinition
+from bextoolkit.sandbox.api import SandboxAPI, SandboxCredentials
+from bextoolkit.sandbox.sftp import SFTPServer
+from bextoolkit.widgets import ConnectForm, ExportBrowser, JobDefinitionForm, JobManager
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "browser" / "widgets.ipynb"
+VALID = {"database_id": "423251", "admin_email": "admin@example.com"}
+
+
+# --- fixtures and helpers --------------------------------------------------------------------
+
+
+@pytest.fixture
+def api():
+    with SandboxAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def client(api):
+    with BexClient.from_env(api.env(), sleep=lambda _s: None) as bex:
+        yield bex
+
+
+def text_of(widget: w.HTML) -> str:
+    """The visible text of an HTML widget (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", widget.value))
+
+
+def fill(form: JobDefinitionForm, **values: Any) -> None:
+    for name, value in {**VALID, **values}.items():
+        getattr(form, f"_{name}").value = value
+
+
+def preview(form: JobDefinitionForm) -> dict[str, Any]:
+    return json.loads(text_of(form._preview))
+
+
+def all_states(widget: w.Widget) -> str:
+    """The synced state of a widget and every descendant, as one JSON text."""
+    seen: list[dict[str, Any]] = []
+    stack = [widget]
+    while stack:
+        current = stack.pop()
+        state = current.get_state()
+        seen.append({k: v for k, v in state.items() if k != "layout"})
+        stack.extend(c for c in getattr(current, "children", ()) if isinstance(c, w.Widget))
+    return json.dumps(seen, default=str)
+
+
+def buttons(form: JobDefinitionForm) -> dict[str, bool]:
+    """Which of the four buttons are enabled."""
+    return {
+        name: not getattr(form, f"_{name}").disabled
+        for name in ("create", "load", "update", "delete")
+    }
+
+
+# --- the form without a server -----------------------------------------------------------------
+
+
+def test_empty_form_marks_required_fields_and_cannot_send():
+    form = JobDefinitionForm()
+    assert "required: the id of the database" in text_of(form._field_boxes["database_id"])
+    assert "required: the Org Admin's login email" in text_of(form._field_boxes["admin_email"])
+    assert "Fix the 2 problems" in text_of(form._summary)
+    assert buttons(form) == dict.fromkeys(("create", "load", "update", "delete"), False)
+    assert "Not connected" in text_of(form._status)
+
+
+def test_valid_values_clear_messages_and_preview_the_wire_body():
+    form = JobDefinitionForm()
+    fill(form)
+    form._frequency.value = 6
+    form._file_format.value = "PSV"
+    assert form.problems == []
+    assert all(box.value == "" for box in form._field_boxes.values())
+    assert text_of(form._summary) == ""
+    assert preview(form) == {
+        "channels": [{"exportFileFormat": "PSV", "jobFrequency": 6, "type": "Email"}],
+        "contactSourceId": "423251",
+        "ftpUserId": "admin@example.com",
+    }
+    assert form.job == JobDefinition.from_dict(preview(form))
+
+
+def test_dropdowns_offer_exactly_the_documented_values():
+    form = JobDefinitionForm()
+    assert [v for _, v in form._frequency.options] == list(schema.JOB_FREQUENCIES)
+    assert [v for _, v in form._file_format.options] == list(schema.FILE_FORMATS)
+    assert form._file_format.value == "CSV"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("admin_email", "not-an-email", "must be an email address"),
+        ("database_id", "12ab", "numeric database id"),
+        ("prefix", "a/b_", "without / \\ or control characters"),
+    ],
+)
+def test_each_bad_field_gets_its_message_beside_it_as_typed(field, value, message):
+    form = JobDefinitionForm()
+    fill(form)
+    getattr(form, f"_{field}").value = value
+    assert message in text_of(form._field_boxes[field])
+    others = [k for k in form._field_boxes if k != field]
+    assert all(form._field_boxes[k].value == "" for k in others)
+    assert form._create.disabled
+    getattr(form, f"_{field}").value = {**VALID, "prefix": "Shop_"}[field]
+    assert form._field_boxes[field].value == ""
+
+
+def test_ticked_types_are_sent_in_documented_order_and_none_means_all():
+    form = JobDefinitionForm()
+    fill(form)
+    assert "eventTypes" not in preview(form)["channels"][0]
+    assert "none ticked = all" in form.children[7].children[0].value
+    form._event_types["emailBounce"].value = True
+    form._event_types["emailSend"].value = True
+    form._mailing_types["ABTest"].value = True
+    channel = preview(form)["channels"][0]
+    assert channel["eventTypes"] == [{"eventType": "emailSend"}, {"eventType": "emailBounce"}]
+    assert channel["mailingTypes"] == [{"mailingType": "ABTest"}]
+
+
+def test_columns_can_be_added_reordered_and_removed_up_to_five():
+    form = JobDefinitionForm()
+    fill(form)
+    for _ in range(5):
+        form._add_column.click()
+    assert form._add_column.disabled
+    form._add_column.click()
+    assert len(form._column_rows) == 5
+    for row, name in zip(form._column_rows, "ABCDE", strict=True):
+        row.name.value = name
+    assert form._column_rows[0].up.disabled and form._column_rows[4].down.disabled
+    form._column_rows[0].down.click()  # B A C D E
+    form._column_rows[4].up.click()  # B A C E D
+    form._column_rows[2].remove.click()  # B A E D
+    columns = preview(form)["channels"][0]["columnNames"]
+    assert columns == [
+        {"columnName": n, "columnOrder": i} for i, n in enumerate(["B", "A", "E", "D"])
+    ]
+    assert not form._add_column.disabled
+
+
+def test_column_messages_stand_beside_their_row():
+    form = JobDefinitionForm()
+    fill(form)
+    form.add_column("City")
+    form.add_column("")
+    assert "must be a database column name" in text_of(form._column_rows[1].message)
+    assert form._column_rows[0].message.value == ""
+    form._column_rows[1].name.value = "City"
+    assert "duplicate 'City'" in text_of(form._column_rows[1].message)
+    assert form._create.disabled
+
+
+def test_file_name_example_follows_prefix_format_and_frequency():
+    form = JobDefinitionForm()
+    assert re.search(r"Recipient Event Bulk Export_Email_\d{14}_24\.csv", text_of(form._example))
+    form._prefix.value = "Shop_"
+    form._file_format.value = "TSV"
+    form._frequency.value = 3
+    assert re.search(r"Shop_Email_\d{14}_3\.tsv", text_of(form._example))
+
+
+def test_form_starts_from_a_job_definition():
+    job = JobDefinition.from_dict(
+        {
+            "id": "77",
+            "contactSourceId": "9",
+            "ftpUserId": "a@b.co",
+            "channels": [
+                {
+                    "jobFrequency": 12,
+                    "exportFileFormat": "TSV",
+                    "exportFileName": "X_",
+                    "eventTypes": [{"eventType": "emailOpen"}],
+                    "columnNames": [{"columnName": "Zip", "columnOrder": 0}],
+                    "type": "Email",
+                }
+            ],
+        }
+    )
+    form = JobDefinitionForm(job=job)
+    assert form._job_id.value == "77"
+    assert form._frequency.value == 12
+    assert form._event_types["emailOpen"].value and not form._event_types["emailSend"].value
+    assert [r.name.value for r in form._column_rows] == ["Zip"]
+    assert form.job.to_dict() == job.to_dict()
+
+
+def test_a_job_the_form_cannot_show_whole_is_said_so():
+    columns = [{"columnName": f"c{i}", "columnOrder": i} for i in range(7)]
+    form = JobDefinitionForm(
+        job={
+            "contactSourceId": "1",
+            "ftpUserId": "a@b.co",
+            "channels": [{"jobFrequency": 5, "type": "Email", "columnNames": columns}],
+        }
+    )
+    assert len(form._column_rows) == 5
+    assert text_of(form._status) == (
+        "The form shows this job in part: jobFrequency 5 is not one the form offers; "
+        "only the first 5 columns are shown."
+    )
+
+
+# --- the calls, against the sandbox over HTTP --------------------------------------------------
+
+
+def test_create_sends_the_body_shows_the_id_and_disables_buttons_in_flight(api, client):
+    form = JobDefinitionForm(client)
+    fill(form)
+    form._event_types["emailOpen"].value = True
+    form.add_column("Country")
+    assert buttons(form) == {"create": True, "load": False, "update": False, "delete": False}
+    seen_in_flight: list[dict[str, bool]] = []
+    submitted: list[tuple[str, JobDefinition]] = []
+    form.on_submit(lambda action, job: submitted.append((action, job)))
+    real_create = client.create_job
+
+    def watching_create(job):
+        seen_in_flight.append(buttons(form))
+        return real_create(job)
+
+    client.create_job = watching_create  # type: ignore[method-assign]
+    sent_body = preview(form)
+    form._create.click()
+
+    assert seen_in_flight == [dict.fromkeys(("create", "load", "update", "delete"), False)]
+    job_id = form._job_id.value
+    assert job_id in api.jobs
+    assert api.jobs[job_id] == {**sent_body, "id": job_id}
+    assert f"Created job definition {job_id}" in text_of(form._status)
+    assert buttons(form) == dict.fromkeys(("create", "load", "update", "delete"), True)
+    assert [(a, j.id) for a, j in submitted] == [("create", job_id)]
+
+
+def test_load_fills_the_form_from_the_server(client):
+    job_id = client.create_job(
+        {
+            "contactSourceId": "55",
+            "ftpUserId": "x@y.org",
+            "channels": [
+                {"jobFrequency": 8, "type": "Email", "exportFileFormat": "PSV",
+                 "mailingTypes": [{"mailingType": "Programs"}],
+                 "columnNames": [{"columnName": "B", "columnOrder": 1},
+                                 {"columnName": "A", "columnOrder": 0}]}
+            ],
+        }
+    )  # fmt: skip
+    form = JobDefinitionForm(client)
+    form._job_id.value = job_id
+    assert buttons(form) == {"create": False, "load": True, "update": False, "delete": True}
+    form._load.click()
+    assert (form._database_id.value, form._admin_email.value) == ("55", "x@y.org")
+    assert (form._frequency.value, form._file_format.value) == (8, "PSV")
+    assert form._mailing_types["Programs"].value
+    assert [r.name.value for r in form._column_rows] == ["A", "B"]
+    assert f"Loaded job definition {job_id}" in text_of(form._status)
+
+
+def test_update_puts_the_changed_form(api, client):
+    form = JobDefinitionForm(client)
+    fill(form)
+    form.create()
+    job_id = form._job_id.value
+    form._frequency.value = 2
+    form._prefix.value = "Weekly_"
+    form._update.click()
+    stored = api.jobs[job_id]["channels"][0]
+    assert (stored["jobFrequency"], stored["exportFileName"]) == (2, "Weekly_")
+    assert f"Updated job definition {job_id}" in text_of(form._status)
+
+
+def test_delete_asks_first_and_cancel_keeps_the_job(api, client):
+    form = JobDefinitionForm(client)
+    fill(form)
+    job_id = form.create()
+    form._delete.click()
+    assert form._confirm_box.layout.display != "none"
+    assert f"Delete job definition {job_id}?" in text_of(form._confirm_text)
+    assert job_id in api.jobs
+    form._cancel.click()
+    assert form._confirm_box.layout.display == "none"
+    assert job_id in api.jobs
+    form._delete.click()
+    form._confirm.click()
+    assert job_id not in api.jobs
+    assert f"Deleted job definition {job_id}" in text_of(form._status)
+    assert form._job_id.value == ""
+    assert buttons(form) == {"create": True, "load": False, "update": False, "delete": False}
+
+
+def test_server_errors_are_shown_on_the_form_and_buttons_come_back(api, client):
+    first = JobDefinitionForm(client)
+    fill(first)
+    existing = first.create()
+    second = JobDefinitionForm(client)
+    fill(second)
+    second._create.click()
+    status = text_of(second._status)
+    assert "409" in status and f"already has job definition {existing}" in status
+    assert second._job_id.value == ""
+    assert buttons(second)["create"]
+    second._job_id.value = "999999"
+    second._load.click()
+    assert "404" in text_of(second._status) and "no job definition with id '999999'" in text_of(
+        second._status
+    )
+    assert buttons(second) == dict.fromkeys(("create", "load", "update", "delete"), True)
+    assert len(api.jobs) == 1
+
+
+def test_assigning_a_client_enables_the_form(client):
+    form = JobDefinitionForm()
+    fill(form)
+    assert form._create.disabled
+    form.client = client
+    assert not form._create.disabled
+    assert "Not connected" not in text_of(form._status)
+
+
+# --- ConnectForm -----------------------------------------------------------------------------
+
+
+def test_connect_prefills_from_env_but_never_puts_env_secrets_in_widgets(api):
+    env = api.env()
+    connect = ConnectForm(env=env)
+    assert connect._pod.value == "other" and connect._base_url.value == api.base_url
+    assert connect._client_id.value == ""
+    assert connect._client_secret.value == "" and connect._refresh_token.value == ""
+    assert "from BEX_CLIENT_ID" in connect._client_id.placeholder
+    assert "from BEX_CLIENT_SECRET" in connect._client_secret.placeholder
+    client = connect.connect()
+    assert client is not None and client.list_jobs() == []
+    assert f"Connected to {api.base_url}" in text_of(connect._status)
+    state = all_states(connect)
+    for secret in (env["BEX_CLIENT_ID"], env["BEX_CLIENT_SECRET"], env["BEX_REFRESH_TOKEN"]):
+        assert secret not in state
+
+
+def test_typed_secrets_are_cleared_after_connecting(api):
+    env = api.env()
+    connect = ConnectForm(env={"BEX_BASE_URL": env["BEX_BASE_URL"]})
+    connect._client_id.value = env["BEX_CLIENT_ID"]
+    connect._client_secret.value = env["BEX_CLIENT_SECRET"]
+    connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
+    form = JobDefinitionForm()
+    connect.on_connect(form.set_client)
+    connect._connect.click()
+    assert form.client is connect.client is not None
+    assert connect._client_secret.value == "" and connect._refresh_token.value == ""
+    assert env["BEX_CLIENT_SECRET"] not in all_states(connect)
+
+
+def test_wrong_credentials_show_the_server_answer_without_the_secret(api):
+    env = {**api.env(), "BEX_CLIENT_SECRET": "wrong-secret-value-123"}
+    connect = ConnectForm(env=env)
+    assert connect.connect() is None
+    status = text_of(connect._status)
+    assert "401" in status and "refused the credentials" in status
+    assert "wrong-secret-value-123" not in status and env["BEX_REFRESH_TOKEN"] not in status
+    assert connect.client is None and not connect._connect.disabled
+
+
+def test_missing_settings_say_how_to_give_them():
+    connect = ConnectForm(env={})
+    assert connect.connect() is None
+    assert "BEX_BASE_URL" in text_of(connect._status)
+    connect._pod.value = "6"
+    assert connect._base_url.layout.display == "none"
+    connect.connect()
+    assert "missing OAuth credentials" in text_of(connect._status)
+
+
+def test_use_the_sandbox_with_one_click():
+    connect = ConnectForm(env={})
+    connect._use_sandbox.click()
+    try:
+        assert connect.client is not None, text_of(connect._status)
+        assert "Connected to the sandbox at http://127.0.0.1:" in text_of(connect._status)
+        form = JobDefinitionForm(connect.client)
+        fill(form)
+        assert form.create() is not None
+    finally:
+        if connect.sandbox is not None:
+            connect.sandbox.stop()
+
+
+# --- JobManager ------------------------------------------------------------------------------
+
+
+def test_manager_says_when_the_server_cannot_be_reached(api, client):
+    api.stop()
+    manager = JobManager(client)
+    assert "connection refused" in text_of(manager._status)
+    assert manager.jobs == [] and not manager._refresh.disabled
+
+
+def test_manager_lists_edits_and_deletes(api, client):
+    ids = [
+        client.create_job(
+            {"contactSourceId": str(db), "ftpUserId": "a@b.co",
+             "channels": [{"jobFrequency": freq, "type": "Email",
+                           "eventTypes": [{"eventType": "emailClick"}]}]}
+        )
+        for db, freq in ((11, 1), (12, 24))
+    ]  # fmt: skip
+    manager = JobManager(client)
+    rows = manager._table.children[1:]
+    assert [text_of(r.children[0]) for r in rows] == ids
+    assert [text_of(c) for c in rows[0].children[:6]] == [
+        ids[0],
+        "11",
+        "CSV",
+        "every 1 h",
+        "emailClick",
+        "none",
+    ]
+    rows[1].children[6].click()  # Edit
+    form = manager.form
+    assert form is not None and form._job_id.value == ids[1] and form._frequency.value == 24
+    form._frequency.value = 4
+    form._update.click()
+    assert text_of(manager._table.children[2].children[3]) == "every 4 h"
+    manager._table.children[1].children[7].click()  # Delete
+    form = manager.form
+    assert form._confirm_box.layout.display != "none"
+    form._confirm.click()
+    assert [text_of(r.children[0]) for r in manager._table.children[1:]] == [ids[1]]
+    assert "1 job definition." in text_of(manager._status)
+
+
+# --- ExportBrowser ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def exports(tmp_path):
+    return write_small_exports(tmp_path / "download")
+
+
+def labels(browser: ExportBrowser) -> list[str]:
+    return [label for label, _ in browser._files.options]
+
+
+def test_export_browser_lists_files_with_the_parts_of_their_names(exports):
+    browser = ExportBrowser(str(exports))
+    assert [label.split("  ·  ")[0] for label in labels(browser)] == list(SMALL_EXPORT_NAMES)
+    first = labels(browser)[0].split("  ·  ")
+    size = (exports / SMALL_EXPORT_NAMES[0]).stat().st_size
+    assert first[1:] == ["2026-11-01 01:00 UTC", "every 1 h", "CSV", f"{size} B"]
+    assert "3 of 3 files shown" in text_of(browser._count)
+    assert browser._load.disabled
+
+
+def test_export_browser_filters_by_date_range(exports):
+    browser = ExportBrowser(str(exports))
+    browser._start.value = date(2026, 11, 2)
+    assert [label.split("  ·  ")[0] for label in labels(browser)] == [SMALL_EXPORT_NAMES[2]]
+    browser._start.value = None
+    browser._end.value = date(2026, 11, 1)
+    assert len(labels(browser)) == 2
+    assert "2 of 3 files shown" in text_of(browser._count)
+
+
+def test_export_browser_loads_the_selection_and_says_what_it_did(exports):
+    browser = ExportBrowser(str(exports))
+    loaded: list[Any] = []
+    browser.on_load(loaded.append)
+    browser._select_all.click()
+    assert not browser._load.disabled
+    browser._load.click()
+    events = browser.events
+    assert events is not None and loaded == [events]
+    assert len(events) == SMALL_EXPORT_TOTALS["rows"]
+    assert events.attrs["duplicates_dropped"] == SMALL_EXPORT_TOTALS["duplicates_dropped"]
+    assert text_of(browser._status) == (
+        "Loaded 4 rows from 3 files; 1 duplicate dropped; 1 skipped line."
+    )
+    counts = text_of(browser._counts)
+    assert "emailSend2" in counts and "emailOpen1" in counts and "emailClick1" in counts
+
+
+def test_export_browser_loads_only_what_is_selected(exports):
+    browser = ExportBrowser(str(exports))
+    browser.select([browser._files.options[2][1]])
+    browser._load.click()
+    assert browser.events is not None
+    assert browser.events["eventType"].astype(str).tolist() == ["emailClick"]
+    assert text_of(browser._status).startswith("Loaded 1 row from 1 file;")
+
+
+def test_export_browser_shows_a_missing_folder_instead_of_raising(tmp_path):
+    browser = ExportBrowser(str(tmp_path / "nowhere" / "*.csv"))
+    assert "no files match" in text_of(browser._status)
+    assert browser._files.options == () and browser._load.disabled
+
+
+def test_export_browser_over_sftp_never_shows_the_password(exports):
+    password = "sftp-pass-4f9c2e71"
+    with SFTPServer(exports.parent, username="admin", password=password) as server:
+        browser = ExportBrowser(server.url + "/download/", storage_options=server.storage_options)
+        assert len(labels(browser)) == 3
+        browser._select_all.click()
+        browser._load.click()
+        assert browser.events is not None and len(browser.events) == 4
+    assert password not in all_states(browser)
+
+
+# --- the notebook keeps no secret --------------------------------------------------------------
+
+#: Cells appended to the test notebook: what a person does with the widgets, as code.
+_USE_THE_WIDGETS = [
+    # a person types the secrets instead of relying on the environment, then connects
+    'connect._client_secret.value = os.environ["BEX_CLIENT_SECRET"]\n'
+    'connect._refresh_token.value = os.environ["BEX_REFRESH_TOKEN"]\n'
+    "connect._connect.click()\n"
+    "connect.client, connect.client.token, connect",
+    'form._database_id.value = "423251"\n'
+    'form._admin_email.value = "admin@example.com"\n'
+    "form._create.click()\n"
+    "form.job",
+    "exports._select_all.click()\nexports._load.click()\nexports.events.head(3)",
+    "form, exports, connect.client.list_jobs()",
+]
+
+
+def test_the_widget_notebook_saves_no_secret(tmp_path, exports, monkeypatch):
+    """Run the notebook as a kernel would, save it with widget state, grep for every secret."""
+    credentials = SandboxCredentials(
+        client_id="ci-" + secrets.token_hex(12),
+        client_secret="cs-" + secrets.token_hex(12),
+        refresh_token="rt-" + secrets.token_hex(12),
+    )
+    password = "pw-" + secrets.token_hex(12)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell(code) for code in _USE_THE_WIDGETS]
+    with (
+        SandboxAPI(credentials=credentials) as api,
+        SFTPServer(exports.parent, username="admin", password=password) as sftp,
+    ):
+        env = {
+            **api.env(),
+            "BEX_EXPORTS": sftp.url + "/download/",
+            "BEX_SFTP_USER": "admin",
+            "BEX_SFTP_PASSWORD": password,
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        NotebookClient(
+            notebook,
+            timeout=120,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(tmp_path)}},
+            store_widget_state=True,
+        ).execute()
+        with BexClient.from_env(api.env()) as bex:
+            access_token = bex.token.get()  # the sandbox hands out the kernel's token again
+        created = list(api.jobs)
+    saved = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, saved)
+    text = saved.read_text(encoding="utf-8")
+
+    assert created, "the notebook created no job definition: it did not run as intended"
+    assert f"Created job definition {created[0]}" in text
+    assert "Loaded 4 rows from 3 files" in text
+    assert "application/vnd.jupyter.widget-state+json" in text
+    assert "BEX job definition" in text  # JobDefinition's rich display
+    for name, secret in {
+        "client id": credentials.client_id,
+        "client secret": credentials.client_secret,
+        "refresh token": credentials.refresh_token,
+        "access token": access_token,
+        "SFTP password": password,
+    }.items():
+        assert secret not in text, f"the saved notebook holds the {name}"
