@@ -97,12 +97,11 @@ def read_files(
     results = [r for s in _progress(sources, progress) for r in _read_source(s, opts)]
     read = [r for r in results if r.table is not None]
     table = _combine([r.table for r in read], opts, read)
+    drop: np.ndarray | None = None
     if opts.dedupe == "eventId":
         drop = _event_id_duplicates(table)
     elif opts.dedupe:
         drop = _repeated_across_files(read, opts)
-    else:
-        drop = None
     if drop is not None and drop.any():
         table = table.filter(pa.array(~drop))
     frame = _to_pandas(table, opts.tz)
@@ -551,7 +550,8 @@ def _repeated_across_files(read: list[_FileResult], opts: _Options) -> np.ndarra
     Only files whose time spans overlap can share an event, so the rest cost nothing.
     Files read with only some columns are read again whole to compare every column.
     """
-    overlapping = _overlapping([_time_span(r.table) for r in read])
+    tables: list[pa.Table] = [r.table for r in read if r.table is not None]
+    overlapping = _overlapping([_time_span(t) for t in tables])
     if not overlapping:
         return None
     whole_opts = replace(opts, columns=None, on_bad_lines="skip" if opts.skip_bad else "error")
@@ -561,11 +561,11 @@ def _repeated_across_files(read: list[_FileResult], opts: _Options) -> np.ndarra
         if not result.all_columns and result.origin is not None:
             source, member = result.origin
             result = _read_source(source, whole_opts)[member]
-        whole.append(result.table)
+        whole.append(result.table if result.table is not None else tables[position][:0])
     combined = _combine(whole, whole_opts, [])
     files = np.repeat(np.arange(len(whole)), [t.num_rows for t in whole])
     dropped = cross_file_duplicates(row_keys(combined), files)
-    per_file = [np.zeros(r.table.num_rows, dtype=np.bool_) for r in read]
+    per_file = [np.zeros(t.num_rows, dtype=np.bool_) for t in tables]
     bounds = np.cumsum([0, *(t.num_rows for t in whole)])
     for k, position in enumerate(overlapping):
         per_file[position] = dropped[bounds[k] : bounds[k + 1]]
@@ -584,16 +584,15 @@ def _time_span(table: pa.Table) -> tuple[int, int] | None:
 
 
 def _overlapping(spans: list[tuple[int, int] | None]) -> list[int]:
-    """Positions of the spans that overlap another span (unknown spans overlap all)."""
-    unknown = [i for i, s in enumerate(spans) if s is None]
+    """Positions of the spans that overlap another span (an unknown span overlaps all)."""
     known = sorted((s[0], s[1], i) for i, s in enumerate(spans) if s is not None and s[0] <= s[1])
-    hits = set(unknown) if len(spans) > 1 else set()
-    if unknown:
-        hits.update(i for _, _, i in known)
-    reach, reach_index = None, None
+    if len(spans) > 1 and None in spans:
+        return sorted({i for i, s in enumerate(spans) if s is None} | {i for *_, i in known})
+    hits: set[int] = set()
+    reach, holder = None, -1  # the latest end so far, and whose it is
     for first, last, i in known:
         if reach is not None and first <= reach:
-            hits.update((i, reach_index))
+            hits.update((i, holder))
         if reach is None or last > reach:
-            reach, reach_index = last, i
+            reach, holder = last, i
     return sorted(hits)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import fsspec
@@ -172,33 +172,33 @@ def read_events(
     query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
     root = synced_root(urlpath, storage_options)
     if root is not None:
-        if engine == "dask":
-            from bextoolkit.readers.dask import read_dataset_dask as read_synced
-        else:
-            from bextoolkit.readers.store import read_dataset as read_synced
+        from bextoolkit.readers.dask import read_dataset_dask
+        from bextoolkit.readers.store import read_dataset
+
+        read_synced: Callable[..., Any] = read_dataset_dask if engine == "dask" else read_dataset
         frame = read_synced(
             root, columns=_with_event_type(columns), storage_options=storage_options, **query
         )
         return _in_tz(frame, zone)
     filtered = not (start is None and end is None and messageId is None)
     wider = _filter_columns(columns, filtered=filtered, messageId=messageId, start=start, end=end)
-    options = {"format": format, "event_type": event_type, "event_types_map": event_types_map,
+    options: dict[str, Any] = {"format": format, "event_type": event_type, "event_types_map": event_types_map,
                "dedupe": dedupe, "on_bad_lines": on_bad_lines, "encoding": encoding,
                "max_uncompressed_bytes": max_uncompressed_bytes}  # fmt: skip
     if engine == "dask":
         return _read_files_dask(urlpath, storage_options, tz, wider, event_types, query, options,
                                 columns=columns, filtered=filtered)  # fmt: skip
-    frame = read_files(
+    files = read_files(
         urlpath, storage_options=storage_options, tz=tz, columns=wider,
         event_types=event_types, progress=progress, **options,
     )  # fmt: skip
     if not filtered:
-        return frame
-    attrs = dict(frame.attrs)
-    frame = apply_filters(frame, start=start, end=end, messageId=messageId)
-    frame = frame[_with_event_type(columns)] if columns is not None else frame
-    frame.attrs = attrs
-    return frame
+        return files
+    kept = apply_filters(files, start=start, end=end, messageId=messageId)
+    if columns is not None:
+        kept = kept.loc[:, _with_event_type(columns)]
+    kept.attrs = dict(files.attrs)
+    return kept
 
 
 def _read_files_dask(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import csv
 import gzip
 import io
+import socket
 import threading
 import warnings
 import zipfile
