@@ -182,9 +182,11 @@ def read_events(
         return _in_tz(frame, zone)
     filtered = not (start is None and end is None and messageId is None)
     wider = _filter_columns(columns, filtered=filtered, messageId=messageId, start=start, end=end)
-    options: dict[str, Any] = {"format": format, "event_type": event_type, "event_types_map": event_types_map,
-               "dedupe": dedupe, "on_bad_lines": on_bad_lines, "encoding": encoding,
-               "max_uncompressed_bytes": max_uncompressed_bytes}  # fmt: skip
+    options: dict[str, Any] = {
+        "format": format, "event_type": event_type, "event_types_map": event_types_map,
+        "dedupe": dedupe, "on_bad_lines": on_bad_lines, "encoding": encoding,
+        "max_uncompressed_bytes": max_uncompressed_bytes,
+    }  # fmt: skip
     if engine == "dask":
         return _read_files_dask(urlpath, storage_options, tz, wider, event_types, query, options,
                                 columns=columns, filtered=filtered)  # fmt: skip
@@ -196,7 +198,7 @@ def read_events(
         return files
     kept = apply_filters(files, start=start, end=end, messageId=messageId)
     if columns is not None:
-        kept = kept.loc[:, _with_event_type(columns)]
+        kept = kept[_with_event_type(columns) or []]
     kept.attrs = dict(files.attrs)
     return kept
 
