@@ -71,6 +71,21 @@ class Header:
         return self.renames.get(name, name)
 
 
+_READABLE = re.compile(r"\.(csv|psv|tsv|txt)(\.gz)?$|\.zip$", re.IGNORECASE)
+
+
+def readable_name(name: str) -> bool:
+    """Whether a folder's file may hold exports, by its name: ``.csv``, ``.psv``, ``.tsv``,
+    ``.txt``, each optionally ``.gz``, or ``.zip``. Its header decides what it is.
+
+    Examples
+    --------
+    >>> [readable_name(n) for n in ["a.csv", "b.TSV.gz", "c.zip", "d.txt", "e.json", "f.gz"]]
+    [True, True, True, True, False, False]
+    """
+    return bool(_READABLE.search(name))
+
+
 def split_ext(name: str) -> tuple[str, str | None, str | None]:
     """``'a_1.tsv.gz'`` -> ``('a_1', 'TSV', 'gzip')``: the stem, format and compression."""
     base = name.rsplit("/", 1)[-1]
@@ -291,12 +306,23 @@ def file_kind(name: str, header: list[str] | None = None) -> str:
 
 
 def classify(names: list[str]) -> str | None:
-    """``'BEX'``, ``'RRDE'`` or None, by how many known column names a header holds."""
+    """``'BEX'``, ``'RRDE'`` or None: at least two known column names, one of which says
+    what event a row is (BEX: ``code``, ``messageId``, ``eventId`` or an event-type
+    column; RRDE: ``Event Type``), so Web Tracking and contact lists do not pass.
+
+    Examples
+    --------
+    >>> classify(["RECIPIENT_ID", "code", "timestamp"]), classify(["Recipient Id", "Event Type"])
+    ('BEX', 'RRDE')
+    >>> classify(["Recipient Id", "Visitor Key", "Event Timestamp"]) is None
+    True
+    """
     present = set(names)
     rrde, bex = len(present & _RRDE_KEY), len(present & _BEX_KEY)
-    if rrde >= 2 and rrde >= bex:
+    event_column = any(n.strip().lower() in EVENT_TYPE_NAMES for n in names)
+    if rrde >= 2 and rrde >= bex and "Event Type" in present:
         return "RRDE"
-    if bex >= 2:
+    if bex >= 2 and (event_column or present & {"code", "messageId", "eventId"}):
         return "BEX"
     return None
 
@@ -336,6 +362,9 @@ def parse_table(
     """
     data = payload.data
     types = {name: column_type(header.frame_name(name)) for name in header.names}
+    if _header_only(data):
+        names = [n for n in header.names if include is None or n in include]
+        return pa.table({n: pa.array([], types[n]) for n in names}), []
     quoted = data.size > 0 and _has_quote(data)
     # Fast pass: quoted newlines are still parsed, but a block boundary inside quotes would
     # break a row; such breaks always leave a row with the wrong field count, so any bad
@@ -442,6 +471,12 @@ def _parse_failed(
             entry["line"] = kept_numbers[entry["line"] - 1]
     utf8 = [{"file": path, "line": n, "reason": "not valid UTF-8"} for n in lines]
     return table, sorted(utf8 + skipped, key=lambda e: e["line"] or 0)
+
+
+def _header_only(data: pa.Buffer) -> bool:
+    """True for a file of one line (the header), with or without a final line end."""
+    head = data[: 1 << 16].to_pybytes()
+    return len(head) < 1 << 16 and not re.search(rb"[\r\n]", head.rstrip(b"\r\n"))
 
 
 def _has_quote(data: pa.Buffer) -> bool:

@@ -20,7 +20,7 @@ import pyarrow as pa
 from fsspec.implementations.local import LocalFileSystem
 
 from bextoolkit.exceptions import BexAuthError, BexConnectionError, BexError
-from bextoolkit.readers._parsing import split_ext
+from bextoolkit.readers._parsing import readable_name
 
 UrlPath = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 
@@ -118,7 +118,9 @@ def _files_at(
     if is_dir:
         listed = fs.ls(path, detail=True)
         infos = {
-            i["name"]: i for i in listed if i.get("type") != "directory" and _export_like(i["name"])
+            i["name"]: i
+            for i in listed
+            if i.get("type") != "directory" and readable_name(i["name"])
         }
         return infos, (False if infos else None)
     try:
@@ -175,11 +177,6 @@ def _translated(exc: Exception, url: str, options: Mapping[str, Any]) -> BexErro
             f"server is up; path {redact(url)}"
         )
     return None
-
-
-def _export_like(name: str) -> bool:
-    _, fmt, compression = split_ext(name)
-    return fmt is not None or compression == "zip"
 
 
 def _display(url: str, path: str) -> str:

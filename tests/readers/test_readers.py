@@ -664,7 +664,7 @@ def test_parse_export_name(name, prefix, channel, stamp, frequency):
 
 def test_parse_export_name_that_does_not_parse():
     parts = parse_export_name("notes.txt")
-    assert parts["kind"] is None and parts["timestamp"] is None and parts["format"] is None
+    assert parts["kind"] == "other" and parts["timestamp"] is None and parts["format"] is None
 
 
 def test_list_exports_local_and_sftp(exports, sftp_server):
