@@ -11,14 +11,19 @@ import socket
 import threading
 import time
 import traceback
-from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import valid_body
+from conftest import (
+    ACCESS_PREFIX,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    Reply,
+    envelope,
+    make_client,
+    valid_body,
+)
 
 from bextoolkit.client import BexClient, error_for_status
 from bextoolkit.exceptions import (
@@ -40,165 +45,6 @@ from bextoolkit.jobs import JOBS_PATH, Channel, JobDefinition
 from bextoolkit.sandbox.api import SandboxAPI
 
 SEED = valid_body()
-
-CLIENT_SECRET = "cl1ent-SECRET-do-not-show"
-REFRESH_TOKEN = "refr3sh-TOKEN-do-not-show"
-ACCESS_PREFIX = "acc3ss-TOKEN-do-not-show-"
-
-
-# --- a scripted loopback server --------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    """One scripted answer: JSON ``body`` (str is sent raw), ``delay`` before answering, or
-    ``drop`` the connection without answering."""
-
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-
-
-def envelope(data: Any = None, general=(), fields=None) -> dict:
-    return {
-        "meta": {"generalErrors": list(general), "fieldErrors": dict(fields or {})},
-        "data": data,
-    }
-
-
-class ScriptedServer:
-    """Answers API calls from ``replies`` and token calls from ``token_replies`` (or with a
-    fresh token each time); records every request."""
-
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.token_replies: deque[Reply] = deque()
-        self.requests: list[tuple[str, str, dict[str, str], str]] = []
-        self.tokens = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                outer._handle(self, "POST")
-
-            def do_PUT(self) -> None:
-                outer._handle(self, "PUT")
-
-            def do_DELETE(self) -> None:
-                outer._handle(self, "DELETE")
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def queue(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def api_requests(self) -> list[tuple[str, str]]:
-        return [(m, p) for m, p, _, _ in self.requests if p != "/oauth/token"]
-
-    def token_count(self) -> int:
-        return sum(1 for _, p, _, _ in self.requests if p == "/oauth/token")
-
-    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length).decode() if length else ""
-        with self._lock:
-            self.requests.append((method, handler.path, dict(handler.headers), body))
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            if handler.path == "/oauth/token":
-                if self.token_replies:
-                    reply = self.token_replies.popleft()
-                else:
-                    self.tokens += 1
-                    reply = Reply(
-                        200,
-                        {
-                            "access_token": f"{ACCESS_PREFIX}{self.tokens}",
-                            "token_type": "bearer",
-                            "expires_in": 14400,
-                        },
-                    )
-            else:
-                reply = (
-                    self.replies.popleft()
-                    if self.replies
-                    else Reply(500, envelope(general=["script exhausted"]))
-                )
-        try:
-            time.sleep(reply.delay)
-            if reply.drop:
-                handler.close_connection = True
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                return
-            raw = (
-                reply.body
-                if isinstance(reply.body, str)
-                else ("" if reply.body is None else json.dumps(reply.body))
-            )
-            data = raw.encode()
-            handler.send_response(reply.status)
-            handler.send_header(
-                "Content-Type",
-                "application/json" if not isinstance(reply.body, str) else "text/plain",
-            )
-            handler.send_header("Content-Length", str(len(data)))
-            for k, v in reply.headers.items():
-                handler.send_header(k, v)
-            handler.end_headers()
-            handler.wfile.write(data)
-        except OSError:
-            pass  # the client gave up (timeout test)
-        finally:
-            with self._lock:
-                self.in_flight -= 1
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server():
-    s = ScriptedServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-def make_client(base_url: str, sleeps: list[float], **kw: Any) -> BexClient:
-    options: dict[str, Any] = {
-        "base_url": base_url,
-        "client_id": "app-id",
-        "client_secret": CLIENT_SECRET,
-        "refresh_token": REFRESH_TOKEN,
-        "sleep": sleeps.append,
-        "timeout": (2.0, 2.0),
-        "env": {},
-    }
-    options.update(kw)
-    return BexClient(**options)
 
 
 @pytest.fixture
@@ -463,31 +309,24 @@ def test_token_endpoint_refusing_connections_backs_off_then_raises(sleeps):
     client = make_client(f"http://127.0.0.1:{port}", sleeps)
     with pytest.raises(BexConnectionError, match="oauth/token: connection refused"):
         client.get_job("1")
-    assert len(sleeps) == 4  # 5 token attempts; the API call itself is not retried on top
+    # the token's tries follow the client's policy; the API call is not retried on top
+    assert len(sleeps) == client.max_retries
 
 
 def test_token_endpoint_failing_backs_off_exponentially(server, client, sleeps):
-    server.token_replies.extend(
-        [Reply(503), Reply(500), Reply(429, headers={"Retry-After": "3"}), Reply(502)]
-    )
+    server.token_replies.extend([Reply(503), Reply(429, headers={"Retry-After": "3"}), Reply(502)])
     server.queue(Reply(200, envelope(stored())))
-    client.token._sleep = sleeps.append  # (the client passes its sleep on; explicit here)
     assert client.get_job("1001").id == "1001"
-    assert server.token_count() == 5
-    assert len(sleeps) == 4
-    assert (
-        0.5 <= sleeps[0] <= 1.0
-        and 1.0 <= sleeps[1] <= 2.0
-        and sleeps[2] == 3.0
-        and 4.0 <= sleeps[3] <= 8.0
-    )
+    assert server.token_count() == 4
+    assert len(sleeps) == 3  # base 0.5, doubling, jitter; Retry-After wins
+    assert 0.25 <= sleeps[0] <= 0.5 and sleeps[1] == 3.0 and 1.0 <= sleeps[2] <= 2.0
 
 
 def test_token_endpoint_down_for_good_raises_after_max_attempts(server, client, sleeps):
-    server.token_replies.extend([Reply(503, {"error": "temporarily_unavailable"})] * 5)
+    server.token_replies.extend([Reply(503, {"error": "temporarily_unavailable"})] * 4)
     with pytest.raises(BexServerError, match="token endpoint is unavailable"):
         client.get_job("1001")
-    assert server.token_count() == 5 and len(sleeps) == 4
+    assert server.token_count() == 4 and len(sleeps) == 3
     assert server.api_requests() == []
 
 
@@ -507,7 +346,7 @@ def test_token_is_reused_across_calls(server, client):
         Reply(200, envelope({"id": "77"})),
         Reply(200, {"id": 77}),
         Reply(200, 77),
-        Reply(200, "77"),
+        Reply(200, '"77"', content_type="application/json"),
         Reply(201, envelope({"jobDefinitionId": "77"})),
         Reply(200, {"data": {"jobId": 77}}),
     ],
@@ -703,7 +542,7 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
     expect(lambda: client.get_job("1"))
     server.token_replies.extend([Reply(200, {"refresh_token": REFRESH_TOKEN})])
     expect(lambda: client.get_job("1"))
-    server.token_replies.extend([Reply(503, {"error": echo})] * 5)
+    server.token_replies.extend([Reply(503, {"error": echo})] * 2)
     expect(lambda: client.get_job("1"))
     # API errors, one echoing the access token
     server.queue(Reply(401), Reply(401, envelope(general=[f"token {ACCESS_PREFIX}2 refused"])))
@@ -728,7 +567,6 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
     expect(lambda: client.list_jobs())
     expect(lambda: client.update_job(SEED))
     dead = make_client("http://127.0.0.1:9", sleeps, max_retries=0)
-    dead.token._max_attempts = 1
     expect(lambda: dead.get_job("1"))
 
     issued = [f"{ACCESS_PREFIX}{n}" for n in range(1, server.tokens + 1)]
