@@ -411,32 +411,60 @@ def test_error_statuses_over_http(server, client):
     assert type(other.value) is BexAPIError and other.value.status == 418
 
 
+# --- answers that are not the JSON a call expects ---------------------------------------------
+
+PORTAL = (
+    "<html><head><title>Sign in to the guest network</title></head><body><form>"
+    f"<input name=token value={ACCESS_PREFIX}1>" + "x" * 400 + "</form></body></html>"
+)
+
+
 @pytest.mark.parametrize(
-    ("status", "cls"),
+    ("call", "reply", "said"),
     [
-        (400, BexBadRequestError),
-        (401, BexAuthError),
-        (403, BexForbiddenError),
-        (404, BexNotFoundError),
-        (409, BexConflictError),
-        (429, BexRateLimitError),
-        (500, BexServerError),
-        (502, BexServerError),
-        (503, BexServerError),
-        (504, BexServerError),
-        (405, BexAPIError),
-        (418, BexAPIError),
+        ("create", Reply(200, PORTAL, content_type="text/html; charset=utf-8"), "text/html"),
+        ("get", Reply(200, PORTAL, content_type="text/html"), "text/html"),
+        ("get", Reply(200, "1001", content_type="text/plain"), "text/plain"),
+        ("create", Reply(200, "", content_type="application/json"), "an empty body"),
+        ("get", Reply(200, "{half", content_type="application/json"), "a body that is not valid JSON"),
+        ("list", Reply(200, '{"data": []}', content_type="text/html"), "text/html"),
     ],
 )
-def test_one_exception_class_per_status(status, cls):
-    error = error_for_status(
-        status, method="GET", url="http://x/y", general_errors=["said"], retry_after=2.0
-    )
-    assert type(error) is cls
-    assert error.status == status
-    assert str(error).startswith(f"GET http://x/y -> {status}: said")
-    if cls is BexRateLimitError:
-        assert error.retry_after == 2.0
+def test_an_answer_that_is_not_json_is_an_error_never_a_value(server, client, call, reply, said):
+    server.queue(reply)
+    run = {
+        "create": lambda: client.create_job(SEED),
+        "get": lambda: client.get_job("1001"),
+        "list": lambda: client.list_jobs(),
+    }[call]
+    with pytest.raises(BexAPIError) as info:
+        run()
+    error = info.value
+    assert type(error) is BexAPIError and error.status == 200
+    text = str(error)
+    method = "POST" if call == "create" else "GET"
+    assert text.startswith(f"{method} {server.base_url}{JOBS_PATH}")
+    assert "-> 200: expected JSON, got " + said in text
+    assert "Content-Type:" in text and "proxy" in text
+    if reply.body:
+        assert error.body == reply.body.strip()[:200].replace(f"{ACCESS_PREFIX}1", "***")
+        assert ACCESS_PREFIX not in text and len(error.body) <= 200
+    assert len(server.api_requests()) == 1  # never replayed, never read as an id
+
+
+def test_an_empty_answer_to_put_or_delete_is_fine(server, client):
+    server.queue(Reply(200, ""), Reply(204, ""))
+    assert client.update_job(stored()) == "1001"
+    client.delete_job("1001")
+
+
+def test_the_token_endpoint_answering_html_is_a_clear_error(server, client):
+    server.token_replies.append(Reply(200, PORTAL, content_type="text/html"))
+    with pytest.raises(
+        BexAuthError, match=r"POST .*/oauth/token -> 200: expected JSON, got text/html"
+    ):
+        client.get_job("1")
+    assert server.api_requests() == []
 
 
 # --- limits and configuration ---------------------------------------------------------------
