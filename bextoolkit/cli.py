@@ -540,8 +540,7 @@ def as_bex_error(exc: BaseException, remote: tuple[str, dict[str, Any]] | None) 
         else:
             reason = redact(str(exc)) or type(exc).__name__
         return BexConnectionError(
-            f"{where}: cannot connect ({reason}): check the host and port and that the server "
-            "is up"
+            f"{where}: cannot connect ({reason}): check the host and port and that the server is up"
         )
     return exc
 
