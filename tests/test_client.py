@@ -487,7 +487,7 @@ def test_at_most_ten_requests_in_flight(server, client):
     for t in threads:
         t.join()
     assert errors == []
-    assert server.max_in_flight == 10
+    assert 1 < server.max_in_flight <= 10  # never more than the limit, and truly parallel
 
 
 def test_from_env_reads_pod_and_credentials():
