@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bextoolkit import plotting, reports
-from bextoolkit.exceptions import BexConfigError, BexError
+from bextoolkit.exceptions import BexConfigError, BexError, redact
 from bextoolkit.reports import quality
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
@@ -48,7 +48,6 @@ figure svg { max-width: 100%; height: auto; } .note { color: #5b6478; font-size:
 _RATE_COLUMNS = ("open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate")
 #: nbconvert's page loads require.js and MathJax from a CDN; a shared report must not.
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
-_SECRET_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
 
 
 @dataclass
@@ -304,18 +303,13 @@ def _provenance(events: pd.DataFrame, selected: pd.DataFrame) -> str:
     out = f"<p>{_esc(lines[0])}</p>"
     if files:
         table = pd.DataFrame(
-            [{"file": _redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]
+            [{"file": redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]
         )
         out += f"<details><summary>Files read</summary>{_table(table)}</details>"
     if skipped:
-        table = pd.DataFrame(skipped).astype(str).map(_redact)
+        table = pd.DataFrame(skipped).astype(str).map(redact)  # no login reaches a shared report
         out += f"<details open><summary>Skipped lines</summary>{_table(table)}</details>"
     return out
-
-
-def _redact(text: str) -> str:
-    """Drop any ``user:password@`` from URLs, so no login reaches a shared report."""
-    return _SECRET_IN_URL.sub(r"\g<scheme>", text)
 
 
 def _convention_sentence(funnel: pd.DataFrame) -> str:

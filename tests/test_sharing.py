@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
-from conftest import DATA_SAMPLES, REPO
 
 import bextoolkit as bex
 from bextoolkit import samples
@@ -86,68 +83,6 @@ def test_a_frame_without_bounces_or_clicks_still_renders(events):
     page = CampaignReport(quiet).to_html()
     assert "No bounces in these events." in page
     assert "No clicks in these events." in page
-
-
-def test_the_report_command_reads_files_and_writes_html(tmp_path):
-    out = tmp_path / "r.html"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bextoolkit.cli",
-            "report",
-            str(DATA_SAMPLES / "csv"),
-            "-o",
-            str(out),
-            "--tz",
-            "Europe/Berlin",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert f"report written to {out}" in done.stdout
-    events = bex.read_events(DATA_SAMPLES / "csv")
-    assert f"<b>{bex.funnel(events, by=None).sent.iloc[0]:,}</b>Sent" in out.read_text()
-
-
-def test_the_report_command_names_a_missing_source(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bextoolkit.cli",
-            "report",
-            str(tmp_path / "nope"),
-            "-o",
-            str(tmp_path / "r.html"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
-    )
-    assert done.returncode != 0
-    assert "nope" in done.stderr and "Traceback" not in done.stderr
-
-
-@pytest.mark.slow
-def test_the_report_notebook_renders_without_code_or_remote_scripts(tmp_path):
-    out = tmp_path / "nb.html"
-    done = subprocess.run(
-        [sys.executable, "-m", "bextoolkit.cli", "report", "data-samples/csv", "--notebook",
-         "--title", "From the notebook", "--mailing", "15908422", "-o", str(out)],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    page = out.read_text()
-    assert "<h1>From the notebook</h1>" in page
-    assert "import bextoolkit" not in page
-    assert not re.search(r"""<script[^>]*src=["']https?://""", page)
-    events = bex.read_events(DATA_SAMPLES / "csv", messageId="15908422")
-    assert f"<b>{int(bex.funnel(events, by=None).sent.iloc[0]):,}</b>Sent" in page
 
 
 def test_a_failing_report_notebook_is_one_clear_error(tmp_path):

@@ -14,7 +14,6 @@ import pytest
 from conftest import normalized
 
 import bextoolkit as bex
-from bextoolkit.cli import main
 from bextoolkit.exceptions import BexConnectionError
 from bextoolkit.readers import store as _dataset
 from bextoolkit.readers.store import read_dataset
@@ -384,15 +383,6 @@ def test_sync_to_an_fsspec_url(src: Path) -> None:
     assert_same_events(bex.read_events(dest), bex.read_events(str(src)))
 
 
-def test_cli_sync_prints_a_summary(src: Path, tmp_path: Path, capsys) -> None:
-    dest = str(tmp_path / "dataset")
-    assert main(["sync", str(src), dest, "--no-progress"]) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(f"synced {len(export_names(src))} new file(s)")
-    assert main(["sync", str(src), dest, "--no-progress"]) == 0
-    assert capsys.readouterr().out.startswith("synced 0 new file(s)")
-
-
 def test_watch_runs_again_and_survives_a_failed_run(src: Path, tmp_path: Path) -> None:
     naps: list[float] = []
     outcomes = list(
@@ -432,26 +422,6 @@ def test_hourly_syncs_keep_few_parts_per_date(src: Path, tmp_path: Path) -> None
             Path(p["path"]).name for p in _dataset.Manifest.from_json(path.read_text()).parts
         }
     assert on_disk == listed  # replaced parts are deleted once no kept manifest lists them
-
-
-def test_cli_takes_the_sftp_password_from_the_environment(
-    src: Path, tmp_path: Path, monkeypatch, capsys
-) -> None:
-    from bextoolkit.sandbox.sftp import SFTPServer
-
-    dest = tmp_path / "dataset"
-    with SFTPServer(src.parent, username="bex", password="s3cret-pw") as server:
-        monkeypatch.setenv("BEX_SFTP_PASSWORD", "s3cret-pw")
-        url = f"sftp://bex@127.0.0.1:{server.port}/download"
-        argv = ["sync", url, str(dest), "--no-progress", "-o", "look_for_keys=false"]
-        assert main([*argv, "-o", "allow_agent=false"]) == 0
-        in_url = f"sftp://bex:s3cret-pw@127.0.0.1:{server.port}/download"
-        options = {"look_for_keys": False, "allow_agent": False}
-        again = sync(in_url, str(dest), storage_options=options, progress=False)
-    out = capsys.readouterr().out
-    assert out.startswith(f"synced {len(export_names(src))} new file(s)")
-    assert again.files_read == 0 and again.files_unchanged == len(export_names(src))
-    assert "s3cret-pw" not in out + repr(again) + str(again)
 
 
 def test_read_options_that_would_drop_events_are_refused(src: Path, tmp_path: Path) -> None:

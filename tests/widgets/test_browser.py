@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,30 @@ def test_the_export_browser_loads_files(page):
     )
     expect(page.locator(".bex-export-progress")).to_contain_text("3/3")
     expect(page.locator(".bex-export-event-counts")).to_contain_text("emailClick")
+
+
+def test_a_failed_connect_says_why_quickly_and_keeps_the_typed_secret(page, api):
+    expect = sync_api.expect
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens here once closed
+    secret = api.credentials.client_secret
+    page.locator(".bex-base-url input").fill(f"http://127.0.0.1:{closed}")
+    page.locator(".bex-client-secret input").fill(secret)
+    started = time.monotonic()
+    page.locator(".bex-connect").click()
+    error = page.locator(".bex-connect-status .bex-status-error")
+    expect(error).to_contain_text("connection refused", timeout=5_000)
+    assert time.monotonic() - started < 5
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "connect_failed.png"), full_page=True)
+    assert secret not in error.inner_text()
+    expect(page.locator(".bex-client-secret input")).to_have_value(secret)  # not retyped
+    expect(page.locator(".bex-connect")).to_be_enabled()
+
+    page.locator(".bex-base-url input").fill(api.base_url)  # fix the one wrong field
+    page.locator(".bex-connect").click()
+    expect(page.locator(".bex-connect-status .bex-status-ok")).to_contain_text(
+        f"Connected to {api.base_url}"
+    )
+    expect(page.locator(".bex-client-secret input")).to_have_value("")
