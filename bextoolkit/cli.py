@@ -15,14 +15,10 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from bextoolkit.exceptions import (
-    BexAuthError,
     BexConfigError,
-    BexConnectionError,
     BexError,
-    BexFileError,
     redact,
 )
 
@@ -492,57 +488,15 @@ def _remote_of(args: argparse.Namespace) -> tuple[str, dict[str, Any]] | None:
     return remote, options
 
 
-def _where(url: str, options: dict[str, Any]) -> tuple[str, str]:
-    """``("sftp://host:port/path", "user")`` of a URL and its options, no password."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.rsplit("::", 1)[-1]
-    host = options.get("host") or parts.hostname or "?"
-    port = options.get("port") or parts.port or {"sftp": 22, "ftp": 21}.get(scheme, "")
-    user = options.get("username") or parts.username or ""
-    return f"{scheme}://{host}{f':{port}' if port else ''}{parts.path or '/'}", str(user)
-
-
 def as_bex_error(exc: BaseException, remote: tuple[str, dict[str, Any]] | None) -> BaseException:
     """A failure from paramiko, ftplib or the network as the BexError it means.
 
-    The library translates the errors of its own readers; this is the command line's net
-    for whatever arrives untranslated, naming the host, port and path of the source.
+    The readers translate their own; this is the command line's net for whatever arrives
+    untranslated, naming the host, port and path of the command's first remote source.
     """
-    if isinstance(exc, BexError) or remote is None:
-        return exc
-    import ftplib
-    import socket
+    from bextoolkit.readers import as_bex_error as translate
 
-    import paramiko
-
-    where, user = _where(*remote)
-    login = f" as {user!r}" if user else ""
-    if isinstance(exc, paramiko.AuthenticationException) or (
-        isinstance(exc, ftplib.error_perm) and str(exc).startswith("530")
-    ):
-        return BexAuthError(
-            f"{where}: the login{login} was refused: check the user name and the password "
-            "(the BEX_SFTP_PASSWORD variable or the password option)"
-        )
-    if isinstance(exc, FileNotFoundError):
-        return BexFileError(where, "no such file or folder on the server: check the path")
-    if isinstance(exc, PermissionError):
-        return BexFileError(where, f"permission denied{login}")
-    if isinstance(
-        exc, ConnectionError | socket.timeout | socket.gaierror | EOFError | paramiko.SSHException
-    ) or (isinstance(exc, OSError) and exc.errno is None):
-        if isinstance(exc, ConnectionRefusedError | paramiko.ssh_exception.NoValidConnectionsError):
-            reason = "connection refused"
-        elif isinstance(exc, TimeoutError):
-            reason = "no answer in time"
-        elif isinstance(exc, socket.gaierror):
-            reason = "the host name does not resolve"
-        else:
-            reason = redact(str(exc)) or type(exc).__name__
-        return BexConnectionError(
-            f"{where}: cannot connect ({reason}): check the host and port and that the server is up"
-        )
-    return exc
+    return exc if remote is None else translate(exc, *remote)
 
 
 def error_line(exc: BaseException, remote: tuple[str, dict[str, Any]] | None = None) -> str:

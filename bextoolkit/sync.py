@@ -526,7 +526,7 @@ def sync(
         same = fsspec.core.split_protocol(dest)[0] == fsspec.core.split_protocol(src)[0]
         dest_storage_options = src_options if same and src_options else {}
     dest_fs, root = fsspec.core.url_to_fs(dest, **dict(dest_storage_options))
-    from bextoolkit.readers._sources import redact
+    from bextoolkit.exceptions import redact
 
     result = SyncResult(src=redact(src), dest=redact(dest))  # no password in a repr
     manifest = _dataset.load_manifest(dest_fs, root)

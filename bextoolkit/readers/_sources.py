@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import fsspec
 import pyarrow as pa
 from fsspec.implementations.local import LocalFileSystem
 
-from bextoolkit.exceptions import BexAuthError, BexConnectionError, BexError
+from bextoolkit.exceptions import BexAuthError, BexConnectionError, BexError, BexFileError, redact
 from bextoolkit.readers._parsing import readable_name
 
 UrlPath = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
@@ -61,11 +63,6 @@ class Sources(list[Source]):
     """The files a ``urlpath`` means; ``empty_folders`` lists folders with no export file."""
 
     empty_folders: list[str]
-
-
-def redact(url: str) -> str:
-    """Drop ``user:password@`` from a URL: ``sftp://u:pw@h/x`` -> ``sftp://h/x``."""
-    return re.sub(r"(://)[^/@]*@", r"\1", url)
 
 
 def expand(
@@ -132,51 +129,67 @@ def _files_at(
 
 @contextmanager
 def transport_errors(url: str, storage_options: Mapping[str, Any] | None) -> Iterator[None]:
-    """Turn SFTP/FTP failures into errors that name the host, port and path.
-
-    A refused login becomes :class:`BexAuthError`; a refused, timed-out or dropped
-    connection :class:`BexConnectionError`; a missing path ``FileNotFoundError`` with the
-    path. Everything else (and every ``BexError``) passes through unchanged.
-    """
+    """Turn SFTP/FTP/network failures inside the block into :func:`as_bex_error`'s errors."""
     try:
         yield
-    except BexError:
-        raise
-    except FileNotFoundError as exc:
-        if redact(url) in str(exc):
-            raise
-        raise FileNotFoundError(f"{redact(url)}: no such file or folder") from exc
     except Exception as exc:
-        translated = _translated(exc, url, storage_options or {})
-        if translated is None:
+        translated = as_bex_error(exc, url, storage_options or {})
+        if translated is exc:
             raise
         raise translated from exc
 
 
-def _translated(exc: Exception, url: str, options: Mapping[str, Any]) -> BexError | None:
-    match = _URL.match(url)
-    proto = match["proto"].rsplit("::", 1)[-1].rstrip(":/") if match else ""
-    netloc = match["netloc"].rsplit("@", 1)[-1] if match else ""
-    host = options.get("host") or netloc.split(":")[0] or "localhost"
-    port = options.get("port") or (netloc.split(":")[1] if ":" in netloc else None)
-    port = port or {"sftp": 22, "ssh": 22, "ftp": 21}.get(proto, "?")
-    where = f"{proto or 'the server'} {host}:{port}"
+def as_bex_error(exc: BaseException, url: str, options: Mapping[str, Any]) -> BaseException:
+    """A failure from paramiko, ftplib or the network as the error it means, naming the
+    host, port and path of ``url`` (never its password); anything else unchanged.
+
+    A refused login is :class:`BexAuthError`; a refused, timed-out or dropped connection
+    :class:`BexConnectionError`; a missing path ``FileNotFoundError`` naming it; a denied
+    one :class:`BexFileError`.
+    """
+    if isinstance(exc, BexError):
+        return exc
+    where, user = _where(url, options)
+    login = f" as {user!r}" if user else ""
     name = type(exc).__name__
-    text = str(exc).splitlines()[0][:200] if str(exc) else name
+    text = redact(str(exc).splitlines()[0][:200]) if str(exc) else name
     if name in ("AuthenticationException", "BadAuthenticationType") or (
         name == "error_perm" and text.startswith("530")
     ):
         return BexAuthError(
-            f"{where} refused the login ({text}): check the user name and password (or, for "
-            "Acoustic's SFTP, user 'oauth' with a current access token)",
-            url=f"{proto}://{host}:{port}",
+            f"{where}: the login{login} was refused: check the user name and the password "
+            "(for Acoustic's SFTP also: user 'oauth' with a current access token)",
+            url=where,
         )
+    if isinstance(exc, FileNotFoundError):
+        return (
+            exc
+            if redact(url) in str(exc)
+            else FileNotFoundError(f"{where}: no such file or folder")
+        )
+    if isinstance(exc, PermissionError):
+        return BexFileError(where, f"permission denied{login}")
     if isinstance(exc, OSError | EOFError) or name in ("SSHException", "error_temp", "error_reply"):
+        if isinstance(exc, ConnectionRefusedError) or name == "NoValidConnectionsError":
+            text = "connection refused"
+        elif isinstance(exc, TimeoutError):
+            text = "no answer in time"
+        elif isinstance(exc, socket.gaierror):
+            text = "the host name does not resolve"
         return BexConnectionError(
-            f"cannot reach {where} ({text}): check the host name and port, and that the "
-            f"server is up; path {redact(url)}"
+            f"{where}: cannot connect ({text}): check the host and port and that the server is up"
         )
-    return None
+    return exc
+
+
+def _where(url: str, options: Mapping[str, Any]) -> tuple[str, str]:
+    """``("sftp://host:port/path", "user")`` of a URL and its options, no password."""
+    parts = urlsplit(url.rsplit("::", 1)[-1])
+    host = options.get("host") or parts.hostname or "localhost"
+    port = options.get("port") or parts.port or {"sftp": 22, "ssh": 22, "ftp": 21}.get(parts.scheme)
+    user = options.get("username") or parts.username or ""
+    location = f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path or '/'}"
+    return (location if parts.scheme else redact(url)), str(user)
 
 
 def _display(url: str, path: str) -> str:
