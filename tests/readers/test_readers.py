@@ -783,7 +783,8 @@ def test_list_exports_of_data_samples():
 
 
 def test_samples_writer_round_trip(tmp_path):
-    samples = pytest.importorskip("bextoolkit.samples.campaigns")
+    from bextoolkit.samples import campaigns as samples
+
     events = samples.generate_events(n_recipients=120, n_mailings=2, seed=11)
     for fmt, compression in [("CSV", None), ("PSV", None), ("TSV", "gzip")]:
         folder = tmp_path / fmt

@@ -29,6 +29,7 @@ PAGE_TIMEOUT_MS = 60_000
 STEP_TIMEOUT_MS = 20_000
 
 sync_api = chromium.playwright_api()
+pytest.importorskip("voila", reason="voila (test extra) is missing: pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
