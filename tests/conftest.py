@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 import matplotlib
 import pandas as pd
 import pytest
+
+from bextoolkit import schema
 
 matplotlib.use("Agg")
 
@@ -257,3 +260,58 @@ def make_client(base_url: str, sleeps: list[float], **kw: Any) -> Any:
     from bextoolkit.client import BexClient
 
     return BexClient(**options)
+
+
+# --- one builder for small events frames ------------------------------------------------------
+
+#: What a compact row holds, unless a test says otherwise.
+ROW_COLUMNS = ("messageId", "RECIPIENT_ID", "eventType", "timestamp")
+#: Time zero of the compact rows: a number in ``timestamp`` is minutes after it.
+T0 = pd.Timestamp("2026-11-02 08:00", tz="UTC")
+
+
+def events_frame(
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[str] = ROW_COLUMNS,
+    *,
+    start: pd.Timestamp = T0,
+    missing: Sequence[str] = ("bounceType", "clickUrl", "urlDescription"),
+) -> pd.DataFrame:
+    """An events frame typed like ``read_events``' from compact rows.
+
+    Each row holds the values of ``columns`` in order, optionally followed by a dict of
+    further columns (``("m1", "r5", "emailBounce", 10, {"bounceType": "Hard"})``). A number
+    in ``timestamp`` is minutes after ``start``, a ``Timedelta`` an offset from it, anything
+    else a time in UTC. ``Email`` is made from ``RECIPIENT_ID`` when not given, and the
+    ``missing`` columns are added empty. Low-cardinality text becomes ``category`` and
+    identifiers strings, as :mod:`bextoolkit.schema` says.
+    """
+    records = []
+    for values in rows:
+        extra = values[len(columns)] if len(values) > len(columns) else {}
+        record = dict(zip(columns, values[: len(columns)], strict=True)) | extra
+        if "timestamp" in record:
+            record["timestamp"] = _time(record["timestamp"], start)
+        if "RECIPIENT_ID" in record and "Email" not in record:
+            rid = record["RECIPIENT_ID"]
+            record["Email"] = None if rid is None else f"{rid}@example.com"
+        records.append(record)
+    out = pd.DataFrame.from_records(records)
+    for name in missing:
+        if name not in out.columns:
+            out[name] = None
+    for name in out.columns:
+        if name in schema.CATEGORY_COLUMNS:
+            out[name] = out[name].astype("category")
+        elif name in schema.UNIQUE_TEXT_COLUMNS or name in schema.ID_COLUMNS:
+            out[name] = out[name].astype("string")
+    return out
+
+
+def _time(value: Any, start: pd.Timestamp) -> pd.Timestamp:
+    if isinstance(value, int | float):
+        return start + pd.Timedelta(minutes=value)
+    if isinstance(value, pd.Timedelta):
+        return start + value
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp

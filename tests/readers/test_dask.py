@@ -12,8 +12,9 @@ import bextoolkit as bex
 from bextoolkit.reports._dask import is_dask_frame, report_columns
 from bextoolkit.samples.campaigns import generate_events, write_exports
 
-distributed = pytest.importorskip("distributed")
-dd = pytest.importorskip("dask.dataframe")
+_NO_DASK = "the dask extra is missing: pip install -e '.[dask]'"
+distributed = pytest.importorskip("distributed", reason=_NO_DASK)
+dd = pytest.importorskip("dask.dataframe", reason=_NO_DASK)
 
 
 @pytest.fixture(scope="module")

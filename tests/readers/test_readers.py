@@ -588,7 +588,10 @@ def test_no_password_in_errors(exports, sftp_server):
         assert all(PASSWORD not in f["path"] for f in events.attrs["files"])
         assert events.attrs["files"][0]["path"].startswith(f"sftp://127.0.0.1:{server.port}/")
     wrong = {**sftp_server.storage_options, "password": "not-it-" + PASSWORD}
-    with pytest.raises(BexAuthError, match=r"sftp://127\.0\.0\.1:\d+/download/csv/\*\.csv: the login as .* was refused") as refused:
+    with pytest.raises(
+        BexAuthError,
+        match=r"sftp://127\.0\.0\.1:\d+/download/csv/\*\.csv: the login as .* was refused",
+    ) as refused:
         read_events(sftp_server.url + "/download/csv/*.csv", storage_options=wrong)
     assert PASSWORD not in str(refused.value) and PASSWORD not in repr(refused.value)
 
@@ -598,7 +601,10 @@ def test_closed_port_names_host_and_port(exports):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     options = {"username": "admin", "password": PASSWORD, "timeout": 5, "look_for_keys": False}
-    with pytest.raises(BexConnectionError, match=rf"sftp://127\.0\.0\.1:{port}/download/: cannot connect \(connection refused\)"):
+    with pytest.raises(
+        BexConnectionError,
+        match=rf"sftp://127\.0\.0\.1:{port}/download/: cannot connect \(connection refused\)",
+    ):
         read_events(f"sftp://127.0.0.1:{port}/download/", storage_options=options)
 
 
@@ -610,7 +616,10 @@ def test_missing_sftp_folder_names_its_path(sftp_server):
 
 def test_wrong_ftp_password_is_an_auth_error(ftp_server):
     options = {**ftp_server["options"], "password": "wrong"}
-    with pytest.raises(BexAuthError, match=r"ftp://127\.0\.0\.1:\d+/download/csv/: the login as .ftpuser. was refused"):
+    with pytest.raises(
+        BexAuthError,
+        match=r"ftp://127\.0\.0\.1:\d+/download/csv/: the login as .ftpuser. was refused",
+    ):
         read_events(ftp_server["url"] + "/download/csv/", storage_options=options)
 
 
@@ -817,7 +826,8 @@ def test_list_exports_of_data_samples():
 
 
 def test_samples_writer_round_trip(tmp_path):
-    samples = pytest.importorskip("bextoolkit.samples.campaigns")
+    from bextoolkit.samples import campaigns as samples
+
     events = samples.generate_events(n_recipients=120, n_mailings=2, seed=11)
     for fmt, compression in [("CSV", None), ("PSV", None), ("TSV", "gzip")]:
         folder = tmp_path / fmt

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import events_frame
 
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports.user_agents import (
@@ -93,8 +94,7 @@ def events():
         ("5", "m2", "emailClick", EDGE),
         ("5", "m2", "emailSend", None),
     ]
-    ev = pd.DataFrame(rows, columns=["RECIPIENT_ID", "messageId", "eventType", "userAgent"])
-    return ev.astype({"messageId": "category", "eventType": "category", "userAgent": "category"})
+    return events_frame(rows, ("RECIPIENT_ID", "messageId", "eventType", "userAgent"))
 
 
 def test_client_mix_by_device_type(events):

@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 
 from bextoolkit import schema
 from bextoolkit.client import BexClient
-from bextoolkit.jobs import JobDefinition
+from bextoolkit.jobs import JobDefinition, Problem, find_problems
 from bextoolkit.sandbox.api import SandboxAPI, SandboxCredentials
 from bextoolkit.sandbox.sftp import SFTPServer
 from bextoolkit.widgets import ConnectForm, ExportBrowser, JobDefinitionForm, JobManager
@@ -82,13 +82,64 @@ def buttons(form: JobDefinitionForm) -> dict[str, bool]:
 # --- the form without a server -----------------------------------------------------------------
 
 
-def test_empty_form_marks_required_fields_and_cannot_send():
+def test_empty_form_asks_for_the_required_fields_without_marking_them_yet():
     form = JobDefinitionForm()
-    assert "required: the id of the database" in text_of(form._field_boxes["database_id"])
-    assert "required: the Org Admin's login email" in text_of(form._field_boxes["admin_email"])
-    assert "Fix the 2 problems" in text_of(form._summary)
+    assert all(box.value == "" for box in form._field_boxes.values())
+    assert text_of(form._summary) == (
+        "Fill in Database id and Admin email to enable Create and Update."
+    )
+    assert [p.path for p in form.problems] == ["contactSourceId", "ftpUserId"]
     assert buttons(form) == dict.fromkeys(("create", "load", "update", "delete"), False)
     assert "Not connected" in text_of(form._status)
+
+
+def test_required_shows_once_a_field_was_touched():
+    form = JobDefinitionForm()
+    form._database_id.value = "42"
+    form._database_id.value = ""
+    assert "required: the id of the database" in text_of(form._field_boxes["database_id"])
+    assert form._field_boxes["admin_email"].value == ""
+    assert text_of(form._summary) == (
+        "Fix the problem marked above and fill in Admin email to enable Create and Update."
+    )
+    form._admin_email.value = "a"
+    assert "must be an email address" in text_of(form._field_boxes["admin_email"])
+    assert "Fix the 2 problems marked above" in text_of(form._summary)
+
+
+def test_messages_are_tied_to_their_fields_with_their_invalid_state():
+    form = JobDefinitionForm()
+    form._admin_email.value = "not-an-email"
+    form.add_column("")
+    links = {link["field"]: link for link in form._aria.links}
+    assert links[".bex-admin-email"] == {
+        "field": ".bex-admin-email",
+        "message": ".bex-msg-admin-email",
+        "invalid": True,
+        "required": True,
+    }
+    assert links[".bex-database-id"]["invalid"] is False  # untouched: not marked yet
+    assert links[".bex-frequency"]["invalid"] is False
+    assert links[".bex-column-0"] == {
+        "field": ".bex-column-0",
+        "message": ".bex-msg-column-0",
+        "invalid": True,
+        "required": False,
+    }
+    form._admin_email.value = "admin@example.com"
+    assert {link["field"]: link["invalid"] for link in form._aria.links}[
+        ".bex-admin-email"
+    ] is False
+    assert form._aria.live == [".bex-job-status", ".bex-summary"]
+
+
+def test_problems_are_the_rule_books_own_objects():
+    form = JobDefinitionForm()
+    fill(form, admin_email="x")
+    assert form.problems == find_problems(form.job.to_dict())
+    assert [type(p) for p in form.problems] == [Problem]
+    assert form.problems[0].path == "ftpUserId"
+    assert text_of(form._field_boxes["admin_email"]) == form.problems[0].message
 
 
 def test_valid_values_clear_messages_and_preview_the_wire_body():
@@ -173,7 +224,9 @@ def test_column_messages_stand_beside_their_row():
     fill(form)
     form.add_column("City")
     form.add_column("")
-    assert "must be a database column name" in text_of(form._column_rows[1].message)
+    assert text_of(form._column_rows[1].message) == "type a column name or remove the row"
+    form._column_rows[1].name.value = "  "
+    assert text_of(form._column_rows[1].message) == "type a column name or remove the row"
     assert form._column_rows[0].message.value == ""
     form._column_rows[1].name.value = "City"
     assert "duplicate 'City'" in text_of(form._column_rows[1].message)
