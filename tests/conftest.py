@@ -315,3 +315,15 @@ def _time(value: Any, start: pd.Timestamp) -> pd.Timestamp:
         return start + value
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tz is None else stamp
+
+
+def zip_bytes(members: dict[str, str | bytes]) -> bytes:
+    """A zip archive in memory holding ``members`` (name -> text or bytes)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()

@@ -15,6 +15,7 @@ from pathlib import Path
 import fsspec
 import pandas as pd
 import pytest
+from conftest import zip_bytes
 from pandas.testing import assert_frame_equal
 
 import bextoolkit
@@ -431,14 +432,6 @@ _HEADER = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
 _GOOD = "a@x.com,001,emailOpen,2026-11-01T00:00:00Z,e{}\n"
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 # name -> (bytes, error pattern, lines recorded under on_bad_lines="skip" or None if an error)
 BROKEN = {
     "extra_field.csv": (
@@ -505,7 +498,7 @@ BROKEN = {
         None,
     ),
     "contacts_only.zip": (
-        _zip({"contacts.csv": b"Email,RECIPIENT_ID,Opt In Date,Opted Out\na@x.com,1,,\n"}),
+        zip_bytes({"contacts.csv": b"Email,RECIPIENT_ID,Opt In Date,Opted Out\na@x.com,1,,\n"}),
         r"contacts_only\.zip: is not an event export: it looks like a contact-list export",
         None,
         None,

@@ -7,12 +7,11 @@ several members, naive timestamps, CR line ends.
 
 from __future__ import annotations
 
-import io
 import warnings
-import zipfile
 
 import pandas as pd
 import pytest
+from conftest import zip_bytes
 
 import bextoolkit as bex
 from bextoolkit.exceptions import BexConfigError, BexFileError
@@ -47,18 +46,10 @@ RRDE_ROWS = [
 ]
 
 
-def _zip(members: dict[str, str]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, text in members.items():
-            archive.writestr(name, text)
-    return out.getvalue()
-
-
 @pytest.fixture
 def rrde(tmp_path):
     path = tmp_path / "Raw Recipient Data Export Jul 03 2017 00-47-42 AM 1295.zip"
-    path.write_bytes(_zip({"1295.csv": RRDE_HEADER + "".join(RRDE_ROWS)}))
+    path.write_bytes(zip_bytes({"1295.csv": RRDE_HEADER + "".join(RRDE_ROWS)}))
     return path
 
 
@@ -160,7 +151,7 @@ def test_list_exports_names_every_kind_in_time_order(download):
 def test_every_event_export_in_a_zip_is_read(tmp_path):
     bex_text = "RECIPIENT_ID,code,timestamp\n{0},emailSend,2026-11-01T0{0}:00:00Z\n"
     path = tmp_path / "exports.zip"
-    path.write_bytes(_zip({"a.csv": bex_text.format(1), "b.csv": bex_text.format(2),
+    path.write_bytes(zip_bytes({"a.csv": bex_text.format(1), "b.csv": bex_text.format(2),
                            "list.csv": "Email,Opt In Date\na@x.com,\n"}))  # fmt: skip
     events = bex.read_events(path)
     assert list(events["RECIPIENT_ID"]) == ["1", "2"]
