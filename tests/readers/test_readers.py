@@ -83,7 +83,7 @@ def _rrde_zip(path: Path, rows) -> Path:
     kinds = {
         "emailSend": "Sent",
         "emailOpen": "Open",
-        "emailClick": "Click",
+        "emailClick": "Click Through",
         "emailBounce": "Hard Bounce",
         "emailOptOut": "Opt Out ",
     }
