@@ -23,6 +23,8 @@ def bounce_breakdown(
     by: k.By = "bounceType",
     classify: bool = True,
     bounce_rate: Literal["sent", "requests"] = "sent",
+    start: k.Moment = None,
+    end: k.Moment = None,
 ) -> pd.DataFrame:
     """Bounces per bounce type, or per code, recipient domain, mailing, day, any column.
 
@@ -40,6 +42,9 @@ def bounce_breakdown(
     bounce_rate : {"sent", "requests"}, default "sent"
         Denominator of ``rate``: distinct recipients with ``emailSend``, or with
         ``emailSend`` or ``emailSuppressed`` (requests).
+    start, end : str or Timestamp, optional
+        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
+        own clock); ``attrs["window"]`` says how many were left out.
 
     Returns
     -------
@@ -72,6 +77,7 @@ def bounce_breakdown(
     if bounce_rate not in k.RATE_BASES:
         raise BexConfigError(f"bounce_rate={bounce_rate!r} is unknown; use one of {k.RATE_BASES}.")
     k.require_columns(events, [EVENT_TYPE_COLUMN], what="bounce_breakdown")
+    events = k.in_window(events, start, end)
     ev = k.event_codes(events)
     base = (ev == k.SEND) | ((ev == k.SUPPRESSED) if bounce_rate == "requests" else False)
     rows = np.flatnonzero((ev == k.BOUNCE) | base)
