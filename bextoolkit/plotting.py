@@ -119,7 +119,14 @@ def _mailing_name(frame: pd.DataFrame) -> str | None:
 
 
 def _title(ax: Axes, title: str | None, what: str, name: str | None) -> None:
-    ax.set_title(title if title is not None else f"{what}: {name}" if name else what)
+    """``title``, else ``"<what>: <name>"`` with the name shortened to fit the figure."""
+    if title is None and name:
+        room = int(ax.figure.get_figwidth() * 7)
+        if len(what) + 2 + len(str(name)) <= room:
+            title = f"{what}: {name}"
+        else:  # the name on a line of its own
+            title = f"{what}:\n{_shorten(str(name), room)}"
+    ax.set_title(title if title is not None else what)
 
 
 def _key_columns(report: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
@@ -146,9 +153,19 @@ def _fit(text: str, ax: Axes, share: float = 0.35) -> str:
     return _shorten(text, max(12, int(ax.figure.get_figwidth() * share * 14)))
 
 
-def _shown_note(shown: int, total: int, what: str, how: str) -> str:
-    """``"; 15 of 18 bounce types shown (the largest)"`` when a plot cuts, else ``""``."""
-    return f"\n{shown} of {total} {what} shown ({how})" if shown < total else ""
+def _narrow(ax: Axes) -> bool:
+    """Whether the figure is phone-narrow (under 6 inches): shorter texts then."""
+    return bool(ax.figure.get_figwidth() < 6)
+
+
+def _shown_note(ax: Axes, shown: int, total: int, what: str, how: str) -> str:
+    """``"\\n15 of 18 groups shown (most bounces)"`` when a plot cuts, else ``""``.
+
+    Narrow figures leave out the parenthesis.
+    """
+    if shown >= total:
+        return ""
+    return f"\n{shown} of {total} {what} shown" + ("" if _narrow(ax) else f" ({how})")
 
 
 def _percent(value: float) -> str:
@@ -240,7 +257,7 @@ def plot_funnel(
         ax.bar_label(bars, labels=texts, padding=3, fontsize="small")
         ax.set_yticks(np.arange(len(chosen)), [_stage_label(s) for s in chosen])
         ax.set_ylabel("Funnel stage")
-        ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.45)  # room for the labels
+        ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.0 if _narrow(ax) else 1.45))  # labels
         ax.invert_yaxis()
         ax.set_xlabel("Recipients")
         name = names[0] if len(data) == 1 and keys else None
@@ -262,9 +279,10 @@ def plot_funnel(
             color=PALETTE[i % len(PALETTE)],
             label=_stage_label(stage),
         )
+    digits = 0 if _narrow(ax) else 1
     rates = [
         " · ".join(
-            f"{_percent(row[r])} {w}"
+            f"{row[r]:.{digits}%} {w}"
             for r, w in (("open_rate", "open"), ("click_rate", "click"))
             if r in data.columns and not pd.isna(row[r])
         )
@@ -275,15 +293,15 @@ def plot_funnel(
     ):
         ax.annotate(text, (width, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize="small")  # fmt: skip
-    ax.set_yticks(y, [_fit(n, ax) for n in names])
+    ax.set_yticks(y, [_fit(n, ax, 0.28 if _narrow(ax) else 0.35) for n in names])
     ax.invert_yaxis()
-    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.4)
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.1 if _narrow(ax) else 1.4))
     ax.set_xlabel("Recipients")
     ax.set_ylabel(by_what.capitalize() if by_what else "")
     columns = 4 if _width_in(ax) >= 5.5 else 2
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=columns, frameon=False,
               fontsize="small", borderaxespad=0, handlelength=1.2)  # fmt: skip
-    note = _shown_note(len(data), total, f"{by_what or 'row'}s", "largest by sends")
+    note = _shown_note(ax, len(data), total, f"{by_what or 'row'}s", "largest by sends")
     what = f"Funnel by {by_what}" if keys else "Funnel"
     legend_lines = -(-len(chosen) // columns)
     ax.set_title((title if title is not None else what) + note, pad=6 + 15 * legend_lines)
@@ -360,9 +378,9 @@ def plot_bounces(
     ax.invert_yaxis()
     ax.set_xlabel("Bounce events")
     ax.set_ylabel(" / ".join(keys) if keys else "")
-    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.25)
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (1.5 if _narrow(ax) else 1.25))
     what = f"Bounces by {' / '.join(keys)}" if keys else "Bounces"
-    note = _shown_note(len(shown), len(data), "groups", "most bounces")
+    note = _shown_note(ax, len(shown), len(data), "groups", "most bounces")
     _title(ax, title, what, name)
     ax.set_title(ax.get_title() + note)
     return ax
@@ -416,7 +434,7 @@ def _bounces_over_time(
     if others:
         ax.legend(title=" / ".join(others), fontsize="small", title_fontsize="small",
                   loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # fmt: skip
-    note = _shown_note(len(kept), len(totals), "series", "the rest summed as other")
+    note = _shown_note(ax, len(kept), len(totals), "series", "the rest summed as other")
     _title(ax, title, f"Bounces per {time_key}", name)
     ax.set_title(ax.get_title() + note)
     return ax
@@ -500,11 +518,11 @@ def plot_click_urls(
         "Unique clicks (% of delivered)" if rate_col == "unique_click_rate" else "Unique clicks"
     )
     ax.set_ylabel("Link")
-    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.3)
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (1.6 if _narrow(ax) else 1.3))
     _title(ax, title, "Top links", name or _mailing_name(data))
     ax.set_title(
         ax.get_title()
-        + _shown_note(len(shown), max(total, len(data)), "links", "most unique clicks")
+        + _shown_note(ax, len(shown), max(total, len(data)), "links", "most unique clicks")
     )
     return ax
 
@@ -692,7 +710,7 @@ def plot_engagement(
     if name is None and per_mailing:
         name = _mailing_name(curves[0])
     _title(ax, title, "Engagement after the send", names.get(str(name), name) if name else None)
-    ax.set_title(ax.get_title() + _shown_note(len(chosen), total, "mailings", "most delivered"))
+    ax.set_title(ax.get_title() + _shown_note(ax, len(chosen), total, "mailings", "most delivered"))
     return ax
 
 

@@ -122,6 +122,17 @@ def overlapping_texts(fig: Figure) -> list[tuple[str, str]]:
     return clashes
 
 
+def texts_outside(fig: Figure) -> list[str]:
+    """The drawn texts that stick out of the figure (a plain savefig would cut them)."""
+    renderer = fig.canvas.get_renderer()
+    outside = []
+    for text in drawn_texts(fig):
+        box = text.get_window_extent(renderer)
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.x1 + 1 or box.y1 > fig.bbox.y1 + 1:
+            outside.append(text.get_text())
+    return outside
+
+
 def legend_inside_figure(ax: Axes) -> bool:
     """Whether the legend is drawn wholly inside the figure (a plain savefig keeps it)."""
     fig = ax.figure
@@ -418,4 +429,5 @@ def test_no_two_labels_overlap_in_any_plot(width, n_mailings):
         fig = plt.figure(figsize=(width, 4.5), layout="constrained")
         draw(fig.add_subplot())
         assert overlapping_texts(fig) == [], name
+        assert texts_outside(fig) == [], name
         plt.close(fig)

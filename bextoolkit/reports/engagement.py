@@ -153,9 +153,10 @@ def engagement_curve(
         delay falls in (previous point, elapsed]; at 0: delay <= 0), ``engaged``
         (cumulative: delay <= elapsed), ``delivered`` (the denominator, every delivered
         recipient, engaged or not), ``share`` = engaged / delivered (NaN when 0) and
-        ``observed``: the delivered recipients whose send lies at least ``elapsed``
-        before the frame's last event. Where ``observed < delivered`` some recipients
-        have not been watched that long yet, so ``share`` there is a lower bound.
+        ``observed``: the delivered recipients watched into the step that ends at
+        ``elapsed`` (their send lies more than ``elapsed - step`` before the frame's last
+        event). Where ``observed < delivered`` some recipients have not been watched
+        that long yet, so ``share`` there is a lower bound.
 
     Examples
     --------
@@ -207,8 +208,8 @@ def engagement_curve(
     bucket = np.where(engaged, np.clip(-(-d // step_ns), 0, steps), steps)
     hist = np.bincount(group * (steps + 1) + bucket, minlength=n * (steps + 1))
     hist = hist.reshape(n, steps + 1)[:, :steps]
-    # watched up to floor(horizon / step) grid points: count those reaching each point
-    reach = np.minimum(horizon // step_ns, steps - 1)
+    # watched into the step ending at point i when horizon > (i - 1) step: i <= ceil(h / step)
+    reach = np.minimum(-(-horizon // step_ns), steps - 1)
     watched = np.bincount(group * steps + reach, minlength=n * steps).reshape(n, steps)
     observed = np.cumsum(watched[:, ::-1], axis=1)[:, ::-1]
     delivered = np.bincount(group, minlength=n)
