@@ -31,8 +31,9 @@ h1 { font-size: 1.7em; margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bot
 caption { text-align: left; font-weight: 600; padding: .3em 0; }
 th, td { padding: .28em .55em; border-bottom: 1px solid #e4e8f0; text-align: left;
          vertical-align: top; }
-th { background: #f3f6fb; } td:first-child { min-width: 9em; } .num { text-align: right; font-variant-numeric: tabular-nums;
-     white-space: nowrap; } tfoot td { font-weight: 600; border-top: 2px solid #c9d1e0; }
+th { background: #f3f6fb; } td:first-child { min-width: 9em; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+ tfoot td { font-weight: 600; border-top: 2px solid #c9d1e0; }
 .cards { display: flex; flex-wrap: wrap; gap: .8em; margin: 1em 0 .4em; }
 .card { background: #f3f6fb; border-radius: 8px; padding: .6em 1em; min-width: 8em; }
 .card b { display: block; font-size: 1.5em; } .people .card { background: #eef6f1; }
