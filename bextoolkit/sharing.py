@@ -9,6 +9,7 @@ reads on a laptop screen and in print; in a notebook the object displays itself 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -446,11 +447,32 @@ def _convention_sentence(funnel: pd.DataFrame) -> str:
 
 
 # --- a parameterised report notebook, rendered to HTML -------------------------------------
+#: Cells with one of these tags are for the notebook's developer, not for the report.
+HIDDEN_TAGS = ("developer", "remove-cell")
+
+
+def _find_notebook(path: Path) -> Path:
+    """``path``, or the same relative path in the checkout this package runs from."""
+    if path.is_file():
+        return path
+    if not path.is_absolute():
+        checkout = Path(__file__).resolve().parent.parent / path
+        if checkout.is_file():
+            return checkout
+    raise BexConfigError(f"{path}: no such notebook; pass --notebook PATH")
+
+
 def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: str | Path) -> Path:
     """Run a report notebook with ``parameters`` and write it as HTML without the code.
 
     The notebook's cell tagged ``parameters`` (papermill's convention) is followed by an
     injected cell that assigns the given values, so papermill and this function agree.
+    Cells tagged ``developer`` (or ``remove-cell``) are left out of the report, and so are
+    the code and the ``In``/``Out`` prompts: the page reads as a manager's report.
+    A relative ``notebook`` that does not exist from the current folder is looked up
+    from the checkout bextoolkit runs from, so the default
+    ``notebooks/05-shareable-report.ipynb`` works from the repository root and from
+    ``notebooks/``.
 
     Raises
     ------
@@ -468,9 +490,7 @@ def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: st
         raise BexConfigError(
             f"rendering a notebook needs {exc.name}: pip install 'bextoolkit[notebook]'"
         ) from exc
-    path = Path(notebook)
-    if not path.is_file():
-        raise BexConfigError(f"{path}: no such notebook; pass --notebook PATH")
+    path = _find_notebook(Path(notebook))
     nb = nbformat.read(path, as_version=4)
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     if not tagged:
@@ -481,12 +501,24 @@ def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: st
         metadata={"tags": ["injected-parameters"]},
     )
     nb.cells.insert(tagged[0] + 1, injected)
-    client = nbclient.NotebookClient(nb, timeout=600, resources={"metadata": {"path": path.parent}})
+    nb.cells = [c for c in nb.cells if not set(c.metadata.get("tags", [])) & set(HIDDEN_TAGS)]
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=600,
+        resources={"metadata": {"path": path.parent}},
+        # the kernel's notices (e.g. "running over TCP without encryption" on loopback) are
+        # not the report reader's business; its errors still reach the terminal
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
     try:
-        client.execute()
+        # the kernel's debugger otherwise warns about frozen modules on the terminal
+        client.execute(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
     except nbclient.exceptions.CellExecutionError as exc:
         raise BexError(f"{path}: a cell failed: {exc.ename}: {exc.evalue}") from None
-    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True).from_notebook_node(nb)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nb)
     out = Path(output)
     out.write_text(_REMOTE_SCRIPT.sub("", body), encoding="utf-8")
     return out

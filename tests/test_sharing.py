@@ -213,6 +213,24 @@ def test_the_report_notebook_renders_without_code_or_remote_scripts(tmp_path):
     assert f"<b>{int(bex.funnel(events)['sent'].sum()):,}</b>Sends" in page
 
 
+@pytest.mark.slow
+def test_the_notebook_command_works_from_notebooks_and_reads_as_a_managers_report(tmp_path):
+    # notebook 05's own command, from notebooks/: the default notebook is found anyway
+    out = tmp_path / "nb.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "bextoolkit.cli", "report", "../data-samples/csv",
+         "--notebook", "-o", str(out)],
+        capture_output=True, text=True, cwd=REPO / "notebooks", timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no kernel warnings on the terminal
+    page = out.read_text()
+    visible = re.sub(r"<style.*?</style>", "", page, flags=re.S)
+    assert "Out[" not in visible and "In [" not in visible
+    assert "bextoolkit report" not in visible  # the developer cell is left out
+    assert "<h1>Campaign report</h1>" in visible
+
+
 def test_a_failing_report_notebook_is_one_clear_error(tmp_path):
     from bextoolkit.exceptions import BexConfigError
 
