@@ -180,7 +180,8 @@ def table(
         foot = "<tfoot><tr>" + "".join(cells) + "</tr></tfoot>"
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (
-        f"<div class='scroll'><table>{cap}<thead><tr>{head}</tr></thead>"
+        f"<div class='scroll' tabindex='0' role='region' aria-label='{esc(caption or 'Table')}'>"
+        f"<table>{cap}<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody>{foot}</table></div>"
     )
 

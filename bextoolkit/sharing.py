@@ -128,9 +128,9 @@ class CampaignReport:
         top = 20
         shown = min(len(funnel), top)
         description = (
-            f"Nested bars per mailing in send order ({shown} of {len(funnel)} mailings, the "
-            "largest by sends): sent, delivered, unique opens and unique clicks, each row "
-            "labelled with its open and click rates. The table below has every mailing."
+            f"Nested bars per mailing in send order ({shown} of {len(funnel)}): sent, "
+            "delivered, unique opens and unique clicks, each row labelled with its open and "
+            "click rates. The table below has every mailing."
         )
         labelled = funnel.copy()
         if "messageName" in funnel.columns and funnel["messageName"].duplicated().any():
