@@ -355,6 +355,10 @@ def count_distinct(
         return np.zeros(n, np.int64)
     v = values[keep]
     width = int(v.max()) + 1
+    if n * width <= max(8 * len(v), 1 << 22):  # a table of every (group, value): no sort
+        seen = np.zeros(n * width, bool)
+        seen[groups[keep] * width + v] = True
+        return seen.reshape(n, width).sum(axis=1, dtype=np.int64)
     if n * width < 2**62:
         key = groups[keep].astype(np.int64, copy=False)  # one copy, then all in place
         key *= width

@@ -81,7 +81,9 @@ def bounce_breakdown(
     ev = k.event_codes(events)
     base = (ev == k.SEND) | ((ev == k.SUPPRESSED) if bounce_rate == "requests" else False)
     rows = np.flatnonzero((ev == k.BOUNCE) | base)
-    sub = k.take_rows(events, rows, ("RECIPIENT_ID", "Email", "bounceType"), by)
+    # recipient codes of the whole column: cheaper than copying the id strings of the rows
+    rec = k.recipients(events).codes[rows]
+    sub = k.take_rows(events, rows, ("bounceType",), by)
     ev, base = ev[rows], base[rows]
     items = [] if by is None else [by] if isinstance(by, str | pd.Grouper) else list(by)
     if classify and "bounceType" in items and "bounceType" in sub.columns:
@@ -95,7 +97,6 @@ def bounce_breakdown(
         and not (isinstance(item, str) and item in sub.columns and sub[item][base].isna().all())
     ]
     rate_groups = k.group_rows(sub, send_items or None)
-    rec = k.recipients(sub).codes
     bounces = k.count_rows(groups.codes, groups.n, is_bounce)
     unique = k.count_distinct(groups.codes, groups.n, rec, is_bounce)
     sent = k.count_distinct(rate_groups.codes, rate_groups.n, rec, base)

@@ -169,7 +169,7 @@ def engagement_curve(
               elapsed  newly_engaged  engaged  delivered  share  observed
     0 0 days 00:00:00              0        0          2    0.0         2
     1 0 days 01:00:00              0        0          2    0.0         2
-    2 0 days 02:00:00              1        1          2    0.5         0
+    2 0 days 02:00:00              1        1          2    0.5         2
     """
     if by not in (None, "messageId"):
         raise BexConfigError(f"by={by!r}: engagement_curve groups by None or 'messageId' only.")
