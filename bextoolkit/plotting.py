@@ -121,7 +121,7 @@ def _mailing_name(frame: pd.DataFrame) -> str | None:
 def _title(ax: Axes, title: str | None, what: str, name: str | None) -> None:
     """``title``, else ``"<what>: <name>"`` with the name shortened to fit the figure."""
     if title is None and name:
-        room = int(ax.figure.get_figwidth() * 7)
+        room = int(_figure_width(ax) * 7)
         if len(what) + 2 + len(str(name)) <= room:
             title = f"{what}: {name}"
         else:  # the name on a line of its own
@@ -143,19 +143,24 @@ def _row_labels(report: pd.DataFrame, keys: Sequence[str]) -> list[str]:
     return [" / ".join(map(str, row)) for row in parts.itertuples(index=False)]
 
 
+def _figure_width(ax: Axes) -> float:
+    """The width in inches of the figure ``ax`` is drawn in (a subfigure's parent's)."""
+    return float(ax.get_figure(root=True).get_figwidth())  # type: ignore[union-attr]
+
+
 def _width_in(ax: Axes) -> float:
     """The Axes' width in inches (before any layout engine moves it)."""
-    return float(ax.figure.get_figwidth() * ax.get_position().width)
+    return float(_figure_width(ax) * ax.get_position().width)
 
 
 def _fit(text: str, ax: Axes, share: float = 0.35) -> str:
     """``text`` shortened to what fits in ``share`` of the figure's width at 10 pt."""
-    return _shorten(text, max(12, int(ax.figure.get_figwidth() * share * 14)))
+    return _shorten(text, max(12, int(_figure_width(ax) * share * 14)))
 
 
 def _narrow(ax: Axes) -> bool:
     """Whether the figure is phone-narrow (under 6 inches): shorter texts then."""
-    return bool(ax.figure.get_figwidth() < 6)
+    return bool(_figure_width(ax) < 6)
 
 
 def _shown_note(ax: Axes, shown: int, total: int, what: str, how: str) -> str:
@@ -693,7 +698,8 @@ def plot_engagement(
 
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
     ax.set_ylim(0, min(1.0, top_share * 1.15) if top_share > 0 else 0.05)
-    ends = [float(np.max(line.get_xdata())) for line in ax.lines if len(line.get_xdata())]
+    xs = [np.asarray(line.get_xdata(), dtype=float) for line in ax.lines]
+    ends = [float(x.max()) for x in xs if x.size]
     right = max(ends) if ends and max(ends) > 0 else 1.0
     ax.set_xlim(0, right)
     if np.isfinite(shade_from) and shade_from < right:

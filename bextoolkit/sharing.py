@@ -364,7 +364,7 @@ def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
 def _busiest(heat: pd.DataFrame) -> str:
     if not heat.to_numpy().any():
         return "no opens or clicks"
-    day, hour = heat.stack().idxmax()
+    day, hour = heat.stack().idxmax()  # type: ignore[misc]  # a (weekday, hour) pair
     return f"{day} {int(hour):02d}:00-{int(hour) + 1:02d}:00"
 
 

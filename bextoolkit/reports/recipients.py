@@ -8,6 +8,7 @@ each person, how many mailings reached them and how many they engaged with. A fu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,8 +114,8 @@ def recipient_engagement(
     out = pd.DataFrame(index=range(n))
     ids = rec.labels.to_numpy(dtype=object)
     is_id = np.arange(n) < rec.n_ids
-    out["RECIPIENT_ID"] = pd.array(np.where(is_id, ids, None), dtype="string")
-    out["Email"] = _first_emails(events, who, n, np.where(is_id, None, ids))
+    out["RECIPIENT_ID"] = pd.array(np.where(is_id, ids, np.array(None)), dtype="string")
+    out["Email"] = _first_emails(events, who, n, np.where(is_id, np.array(None), ids))
     out["mailings_sent"] = mailings(k.SEND)
     out["mailings_opened"] = mailings(k.OPEN)
     out["mailings_clicked"] = mailings(k.CLICK)
@@ -157,14 +158,14 @@ def _extreme(
     return out
 
 
-def _as_time(ns: np.ndarray, tz: object) -> pd.DatetimeIndex:
+def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
     values = pd.DatetimeIndex(ns.view("M8[ns]"))
     return values.tz_localize("UTC").tz_convert(tz) if tz is not None else values
 
 
 def _first_emails(
     events: pd.DataFrame, who: np.ndarray, n: int, fallback: np.ndarray
-) -> pd.arrays.StringArray:
+) -> pd.api.extensions.ExtensionArray:
     """The first non-missing ``Email`` of each recipient's rows (else the email it is known by)."""
     emails = np.asarray(fallback, dtype=object)
     if "Email" in events.columns:
