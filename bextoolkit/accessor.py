@@ -59,6 +59,10 @@ class BexAccessor:
         """:func:`bextoolkit.click_urls` of this frame."""
         return reports.click_urls(self._frame, **options)
 
+    def recipient_engagement(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.recipient_engagement` of this frame."""
+        return reports.recipient_engagement(self._frame, **options)
+
     def time_to_engage(self, **options: Any) -> pd.DataFrame:
         """:func:`bextoolkit.time_to_engage` of this frame."""
         return reports.time_to_engage(self._frame, **options)

@@ -342,7 +342,7 @@ def test_the_report_command_reads_files_and_writes_html(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"report written to {out}" in done.stdout
     events = bex.read_events(DATA_SAMPLES / "csv")
-    assert f"<b>{bex.funnel(events, by=None).sent.iloc[0]:,}</b>Sent" in out.read_text()
+    assert f"<b>{bex.funnel(events)['sent'].sum():,}</b>Sends" in out.read_text()
 
 
 def test_the_report_command_names_a_missing_source(tmp_path):
@@ -379,7 +379,25 @@ def test_the_report_notebook_renders_without_code_or_remote_scripts(tmp_path):
     assert "import bextoolkit" not in page
     assert not re.search(r"""<script[^>]*src=["']https?://""", page)
     events = bex.read_events(DATA_SAMPLES / "csv", messageId="15908422")
-    assert f"<b>{int(bex.funnel(events, by=None).sent.iloc[0]):,}</b>Sent" in page
+    assert f"<b>{int(bex.funnel(events)['sent'].sum()):,}</b>Sends" in page
+
+
+@pytest.mark.slow
+def test_the_notebook_command_works_from_notebooks_and_reads_as_a_managers_report(tmp_path):
+    # notebook 05's own command, from notebooks/: the default notebook is found anyway
+    out = tmp_path / "nb.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "bextoolkit.cli", "report", "../data-samples/csv",
+         "--notebook", "-o", str(out)],
+        capture_output=True, text=True, cwd=REPO / "notebooks", timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no kernel warnings on the terminal
+    page = out.read_text()
+    visible = re.sub(r"<style.*?</style>", "", page, flags=re.S)
+    assert "Out[" not in visible and "In [" not in visible
+    assert "bextoolkit report" not in visible  # the developer cell is left out
+    assert "<h1>Campaign report</h1>" in visible
 
 
 # --- bextoolkit samples, sandbox, demo ---------------------------------------------------------
