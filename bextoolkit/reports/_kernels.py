@@ -177,7 +177,7 @@ def email_domains(events: pd.DataFrame) -> pd.Series:
     require_columns(events, ["Email"], what=f"by={DOMAIN!r}")
     uniques, codes = _categories_and_codes(events["Email"])
     domains = pd.Series(uniques.astype(object), dtype="string").str.strip().str.lower()
-    domains = domains.str.rpartition("@")[2].where(domains.str.contains("@", regex=False))
+    domains = domains.str.extract(r"@([^@]*)$", expand=False)  # also on no rows at all
     domains = domains.mask(domains == "")
     cats = pd.Index(domains.dropna().unique())
     lookup = np.append(cats.get_indexer(domains.astype(object)), -1)

@@ -1,0 +1,77 @@
+"""Every report on an empty frame, with mailing ids given as ints, and on RRDE-only events."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+import bextoolkit as bex
+from bextoolkit import samples
+
+BY = [None, "messageId", "domain", "day", ["messageId", "day"]]
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    return samples.generate_events(n_recipients=300, n_mailings=3, days=2, seed=5)
+
+
+REPORTS = {
+    "event_counts": lambda ev, by: bex.event_counts(ev, by=by),
+    "funnel": lambda ev, by: bex.funnel(ev, by=by),
+    "bounce_breakdown": lambda ev, by: bex.bounce_breakdown(ev, by=by or "bounceType"),
+    "click_urls": lambda ev, by: bex.click_urls(ev, by=by),
+    "recipient_engagement": lambda ev, by: bex.recipient_engagement(ev),
+    "time_to_engage": lambda ev, by: bex.time_to_engage(ev),
+    "engagement_curve": lambda ev, by: bex.engagement_curve(
+        ev,
+        by=by if by in (None, "messageId") else None,  # it takes only these two
+    ),
+    "activity_heatmap": lambda ev, by: bex.activity_heatmap(ev),
+    "client_mix": lambda ev, by: bex.client_mix(ev),
+    "flag_machine_opens": lambda ev, by: bex.flag_machine_opens(ev),
+    "flag_bot_clicks": lambda ev, by: bex.flag_bot_clicks(ev),
+}
+
+
+@pytest.mark.parametrize("by", BY, ids=str)
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_every_report_takes_an_empty_frame(events, name, by):
+    result = REPORTS[name](events.iloc[:0], by)
+    assert isinstance(result, pd.DataFrame)
+    counts = result.select_dtypes(
+        "integer", exclude="timedelta"
+    )  # a fixed grid (hours x days, ...) holds zeros
+    assert (counts.to_numpy() == 0).all(), result
+    if by is not None and name in ("event_counts", "funnel", "bounce_breakdown", "click_urls"):
+        assert len(result) == 0
+
+
+@pytest.mark.parametrize(
+    "plot",
+    [
+        bex.plot_funnel,
+        bex.plot_bounces,
+        bex.plot_click_urls,
+        bex.plot_timeline,
+        bex.plot_engagement,
+        bex.plot_heatmap,
+    ],  # fmt: skip
+)
+def test_every_plot_takes_an_empty_frame(events, plot):
+    ax = plot(events.iloc[:0])
+    assert ax.figure is not None
+    plt.close("all")
+
+
+def test_mailing_ids_may_be_ints(events):
+    ids = sorted(events["messageId"].astype(str).unique())
+    a, b = int(ids[0]), int(ids[1])
+    as_text = bex.compare(events, ids[0], ids[1], min_sample=1, min_successes=0)
+    as_ints = bex.compare(events, a, b, min_sample=1, min_successes=0)
+    pd.testing.assert_frame_equal(as_ints.arms, as_text.arms)
+    report = bex.CampaignReport(events, mailings=[a])
+    assert report.funnel["messageId"].astype(str).tolist() == [ids[0]]
+    ax = bex.plot_funnel(bex.funnel(events), mailing=a)
+    assert ax is not None
