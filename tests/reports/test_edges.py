@@ -57,7 +57,7 @@ def test_every_report_takes_an_empty_frame(events, name, by):
         bex.plot_timeline,
         bex.plot_engagement,
         bex.plot_heatmap,
-    ],  # fmt: skip
+    ],
 )
 def test_every_plot_takes_an_empty_frame(events, plot):
     ax = plot(events.iloc[:0])
