@@ -74,7 +74,7 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "event_counts": (*_RECIPIENT, "eventType", "timestamp"),
     "funnel": (
         *_RECIPIENT, "eventType", "bounceType", "messageId", "messageName", "subjectLine",
-        "timestamp", "machine_open", "bot_click",
+        "timestamp", "machine_open", "bot_click", "Recipient Type",
     ),
     "bounce_breakdown": (
         *_RECIPIENT, "eventType", "bounceType", "code", "messageId", "timestamp",

@@ -26,10 +26,12 @@ import numpy as np
 import pandas as pd
 
 from bextoolkit.exceptions import BexConfigError
-from bextoolkit.schema import EVENT_TYPE_COLUMN, EVENT_TYPES
+from bextoolkit import schema
+from bextoolkit.schema import EVENT_CODES, EVENT_TYPE_COLUMN
 
-SEND, OPEN, CLICK, OPT_OUT, SUPPRESSED, BOUNCE = (EVENT_TYPES.index(e) for e in (
-    "emailSend", "emailOpen", "emailClick", "emailOptOut", "emailSuppressed", "emailBounce"
+SEND, OPEN, CLICK, OPT_OUT, SUPPRESSED, BOUNCE, COMPLAINT = (EVENT_CODES.index(e) for e in (
+    "emailSend", "emailOpen", "emailClick", "emailOptOut", "emailSuppressed", "emailBounce",
+    schema.COMPLAINT,
 ))  # fmt: skip
 
 #: Names a ``by=`` may use for a time bucket of the event's own ``timestamp``.
@@ -66,17 +68,27 @@ def _categories_and_codes(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
 
 
 def event_codes(events: pd.DataFrame) -> np.ndarray:
-    """Per row, the index of ``eventType`` in :data:`schema.EVENT_TYPES`, or -1 (int8).
+    """Per row, the index of ``eventType`` in :data:`schema.EVENT_CODES`, or -1 (int8).
 
     Matching trims and ignores case, so hand-built frames with ``"EmailOpen "`` still count.
     """
     require_columns(events, [EVENT_TYPE_COLUMN], what="counting events")
     uniques, codes = _categories_and_codes(events[EVENT_TYPE_COLUMN])
-    canonical = {e.lower(): i for i, e in enumerate(EVENT_TYPES)}
+    canonical = {e.lower(): i for i, e in enumerate(EVENT_CODES)}
     lookup = np.array(
         [canonical.get(str(u).strip().lower(), -1) for u in uniques] + [-1], dtype=np.int8
     )
     return lookup[codes]
+
+
+def seed_rows(events: pd.DataFrame) -> np.ndarray:
+    """Rows of seed-list or inbox-monitoring recipients: an RRDE ``Recipient Type`` other
+    than ``Normal`` (BEX files have no such column: no row is a seed)."""
+    if schema.RECIPIENT_TYPE_COLUMN not in events.columns:
+        return np.zeros(len(events), dtype=np.bool_)
+    kind = events[schema.RECIPIENT_TYPE_COLUMN].astype("string").str.strip().str.lower()
+    normal = schema.NORMAL_RECIPIENT_TYPE.lower()
+    return (kind.notna() & (kind != normal)).to_numpy(dtype=np.bool_)
 
 
 def is_hard_soft(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from bextoolkit.reports import _kernels as k
 from bextoolkit.reports._dask import accepts_dask
-from bextoolkit.schema import EVENT_TYPE_COLUMN, EVENT_TYPES
+from bextoolkit.schema import EVENT_CODES, EVENT_TYPE_COLUMN
 
 __all__ = ["event_counts"]
 
@@ -34,7 +34,7 @@ def event_counts(
     -------
     DataFrame
         One row per group and event type seen: the key columns, then
-        ``eventType`` (the six canonical codes first in :data:`schema.EVENT_TYPES` order,
+        ``eventType`` (the canonical codes first in :data:`schema.EVENT_CODES` order,
         then any other value as it is, missing last), ``events`` (rows, int64) and
         ``unique_recipients`` (distinct recipients, int64).
 
@@ -72,10 +72,10 @@ def _event_type_order(uniques: pd.Index) -> np.ndarray:
 
     def rank(value: Any) -> tuple[int, str]:
         if pd.isna(value):
-            return (len(EVENT_TYPES) + 1, "")
+            return (len(EVENT_CODES) + 1, "")
         text = str(value)
-        if text in EVENT_TYPES:
-            return (EVENT_TYPES.index(text), "")
-        return (len(EVENT_TYPES), text)
+        if text in EVENT_CODES:
+            return (EVENT_CODES.index(text), "")
+        return (len(EVENT_CODES), text)
 
     return np.array(sorted(range(len(uniques)), key=lambda i: rank(uniques[i])), np.int64)

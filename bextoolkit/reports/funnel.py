@@ -41,6 +41,8 @@ FUNNEL_COLUMNS: Final = (
     "click_to_open",
     "bounce_rate",
     "opt_out_rate",
+    "complaints",
+    "complaint_rate",
 )
 
 #: Named conventions: how peers differ (domain.md section 7). Keyword options override.
@@ -70,6 +72,7 @@ def funnel(
     bounce_rate: Literal["sent", "requests"] | None = None,
     exclude: str | Sequence[str] | bool | None = None,
     diagnostics: bool = False,
+    include_seeds: bool = False,
     start: k.Moment = None,
     end: k.Moment = None,
 ) -> pd.DataFrame:
@@ -106,6 +109,10 @@ def funnel(
         opened/clicked a mailing whose send to them is not in the frame) and
         ``events_before_send`` (events timestamped before the recipient's own send of
         that mailing) after the metric columns.
+    include_seeds : bool, default False
+        Count seed-list and inbox-monitoring recipients too: rows whose RRDE ``Recipient
+        Type`` is not ``Normal``. By default they are left out (they are not campaign
+        recipients); ``attrs["excluded"]["seeds"]`` counts their events.
     start, end : str or Timestamp, optional
         The mailings first sent in ``start <= time < end`` (naive values on the
         timestamps' own clock), with all their events, also those after ``end``; events
@@ -135,6 +142,8 @@ def funnel(
           delivered; ``click_to_open`` = unique_clicks / (openers, or openers-or-clickers);
           ``bounce_rate`` = bounced / (sent, or requests); ``opt_out_rate`` = opt_outs /
           delivered
+        - ``complaints``: distinct recipients with ``emailComplaint`` (RRDE's "Reply
+          Abuse", a spam complaint); ``complaint_rate`` = complaints / delivered
 
         ``attrs["convention"]`` holds the options used and ``"description"``, a sentence
         saying them; ``attrs["excluded"]`` the number of events left out per flag;
@@ -165,6 +174,15 @@ def funnel(
     events = k.mailings_sent_in(events, start, end)
     ev = k.event_codes(events)
     ev, excluded = exclude_flagged(events, ev, exclude)
+    seeds = k.seed_rows(events) & (ev >= 0)
+    if not include_seeds and seeds.any():
+        ev = np.where(seeds, np.int8(-1), ev)
+        excluded["seeds"] = int(seeds.sum())
+    options["include_seeds"] = include_seeds
+    options["description"] += (
+        " Seed and inbox-monitoring recipients (RRDE Recipient Type other than Normal) are "
+        + ("counted." if include_seeds else "left out.")
+    )
     groups = k.group_rows(events, by)
     rec = k.recipients(events)
     hard, soft = k.is_hard_soft(events)
@@ -252,6 +270,7 @@ def _funnel_counts(
         "gross_opens": k.count_rows(g, n, is_open),
         "gross_clicks": k.count_rows(g, n, is_click),
         "opt_outs": distinct(ev == k.OPT_OUT),
+        "complaints": distinct(ev == k.COMPLAINT),
     }
     openers = distinct(is_open)
     needs_either = options["click_implies_open"] or options["click_to_open"] != "openers"
@@ -267,6 +286,7 @@ def _funnel_counts(
     else:
         m["bounce_rate"] = k.ratio(m["bounced"], distinct(is_send | (ev == k.SUPPRESSED)))
     m["opt_out_rate"] = k.ratio(m["opt_outs"], m["delivered"])
+    m["complaint_rate"] = k.ratio(m["complaints"], m["delivered"])
     return m
 
 

@@ -67,6 +67,7 @@ def test_rrde_spellings_are_counted(rrde):
     assert list(events.loc[events["eventType"] == "emailBounce", "bounceType"]) == ["Soft"]
     funnel = bex.funnel(events)
     assert funnel.loc[0, "unique_clicks"] == 2 and funnel.loc[0, "gross_clicks"] == 2
+    assert funnel.loc[0, "complaints"] == 1  # Reply Abuse
     assert len(bex.click_urls(events)) == 2
     assert set(bex.event_counts(events)["eventType"]) >= {"Forwarded", "emailComplaint"}
 

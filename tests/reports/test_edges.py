@@ -75,3 +75,24 @@ def test_mailing_ids_may_be_ints(events):
     assert report.funnel["messageId"].astype(str).tolist() == [ids[0]]
     ax = bex.plot_funnel(bex.funnel(events), mailing=a)
     assert ax is not None
+
+
+def test_complaints_count_and_seed_recipients_stay_out_unless_asked():
+    ev = pd.DataFrame({
+        "messageId": ["m"] * 8,
+        "RECIPIENT_ID": ["1", "2", "3", "9", "9", "1", "2", "9"],
+        "eventType": ["emailSend"] * 4 + ["emailOpen", "emailComplaint", "emailReply",
+                                          "emailComplaint"],
+        "Recipient Type": ["Normal"] * 3 + ["Seed", "Seed ", "Normal", "Normal", "Inbox Monitoring"],
+    })  # fmt: skip
+    f = bex.funnel(ev)
+    assert f.loc[0, ["sent", "delivered", "unique_opens", "complaints"]].tolist() == [3, 3, 0, 1]
+    assert f.loc[0, "complaint_rate"] == pytest.approx(1 / 3)
+    assert f.attrs["excluded"] == {"seeds": 3}
+    assert f.attrs["convention"]["include_seeds"] is False
+    assert "Seed and inbox-monitoring recipients" in f.attrs["convention"]["description"]
+    with_seeds = bex.funnel(ev, include_seeds=True)
+    assert with_seeds.loc[0, ["sent", "unique_opens", "complaints"]].tolist() == [4, 1, 2]
+    assert with_seeds.loc[0, "complaint_rate"] == pytest.approx(2 / 4)
+    counts = bex.event_counts(ev).set_index("eventType")["events"].to_dict()
+    assert counts == {"emailSend": 4, "emailOpen": 1, "emailComplaint": 2, "emailReply": 1}
