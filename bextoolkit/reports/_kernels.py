@@ -25,8 +25,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from bextoolkit.exceptions import BexConfigError
 from bextoolkit import schema
+from bextoolkit.exceptions import BexConfigError
 from bextoolkit.schema import EVENT_CODES, EVENT_TYPE_COLUMN
 
 SEND, OPEN, CLICK, OPT_OUT, SUPPRESSED, BOUNCE, COMPLAINT = (EVENT_CODES.index(e) for e in (

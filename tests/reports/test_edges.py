@@ -83,7 +83,8 @@ def test_complaints_count_and_seed_recipients_stay_out_unless_asked():
         "RECIPIENT_ID": ["1", "2", "3", "9", "9", "1", "2", "9"],
         "eventType": ["emailSend"] * 4 + ["emailOpen", "emailComplaint", "emailReply",
                                           "emailComplaint"],
-        "Recipient Type": ["Normal"] * 3 + ["Seed", "Seed ", "Normal", "Normal", "Inbox Monitoring"],
+        "Recipient Type": ["Normal"] * 3
+        + ["Seed", "Seed ", "Normal", "Normal", "Inbox Monitoring"],
     })  # fmt: skip
     f = bex.funnel(ev)
     assert f.loc[0, ["sent", "delivered", "unique_opens", "complaints"]].tolist() == [3, 3, 0, 1]
