@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -148,7 +149,7 @@ def run_demo(
         files = [p.name for p in sb.files]
         say(f"  {len(events):,} events from {len(files)} files")
     table = funnel(events)
-    for line in format_summary(table, funnel(events, by=None)).splitlines():
+    for line in format_summary(table, totals=True).splitlines():
         say(line)
     report = _write_report(events, output)
     say(f"Report written to {report}")
@@ -173,16 +174,16 @@ def _when(moment: datetime) -> str:
     return pd.Timestamp(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def format_summary(table: pd.DataFrame, overall: pd.DataFrame | None = None) -> str:
+def format_summary(table: pd.DataFrame, *, totals: bool = False) -> str:
     """The demo's summary: sent, delivered, open rate and click rate per mailing.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A :func:`bextoolkit.funnel` result by ``messageId``.
-    overall : pandas.DataFrame, optional
-        ``funnel(events, by=None)``: its one row becomes the "all mailings" line (distinct
-        recipients over every mailing, as the report's headline figures count them).
+    totals : bool, default False
+        Add an "all mailings" line: the sums of the lines above and the rates of those
+        sums, as the report's headline counts them.
 
     Returns
     -------
@@ -202,8 +203,10 @@ def format_summary(table: pd.DataFrame, overall: pd.DataFrame | None = None) -> 
         (_clip(f"{r.messageId} {getattr(r, 'messageName', '') or ''}".strip(), 44), r)
         for r in table.itertuples(index=False)
     ]
-    if overall is not None:
-        rows += [("all mailings (distinct recipients)", r) for r in overall.itertuples(index=False)]
+    if totals:
+        from bextoolkit.sharing import funnel_totals
+
+        rows.append(("all mailings", SimpleNamespace(**funnel_totals(table))))
     for name, row in rows:
         lines.append(
             f"{name:<46}{row.sent:>8,}{row.delivered:>11,}"
