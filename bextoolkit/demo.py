@@ -199,7 +199,7 @@ def format_summary(table: pd.DataFrame, *, totals: bool = False) -> str:
     7 Sale                                           1,000        970      25.0%        4.0%
     """
     lines = [f"{'Mailing':<46}{'sent':>8}{'delivered':>11}{'open rate':>11}{'click rate':>12}"]
-    rows = [
+    rows: list[tuple[str, Any]] = [
         (_clip(f"{r.messageId} {getattr(r, 'messageName', '') or ''}".strip(), 44), r)
         for r in table.itertuples(index=False)
     ]

@@ -40,7 +40,8 @@ TIME_BUCKETS: Final = {"hour": "h", "day": "D", "week": "W-MON", "month": "MS"}
 #: The ``by=`` name of the recipient's email domain (the part after ``@``, lower-cased).
 DOMAIN: Final = "domain"
 
-_NAT: Final = np.iinfo(np.int64).min
+#: The int64 stand-in for a missing time (NaT) in the kernels' nanosecond arrays.
+NAT: Final = np.iinfo(np.int64).min
 
 #: Denominators a bounce rate may use: sends, or requests (sends or suppressions).
 RATE_BASES: Final = ("sent", "requests")
@@ -196,8 +197,13 @@ def email_domains(events: pd.DataFrame) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(lookup[codes], categories=cats), index=events.index)
 
 
-def timestamps_ns(events: pd.DataFrame) -> np.ndarray:
-    """``timestamp`` as int64 nanoseconds since the epoch, UTC (naive taken as UTC); NaT = min."""
+def timestamps_ns(events: pd.DataFrame, *, required: bool = True) -> np.ndarray:
+    """``timestamp`` as int64 nanoseconds since the epoch, UTC (naive taken as UTC); NaT = min.
+
+    Without a ``timestamp`` column: an error, or all NaT when ``required=False``.
+    """
+    if not required and "timestamp" not in events.columns:
+        return np.full(len(events), NAT, np.int64)
     require_columns(events, ["timestamp"], what="timing")
     ts = pd.to_datetime(events["timestamp"], utc=True)
     return ts.to_numpy(dtype="datetime64[ns]").view(np.int64)
@@ -436,7 +442,7 @@ def first_times(
     keys: np.ndarray, ts: np.ndarray, where: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct ``keys`` among rows ``where`` (with a time) and each one's earliest time."""
-    keep = where & (keys >= 0) & (ts != _NAT)
+    keep = where & (keys >= 0) & (ts != NAT)
     earliest = pd.Series(ts[keep]).groupby(keys[keep], sort=True).min()
     return earliest.index.to_numpy(np.int64), earliest.to_numpy(np.int64)
 
@@ -445,9 +451,9 @@ def lookup_times(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray) -> np.n
     """The time of each ``keys`` in a :func:`first_times` table; NaT (int64 min) when absent."""
     known, times = table
     if len(known) == 0 or len(keys) == 0:
-        return np.full(len(keys), _NAT, np.int64)
+        return np.full(len(keys), NAT, np.int64)
     pos = _positions(keys, known)
-    return np.where(pos >= 0, times[pos], _NAT)
+    return np.where(pos >= 0, times[pos], NAT)
 
 
 def mailing_codes(events: pd.DataFrame) -> np.ndarray:
@@ -490,7 +496,7 @@ def _bounds(events: pd.DataFrame, start: Moment, end: Moment) -> tuple[int, int]
     """``[start, end)`` as int64 ns UTC (open ends as the int64 extremes)."""
     require_columns(events, ["timestamp"], what="start=/end=")
     tz = getattr(pd.to_datetime(events["timestamp"].iloc[:0]).dt, "tz", None)
-    lo = _bound_ns(start, tz, "start") if start is not None else _NAT + 1
+    lo = _bound_ns(start, tz, "start") if start is not None else NAT + 1
     hi = _bound_ns(end, tz, "end") if end is not None else np.iinfo(np.int64).max
     return lo, hi
 
@@ -536,7 +542,7 @@ def mailings_sent_in(events: pd.DataFrame, start: Moment, end: Moment) -> pd.Dat
     lo, hi = _bounds(events, start, end)
     ts = timestamps_ns(events)
     mail = mailing_codes(events)
-    sends = (event_codes(events) == SEND) & (mail >= 0) & (ts != _NAT)
+    sends = (event_codes(events) == SEND) & (mail >= 0) & (ts != NAT)
     never = np.iinfo(np.int64).max
     first = np.full(int(mail.max(initial=-1)) + 2, never, np.int64)  # last slot: code -1
     order = np.argsort(ts[sends], kind="stable")[::-1]  # the earliest written last, wins

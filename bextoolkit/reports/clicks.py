@@ -14,7 +14,6 @@ from bextoolkit.reports.quality import exclude_flagged
 from bextoolkit.reports.urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
-_NAT = np.iinfo(np.int64).min
 _COLUMNS = ("RECIPIENT_ID", "Email", "messageId", "clickUrl", "urlDescription", "timestamp")
 
 
@@ -127,7 +126,9 @@ def click_urls(
     out["click_share"] = k.ratio(gross, np.bincount(cell_group, gross, minlength=n)[cell_group])
     out["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered[cell_group])
     _timing(out, sub, ev, rec, clicks, cell, cells)
-    out["unique_first_clicks"] = _first_clicks(g[clicks], rc, k_ts(sub)[clicks], cell, cells)
+    out["unique_first_clicks"] = _first_clicks(
+        g[clicks], rc, k.timestamps_ns(sub, required=False)[clicks], cell, cells
+    )
     texts = np.array(["\uffff" if pd.isna(x) else str(x) for x in labels])  # missing last
     label_rank = np.argsort(np.argsort(texts, kind="stable"))
     unique = out["unique_clicks"].to_numpy()
@@ -142,13 +143,6 @@ def click_urls(
     if "window" in events.attrs:
         out.attrs["window"] = events.attrs["window"]
     return out
-
-
-def k_ts(sub: pd.DataFrame) -> np.ndarray:
-    """Timestamps as int64 ns, or all NaT when the frame has no ``timestamp``."""
-    if "timestamp" not in sub.columns:
-        return np.full(len(sub), _NAT, np.int64)
-    return k.timestamps_ns(sub)
 
 
 def _links(
@@ -192,14 +186,14 @@ def _timing(
     cells: int,
 ) -> None:
     """Add ``first_click``, ``last_click`` and ``median_time_to_click`` to ``out``."""
-    ts = k_ts(sub)
+    ts = k.timestamps_ns(sub, required=False)
     pairs = k.pair_keys(k.mailing_codes(sub), rec.codes, rec.size)
     clicked = k.unique_sorted(pairs[clicks])
     sends = (ev == k.SEND) & k.is_member(pairs, clicked)  # only the sends clicks need
     send_at = k.lookup_times(k.first_times(pairs, ts, sends), pairs[clicks])
     tc = ts[clicks]
-    valid = (tc != _NAT) & (send_at != _NAT)
-    delay = np.where(valid, tc - send_at, _NAT)
+    valid = (tc != k.NAT) & (send_at != k.NAT)
+    delay = np.where(valid, tc - send_at, k.NAT)
     frame = pd.DataFrame({"t": tc.view("M8[ns]"), "d": delay.view("m8[ns]")})
     stats = frame.groupby(cell).agg(first=("t", "min"), last=("t", "max"), d=("d", "median"))
     stats = stats.reindex(range(cells))

@@ -18,7 +18,6 @@ from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import _kernels as k
 from bextoolkit.schema import EVENT_TYPE_COLUMN, EVENT_TYPES
 
-_NAT: Final = np.iinfo(np.int64).min
 WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 #: Most rows per group :func:`engagement_curve` will build before asking for a coarser step.
@@ -102,7 +101,7 @@ def time_to_engage(
     delivered = ~k.is_member(sent_keys, bounced)
     sent_keys, sent_at = sent_keys[delivered], sent_at[delivered]
     engaged_at = k.lookup_times(k.first_times(pairs, ts, np.isin(ev, targets)), sent_keys)
-    elapsed = np.where(engaged_at != _NAT, engaged_at - sent_at, _NAT)
+    elapsed = np.where(engaged_at != k.NAT, engaged_at - sent_at, k.NAT)
     tz = _tz(events)
     out = pd.DataFrame(index=range(len(sent_keys)))
     if "messageId" in events.columns:
@@ -181,9 +180,9 @@ def engagement_curve(
     events = k.in_window(events, start, end)
     delays = time_to_engage(events, event=event)
     d = delays["time_to_engage"].to_numpy(dtype="m8[ns]").view(np.int64)
-    engaged = d != _NAT
+    engaged = d != k.NAT
     ts = k.timestamps_ns(events)
-    last = int(ts[ts != _NAT].max()) if (ts != _NAT).any() else _NAT
+    last = int(ts[ts != k.NAT].max()) if (ts != k.NAT).any() else k.NAT
     sent = delays["sent_at"].to_numpy(dtype="M8[ns]").view(np.int64) if len(delays) else d
     horizon = np.maximum(last - sent, 0) if len(sent) else np.zeros(0, np.int64)
     if until is not None:

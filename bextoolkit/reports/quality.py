@@ -90,8 +90,6 @@ SCANNER_MARKERS: Final = (
 APPLE_REASON: Final = "Apple Mail Privacy Protection user agent"
 SCANNER_REASON: Final = "security scanner user agent"
 
-_NAT: Final = np.iinfo(np.int64).min
-
 
 # --- helpers (recipients, mailings and times as in the reports, via ._kernels) ---
 def map_distinct(values: pd.Series, func: Callable[[str | None], Any]) -> np.ndarray:
@@ -127,7 +125,7 @@ def seconds_after_send(events: pd.DataFrame, key: np.ndarray | None = None) -> p
     ts = _keys.timestamps_ns(events)
     sends = _keys.first_times(key, ts, _keys.event_codes(events) == _keys.SEND)
     sent = _keys.lookup_times(sends, key)
-    known = (sent != _NAT) & (ts != _NAT)
+    known = (sent != _keys.NAT) & (ts != _keys.NAT)
     seconds = np.full(len(events), np.nan)
     seconds[known] = (ts[known] - sent[known]) / 1e9
     return pd.Series(seconds, index=events.index)

@@ -33,7 +33,6 @@ RECIPIENT_COLUMNS = (
     "hard_bounced",
     "opted_out",
 )
-_NAT = np.iinfo(np.int64).min
 
 
 @accepts_dask
@@ -102,7 +101,7 @@ def recipient_engagement(
     n = rec.size
     known = who >= 0
     mail = k.mailing_codes(events)
-    ts = _times(events)
+    ts = k.timestamps_ns(events, required=False)
     hard, _ = k.is_hard_soft(events)
 
     def mailings(code: int) -> np.ndarray:
@@ -136,18 +135,12 @@ def recipient_engagement(
     return out
 
 
-def _times(events: pd.DataFrame) -> np.ndarray:
-    if "timestamp" not in events.columns:
-        return np.full(len(events), _NAT, np.int64)
-    return k.timestamps_ns(events)
-
-
 def _extreme(
     who: np.ndarray, ts: np.ndarray, where: np.ndarray, n: int, *, first: bool
 ) -> np.ndarray:
     """Per recipient the earliest (``first``) or latest time among rows ``where``; NaT if none."""
-    keep = where & (ts != _NAT)
-    out = np.full(n, _NAT, np.int64)
+    keep = where & (ts != k.NAT)
+    out = np.full(n, k.NAT, np.int64)
     if not keep.any():
         return out
     w, t = who[keep], ts[keep]
