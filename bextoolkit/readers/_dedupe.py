@@ -1,4 +1,12 @@
-"""Private helper of :mod:`bextoolkit.readers.files`: which rows repeat an earlier ``eventId``.
+"""Event identity: which rows are the same event delivered twice (shared by readers and sync).
+
+By default two rows are the same event only when every column is equal and they come
+from different files (overlapping deliveries, domain.md 6b): identical rows inside one
+file are kept (two real opens in one minute), and a row that appears k times in each of
+two overlapping files is kept k times. :func:`row_keys` gives each row a 64-bit hash of
+all its values (stable across runs and across category/string dtypes);
+:func:`cross_file_duplicates` applies the rule to those keys. ``eventId`` decides alone
+only when the user asks (``dedupe="eventId"``, :func:`duplicate_ids`).
 
 Hashing a million string ids through a hash table costs about a quarter of parsing the
 whole file. Event ids are usually fixed-width (UUIDs), so this hashes the raw bytes as
@@ -88,3 +96,99 @@ def _fixed_width_hash(chunk: pa.Array) -> np.ndarray | None:
             value = (value ^ word) * _MULTIPLIER
             value ^= value >> np.uint64(29)
     return value
+
+
+#: The hash of a missing value in :func:`row_keys` (pandas' own, distinct from "").
+_NULL_HASH = np.uint64(np.iinfo(np.uint64).max)
+
+
+def row_keys(table: pa.Table) -> np.ndarray:
+    """A ``uint64`` hash per row over every column's value (columns taken by name order).
+
+    Equal rows give equal keys whatever the column order or whether a text column is a
+    category or a string; a missing value differs from an empty string; timestamps are
+    hashed as instants, so the display time zone does not matter.
+
+    Examples
+    --------
+    >>> t = pa.table({"a": ["x", "x", "y", None], "b": [1, 1, 1, 1]})
+    >>> k = row_keys(t)
+    >>> empty = row_keys(pa.table({"a": [""], "b": [1]}))[0]
+    >>> bool(k[0] == k[1]), bool(k[0] == k[2]), bool(k[3] == empty)
+    (True, False, False)
+    """
+    keys = np.full(table.num_rows, np.uint64(len(table.column_names)), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for name in sorted(table.column_names):
+            keys = (keys ^ _column_hash(table[name])) * _MULTIPLIER
+            keys ^= keys >> np.uint64(29)
+    return keys
+
+
+def _column_hash(column: pa.ChunkedArray) -> np.ndarray:
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if pa.types.is_dictionary(column.type):
+        parts = [_dictionary_hash(chunk) for chunk in column.chunks]
+        return np.concatenate(parts)
+    if pa.types.is_timestamp(column.type) or pa.types.is_integer(column.type):
+        ints = pc.cast(column, pa.int64()) if not pa.types.is_integer(column.type) else column
+        values = pc.fill_null(ints, 0).to_numpy()
+        hashed = pd.util.hash_array(values.astype(np.int64, copy=False))
+    else:
+        values = pc.cast(column, pa.large_string()).to_numpy(zero_copy_only=False)
+        return pd.util.hash_array(values.astype(object, copy=False))
+    if column.null_count:
+        hashed[pc.is_null(column).to_numpy(zero_copy_only=False)] = _NULL_HASH
+    return hashed
+
+
+def _dictionary_hash(chunk: pa.DictionaryArray) -> np.ndarray:
+    words = pd.util.hash_array(np.asarray(chunk.dictionary.to_pylist(), dtype=object))
+    words = np.append(words, _NULL_HASH)  # index -1: missing
+    indices = pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
+    return words[indices]
+
+
+def cross_file_duplicates(keys: np.ndarray, files: np.ndarray) -> np.ndarray:
+    """Rows to drop: copies of an event that an earlier file already delivered.
+
+    For each key, a file's rows are kept past the number of copies an earlier file
+    (lower ``files`` value) already had: the result keeps, per key, the largest count
+    any single file has, and never drops a row repeated inside one file.
+
+    Parameters
+    ----------
+    keys : ndarray of uint64
+        :func:`row_keys` of the rows.
+    files : ndarray of int
+        The file each row comes from, in reading order.
+
+    Examples
+    --------
+    >>> keys = np.array([7, 7, 7, 7, 7, 9], dtype=np.uint64)
+    >>> files = np.array([0, 0, 1, 1, 1, 1])
+    >>> cross_file_duplicates(keys, files).tolist()
+    [False, False, True, True, False, False]
+    """
+    n = len(keys)
+    drop = np.zeros(n, dtype=np.bool_)
+    if n == 0 or len(np.unique(files)) < 2:
+        return drop
+    order = np.lexsort((np.arange(n), files, keys))
+    k, f = keys[order], files[order]
+    new_key = np.r_[True, k[1:] != k[:-1]]
+    new_group = new_key | np.r_[True, f[1:] != f[:-1]]
+    starts = np.flatnonzero(new_group)  # groups: one (key, file) each, in order
+    group = np.cumsum(new_group) - 1
+    copy_number = np.arange(n) - starts[group]
+    sizes = np.diff(np.r_[starts, n])
+    # the largest size among the earlier files' groups of the same key: a running maximum
+    # that restarts at each key (each key is lifted above every size of the keys before)
+    key = np.cumsum(new_key)[starts] - 1
+    lift = key * (int(sizes.max()) + 1)
+    running = np.maximum.accumulate(sizes + lift) - lift
+    earlier = np.r_[0, running[:-1]]
+    earlier[new_key[starts]] = 0
+    drop[order] = copy_number < earlier[group]
+    return drop

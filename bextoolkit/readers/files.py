@@ -11,19 +11,19 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from bextoolkit import schema
 from bextoolkit.exceptions import BexConfigError, BexFileError
 from bextoolkit.readers import _event_types as _events
 from bextoolkit.readers import _parsing
-from bextoolkit.readers._dedupe import duplicate_ids
+from bextoolkit.readers._dedupe import cross_file_duplicates, duplicate_ids, row_keys
 from bextoolkit.readers._provenance import provenance
 from bextoolkit.readers._sources import Source, UrlPath, expand
 from bextoolkit.readers._timestamps import UNIT, check_tz, parse_timestamps
@@ -45,7 +45,7 @@ class _Options:
     columns: list[str] | None
     event_types: set[str] | None
     event_type: str | None
-    dedupe: bool
+    dedupe: bool | str
     on_bad_lines: str
     encoding: str
 
@@ -71,7 +71,7 @@ def read_files(
     columns: Sequence[str] | None = None,
     event_types: Iterable[str] | None = None,
     event_type: str | None = None,
-    dedupe: bool = True,
+    dedupe: bool | str = True,
     on_bad_lines: OnBadLines = "error",
     progress: bool | None = None,
     encoding: str = "utf-8",
@@ -82,19 +82,19 @@ def read_files(
     parameter; the Dask engine and :func:`bextoolkit.sync` call it directly.
     """
     opts = _check_options(format, tz, columns, event_types, event_type, on_bad_lines, encoding)
-    opts.dedupe = dedupe
+    opts.dedupe = _check_dedupe(dedupe)
     sources = expand(urlpath, storage_options)
     results = [_read_file(s, opts) for s in _progress(sources, progress)]
     table = _combine([r.table for r in results if r.table is not None], opts, results)
-    before = table.num_rows
-    if dedupe and table.num_rows:
-        # hash the event ids in a second thread while the frame is built (both in C++)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            id_duplicates = pool.submit(_event_id_duplicates, table)
-            frame = _to_pandas(table, opts.tz)
-            frame = _drop_duplicates(frame, *id_duplicates.result())
+    if opts.dedupe == "eventId":
+        drop = _event_id_duplicates(table)
+    elif opts.dedupe:
+        drop = _repeated_across_files(results, sources, opts)
     else:
-        frame = _to_pandas(table, opts.tz)
+        drop = None
+    if drop is not None and drop.any():
+        table = table.filter(pa.array(~drop))
+    frame = _to_pandas(table, opts.tz)
     del table
     if opts.columns is not None:
         frame = frame[[c for c in frame.columns if c in opts.columns or c == EVENT_TYPE]]
@@ -102,11 +102,29 @@ def read_files(
     formats = sorted({r.info["format"] for r in results if r.info.get("format")})
     frame.attrs = provenance(
         files=[r.info for r in results],
-        duplicates_dropped=before - len(frame),
+        duplicates_dropped=0 if drop is None else int(drop.sum()),
         skipped_lines=skipped,
         format=",".join(formats),
+        dedupe=_DEDUPE_NAMES[opts.dedupe],
     )
     return frame
+
+
+#: How ``attrs["dedupe"]`` names each ``dedupe=`` choice.
+_DEDUPE_NAMES: dict[bool | str, str] = {
+    True: "same row in different files",
+    "eventId": "same eventId",
+    False: "none",
+}
+
+
+def _check_dedupe(dedupe: bool | str) -> bool | str:
+    if dedupe in (True, False, "eventId"):
+        return dedupe
+    raise BexConfigError(
+        f"dedupe={dedupe!r}: pass True (default: a row repeated in another file is one "
+        "event), 'eventId' (one event per eventId) or False (keep every row)"
+    )
 
 
 def _check_options(
@@ -232,9 +250,9 @@ def _include(header: _parsing.Header, opts: _Options, source_col: str | None) ->
     if opts.columns is None:
         return None
     frame_names = {header.frame_name(n): n for n in header.names}
-    if opts.dedupe and "eventId" not in frame_names:
+    if opts.dedupe == "eventId" and "eventId" not in frame_names:
         return None  # duplicates can then only be told by the full row
-    wanted = set(opts.columns) | {"code", "eventId"}
+    wanted = set(opts.columns) | {"code", "eventId", "timestamp"}
     if header.kind == "RRDE":
         wanted.add("bounceType")
     keep = [n for n in header.names if header.frame_name(n) in wanted or n == source_col]
@@ -383,24 +401,95 @@ def _to_pandas(table: pa.Table, tz: str) -> pd.DataFrame:
     return frame
 
 
-def _event_id_duplicates(table: pa.Table) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(rows repeating an earlier ``eventId``, rows with an ``eventId``); (None, None) if none."""
+def _event_id_duplicates(table: pa.Table) -> np.ndarray:
+    """``dedupe="eventId"``: rows repeating an earlier ``eventId``; rows without one, the
+    same full row. Warns when the ids are shared by different recipients or events."""
     if "eventId" not in table.column_names or table["eventId"].null_count == table.num_rows:
-        return None, None
-    return duplicate_ids(table["eventId"])
+        return _full_row_repeats(table, np.ones(table.num_rows, dtype=np.bool_))
+    dup, has_id = duplicate_ids(table["eventId"])
+    if not has_id.all():
+        dup = dup | _full_row_repeats(table, ~has_id)
+    if dup.any():
+        _warn_if_not_a_key(table, dup)
+    return dup
 
 
-def _drop_duplicates(
-    frame: pd.DataFrame, id_dup: np.ndarray | None, has_id: np.ndarray | None
-) -> pd.DataFrame:
-    """Drop repeated events: same ``eventId``; rows without one, the same full row."""
-    if id_dup is None or has_id is None:
-        dup = frame.duplicated().to_numpy()
-    else:
-        dup = id_dup
-        if not has_id.all():
-            dup = dup.copy()
-            dup[~has_id] = frame[~has_id].duplicated().to_numpy()
-    if not dup.any():
-        return frame
-    return frame[~dup].reset_index(drop=True)
+def _full_row_repeats(table: pa.Table, rows: np.ndarray) -> np.ndarray:
+    """Among ``rows``, those equal in every column to an earlier one."""
+    keys = row_keys(table.filter(pa.array(rows)))
+    dup = np.zeros(table.num_rows, dtype=np.bool_)
+    dup[np.flatnonzero(rows)] = pd.Series(keys).duplicated().to_numpy()
+    return dup
+
+
+def _warn_if_not_a_key(table: pa.Table, dup: np.ndarray) -> None:
+    """Warn when one ``eventId`` stands for rows of different recipients or event types."""
+    shared = pc.is_in(table["eventId"], value_set=pc.unique(table["eventId"].filter(dup)))
+    rows = table.filter(shared)
+    names = [c for c in ("eventId", "RECIPIENT_ID", "Email", EVENT_TYPE) if c in rows.column_names]
+    distinct = rows.select(names).group_by(names).aggregate([])
+    per_id = distinct.group_by("eventId").aggregate([("eventId", "count")])
+    if pc.max(per_id["eventId_count"]).as_py() > 1:
+        warnings.warn(
+            "eventId is not an event key in these files: one eventId is shared by different "
+            "recipients or event types, so dedupe='eventId' dropped distinct events. Use the "
+            "default dedupe=True (a row repeated in another file is one event).",
+            stacklevel=4,
+        )
+
+
+def _repeated_across_files(
+    results: list[_FileResult], sources: list[Source], opts: _Options
+) -> np.ndarray | None:
+    """The default identity: rows another file already delivered (``_dedupe``'s rule).
+
+    Only files whose time spans overlap can share an event, so the rest cost nothing.
+    Files read with only some columns are read again whole to compare every column.
+    """
+    read = [(i, r) for i, r in enumerate(results) if r.table is not None]
+    spans = [_time_span(r.table) for _, r in read]
+    overlapping = _overlapping(spans)
+    if not overlapping:
+        return None
+    whole_opts = replace(opts, columns=None, on_bad_lines="skip" if opts.skip_bad else "error")
+    whole = []
+    for position in overlapping:
+        index, result = read[position]
+        if not result.all_columns:
+            result = _read_file(sources[index], whole_opts)
+        whole.append(result.table)
+    combined = _combine(whole, whole_opts, [])
+    files = np.repeat(np.arange(len(whole)), [t.num_rows for t in whole])
+    drop_whole = np.split(cross_file_duplicates(row_keys(combined), files), np.cumsum(
+        [t.num_rows for t in whole[:-1]]))  # fmt: skip
+    per_file = [np.zeros(r.table.num_rows, dtype=np.bool_) for _, r in read]
+    for position, drop in zip(overlapping, drop_whole, strict=True):
+        per_file[position] = drop
+    return np.concatenate(per_file) if per_file else np.zeros(0, dtype=np.bool_)
+
+
+def _time_span(table: pa.Table) -> tuple[int, int] | None:
+    """(first, last) timestamp of a file as integers; None: unknown (overlaps anything)."""
+    if "timestamp" not in table.column_names or table.num_rows == 0:
+        return (0, -1) if table.num_rows == 0 else None
+    ts = table["timestamp"]
+    if ts.null_count:
+        return None
+    bounds = pc.min_max(pc.cast(ts, pa.int64()))
+    return bounds["min"].as_py(), bounds["max"].as_py()
+
+
+def _overlapping(spans: list[tuple[int, int] | None]) -> list[int]:
+    """Positions of the spans that overlap another span (unknown spans overlap all)."""
+    unknown = [i for i, s in enumerate(spans) if s is None]
+    known = sorted((s[0], s[1], i) for i, s in enumerate(spans) if s is not None and s[0] <= s[1])
+    hits = set(unknown) if len(spans) > 1 else set()
+    if unknown:
+        hits.update(i for _, _, i in known)
+    reach, reach_index = None, None
+    for first, last, i in known:
+        if reach is not None and first <= reach:
+            hits.update((i, reach_index))
+        if reach is None or last > reach:
+            reach, reach_index = last, i
+    return sorted(hits)

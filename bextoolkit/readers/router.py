@@ -47,7 +47,7 @@ def read_events(
     columns: Sequence[str] | None = None,
     event_types: Iterable[str] | None = None,
     event_type: str | None = None,
-    dedupe: bool = True,
+    dedupe: bool | str = True,
     on_bad_lines: OnBadLines = "error",
     progress: bool | None = None,
     encoding: str = "utf-8",
@@ -82,9 +82,14 @@ def read_events(
         How to tell the event of each row when a file has neither an event-type column
         nor ``code`` values of the emailXxx vocabulary: the name of a column holding it
         (used first when present), or one event type for every row of such files.
-    dedupe : bool, default True
-        Drop repeated events (same ``eventId``; the same full row where it is empty),
-        keeping the first (files are read in name order).
+    dedupe : True, "eventId" or False, default True
+        Events delivered twice by overlapping files: by default two rows are the same
+        event only when every column is equal and they come from different files (a row
+        repeated inside one file is kept: two real opens in one minute; a row repeated k
+        times in each of two files is kept k times). ``"eventId"`` keeps one row per
+        ``eventId`` (the same full row where it is empty) and warns when the ids are
+        shared by different recipients or event types; ``False`` keeps every row.
+        ``attrs["dedupe"]`` names the rule used, ``attrs["duplicates_dropped"]`` counts.
     on_bad_lines : {"error", "warn", "skip"}, default "error"
         A line with the wrong number of fields, invalid UTF-8, an unreadable timestamp,
         or an empty or damaged (gzip/zip) file raises :class:`BexFileError` naming the
