@@ -36,7 +36,6 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from bextoolkit.exceptions import BexFileError
-from bextoolkit.readers._parsing import column_type
 from bextoolkit.readers._provenance import provenance
 from bextoolkit.readers._timestamps import UNIT
 from bextoolkit.schema import BEX_COLUMNS, CATEGORY_COLUMNS, EVENT_TYPE_COLUMN, sorted_categorical
@@ -164,14 +163,14 @@ def to_arrow(events: pa.Table) -> pa.Table:
     column ``event_date`` is added.
     """
     columns = [c for c in ordered_columns(events.column_names) if c in events.column_names]
-    arrays = [_cast(events.column(c), arrow_type(c)) for c in columns]
+    arrays = [cast_column(events.column(c), arrow_type(c)) for c in columns]
     table = pa.Table.from_arrays(arrays, names=columns)
     if "timestamp" not in columns:
         raise BexFileError("", "the events have no timestamp column: they cannot be partitioned")
     return table.append_column(DATE_COLUMN, event_dates(table.column("timestamp")))
 
 
-def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+def cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     if column.type == target:
         return column
     if pa.types.is_dictionary(column.type):
@@ -193,7 +192,9 @@ def open_table(
     except TableNotFoundError as exc:
         if is_old_store(urlpath, storage_options):
             raise old_store_error(urlpath) from exc
-        raise BexFileError(urlpath, "not a synced store: run `bextoolkit sync SRC DEST` first") from exc
+        raise BexFileError(
+            urlpath, "not a synced store: run `bextoolkit sync SRC DEST` first"
+        ) from exc
     if version is not None:
         newest = table.version()
         try:
@@ -245,6 +246,7 @@ def read_sources(
     if version != sources.version():
         sources.load_as_version(version)
     names = list(source_schema().names if with_keys else SOURCE_COLUMNS)
+    names = [n for n in names if n in sources.schema().to_arrow().names]
     return sources.to_pyarrow_dataset().to_table(columns=names)
 
 
@@ -265,6 +267,7 @@ def source_schema() -> pa.Schema:
             ("synced_at", pa.string()),
             ("keys", pa.list_(pa.int64())),  # distinct row keys (uint64 seen as int64)
             ("counts", pa.list_(pa.int32())),  # how often each key occurs in the file
+            ("dates", pa.list_(pa.date32())),  # the event dates of its rows
         ]
     )
 
@@ -322,7 +325,7 @@ def event_columns(table: Any) -> list[str]:
 
 def dataset(table: Any) -> ds.Dataset:
     """The table as a pyarrow dataset; category columns read as dictionaries (no copy)."""
-    from deltalake.table import ParquetReadOptions  # type: ignore[attr-defined]
+    from pyarrow.dataset import ParquetReadOptions
 
     names = [f.name for f in pa.schema(table.schema().to_arrow())]
     options = ParquetReadOptions(dictionary_columns={n for n in names if n in _CATEGORIES})
@@ -345,6 +348,12 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     Categories are rebuilt from the values present, sorted, so a frame read from the
     store has the same categories whatever files and versions its rows came from.
     """
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if pa.types.is_dictionary(column.type) and any(
+            c.dictionary.null_count for c in column.chunks
+        ):
+            table = table.set_column(i, name, _without_null_words(column))
     mapping = {pa.large_string(): pd.StringDtype(), pa.string(): pd.StringDtype()}
     frame = table.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
     del table
@@ -352,6 +361,16 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
         if name in _CATEGORIES:
             frame[name] = sorted_categorical(frame[name], "str")
     return frame
+
+
+def _without_null_words(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Re-encode the chunks whose dictionary holds a null (Parquet gives those for pages
+    of nulls), which pandas cannot unify with the others."""
+    chunks = [
+        pc.dictionary_encode(pc.cast(c, c.type.value_type)) if c.dictionary.null_count else c
+        for c in column.chunks
+    ]
+    return pa.chunked_array(chunks, type=column.type)
 
 
 def read_store(
@@ -440,7 +459,9 @@ def store_provenance(
             if (n := int(r["skipped_lines"] or 0))
         ],
         skipped_files=[
-            {"path": r["source"], "reason": r["skipped_reason"]} for r in rows if r["skipped_reason"]
+            {"path": r["source"], "reason": r["skipped_reason"]}
+            for r in rows
+            if r["skipped_reason"]
         ],
         source=urlpath,
         version=table_version,
