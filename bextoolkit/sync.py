@@ -192,6 +192,7 @@ class _File:
     keys: np.ndarray | None = None  # distinct row keys (uint64) and their counts
     counts: np.ndarray | None = None
     dates: set[Any] = field(default_factory=set)  # the event dates of its rows
+    mailings: set[str] = field(default_factory=set)  # the messageIds of its rows
     rows: int = 0
     duplicates: int = 0
     skipped_lines: int = 0
@@ -520,6 +521,7 @@ def _source_record(f: _File, version: int) -> dict[str, Any]:
         "table_version": version if f.table_version is None else f.table_version,
         "synced_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "keys": f.keys.view(np.int64), "counts": f.counts, "dates": sorted(f.dates, key=str),
+        "mailings": sorted(f.mailings),
     }  # fmt: skip
 
 
@@ -589,10 +591,13 @@ def _parse(store: _Store, files: list[_File], options: Mapping[str, Any]) -> pa.
     events = _store.to_arrow(parsed)
     index = np.repeat(np.arange(len(order)), [f.rows for f in order])
     dates = events.column(_store.DATE_COLUMN)
+    mailings = events.column("messageId") if "messageId" in events.column_names else None
     for i, file in enumerate(order):
-        mine = index == i
-        file.keys, file.counts = _store.distinct_counts(keys[mine])
-        file.dates = set(pc.unique(dates.filter(pa.array(mine))).to_pylist())
+        mine = pa.array(index == i)
+        file.keys, file.counts = _store.distinct_counts(keys[index == i])
+        file.dates = set(pc.unique(dates.filter(mine)).to_pylist())
+        if mailings is not None:
+            file.mailings = set(pc.unique(mailings.filter(mine)).drop_null().to_pylist())
     events = events.append_column(_FILE, pa.array(index.astype(np.int32)))
     return events.append_column("__bex_key__", pa.array(keys))
 
@@ -606,7 +611,8 @@ def _plan_batch(
     replaced = [f.key for f in files if f.key in store.records]
     keys = np.zeros(0, np.uint64) if events is None else events.column("__bex_key__").to_numpy()
     old_keys = [store.keys[k][0] for k in replaced]
-    affected = np.unique(np.concatenate([keys, *old_keys]))
+    new_keys = [f.keys for f in files if f.keys is not None]
+    affected = np.unique(np.concatenate([keys, *old_keys, *new_keys]))
     before = store.counts_of(affected)
     after = store.counts_of(affected, without=replaced)
     position = pd.Index(affected)
@@ -758,7 +764,8 @@ def _run(
     try:
         with _staging() as folder:
             batch: list[_File] = []
-            staged_bytes = 0
+            staged_bytes = read_bytes = 0
+            bytes_per_row = 300  # a first guess, then measured: batches of ~batch_rows events
             for file in todo:
                 listed_size = file.size
                 try:
@@ -783,10 +790,14 @@ def _run(
                 if not _known_bytes(store, file, by_sha, result):
                     batch.append(file)
                     staged_bytes += file.size
+                    read_bytes += file.size
                     by_sha[file.sha256] = file.key
-                if replacing or staged_bytes >= _GROUP_BYTES or len(batch) >= _GROUP_FILES:
+                limit = min(_GROUP_BYTES, batch_rows * bytes_per_row)
+                if replacing or staged_bytes >= limit or len(batch) >= _GROUP_FILES:
                     touched |= _flush(store, batch, options, result)
                     batch, staged_bytes = [], 0
+                    if result.events_read:
+                        bytes_per_row = max(1, read_bytes // result.events_read)
                 bar.set_postfix(parsed=f"{result.events_read:,} events", refresh=False)
             touched |= _flush(store, batch, options, result)
     finally:
@@ -802,7 +813,7 @@ def _known_bytes(store: _Store, file: _File, by_sha: dict[str, str], result: Syn
         return False
     os.remove(file.local)
     file.keys, file.counts = store.keys[same or ""]
-    file.dates = set(old["dates"] or [])
+    file.dates, file.mailings = set(old["dates"] or []), set(old["mailings"] or [])
     file.rows, file.skipped_lines = int(old["rows"]), int(old["skipped_lines"])
     file.skipped_reason = old["skipped_reason"]
     if same == file.key:  # touched: the same bytes, a new modified time
@@ -909,6 +920,9 @@ def migrate(
         if events is not None:
             keys = event_keys(events, store.columns(events))
             everything.dates = set(pc.unique(events[_store.DATE_COLUMN]).to_pylist())
+            if "messageId" in events.column_names:
+                ids = pc.unique(events["messageId"]).drop_null()
+                everything.mailings = set(ids.to_pylist())
         everything.keys, everything.counts = _store.distinct_counts(keys)
         files.append(everything)
         store.commit(files, events, {})

@@ -68,6 +68,7 @@ class _ReadStoreFiles:
         self.urlpath, self.version = urlpath, version
         self.storage_options = dict(storage_options or {})
         self.columns, self.query = list(columns), dict(query)
+        self.query.pop("dates", None)
 
     def __call__(self, paths: Sequence[str], columns: Sequence[str] | None = None) -> pd.DataFrame:
         import pyarrow.dataset as ds
@@ -143,12 +144,8 @@ def read_store_dask(
     dd = _require_dask()
     table = _store.open_table(urlpath, storage_options, version)
     names = _store.check_columns(_store.event_columns(table), columns)
-    query = {
-        "start": start,
-        "end": end,
-        "message_ids": _store.as_list(messageId),
-        "event_types": _store.as_list(event_types),
-    }
+    sources = _store.read_sources(urlpath, table.version(), storage_options, with_index=True)
+    query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
     full = _store.dataset(table)
     rows = {
         str(a["path"]): int(a["num_records"])
@@ -156,12 +153,18 @@ def read_store_dask(
         .select(["path", "num_records"])
         .to_pylist()
     }
-    kept = full.get_fragments(filter=_store.build_filter(**query))
+    kept = full.get_fragments(filter=_store.query_filter(sources, **query))
     parts = [{"path": f.path, "rows": rows.get(f.path, 1)} for f in kept]
     meta = _store.to_frame(full.schema.empty_table().select(names))
     if not parts:
         return dd.from_pandas(meta, npartitions=1)
-    reader = _ReadStoreFiles(urlpath, table.version(), storage_options, names, query)
+    rows_query = {
+        "start": start,
+        "end": end,
+        "message_ids": _store.as_list(messageId),
+        "event_types": _store.as_list(event_types),
+    }
+    reader = _ReadStoreFiles(urlpath, table.version(), storage_options, names, rows_query)
     groups = [[p["path"] for p in g] for g in group_parts(parts, partition_rows)]
     return dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
 

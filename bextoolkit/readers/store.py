@@ -231,8 +231,10 @@ def read_sources(
     storage_options: Mapping[str, Any] | None = None,
     *,
     with_keys: bool = False,
+    with_index: bool = False,
 ) -> pa.Table:
-    """The provenance rows that go with events version ``table_version`` (maybe empty)."""
+    """The provenance rows that go with events version ``table_version`` (maybe empty);
+    ``with_index`` adds each file's ``dates`` and ``mailings``, ``with_keys`` everything."""
     from deltalake import DeltaTable
 
     uri = sources_uri(delta_uri(urlpath))
@@ -246,6 +248,8 @@ def read_sources(
     if version != sources.version():
         sources.load_as_version(version)
     names = list(source_schema().names if with_keys else SOURCE_COLUMNS)
+    if with_index and not with_keys:
+        names += ["dates", "mailings"]
     names = [n for n in names if n in sources.schema().to_arrow().names]
     return sources.to_pyarrow_dataset().to_table(columns=names)
 
@@ -268,6 +272,7 @@ def source_schema() -> pa.Schema:
             ("keys", pa.list_(pa.int64())),  # distinct row keys (uint64 seen as int64)
             ("counts", pa.list_(pa.int32())),  # how often each key occurs in the file
             ("dates", pa.list_(pa.date32())),  # the event dates of its rows
+            ("mailings", pa.list_(pa.string())),  # its messageIds: prunes dates for a mailing
         ]
     )
 
@@ -294,9 +299,15 @@ def build_filter(
     end: Any = None,
     message_ids: Sequence[str] | None = None,
     event_types: Sequence[str] | None = None,
+    dates: set[Any] | None = None,
 ) -> ds.Expression | None:
-    """The filter of a query; the date bounds prune partitions, the rest files and rows."""
+    """The filter of a query; dates (bounds, or a set) prune partitions, the rest files and rows."""
     parts: list[ds.Expression] = []
+    if dates is not None:
+        known = ds.field(DATE_COLUMN).isin(
+            pa.array([d for d in dates if d is not None], pa.date32())
+        )
+        parts.append(known | ds.field(DATE_COLUMN).is_null() if None in dates else known)
     lo, hi = _as_utc(start), _as_utc(end)
     stamp = pa.timestamp(UNIT, tz="UTC")
     if lo is not None:
@@ -415,9 +426,8 @@ def read_store(
     """
     table = open_table(urlpath, storage_options, version)
     names = check_columns(event_columns(table), columns)
-    expr = build_filter(
-        start=start, end=end, message_ids=as_list(messageId), event_types=as_list(event_types)
-    )
+    sources = read_sources(urlpath, table.version(), storage_options, with_index=True)
+    expr = query_filter(sources, start, end, messageId, event_types)
     try:
         arrow = dataset(table).to_table(columns=names, filter=expr)
     except FileNotFoundError as exc:
@@ -427,15 +437,32 @@ def read_store(
             f"read a newer version ({exc})",
         ) from exc
     frame = to_frame(arrow)
-    frame.attrs = store_provenance(urlpath, table.version(), storage_options)
+    frame.attrs = store_provenance(urlpath, table.version(), sources)
     return frame
 
 
-def store_provenance(
-    urlpath: str, table_version: int, storage_options: Mapping[str, Any] | None = None
-) -> dict[Any, Any]:
+def query_filter(
+    sources: pa.Table, start: Any, end: Any, messageId: Any, event_types: Any
+) -> ds.Expression | None:
+    """The filter of a query; for mailings, only the dates of the files that hold them."""
+    ids = as_list(messageId)
+    dates = None
+    if ids is not None and "mailings" in sources.column_names:
+        wanted = set(ids)
+        dates = set()
+        for mailings, days in zip(
+            sources["mailings"].to_pylist(), sources["dates"].to_pylist(), strict=True
+        ):
+            if wanted.intersection(mailings or ()):
+                dates.update(days or ())
+    return build_filter(
+        start=start, end=end, message_ids=ids, event_types=as_list(event_types), dates=dates
+    )
+
+
+def store_provenance(urlpath: str, table_version: int, sources: pa.Table) -> dict[Any, Any]:
     """``attrs`` of a frame read from the store: the files synced into ``table_version``."""
-    rows = read_sources(urlpath, table_version, storage_options).to_pylist()
+    rows = sources.select([c for c in SOURCE_COLUMNS if c in sources.column_names]).to_pylist()
     rows.sort(key=lambda r: r["source"])
     files = [
         {
