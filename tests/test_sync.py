@@ -221,9 +221,9 @@ def test_partitions_outside_the_dates_are_not_read(src: Path, tmp_path: Path) ->
     sync(src, dest)
     dates = sorted(p.name for p in dest.glob(f"{_store.DATE_COLUMN}=*"))
     assert dates[0] == f"{_store.DATE_COLUMN}=2026-11-02" and len(dates) >= 3
-    table = _store.dataset(_store.open_table(str(dest)))
-    query = _store.build_filter(start="2026-11-03", end="2026-11-03T12:00")
-    chosen = {Path(f.path).parent.name for f in table.get_fragments(filter=query)}
+    table = _store.open_table(str(dest))
+    files = _store.select_files(table, start="2026-11-03", end="2026-11-03T12:00")
+    chosen = {Path(path).parent.name for path, _ in files}
     assert chosen == {f"{_store.DATE_COLUMN}=2026-11-03"}
 
 
@@ -659,13 +659,13 @@ def test_a_read_of_one_mailing_opens_only_its_files(src: Path, tmp_path: Path) -
     sync(src, dest)
     full = bex.read_events(str(src))
     mailing = "20221349"  # sent on the 5th day
-    table = _store.dataset(_store.open_table(str(dest)))
-    every = list(table.get_fragments())
+    table = _store.open_table(str(dest))
+    every = _store.select_files(table)
     sources = _store.read_sources(str(dest), 0, with_index=True)
-    query = _store.query_filter(sources, None, None, mailing, None)
-    chosen = list(table.get_fragments(filter=query))
+    dates = _store.mailing_dates(sources, [mailing])
+    chosen = _store.select_files(table, message_ids=[mailing], dates=dates)
     assert 0 < len(chosen) < len(every)
-    skipped = {f.path for f in every} - {f.path for f in chosen}
+    skipped = {p for p, _ in every} - {p for p, _ in chosen}
     for path in skipped:  # the files it skips hold none of that mailing's events
         assert mailing not in set(pd.read_parquet(dest / path)["messageId"].astype(str))
     got = bex.read_events(str(dest), messageId=mailing)

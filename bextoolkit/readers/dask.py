@@ -49,38 +49,31 @@ def _require_dask() -> Any:
 
 # --- reading ---------------------------------------------------------------------------------
 class _ReadStoreFiles:
-    """One Dask task: read a few data files of one version of the store's Delta table.
+    """One Dask task: read a few data files of the store's Delta table, filters pushed down.
 
-    The task opens the table at that version itself (with the same ``storage_options``,
-    so workers reach object stores too) and reads only its files, filters pushed down.
-    Its ``columns=`` keyword lets Dask push a projection down: ``frame[["a", "b"]]`` makes
-    every task read only those columns.
+    The files come from the version the client opened (a vacuum keeps them for the
+    retention time); ``storage_options`` travel with the task, so workers reach object
+    stores too. Its ``columns=`` keyword lets Dask push a projection down:
+    ``frame[["a", "b"]]`` makes every task read only those columns.
     """
 
     def __init__(
         self,
         urlpath: str,
-        version: int,
         storage_options: Mapping[str, Any] | None,
+        schema: pa.Schema,
         columns: Sequence[str],
         query: Mapping[str, Any],
     ) -> None:
-        self.urlpath, self.version = urlpath, version
-        self.storage_options = dict(storage_options or {})
-        self.columns, self.query = list(columns), dict(query)
-        self.query.pop("dates", None)
+        self.urlpath, self.storage_options = urlpath, dict(storage_options or {})
+        self.schema, self.columns, self.query = schema, list(columns), dict(query)
 
     def __call__(self, paths: Sequence[str], columns: Sequence[str] | None = None) -> pd.DataFrame:
-        import pyarrow.dataset as ds
-
-        table = _store.open_table(self.urlpath, self.storage_options, self.version)
-        full = _store.dataset(table)
-        wanted = set(paths)
-        fragments = [f for f in full.get_fragments() if f.path in wanted]
-        mine = ds.FileSystemDataset(fragments, full.schema, full.format, full.filesystem)
-        names = self.columns if columns is None else [c for c in self.columns if c in columns]
-        arrow = mine.to_table(columns=names, filter=_store.build_filter(**self.query))
-        return _store.to_frame(arrow)
+        names = [c for c in self.columns if columns is None or c in columns]
+        scan = _store.files_dataset(self.urlpath, self.storage_options, paths, self.schema)
+        return _store.to_frame(
+            scan.to_table(columns=names, filter=_store.build_filter(**self.query))
+        )
 
 
 #: Events per Dask partition of a synced store (consecutive data files are grouped).
@@ -145,26 +138,22 @@ def read_store_dask(
     table = _store.open_table(urlpath, storage_options, version)
     names = _store.check_columns(_store.event_columns(table), columns)
     sources = _store.read_sources(urlpath, table.version(), storage_options, with_index=True)
-    query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
-    full = _store.dataset(table)
-    rows = {
-        str(a["path"]): int(a["num_records"])
-        for a in pa.table(table.get_add_actions(flatten=True))
-        .select(["path", "num_records"])
-        .to_pylist()
-    }
-    kept = full.get_fragments(filter=_store.query_filter(sources, **query))
-    parts = [{"path": f.path, "rows": rows.get(f.path, 1)} for f in kept]
-    meta = _store.to_frame(full.schema.empty_table().select(names))
-    if not parts:
-        return dd.from_pandas(meta, npartitions=1)
-    rows_query = {
+    query = {
         "start": start,
         "end": end,
         "message_ids": _store.as_list(messageId),
         "event_types": _store.as_list(event_types),
     }
-    reader = _ReadStoreFiles(urlpath, table.version(), storage_options, names, rows_query)
+    dates = _store.mailing_dates(sources, query["message_ids"])
+    files = _store.select_files(
+        table, start=start, end=end, message_ids=query["message_ids"], dates=dates
+    )
+    schema = _store.scan_schema(table)
+    meta = _store.to_frame(schema.empty_table().select(names))
+    if not files:
+        return dd.from_pandas(meta, npartitions=1)
+    reader = _ReadStoreFiles(urlpath, storage_options, schema, names, query)
+    parts = [{"path": path, "rows": rows} for path, rows in files]
     groups = [[p["path"] for p in g] for g in group_parts(parts, partition_rows)]
     return dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
 

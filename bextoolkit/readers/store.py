@@ -27,6 +27,7 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import fsspec
 import numpy as np
@@ -299,23 +300,14 @@ def build_filter(
     end: Any = None,
     message_ids: Sequence[str] | None = None,
     event_types: Sequence[str] | None = None,
-    dates: set[Any] | None = None,
 ) -> ds.Expression | None:
-    """The filter of a query; dates (bounds, or a set) prune partitions, the rest files and rows."""
+    """The row filter of a query, pushed down into the Parquet scan."""
     parts: list[ds.Expression] = []
-    if dates is not None:
-        known = ds.field(DATE_COLUMN).isin(
-            pa.array([d for d in dates if d is not None], pa.date32())
-        )
-        parts.append(known | ds.field(DATE_COLUMN).is_null() if None in dates else known)
     lo, hi = _as_utc(start), _as_utc(end)
     stamp = pa.timestamp(UNIT, tz="UTC")
     if lo is not None:
-        parts.append(ds.field(DATE_COLUMN) >= pa.scalar(lo.date(), pa.date32()))
         parts.append(ds.field("timestamp") >= pa.scalar(lo, stamp))
     if hi is not None:
-        last = (hi - pd.Timedelta(microseconds=1)).date()
-        parts.append(ds.field(DATE_COLUMN) <= pa.scalar(last, pa.date32()))
         parts.append(ds.field("timestamp") < pa.scalar(hi, stamp))
     if message_ids is not None:
         parts.append(ds.field("messageId").isin(list(message_ids)))
@@ -329,18 +321,80 @@ def build_filter(
     return expr
 
 
+def select_files(
+    table: Any,
+    *,
+    start: Any = None,
+    end: Any = None,
+    message_ids: Sequence[str] | None = None,
+    dates: set[Any] | None = None,
+) -> list[tuple[str, int]]:
+    """(path relative to the table, rows) of the data files that can hold the query's
+    events: pruned by date partition (``dates``, and the days of ``[start, end)``) and by
+    the files' statistics of ``timestamp`` and ``messageId``."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    keep = np.ones(actions.num_rows, dtype=bool)
+    day = actions.column(f"partition.{DATE_COLUMN}")
+    day = day if day.type == pa.date32() else pc.cast(day, pa.date32())
+    if dates is not None:
+        known = pa.array([d for d in dates if d is not None], pa.date32())
+        hit = pc.fill_null(pc.is_in(day, value_set=known), None in dates)
+        keep &= hit.to_numpy(zero_copy_only=False)
+    stamp = pa.timestamp(UNIT, tz="UTC")
+    lo, hi = _as_utc(start), _as_utc(end)
+    for bound, column, test in ((lo, "max.timestamp", pc.greater_equal),
+                                (hi, "min.timestamp", pc.less)):  # fmt: skip
+        if bound is None or column not in actions.column_names:
+            continue
+        ok = test(pc.cast(actions.column(column), stamp), pa.scalar(bound, stamp))
+        keep &= pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+    if message_ids and "min.messageId" in actions.column_names:
+        low, high = actions.column("min.messageId"), actions.column("max.messageId")
+        near = np.zeros(actions.num_rows, dtype=bool)
+        for mailing in message_ids:
+            inside = pc.and_(pc.less_equal(low, mailing), pc.greater_equal(high, mailing))
+            near |= pc.fill_null(inside, False).to_numpy(zero_copy_only=False)
+        keep &= near
+    chosen = actions.filter(pa.array(keep)).select(["path", "num_records"]).to_pylist()
+    return [(unquote(str(a["path"])), int(a["num_records"])) for a in chosen]
+
+
+def scan_schema(table: Any) -> pa.Schema:
+    """The schema data files are read with: category columns as dictionaries (their
+    Parquet dictionary pages become pandas categories without a copy)."""
+    fields = []
+    for fld in pa.schema(table.schema().to_arrow()):
+        if fld.name == DATE_COLUMN:
+            continue
+        if fld.name in _CATEGORIES:
+            fld = fld.with_type(pa.dictionary(pa.int32(), fld.type))
+        fields.append(fld)
+    return pa.schema(fields)
+
+
+def files_dataset(
+    urlpath: str,
+    storage_options: Mapping[str, Any] | None,
+    paths: Sequence[str],
+    schema: pa.Schema,
+) -> ds.Dataset:
+    """Data files of the table at ``urlpath`` (paths relative to it) as a pyarrow dataset."""
+    uri = delta_uri(urlpath)
+    categories = {f.name for f in schema if pa.types.is_dictionary(f.type)}
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=categories))
+    if "://" not in uri:
+        return ds.dataset([os.path.join(uri, p) for p in paths], schema=schema, format=fmt)
+    import pyarrow.fs as pa_fs
+    from deltalake.fs import DeltaStorageHandler
+
+    handler = DeltaStorageHandler(uri, delta_options(storage_options))
+    return ds.dataset(list(paths), schema=schema, format=fmt,
+                      filesystem=pa_fs.PyFileSystem(handler))  # fmt: skip
+
+
 def event_columns(table: Any) -> list[str]:
     """The events-frame columns of the table, in events-frame order."""
     return ordered_columns(table.schema().to_arrow().names if table else [])
-
-
-def dataset(table: Any) -> ds.Dataset:
-    """The table as a pyarrow dataset; category columns read as dictionaries (no copy)."""
-    from pyarrow.dataset import ParquetReadOptions
-
-    names = [f.name for f in pa.schema(table.schema().to_arrow())]
-    options = ParquetReadOptions(dictionary_columns={n for n in names if n in _CATEGORIES})
-    return table.to_pyarrow_dataset(parquet_read_options=options)
 
 
 def check_columns(available: Sequence[str], columns: Sequence[str] | None) -> list[str]:
@@ -427,9 +481,15 @@ def read_store(
     table = open_table(urlpath, storage_options, version)
     names = check_columns(event_columns(table), columns)
     sources = read_sources(urlpath, table.version(), storage_options, with_index=True)
-    expr = query_filter(sources, start, end, messageId, event_types)
+    ids, types = as_list(messageId), as_list(event_types)
+    files = select_files(
+        table, start=start, end=end, message_ids=ids, dates=mailing_dates(sources, ids)
+    )
+    schema = scan_schema(table)
+    expr = build_filter(start=start, end=end, message_ids=ids, event_types=types)
     try:
-        arrow = dataset(table).to_table(columns=names, filter=expr)
+        scan = files_dataset(urlpath, storage_options, [p for p, _ in files], schema)
+        arrow = scan.to_table(columns=names, filter=expr)
     except FileNotFoundError as exc:
         raise BexFileError(
             urlpath,
@@ -441,23 +501,18 @@ def read_store(
     return frame
 
 
-def query_filter(
-    sources: pa.Table, start: Any, end: Any, messageId: Any, event_types: Any
-) -> ds.Expression | None:
-    """The filter of a query; for mailings, only the dates of the files that hold them."""
-    ids = as_list(messageId)
-    dates = None
-    if ids is not None and "mailings" in sources.column_names:
-        wanted = set(ids)
-        dates = set()
-        for mailings, days in zip(
-            sources["mailings"].to_pylist(), sources["dates"].to_pylist(), strict=True
-        ):
-            if wanted.intersection(mailings or ()):
-                dates.update(days or ())
-    return build_filter(
-        start=start, end=end, message_ids=ids, event_types=as_list(event_types), dates=dates
-    )
+def mailing_dates(sources: pa.Table, message_ids: Sequence[str] | None) -> set[Any] | None:
+    """The event dates of the source files that hold these mailings (None: any date)."""
+    if message_ids is None or "mailings" not in sources.column_names:
+        return None
+    wanted = set(message_ids)
+    dates: set[Any] = set()
+    for mailings, days in zip(
+        sources["mailings"].to_pylist(), sources["dates"].to_pylist(), strict=True
+    ):
+        if wanted.intersection(mailings or ()):
+            dates.update(days or ())
+    return dates
 
 
 def store_provenance(urlpath: str, table_version: int, sources: pa.Table) -> dict[Any, Any]:
