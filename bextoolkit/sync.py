@@ -366,10 +366,8 @@ class _Store:
     def write_sources(
         self, table: pa.Table, version: int, *, mode: str, predicate: str | None = None
     ) -> None:
-        from deltalake import write_deltalake
-
-        write_deltalake(
-            self.sources_uri, table, mode=mode, predicate=predicate,  # type: ignore[arg-type]
+        _write(
+            self.sources_uri, table, mode=mode, predicate=predicate,
             storage_options=self.options, commit_properties=self._commit(version),
             schema_mode="merge",
         )  # fmt: skip
@@ -406,7 +404,7 @@ class _Store:
     # -- committing ------------------------------------------------------------------------
     def commit(self, files: list[_File], add: pa.Table | None, removals: dict[int, int]) -> None:
         """One batch: the sources rows first, then the events (append, or replace dates)."""
-        from deltalake import WriterProperties, write_deltalake
+        from deltalake import WriterProperties
 
         changes_events = (add is not None and add.num_rows > 0) or bool(removals)
         target = self.version + 1 if changes_events else self.version
@@ -439,9 +437,9 @@ class _Store:
                 dates |= set(pc.unique(add[_store.DATE_COLUMN]).to_pylist())
             new = self._replace_dates(add, removals, dates)
             predicate = _dates_predicate(dates)
-            write_deltalake(self.uri, new, mode="overwrite", predicate=predicate, **common)  # type: ignore[arg-type]
+            _write(self.uri, new, mode="overwrite", predicate=predicate, **common)
         else:
-            write_deltalake(self.uri, add, mode="append", **common)  # type: ignore[arg-type]
+            _write(self.uri, add, mode="append", **common)
         self._reload()
 
     def _reload(self) -> None:
@@ -502,6 +500,13 @@ class _Store:
                 commit_properties=self._commit(self.version),
             )  # fmt: skip
         return len(crowded)
+
+
+def _write(uri: str, data: pa.Table, **options: Any) -> None:
+    """One Delta commit (``deltalake.write_deltalake``)."""
+    from deltalake import write_deltalake
+
+    write_deltalake(uri, data, **options)
 
 
 def _dates_predicate(dates: set[Any]) -> str:

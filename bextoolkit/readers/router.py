@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -139,20 +139,25 @@ def read_events(
     query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
     root = synced_root(urlpath, storage_options)
     if root is not None:
+        read_synced: Callable[..., Any]
         if engine == "dask":
-            from bextoolkit.readers.dask import read_store_dask as read_synced
+            from bextoolkit.readers.dask import read_store_dask
+
+            read_synced = read_store_dask
         else:
-            from bextoolkit.readers.store import read_store as read_synced
-        frame = read_synced(
+            from bextoolkit.readers.store import read_store
+
+            read_synced = read_store
+        synced = read_synced(
             root, columns=_with_event_type(columns), storage_options=storage_options,
             version=version, **query,
         )  # fmt: skip
-        return _in_tz(frame, tz)
+        return _in_tz(synced, tz)
     if version is not None:
         raise BexConfigError(f"version={version}: only a synced store has versions")
     filtered = not (start is None and end is None and messageId is None)
     wider = _filter_columns(columns, filtered=filtered, messageId=messageId, start=start, end=end)
-    options = {"format": format, "event_type": event_type, "dedupe": dedupe,
+    options: dict[str, Any] = {"format": format, "event_type": event_type, "dedupe": dedupe,
                "on_bad_lines": on_bad_lines, "encoding": encoding}  # fmt: skip
     if engine == "dask":
         return _read_files_dask(urlpath, storage_options, tz, wider, event_types, query, options,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -118,7 +118,7 @@ def is_synced_store(urlpath: Any, storage_options: Mapping[str, Any] | None = No
     if not isinstance(urlpath, str | os.PathLike) or any(c in os.fspath(urlpath) for c in "*?["):
         return False
     uri = delta_uri(urlpath)
-    return is_delta_table(uri, storage_options) or is_old_store(urlpath, storage_options)
+    return is_delta_table(uri, storage_options) or is_old_store(os.fspath(urlpath), storage_options)
 
 
 def old_store_error(old: str, *, new: str | None = None) -> BexFileError:
@@ -144,7 +144,7 @@ def arrow_type(name: str) -> pa.DataType:
     return pa.string()  # Delta has one text type; categories are dictionary-encoded pages
 
 
-def ordered_columns(names: Sequence[str]) -> list[str]:
+def ordered_columns(names: Collection[str]) -> list[str]:
     """Documented BEX columns first, then database columns, then ``eventType`` last."""
     bex = [c for c in BEX_COLUMNS if c in names]
     extra = [c for c in names if c not in BEX_COLUMNS and c not in (EVENT_TYPE_COLUMN, DATE_COLUMN)]
