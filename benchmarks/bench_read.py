@@ -14,9 +14,14 @@ then times, each in a fresh subprocess so peak memory is its own:
   aggregation in pandas.
 
 Prints wall time (median of ``--repeat`` round-robin runs), rows/s, MB/s, peak RSS and the result's
-bytes per row, then the target ratios. Not part of the tests. Run from the repo root::
+bytes per row, then the target ratios. ``--shapes`` instead rewrites the file's timestamps in
+each shape the readers take (ISO with ``Z``, naive ISO with milliseconds,
+``MM/DD/YYYY HH:MM:SS``, ``MM/DD/YY hh:mm AM/PM``) and times ``read_events`` against
+``pyarrow.csv.read_csv`` defaults on each, side by side (target: at most 1.25x).
+Not part of the tests. Run from the repo root::
 
     .venv/bin/python benchmarks/bench_read.py --events 1000000
+    .venv/bin/python benchmarks/bench_read.py --events 300000 --shapes
 """
 
 from __future__ import annotations
@@ -64,6 +69,38 @@ def make_file(n_events: int, folder: Path) -> Path:
                         out.write(header)
                     shutil.copyfileobj(handle, out, 1 << 24)
         partial.rename(target)
+    return target
+
+
+#: Timestamp shapes of ``--shapes``: Arrow strftime format and the unit it is written from.
+SHAPES = {
+    "iso_z": ("%Y-%m-%dT%H:%M:%SZ", "ms"),
+    "naive_iso_ms": ("%Y-%m-%d %H:%M:%S", "ms"),
+    "us_24h": ("%m/%d/%Y %H:%M:%S", "s"),
+    "us_ampm": ("%m/%d/%y %I:%M %p", "s"),
+}
+
+
+def make_shaped(base: Path, shape: str) -> Path:
+    """``base`` with its timestamps written in ``shape`` (cached beside it)."""
+    target = base.with_name(f"{base.stem}_{shape}.csv")
+    if target.exists():
+        return target
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    names = pacsv.read_csv(base, read_options=pacsv.ReadOptions(block_size=1 << 20)).column_names
+    table = pacsv.read_csv(
+        base, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()))
+    )
+    fmt, unit = SHAPES[shape]
+    stamps = pc.cast(table["timestamp"], pa.timestamp("ms", tz="UTC"))
+    text = pc.strftime(pc.cast(stamps, pa.timestamp(unit, tz="UTC"), safe=False), format=fmt)
+    table = table.set_column(names.index("timestamp"), "timestamp", text)
+    partial = target.with_suffix(".part")
+    pacsv.write_csv(table, partial)
+    partial.rename(target)
     return target
 
 
@@ -167,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=".bench", help="where the generated file is cached")
     parser.add_argument("--repeat", type=int, default=5, help="runs per contender (median)")
     parser.add_argument("--only", nargs="*", choices=CONTENDERS, help="run only these")
+    parser.add_argument("--shapes", action="store_true", help="compare timestamp shapes")
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -181,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         f"file: {path} ({size_mb:.0f} MB, {args.events:,} events; ready in "
         f"{time.perf_counter() - t0:.0f} s)"
     )
+    if args.shapes:
+        return _compare_shapes(path, args.repeat)
     run_one("cat", str(path))  # warm the page cache
     names = args.only or CONTENDERS
     results = measure_all(names, path, args.repeat)
@@ -198,6 +238,24 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"(median of {args.repeat} round-robin runs; load average {os.getloadavg()[0]:.1f})")
     _print_ratios(results)
+    return 0
+
+
+def _compare_shapes(base: Path, repeat: int) -> int:
+    """``read_events`` / pyarrow defaults on each timestamp shape, all round-robin."""
+    files = {shape: make_shaped(base, shape) for shape in SHAPES}
+    runs: dict[tuple[str, str], list[float]] = {}
+    for _ in range(repeat):
+        for shape, path in files.items():
+            run_one("cat", str(path))
+            for name in ("pyarrow_defaults", "read_events"):
+                runs.setdefault((shape, name), []).append(measure(name, path)["seconds"])
+    print(f"{'shape':<16}{'pyarrow s':>10}{'read_events s':>15}{'ratio':>8}   target <= 1.25")
+    for shape in files:
+        arrow = statistics.median(runs[shape, "pyarrow_defaults"])
+        ours = statistics.median(runs[shape, "read_events"])
+        print(f"{shape:<16}{arrow:>10.2f}{ours:>15.2f}{ours / arrow:>8.2f}")
+    print(f"(median of {repeat} round-robin runs; load average {os.getloadavg()[0]:.1f})")
     return 0
 
 

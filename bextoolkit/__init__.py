@@ -50,6 +50,7 @@ from bextoolkit.reports import (
     flag_machine_opens,
     funnel,
     normalize_url,
+    recipient_engagement,
     time_to_engage,
 )
 from bextoolkit.samples import generate_events, write_exports, write_rrde
@@ -118,6 +119,7 @@ __all__ = [
     "plot_heatmap",
     "plot_timeline",
     "read_events",
+    "recipient_engagement",
     "sftp_host",
     "sync",
     "time_to_engage",

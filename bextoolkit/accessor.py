@@ -8,15 +8,14 @@ Importing :mod:`bextoolkit` registers the accessor, so on any events frame::
 
 Each method is the public function of the same name with the frame as its first
 argument, so the function's docstring is the method's documentation. Besides the reports
-here, the names in :data:`FORWARDED` (quality flags, comparisons, client mix) and every
-``plot_*`` function of :mod:`bextoolkit` are looked up when first used, so the accessor
-works whether or not those modules are installed and never imports them early.
+here, the names in :data:`FORWARDED` (quality flags, comparisons, client mix, from
+:mod:`bextoolkit.reports`) and every ``plot_*`` function of :mod:`bextoolkit.plotting` are
+looked up when first used, so the accessor never imports the plotting module early.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -60,6 +59,10 @@ class BexAccessor:
         """:func:`bextoolkit.click_urls` of this frame."""
         return reports.click_urls(self._frame, **options)
 
+    def recipient_engagement(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.recipient_engagement` of this frame."""
+        return reports.recipient_engagement(self._frame, **options)
+
     def time_to_engage(self, **options: Any) -> pd.DataFrame:
         """:func:`bextoolkit.time_to_engage` of this frame."""
         return reports.time_to_engage(self._frame, **options)
@@ -84,21 +87,18 @@ class BexAccessor:
         return functools.partial(func, self._frame)
 
     def __dir__(self) -> list[str]:
-        package = importlib.import_module("bextoolkit")
-        extra = [n for n in getattr(package, "__all__", ()) if n.startswith("plot_")]
+        from bextoolkit import plotting
+
+        extra = [n for n in plotting.__all__ if n.startswith("plot_")]
         return sorted(set(super().__dir__()) | set(FORWARDED) | set(extra))
 
 
 def _lookup(name: str) -> Callable[..., Any] | None:
-    """The public function ``name`` of bextoolkit (or of the module defining it), or None."""
-    package = importlib.import_module("bextoolkit")
-    func = getattr(package, name, None)
-    if func is None:
-        for module in ("quality", "abtest", "compare", "plotting", "user_agents"):
-            try:
-                func = getattr(importlib.import_module(f"bextoolkit.{module}"), name, None)
-            except ImportError:
-                continue
-            if func is not None:
-                break
+    """The report named in :data:`FORWARDED`, or the ``plot_*`` function ``name``, or None."""
+    if name in FORWARDED:
+        func = getattr(reports, name, None)
+    else:
+        from bextoolkit import plotting
+
+        func = getattr(plotting, name, None) if name in plotting.__all__ else None
     return func if callable(func) else None

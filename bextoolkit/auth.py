@@ -1,35 +1,40 @@
-"""OAuth for Acoustic Campaign: pod hosts, masked credentials, and a cached access token.
+"""OAuth for Acoustic Campaign: pod hosts, masked credentials, one cached access token.
 
 The vendor's rules (domain.md section 3): ask ``{base}/oauth/token`` with the refresh-token
 grant; a token lives 4 hours; cache it and ask again only shortly before it expires; back
-off exponentially on errors. :class:`AccessToken` does exactly that, with one lock so that
-many threads refresh once, and an injectable ``sleep`` / ``clock`` so tests are fast.
+off exponentially on errors, or the vendor blocks the client.
+
+So there is one token cache per process, keyed by (token URL, client id, a SHA-256 of the
+client secret and refresh token) and shared by every :class:`AccessToken`, client and
+thread: five clients with the same credentials ask once. A token is asked for again
+``min(300 s, expires_in / 10)`` before it expires, so a short-lived token is still asked
+for once per lifetime. An opt-in on-disk cache (:class:`DiskTokenCache`, ``BEX_TOKEN_CACHE=1``)
+lets successive processes, such as ``bextoolkit jobs`` commands, reuse one token.
 
 Secrets live in :class:`Credentials`, whose ``repr`` masks them, and are revealed only
 inside the one expression that builds the token request's form. Error text coming back
-from the token endpoint is scrubbed of them before it reaches a message.
+from the token endpoint is redacted (:func:`bextoolkit.exceptions.redact`) before it
+reaches a message.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
-import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from bextoolkit.exceptions import (
-    BexAuthError,
-    BexConfigError,
-    BexConnectionError,
-    BexRateLimitError,
-    BexServerError,
-    BexTimeoutError,
-)
+from bextoolkit._http import RetryPolicy, error_from_answer, read_answer, send
+from bextoolkit.exceptions import BexAuthError, BexConfigError, redact
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,9 @@ __all__ = [
     "PODS",
     "AccessToken",
     "Credentials",
+    "DiskTokenCache",
     "api_base_url",
+    "forget_tokens",
     "sftp_host",
 ]
 
@@ -61,6 +68,9 @@ ENV_BASE_URL = "BEX_BASE_URL"
 ENV_CLIENT_ID = "BEX_CLIENT_ID"
 ENV_CLIENT_SECRET = "BEX_CLIENT_SECRET"
 ENV_REFRESH_TOKEN = "BEX_REFRESH_TOKEN"
+ENV_TOKEN_CACHE = "BEX_TOKEN_CACHE"
+ENV_SFTP_HOST = "BEX_SFTP_HOST"
+ENV_SFTP_PORT = "BEX_SFTP_PORT"
 
 
 def _region(pod: str | int) -> str:
@@ -95,6 +105,20 @@ def sftp_host(pod: str | int) -> str:
     'transfer-campaign-ap-3.goacoustic.com'
     """
     return f"transfer-campaign-{_region(pod)}.goacoustic.com"
+
+
+def sftp_host_of(base_url: str) -> str | None:
+    """The SFTP host that belongs to an API base URL of a real pod, else None.
+
+    Examples
+    --------
+    >>> sftp_host_of("https://api-campaign-eu-1.goacoustic.com")
+    'transfer-campaign-eu-1.goacoustic.com'
+    >>> sftp_host_of("http://127.0.0.1:8080") is None
+    True
+    """
+    match = re.fullmatch(r"https?://api-campaign-([a-z]+-\d+)\.goacoustic\.com/?", base_url)
+    return f"transfer-campaign-{match[1]}.goacoustic.com" if match else None
 
 
 def _mask(value: str) -> str:
@@ -186,10 +210,16 @@ class Credentials:
 
     def scrub(self, text: str, *extra: str) -> str:
         """``text`` with every secret (and each of ``extra``) replaced by ``***``."""
-        for secret in (*self.secrets(), *extra):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redact(text, (*self.secrets(), *extra))
+
+    def cache_key(self, token_url: str) -> str:
+        """The token cache's key: a SHA-256 of the token URL, client id, secret and token.
+
+        Two clients share a cached token only when all four are equal, so a wrong client
+        secret never rides on a token someone else got. The hash reveals none of them.
+        """
+        parts = (token_url, self._client_id, self._client_secret, self._refresh_token)
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
     def __repr__(self) -> str:
         return (
@@ -204,24 +234,141 @@ class Credentials:
         raise TypeError("Credentials are not picklable: they hold secrets")
 
 
-def backoff_delay(
-    attempt: int, *, base: float, cap: float, rng: Callable[[], float] = random.random
-) -> float:
-    """Capped exponential backoff with "equal jitter": half to all of ``base * 2**attempt``.
+# --- the token caches -----------------------------------------------------------------------
+
+
+def refresh_margin(lifetime: float) -> float:
+    """Seconds before expiry to ask for a new token: 300, or a tenth of a short lifetime.
 
     Examples
     --------
-    >>> backoff_delay(0, base=1.0, cap=60.0, rng=lambda: 1.0)
-    1.0
-    >>> backoff_delay(10, base=1.0, cap=60.0, rng=lambda: 0.0)
-    30.0
+    >>> refresh_margin(14223), refresh_margin(100)
+    (300.0, 10.0)
     """
-    ceiling = min(cap, base * (2**attempt))
-    return ceiling / 2 + ceiling / 2 * rng()
+    return min(300.0, max(0.0, lifetime) / 10)
+
+
+@dataclass
+class _Entry:
+    """One cached token of the process, and the lock its refreshes take turns on."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    token: str | None = None
+    expires_at: float = 0.0  # clock seconds
+    refresh_at: float = 0.0  # clock seconds
+
+    def __repr__(self) -> str:
+        return f"_Entry(token={'***' if self.token else None}, expires_at={self.expires_at:.0f})"
+
+
+_ENTRIES: dict[str, _Entry] = {}
+_ENTRIES_LOCK = threading.Lock()
+
+
+def _entry(key: str) -> _Entry:
+    with _ENTRIES_LOCK:
+        return _ENTRIES.setdefault(key, _Entry())
+
+
+def forget_tokens() -> None:
+    """Forget every access token cached in this process (the disk cache is left alone)."""
+    with _ENTRIES_LOCK:
+        _ENTRIES.clear()
+
+
+def token_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CACHE_HOME/bextoolkit/tokens``, else ``~/.cache/bextoolkit/tokens``."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "bextoolkit" / "tokens"
+
+
+def disk_cache_wanted(env: Mapping[str, str] | None = None) -> bool:
+    """Whether ``BEX_TOKEN_CACHE`` asks for the on-disk token cache (1, true, yes, on)."""
+    env = os.environ if env is None else env
+    return str(env.get(ENV_TOKEN_CACHE, "")).strip().lower() in ("1", "true", "yes", "on")
+
+
+class DiskTokenCache:
+    """Access tokens kept on disk between processes: opt-in, owner-only.
+
+    One JSON file per cache key, ``<key>.json`` with mode 0600 in a 0700 folder, holding
+    exactly ``{"key", "access_token", "expires_at", "refresh_at"}`` (the key is the SHA-256
+    of :meth:`Credentials.cache_key`; times are Unix seconds). No client secret, no refresh
+    token. A damaged or stale file is ignored and replaced.
+
+    Parameters
+    ----------
+    folder : str or Path, optional
+        Default :func:`token_cache_dir`.
+    wall : callable, default time.time
+        The wall clock (files outlive a process's monotonic clock).
+    """
+
+    def __init__(
+        self, folder: str | os.PathLike[str] | None = None, *, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.folder = Path(folder) if folder is not None else token_cache_dir()
+        self._wall = wall
+
+    def __repr__(self) -> str:
+        return f"DiskTokenCache(folder={str(self.folder)!r})"
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def load(self, key: str) -> tuple[str, float, float] | None:
+        """``(token, seconds to expiry, seconds to refresh)`` of a fresh cached token, or None."""
+        try:
+            stored = json.loads(self.path(key).read_text(encoding="utf-8"))
+            token, expires_at = str(stored["access_token"]), float(stored["expires_at"])
+            refresh_at = float(stored["refresh_at"])
+            if stored["key"] != key:
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        now = self._wall()
+        if refresh_at <= now or not token:
+            return None
+        return token, expires_at - now, refresh_at - now
+
+    def save(self, key: str, token: str, expires_in: float, refresh_in: float) -> None:
+        """Keep ``token`` for ``key`` (failures to write are logged, never raised)."""
+        now = self._wall()
+        state = {
+            "key": key,
+            "access_token": token,
+            "expires_at": now + expires_in,
+            "refresh_at": now + refresh_in,
+        }
+        try:
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            partial = self.path(key).with_suffix(f".{os.getpid()}.tmp")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(state, handle)
+            os.replace(partial, self.path(key))
+        except OSError as exc:
+            log.warning("cannot keep the access token in %s: %s", self.folder, exc.strerror)
+
+    def discard(self, key: str) -> None:
+        """Forget the token of ``key`` (after the server refused it)."""
+        try:
+            self.path(key).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("cannot remove the cached token in %s: %s", self.folder, exc.strerror)
+
+
+# --- the access token -------------------------------------------------------------------------
 
 
 class AccessToken:
-    """A cached OAuth access token, refreshed shortly before it expires.
+    """The access token of one set of credentials, from the process-wide cache.
+
+    Every ``AccessToken`` with the same token URL and credentials shares one cached token
+    and one lock: whichever instance or thread finds it stale asks for a new one, once.
 
     Parameters
     ----------
@@ -231,16 +378,15 @@ class AccessToken:
     session : requests.Session, optional
         Shared with the client; a new one otherwise.
     timeout : float or (connect, read), default (5, 30)
-    refresh_margin : float, default 300
-        Ask for a new token this many seconds before the current one expires.
+    retry : RetryPolicy, optional
+        Tries on connection errors, 429 and 5xx (wrong credentials fail at once). Default:
+        4 retries, backoff from 1 s up to 60 s.
     default_lifetime : float, default 3600
         Assumed lifetime when the server's answer has no ``expires_in``.
-    max_attempts : int, default 5
-        Tries per refresh on connection errors, 429 and 5xx (wrong credentials fail at once).
-    backoff_base, backoff_cap : float, default 1 and 60
-        Capped exponential backoff with jitter between tries; a ``Retry-After`` wins.
-    sleep, clock : callables
-        Injectable for tests (``time.sleep``, ``time.monotonic``).
+    disk_cache : DiskTokenCache, optional
+        Also keep the token on disk for other processes (off by default).
+    clock : callable, default time.monotonic
+        Injectable for tests.
     """
 
     def __init__(
@@ -250,188 +396,146 @@ class AccessToken:
         *,
         session: requests.Session | None = None,
         timeout: float | tuple[float, float] = (5.0, 30.0),
-        refresh_margin: float = 300.0,
+        retry: RetryPolicy | None = None,
         default_lifetime: float = 3600.0,
-        max_attempts: int = 5,
-        backoff_base: float = 1.0,
-        backoff_cap: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        disk_cache: DiskTokenCache | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token_url = base_url.rstrip("/") + "/oauth/token"
         self._credentials = credentials
+        self._key = credentials.cache_key(self.token_url)
+        self._entry = _entry(self._key)
         self._session = session or requests.Session()
         self._timeout = timeout
-        self._margin = refresh_margin
+        self.retry = retry or RetryPolicy(max_retries=4, backoff_base=1.0, backoff_cap=60.0)
         self._default_lifetime = default_lifetime
-        self._max_attempts = max(1, max_attempts)
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
-        self._sleep = sleep
+        self._disk = disk_cache
         self._clock = clock
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._failures_in_row = 0
+        #: Token requests this instance sent that got a token.
         self.refresh_count = 0
 
     def __repr__(self) -> str:
-        state = "cached" if self._token else "empty"
+        state = "cached" if self._entry.token else "empty"
         return f"AccessToken(token_url={self.token_url!r}, token={state})"
 
     @property
     def expires_in(self) -> float:
         """Seconds until the cached token expires (0 when there is none)."""
-        return max(0.0, self._expires_at - self._clock()) if self._token else 0.0
+        entry = self._entry
+        return max(0.0, entry.expires_at - self._clock()) if entry.token else 0.0
 
-    def get(self) -> str:
-        """The access token: the cached one while it is fresh, else a new one."""
-        with self._lock:
-            if self._token is None or self._clock() >= self._expires_at - self._margin:
-                self._refresh_locked()
-            assert self._token is not None
-            return self._token
+    def get(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> str:
+        """The access token: the cached one while it is fresh, else a new one.
+
+        ``retry`` and ``timeout`` replace this token's own for this call (an interactive
+        check wants a quick answer, not the full backoff).
+        """
+        entry = self._entry
+        with entry.lock:
+            stale = entry.token is None or self._clock() >= entry.refresh_at
+            if stale and not self._load_from_disk():
+                (retry or self.retry).run(
+                    lambda: self._request_once(timeout or self._timeout),
+                    idempotent=True,  # the grant changes nothing on the server
+                    what=f"POST {self.token_url}",
+                )
+            assert entry.token is not None
+            return entry.token
 
     def invalidate(self, token: str | None = None) -> None:
-        """Forget the cached token (after a 401).
+        """Forget the cached token (after a 401), here and on disk.
 
         With ``token``, only if it is still the cached one, so that threads that met the same
         401 refresh once, not once each.
         """
-        with self._lock:
-            if token is None or token == self._token:
-                self._token = None
-                self._expires_at = 0.0
+        entry = self._entry
+        with entry.lock:
+            if token is None or token == entry.token:
+                entry.token = None
+                entry.expires_at = entry.refresh_at = 0.0
+                if self._disk is not None:
+                    self._disk.discard(self._key)
 
     def scrub(self, text: str) -> str:
         """``text`` without any secret or the current access token."""
-        return self._credentials.scrub(text, self._token or "")
+        return self._credentials.scrub(text, self._entry.token or "")
 
-    def _refresh_locked(self) -> None:
-        for attempt in range(self._max_attempts):
-            last = attempt == self._max_attempts - 1
-            wait = self._try_once(last=last)
-            if wait is None:
-                return
-            log.warning("token request failed; trying again in %.1f s", wait)
-            self._sleep(wait)
+    def _load_from_disk(self) -> bool:
+        if self._disk is None:
+            return False
+        found = self._disk.load(self._key)
+        if found is None:
+            return False
+        token, expires_in, refresh_in = found
+        self._keep(token, expires_in, refresh_in)
+        log.info("using the access token cached in %s", self._disk.folder)
+        return True
 
-    def _try_once(self, *, last: bool) -> float | None:
-        """One token request: None on success, else the seconds to wait (raises when ``last``)."""
-        attempt = self._failures_in_row
+    def _keep(self, token: str, expires_in: float, refresh_in: float) -> None:
+        now = self._clock()
+        entry = self._entry
+        entry.token, entry.expires_at, entry.refresh_at = token, now + expires_in, now + refresh_in
+
+    def _request_once(self, timeout: float | tuple[float, float]) -> None:
+        """One token request; the token is kept on success, a BexError raised otherwise."""
         log.debug("requesting an access token from %s", self.token_url)
-        try:
-            resp = self._session.post(
-                self.token_url,
-                data=self._credentials.token_form(),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
+        url = self.token_url
+        resp = send(
+            self._session,
+            "POST",
+            url,
+            data=self._credentials.token_form(),
+            headers={"Accept": "application/json"},
+            timeout=timeout,
+        )
+        if not resp.ok:
+            status = resp.status_code
+            if status == 429:
+                context, advice = "the token endpoint is busy", None
+            elif status >= 500:
+                context, advice = "the token endpoint is unavailable", None
+            else:
+                context = "the token endpoint refused the credentials"
+                advice = (
+                    "check BEX_CLIENT_ID, BEX_CLIENT_SECRET and BEX_REFRESH_TOKEN (or the "
+                    "matching arguments) and the pod"
+                )
+            raise error_from_answer(
+                resp,
+                method="POST",
+                url=url,
+                scrub=self._credentials.scrub,
+                context=context,
+                advice=advice,
+                refused=BexAuthError,
             )
-        except requests.Timeout:
-            err: Exception = BexTimeoutError(
-                f"POST {self.token_url}: no answer within {self._timeout} s"
-            )
-        except requests.RequestException as exc:
-            err = BexConnectionError(f"POST {self.token_url}: {_describe(exc)}")
-        else:
-            if resp.ok:
-                self._accept(resp)
-                self._failures_in_row = 0
-                return None
-            err = self._error_for(resp)
-            if not isinstance(err, BexRateLimitError | BexServerError):
-                raise err from None  # wrong credentials: backing off would not help
-        self._failures_in_row += 1
-        if last:
-            raise err from None
-        retry_after = getattr(err, "retry_after", None)
-        if retry_after is not None:
-            return float(retry_after)
-        return backoff_delay(attempt, base=self._backoff_base, cap=self._backoff_cap)
-
-    def _accept(self, resp: requests.Response) -> None:
-        try:
-            payload = resp.json()
-        except ValueError:
-            payload = None
+        payload = read_answer(
+            resp, method="POST", url=url, scrub=self._credentials.scrub, error=BexAuthError
+        )
         if not isinstance(payload, Mapping) or not payload.get("access_token"):
             del payload  # it may echo secrets: keep it out of the traceback's locals
             raise BexAuthError(
                 "the token endpoint answered without an access_token: check base_url points at "
                 "the Campaign API of your pod",
                 method="POST",
-                url=self.token_url,
+                url=url,
                 status=resp.status_code,
-            ) from None
+            )
         try:
             lifetime = float(payload.get("expires_in", self._default_lifetime))
         except (TypeError, ValueError):
             lifetime = self._default_lifetime
-        self._token = str(payload["access_token"])
-        self._expires_at = self._clock() + lifetime
+        token = str(payload["access_token"])
         self._credentials.rotate_refresh_token(str(payload.get("refresh_token") or ""))
+        del payload
+        refresh_in = lifetime - refresh_margin(lifetime)
+        self._keep(token, lifetime, refresh_in)
+        if self._disk is not None:
+            self._disk.save(self._key, token, lifetime, refresh_in)
         self.refresh_count += 1
-        log.info("got an access token from %s, valid for %.0f s", self.token_url, lifetime)
-
-    def _error_for(self, resp: requests.Response) -> Exception:
-        status = resp.status_code
-        try:
-            payload = resp.json()
-        except ValueError:
-            payload = None
-        if isinstance(payload, Mapping):
-            code = str(payload.get("error") or "")
-            detail = str(payload.get("error_description") or payload.get("message") or "")
-        else:
-            code, detail = "", resp.text[:200]
-        said = (
-            self._credentials.scrub(": ".join(p for p in (code, detail) if p)) or resp.reason or ""
-        )
-        url = self.token_url
-        if status == 429:
-            limited = BexRateLimitError(
-                f"the token endpoint is busy ({said})", method="POST", url=url, status=status
-            )
-            limited.retry_after = _retry_after(resp)
-            return limited
-        if status >= 500:
-            return BexServerError(
-                f"the token endpoint is unavailable ({said})", method="POST", url=url, status=status
-            )
-        return BexAuthError(
-            f"the token endpoint refused the credentials ({said}): check BEX_CLIENT_ID, "
-            "BEX_CLIENT_SECRET and BEX_REFRESH_TOKEN (or the matching arguments) and the pod",
-            method="POST",
-            url=url,
-            status=status,
-        )
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    """The ``Retry-After`` header in seconds (number or HTTP date), or None."""
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _describe(exc: requests.RequestException) -> str:
-    """A transport failure in a few words (no URL parameters, no headers, no body)."""
-    text = str(exc)
-    if "Connection refused" in text or "NewConnectionError" in text:
-        return "connection refused (is the server running and the base_url or pod right?)"
-    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset" in text.lower():
-        return "the connection was closed before an answer came"
-    if "NameResolution" in text or "getaddrinfo" in text:
-        return "the host name does not resolve (check the pod or base_url)"
-    return f"connection failed ({type(exc).__name__})"
+        log.info("got an access token from %s, valid for %.0f s", url, lifetime)

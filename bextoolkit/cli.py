@@ -1,7 +1,9 @@
 """The ``bextoolkit`` command line: ``demo``, ``report``, ``jobs``, ``sandbox``, ``sync``.
 
 Each subcommand is a small function ``_cmd_<name>(args) -> int`` registered in
-:func:`build_parser`; library errors become one clear line on stderr and exit status 1.
+:func:`build_parser`. Every error becomes one line on stderr and exit status 2 (``--debug``
+adds the traceback); 1 means the command ran and found problems (``jobs validate``).
+SFTP and FTP failures name the host, port and path they were about.
 """
 
 from __future__ import annotations
@@ -12,10 +14,20 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from bextoolkit.exceptions import BexError
+from bextoolkit.exceptions import (
+    BexConfigError,
+    BexError,
+    redact,
+)
 
 log = logging.getLogger(__name__)
+
+#: Exit statuses: the command failed; it ran and found problems; Ctrl-C.
+EXIT_ERROR = 2
+EXIT_PROBLEMS = 1
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Acoustic Campaign Bulk Event Export (BEX) toolkit.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument(
+        "--debug", action="store_true", help="log everything and show the traceback of an error"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # One ``_add_<command>(sub)`` per command; each sets ``func`` to its ``_cmd_<command>``.
     _add_sync(sub)
@@ -113,7 +128,7 @@ def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, object]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"bextoolkit: {flag} needs KEY=VALUE, got {pair!r}")
+            raise BexConfigError(f"{flag} needs KEY=VALUE, got {redact(pair)!r}")
         try:
             options[key] = json.loads(value)
         except ValueError:
@@ -147,7 +162,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         return 0
     for outcome in sync_forever(args.src, args.dest, every_minutes=args.watch, **options):
         if isinstance(outcome, Exception):
-            print(f"bextoolkit sync: {outcome} (next try in {args.watch:g} min)", file=sys.stderr)
+            line = error_line(outcome, _remote_of(args))
+            print(f"bextoolkit sync: {line} (next try in {args.watch:g} min)", file=sys.stderr)
         else:
             print(outcome.summary(), flush=True)
     return 0
@@ -335,7 +351,8 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
                 f"bextoolkit jobs: {args.file}: {len(problems)} {noun}: " + "; ".join(problems),
                 file=sys.stderr,
             )
-            return 1
+            # validate ran and found problems; create/update could not do what was asked
+            return EXIT_PROBLEMS if args.action == "validate" else EXIT_ERROR
         if args.action == "validate":
             print("valid")
             return 0
@@ -483,28 +500,71 @@ def _stdout_gone() -> bool:
     return any(event & select.POLLERR for _, event in poller.poll(0))
 
 
+def _remote_of(args: argparse.Namespace) -> tuple[str, dict[str, Any]] | None:
+    """The first remote (``scheme://``) source of the command and its options, if any."""
+    if args.command == "sync":
+        sources, pairs = [args.src], args.option
+    elif args.command == "report":
+        sources, pairs = args.sources, args.option
+    else:
+        return None
+    remote = next((s for s in sources if "://" in s and not s.startswith("file://")), None)
+    if remote is None:
+        return None
+    try:
+        options = _parse_options(pairs, "--option")
+    except BexConfigError:
+        options = {}
+    return remote, options
+
+
+def as_bex_error(exc: BaseException, remote: tuple[str, dict[str, Any]] | None) -> BaseException:
+    """A failure from paramiko, ftplib or the network as the BexError it means.
+
+    The readers translate their own; this is the command line's net for whatever arrives
+    untranslated, naming the host, port and path of the command's first remote source.
+    """
+    from bextoolkit.readers import as_bex_error as translate
+
+    return exc if remote is None else translate(exc, *remote)
+
+
+def error_line(exc: BaseException, remote: tuple[str, dict[str, Any]] | None = None) -> str:
+    """One line for stderr: what failed and what to do, with no secret in it."""
+    error = as_bex_error(exc, remote)
+    text = str(error).replace("\n  - ", "; ")
+    text = " ".join(text.split()) or type(error).__name__
+    if not isinstance(error, BexError | OSError):
+        text = f"unexpected {type(error).__name__}: {text} (run with --debug for the traceback)"
+    return redact(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a reader that has gone shows up here, not at Python's exit
         return status
-    except (BexError, OSError) as exc:  # fsspec's missing file or refused login included
+    except KeyboardInterrupt:
+        print(f"bextoolkit {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # every error: one line, never a traceback (unless --debug)
         if isinstance(exc, BrokenPipeError) and _stdout_gone():
             # ``bextoolkit demo | head``: the reader has all it wanted; stop quietly, and
             # point stdout at devnull so that Python's own last flush does not complain
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 141  # 128 + SIGPIPE, what a shell reports for such a pipeline
-        print(f"bextoolkit {args.command}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"bextoolkit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"bextoolkit {args.command}: {error_line(exc, _remote_of(args))}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

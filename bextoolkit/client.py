@@ -28,27 +28,33 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from bextoolkit._http import (
+    IDEMPOTENT,
+    RetryPolicy,
+    error_for_status,
+    error_from_answer,
+    read_answer,
+    read_envelope,
+    send,
+)
 from bextoolkit.auth import (
     ENV_BASE_URL,
     ENV_POD,
+    ENV_SFTP_HOST,
+    ENV_SFTP_PORT,
     AccessToken,
     Credentials,
-    _describe,
-    _retry_after,
+    DiskTokenCache,
     api_base_url,
-    backoff_delay,
+    disk_cache_wanted,
+    sftp_host,
+    sftp_host_of,
 )
 from bextoolkit.exceptions import (
     BexAPIError,
-    BexAuthError,
-    BexBadRequestError,
     BexConfigError,
-    BexConflictError,
     BexConnectionError,
     BexError,
-    BexForbiddenError,
-    BexNotFoundError,
-    BexRateLimitError,
     BexServerError,
     BexTimeoutError,
     BexValidationError,
@@ -60,131 +66,8 @@ log = logging.getLogger(__name__)
 __all__ = ["JOBS_PATH", "BexClient", "error_for_status", "read_envelope"]
 
 MAX_IN_FLIGHT = 10
-_IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
-
-#: HTTP status -> exception class; 5xx and anything else are handled in error_for_status.
-STATUS_ERRORS: dict[int, type[BexAPIError]] = {
-    400: BexBadRequestError,
-    401: BexAuthError,
-    403: BexForbiddenError,
-    404: BexNotFoundError,
-    409: BexConflictError,
-    429: BexRateLimitError,
-}
-
-_ADVICE = {
-    400: "fix the fields named and send again",
-    401: "check the credentials and that the user is an Org Admin",
-    403: "the user must be an Org Admin and the organisation enabled for BEX",
-    404: "check the id (list_jobs() shows the ones that exist)",
-    409: "a database has one job definition: change it with update_job() or delete it first",
-    429: "too many requests: wait and try again",
-}
-
-
-# --- reading answers ---------------------------------------------------------------------
-
-
-def _texts(value: Any) -> list[str]:
-    """Error entries as text: strings, or objects with a message-like key."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, Mapping):
-            text = item.get("message") or item.get("description") or item.get("error") or item
-            out.append(str(text))
-        elif item not in ("", None):
-            out.append(str(item))
-    return out
-
-
-def _field_errors(value: Any) -> dict[str, str]:
-    """``{"path": "msg" | ["msg"]}`` or ``[{"field": ..., "message": ...}]`` -> path -> text."""
-    if isinstance(value, Mapping):
-        return {str(k): "; ".join(_texts(v)) for k, v in value.items()}
-    out: dict[str, str] = {}
-    if isinstance(value, list):
-        for item in value:
-            if isinstance(item, Mapping):
-                key = str(item.get("field") or item.get("path") or item.get("name") or "?")
-                out[key] = "; ".join(_texts(item.get("message") or item.get("messages") or item))
-    return out
-
-
-def read_envelope(body: Any) -> tuple[Any, list[str], dict[str, str]]:
-    """Split a decoded answer into ``(data, general_errors, field_errors)``.
-
-    Accepts the Campaign envelope, a bare object and a bare value (an id).
-
-    Examples
-    --------
-    >>> read_envelope({"meta": {"generalErrors": [], "fieldErrors": {}}, "data": {"id": "7"}})
-    ({'id': '7'}, [], {})
-    >>> read_envelope(7)
-    (7, [], {})
-    >>> read_envelope({"meta": {"generalErrors": ["no"], "fieldErrors": {"ftpUserId": ["bad"]}}})
-    (None, ['no'], {'ftpUserId': 'bad'})
-    """
-    if isinstance(body, Mapping) and ("meta" in body or "data" in body):
-        meta = body.get("meta") or {}
-        if not isinstance(meta, Mapping):
-            meta = {}
-        general = _texts(meta.get("generalErrors") or meta.get("errors"))
-        fields = _field_errors(meta.get("fieldErrors"))
-        return body.get("data"), general, fields
-    if (
-        isinstance(body, Mapping)
-        and ("error" in body or "errors" in body)
-        and "channels" not in body
-    ):
-        general = [
-            *_texts(body.get("errors")),
-            ": ".join(str(body[k]) for k in ("error", "error_description") if body.get(k)),
-        ]
-        return None, [g for g in general if g], _field_errors(body.get("fieldErrors"))
-    return body, [], {}
-
-
-def error_for_status(
-    status: int,
-    *,
-    method: str,
-    url: str,
-    general_errors: list[str] | None = None,
-    field_errors: Mapping[str, str] | None = None,
-    request_id: str | None = None,
-    retry_after: float | None = None,
-    reason: str = "",
-) -> BexAPIError:
-    """The exception for an error answer: one class per status, a message that says what to do."""
-    general = list(general_errors or [])
-    fields = dict(field_errors or {})
-    said = general + [f"{k}: {v}" for k, v in fields.items()]
-    cls: type[BexAPIError]
-    if status in STATUS_ERRORS:
-        cls = STATUS_ERRORS[status]
-    elif status >= 500:
-        cls = BexServerError
-    else:
-        cls = BexAPIError
-    advice = _ADVICE.get(status, "the service failed; try again later" if status >= 500 else "")
-    message = "; ".join(said) or reason or f"HTTP {status}"
-    if advice:
-        message = f"{message} ({advice})"
-    error = cls(
-        message,
-        method=method,
-        url=url,
-        status=status,
-        general_errors=general,
-        field_errors=fields,
-        request_id=request_id,
-    )
-    if isinstance(error, BexRateLimitError):
-        error.retry_after = retry_after
-    return error
+#: The user name that logs into a pod's SFTP host with an access token (domain.md 6c).
+SFTP_OAUTH_USER = "oauth"
 
 
 def _job_id(data: Any) -> str | None:
@@ -241,6 +124,13 @@ class _Unknown(Exception):
         self.error = error
 
 
+class _TokenFailed(Exception):
+    """No access token (after the token's own retries): the call must not retry on top."""
+
+    def __init__(self, error: BexError) -> None:
+        self.error = error
+
+
 class BexClient:
     """Job definition CRUD against one Acoustic Campaign pod (or the sandbox).
 
@@ -263,6 +153,14 @@ class BexClient:
         A ``Retry-After`` longer than this is not waited for: the 429 is raised.
     sleep : callable, default time.sleep
         Injectable so tests are fast.
+    disk_token_cache : bool, optional
+        Keep the access token on disk too (:class:`~bextoolkit.auth.DiskTokenCache`), so
+        other processes with the same credentials reuse it. Default: on when the
+        ``BEX_TOKEN_CACHE`` variable is 1, else off. Tokens are always shared in memory
+        by every client of the process.
+    sftp_host, sftp_port : optional
+        Where the pod's export files are (for :meth:`sftp_storage_options`); default the
+        pod's transfer host, port 22, or ``BEX_SFTP_HOST`` / ``BEX_SFTP_PORT``.
     env : mapping, optional
         Where to read ``BEX_*`` variables (default ``os.environ``).
     session : requests.Session, optional
@@ -287,12 +185,18 @@ class BexClient:
         backoff_cap: float = 30.0,
         max_retry_after: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        disk_token_cache: bool | None = None,
+        sftp_host: str | None = None,
+        sftp_port: int | None = None,
         env: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
     ) -> None:
         env = os.environ if env is None else env
         try:
             self.base_url = _resolve_base_url(pod, base_url, env)
+            self.sftp_host, self.sftp_port = _resolve_sftp(
+                pod, self.base_url, sftp_host, sftp_port, env
+            )
             credentials = Credentials.resolve(client_id, client_secret, refresh_token, env=env)
         except BexConfigError as exc:
             # A fresh error from this frame only, with no secret left among its locals.
@@ -301,16 +205,31 @@ class BexClient:
             raise BexConfigError(message) from None
         del client_secret, refresh_token
         self.timeout = timeout
-        self.max_retries = max_retries
-        self._backoff = (backoff_base, backoff_cap)
-        self._max_retry_after = max_retry_after
-        self._sleep = sleep
+        self.retry = RetryPolicy(
+            max_retries=max_retries,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            max_retry_after=max_retry_after,
+            sleep=sleep,
+        )
         self._session = session or requests.Session()
         self._session.headers.update({"Accept": "application/json"})
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        if disk_token_cache is None:
+            disk_token_cache = disk_cache_wanted(env)
         self.token = AccessToken(
-            self.base_url, credentials, session=self._session, timeout=timeout, sleep=sleep
+            self.base_url,
+            credentials,
+            session=self._session,
+            timeout=timeout,
+            retry=self.retry,
+            disk_cache=DiskTokenCache() if disk_token_cache else None,
         )
+
+    @property
+    def max_retries(self) -> int:
+        """Extra tries for GET, PUT and DELETE (and token requests)."""
+        return self.retry.max_retries
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **kwargs: Any) -> BexClient:
@@ -334,6 +253,47 @@ class BexClient:
     def close(self) -> None:
         """Close the HTTP session."""
         self._session.close()
+
+    def check_connection(self, timeout: float = 5.0) -> None:
+        """Get an access token within about ``timeout`` seconds, with no retries.
+
+        For interactive use (a form's Connect button): a wrong URL or a refused connection
+        fails fast. Later calls of this client keep the full retry policy.
+        """
+        quick = RetryPolicy(max_retries=0, sleep=self.retry.sleep)
+        self.token.get(retry=quick, timeout=(min(2.0, timeout / 2), timeout / 2))
+
+    def sftp_storage_options(self) -> dict[str, Any]:
+        """fsspec options to read the pod's export files with this client's OAuth login.
+
+        User ``oauth`` and the current access token as password on the pod's transfer host
+        (domain.md 6c), so the one OAuth application serves both the API and the files::
+
+            bex.read_events(f"sftp://{client.sftp_host}/download/*.csv",
+                            storage_options=client.sftp_storage_options())
+
+        The token is the one cached now; ask again for a fresh one before a long job.
+        A separate SFTP user and password work too: pass those instead.
+
+        Raises
+        ------
+        BexConfigError
+            The client does not know the SFTP host (a custom ``base_url``): pass
+            ``sftp_host=`` or set ``BEX_SFTP_HOST``.
+        """
+        if not self.sftp_host:
+            raise BexConfigError(
+                f"the SFTP host of {self.base_url} is not known: pass sftp_host= (and "
+                f"sftp_port=) to BexClient, or set {ENV_SFTP_HOST} (and {ENV_SFTP_PORT})"
+            )
+        return {
+            "host": self.sftp_host,
+            "port": self.sftp_port,
+            "username": SFTP_OAUTH_USER,
+            "password": self.token.get(),
+            "look_for_keys": False,
+            "allow_agent": False,
+        }
 
     def __enter__(self) -> BexClient:
         return self
@@ -444,99 +404,58 @@ class BexClient:
     def _request(self, method: str, path: str, *, json: Any = None) -> Any:
         """Send one call; return the answer's ``data``. Retries, 401 and errors live here."""
         url = self._url(path)
-        retryable = method in _IDEMPOTENT
-        refreshed = False
-        attempt = 0
-        while True:
-            self.token.get()  # token failures raise here, after the token's own backoff
-            try:
-                resp = self._send(method, url, json)
-            except BexConnectionError as exc:
-                if not retryable and not _never_sent(exc):
-                    raise _Unknown(exc) from None
-                if attempt >= self.max_retries:
-                    raise
-                self._pause(attempt, None, str(exc))
-                attempt += 1
-                continue
-            status = resp.status_code
-            if status == 401 and not refreshed:
-                log.info(
-                    "%s %s -> 401; refreshing the access token once and replaying", method, url
-                )
-                self.token.invalidate(resp.request.headers.get("Authorization", "")[7:] or None)
-                refreshed = True
-                continue
-            if resp.ok:
-                data, general, fields = _decode(resp, self.token.scrub)
-                if general and data in (None, "", {}):
-                    raise error_for_status(
-                        status, method=method, url=url, general_errors=general, field_errors=fields
+        idempotent = method in IDEMPOTENT
+        refreshed: list[bool] = []  # a 401 refreshes the token once per call, not per try
+
+        def exchange() -> Any:
+            while True:
+                try:
+                    self.token.get()
+                except BexError as exc:  # already retried by the token: not again on top
+                    raise _TokenFailed(exc) from None
+                with self._slots:  # at most 10 in flight, the vendor's limit
+                    resp = send(
+                        self._session,
+                        method,
+                        url,
+                        json=json,
+                        auth=_Bearer(self.token),
+                        timeout=self.timeout,
                     )
-                return data
-            error = self._error(resp, method, url)
-            wait = error.retry_after if isinstance(error, BexRateLimitError) else None
-            transient = status == 429 or status >= 500
-            if not (retryable and transient) or attempt >= self.max_retries:
-                if not retryable and status >= 500:
-                    error.message += (
-                        "; a POST is not retried automatically: "
-                        "check list_jobs() before creating again"
-                    )
-                raise error
-            if wait is not None and wait > self._max_retry_after:
-                raise error
-            self._pause(attempt, wait, f"{method} {url} -> {status}")
-            attempt += 1
+                if resp.status_code == 401 and not refreshed:
+                    log.info("%s %s -> 401; refreshing the access token once", method, url)
+                    self.token.invalidate(resp.request.headers.get("Authorization", "")[7:] or None)
+                    refreshed.append(True)
+                    continue
+                return self._answer(resp, method, url)
 
-    def _send(self, method: str, url: str, json: Any) -> requests.Response:
-        """One HTTP exchange holding one of the 10 slots; transport errors -> BexConnectionError."""
-        auth = _Bearer(self.token)
-        with self._slots:
-            try:
-                return self._session.request(
-                    method, url, json=json, auth=auth, timeout=self.timeout
-                )
-            except requests.ConnectTimeout:
-                error: BexConnectionError = BexTimeoutError(
-                    f"{method} {url}: could not connect within the timeout ({self.timeout} s)"
-                )
-                error.never_sent = True  # type: ignore[attr-defined]
-            except requests.Timeout:
-                error = BexTimeoutError(
-                    f"{method} {url}: no answer within the timeout ({self.timeout} s)"
-                )
-            except requests.ConnectionError as exc:
-                error = BexConnectionError(f"{method} {url}: {_describe(exc)}")
-                error.never_sent = _refused(exc)  # type: ignore[attr-defined]
-        raise error from None
-
-    def _pause(self, attempt: int, retry_after: float | None, what: str) -> None:
-        delay = (
-            retry_after
-            if retry_after is not None
-            else backoff_delay(attempt, base=self._backoff[0], cap=self._backoff[1])
-        )
-        log.warning(
-            "%s; retrying in %.2f s (retry %d of %d)", what, delay, attempt + 1, self.max_retries
-        )
-        self._sleep(delay)
-
-    def _error(self, resp: requests.Response, method: str, url: str) -> BexAPIError:
         try:
-            _, general, fields = _decode(resp, self.token.scrub)
-        except BexAPIError:
-            general, fields = [], {}
-        return error_for_status(
-            resp.status_code,
-            method=method,
-            url=url,
-            general_errors=general,
-            field_errors=fields,
-            request_id=resp.headers.get("X-Request-Id") or resp.headers.get("X-Request-ID"),
-            retry_after=_retry_after(resp),
-            reason=resp.reason or "",
+            return self.retry.run(exchange, idempotent=idempotent, what=f"{method} {url}")
+        except _TokenFailed as failed:
+            raise failed.error from None
+        except BexConnectionError as exc:
+            if not idempotent and not getattr(exc, "never_sent", False):
+                raise _Unknown(exc) from None
+            raise
+        except BexServerError as exc:
+            if not idempotent:
+                exc.message += (
+                    "; a POST is not retried automatically: check list_jobs() before creating again"
+                )
+            raise
+
+    def _answer(self, resp: requests.Response, method: str, url: str) -> Any:
+        """The ``data`` of an answer, or the error it is."""
+        scrub = self.token.scrub
+        if not resp.ok:
+            raise error_from_answer(resp, method=method, url=url, scrub=scrub)
+        body = read_answer(
+            resp, method=method, url=url, scrub=scrub, empty_ok=method in ("PUT", "DELETE")
         )
+        data, general, _ = read_envelope(body)
+        if general and data in (None, "", {}):  # an error that came with status 200
+            raise error_from_answer(resp, method=method, url=url, scrub=scrub)
+        return data
 
     def _look_for(self, job: JobDefinition, error: BexConnectionError) -> str | None:
         """After an unknown POST: the id of a job on the same database, None if there is none."""
@@ -572,31 +491,6 @@ class _Bearer(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "_Bearer(***)"
-
-
-def _decode(
-    resp: requests.Response, scrub: Callable[[str], str]
-) -> tuple[Any, list[str], dict[str, str]]:
-    text = resp.text
-    if not text.strip():
-        return None, [], {}
-    try:
-        body = resp.json()
-    except ValueError:
-        if resp.ok:
-            return text.strip(), [], {}  # a bare id as plain text
-        return None, [scrub(text.strip()[:200])], {}
-    data, general, fields = read_envelope(body)
-    return data, [scrub(g) for g in general], {k: scrub(v) for k, v in fields.items()}
-
-
-def _refused(exc: requests.ConnectionError) -> bool:
-    text = str(exc)
-    return "NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text
-
-
-def _never_sent(exc: BexConnectionError) -> bool:
-    return bool(getattr(exc, "never_sent", False))
 
 
 def _outcome_unknown(error: BexConnectionError, detail: str) -> BexConnectionError:
@@ -639,3 +533,21 @@ def _resolve_base_url(pod: str | int | None, base_url: str | None, env: Mapping[
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         log.warning("base_url %s is plain http: credentials travel unencrypted", url)
     return url.rstrip("/")
+
+
+def _resolve_sftp(
+    pod: str | int | None,
+    base_url: str,
+    host: str | None,
+    port: int | None,
+    env: Mapping[str, str],
+) -> tuple[str | None, int]:
+    """The SFTP host and port of the pod: argument, else environment, else from the pod."""
+    host = host or env.get(ENV_SFTP_HOST) or None
+    if host is None:
+        host = sftp_host(pod) if pod not in (None, "") else sftp_host_of(base_url)
+    raw = port if port is not None else env.get(ENV_SFTP_PORT) or 22
+    try:
+        return host, int(raw)
+    except (TypeError, ValueError):
+        raise BexConfigError(f"SFTP port must be a number, got {raw!r}") from None

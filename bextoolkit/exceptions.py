@@ -7,8 +7,40 @@ ever holds a secret (tokens, client secret, passwords) in its message or ``repr`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+#: ``scheme://user:password@`` in a URL: what sits between ``://`` and ``@`` is a login.
+_LOGIN_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
+#: ``access_token=...``, ``password=...`` and the like in a query string or form.
+_SECRET_PARAM = re.compile(
+    r"(?P<name>\b(?:access_token|refresh_token|client_secret|password|token|secret)=)[^&\s]+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` fit for a message, log line or report: no login, token or password in it.
+
+    The one place bextoolkit scrubs text: it drops ``user:password@`` from URLs, masks
+    ``password=``-like parameters, and replaces each of ``secrets`` (exact values the
+    caller knows, such as a client secret or an access token) by ``***``.
+
+    Examples
+    --------
+    >>> redact("sftp://me:pw@host:22/download and ftp://anon@h/x")
+    'sftp://host:22/download and ftp://h/x'
+    >>> redact("GET /x?access_token=abc&y=1")
+    'GET /x?access_token=***&y=1'
+    >>> redact("bad grant s3cret for app", ["s3cret", ""])
+    'bad grant *** for app'
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _LOGIN_IN_URL.sub(r"\g<scheme>", text)
+    return _SECRET_PARAM.sub(r"\g<name>***", text)
 
 
 class BexError(Exception):
@@ -49,6 +81,8 @@ class BexAPIError(BexError):
     message : the server's own words (general errors and field errors joined).
     general_errors, field_errors : as read from the response envelope.
     request_id : the server's request id header, when it sent one.
+    body : the start of an answer that could not be read (secrets redacted), else None.
+    content_type : the answer's ``Content-Type``, when it matters to the error.
     """
 
     def __init__(
@@ -62,6 +96,7 @@ class BexAPIError(BexError):
         field_errors: Mapping[str, Any] | None = None,
         request_id: str | None = None,
         body: Any = None,
+        content_type: str | None = None,
     ) -> None:
         self.message = message
         self.method = method
@@ -71,6 +106,7 @@ class BexAPIError(BexError):
         self.field_errors = dict(field_errors or {})
         self.request_id = request_id
         self.body = body
+        self.content_type = content_type
         super().__init__(message)
 
     def __str__(self) -> str:

@@ -65,8 +65,9 @@ _CHANNEL_KEYS = (
     "jobFrequency",
     "type",
 )
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_DIGITS = re.compile(r"^[0-9]+$")
+# Used with fullmatch: a trailing newline never slips through (``$`` would match before it).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+_DIGITS = re.compile(r"[0-9]+")
 _BAD_FILE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 _MAX_FILE_NAME = 200
 
@@ -95,6 +96,25 @@ def _show(value: Any) -> str:
 
 def _one_of(allowed: Iterable[Any]) -> str:
     return ", ".join(str(a) for a in allowed)
+
+
+def vendor_spelling(value: Any, allowed: Sequence[str]) -> Any:
+    """``value`` in the vendor's spelling when it matches one of ``allowed`` ignoring case
+    and surrounding spaces; anything else unchanged (the rules then report it).
+
+    Examples
+    --------
+    >>> vendor_spelling("EMAIL", ["Email"]), vendor_spelling(" emailopen", ["emailOpen"])
+    ('Email', 'emailOpen')
+    >>> vendor_spelling("SMS", ["Email"])
+    'SMS'
+    """
+    if isinstance(value, str):
+        key = value.strip().casefold()
+        for choice in allowed:
+            if choice.casefold() == key:
+                return choice
+    return value
 
 
 def _check_unknown(
@@ -137,7 +157,7 @@ def _check_items(
         if key not in item:
             out.append(Problem(f"{where}.{key}", "required"))
             continue
-        value = item[key]
+        value = vendor_spelling(item[key], allowed)
         if value not in allowed:
             out.append(
                 Problem(f"{where}.{key}", f"must be one of {_one_of(allowed)}, got {_show(value)}")
@@ -203,7 +223,7 @@ def _check_channel(channel: Any, path: str, out: list[Problem]) -> None:
         out.append(
             Problem(f"{path}.type", f"required; the only channel type is {CHANNEL_TYPES[0]!r}")
         )
-    elif channel["type"] not in CHANNEL_TYPES:
+    elif vendor_spelling(channel["type"], CHANNEL_TYPES) not in CHANNEL_TYPES:
         out.append(
             Problem(
                 f"{path}.type",
@@ -226,7 +246,10 @@ def _check_channel(channel: Any, path: str, out: list[Problem]) -> None:
                     f"must be one of {_one_of(JOB_FREQUENCIES)}, got {_show(freq)}",
                 )
             )
-    if "exportFileFormat" in channel and channel["exportFileFormat"] not in FILE_FORMATS:
+    if (
+        "exportFileFormat" in channel
+        and vendor_spelling(channel["exportFileFormat"], FILE_FORMATS) not in FILE_FORMATS
+    ):
         fmt = channel["exportFileFormat"]
         out.append(
             Problem(
@@ -333,7 +356,7 @@ def find_problems(payload: Any, *, for_update: bool = False) -> list[Problem]:
     if _blank(source):
         out.append(Problem("contactSourceId", "required: the id of the database to export"))
     elif not (
-        (_is_int(source) and source >= 0) or (isinstance(source, str) and _DIGITS.match(source))
+        (_is_int(source) and source >= 0) or (isinstance(source, str) and _DIGITS.fullmatch(source))
     ):
         out.append(
             Problem(
@@ -344,7 +367,7 @@ def find_problems(payload: Any, *, for_update: bool = False) -> list[Problem]:
     user = payload.get("ftpUserId")
     if _blank(user):
         out.append(Problem("ftpUserId", "required: the Org Admin's login email"))
-    elif not isinstance(user, str) or not _EMAIL.match(user):
+    elif not isinstance(user, str) or not _EMAIL.fullmatch(user):
         out.append(
             Problem(
                 "ftpUserId", f"must be an email address (the Org Admin's login), got {_show(user)}"
@@ -435,8 +458,16 @@ class Channel:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.event_types = [_item_value(v, "eventType") for v in self.event_types]
-        self.mailing_types = [_item_value(v, "mailingType") for v in self.mailing_types]
+        # Enumerations are matched ignoring case and kept in the vendor's spelling.
+        self.type = vendor_spelling(self.type, CHANNEL_TYPES)
+        self.export_file_format = vendor_spelling(self.export_file_format, FILE_FORMATS)
+        self.event_types = [
+            vendor_spelling(_item_value(v, "eventType"), EVENT_TYPES) for v in self.event_types
+        ]
+        self.mailing_types = [
+            vendor_spelling(_item_value(v, "mailingType"), MAILING_TYPES)
+            for v in self.mailing_types
+        ]
         self.columns = [_column(c, i) for i, c in enumerate(self.columns)]
 
     @property

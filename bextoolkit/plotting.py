@@ -49,7 +49,14 @@ FUNNEL_STAGES: Final = (
     ("unique_opens", "Unique opens", "delivered"),
     ("unique_clicks", "Unique clicks", "delivered"),
 )
-_REPORT_KEYS: Final = ("messageName", "subjectLine")
+_REPORT_KEYS: Final = ("messageName", "subjectLine", "sent_at")
+
+#: Okabe & Ito's colour-blind-safe colours (without their yellow, too pale on white), in
+#: the order series get them. A plot never needs more: beyond that many series it shows
+#: the largest and says how many it left out.
+PALETTE: Final = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")
+#: Grey for what is summarised or not observed.
+GREY: Final = "#8C8C8C"
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -112,7 +119,14 @@ def _mailing_name(frame: pd.DataFrame) -> str | None:
 
 
 def _title(ax: Axes, title: str | None, what: str, name: str | None) -> None:
-    ax.set_title(title if title is not None else f"{what}: {name}" if name else what)
+    """``title``, else ``"<what>: <name>"`` with the name shortened to fit the figure."""
+    if title is None and name:
+        room = int(_figure_width(ax) * 7)
+        if len(what) + 2 + len(str(name)) <= room:
+            title = f"{what}: {name}"
+        else:  # the name on a line of its own
+            title = f"{what}:\n{_shorten(str(name), room)}"
+    ax.set_title(title if title is not None else what)
 
 
 def _key_columns(report: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
@@ -129,6 +143,36 @@ def _row_labels(report: pd.DataFrame, keys: Sequence[str]) -> list[str]:
     return [" / ".join(map(str, row)) for row in parts.itertuples(index=False)]
 
 
+def _figure_width(ax: Axes) -> float:
+    """The width in inches of the figure ``ax`` is drawn in (a subfigure's parent's)."""
+    return float(ax.get_figure(root=True).get_figwidth())  # type: ignore[union-attr]
+
+
+def _width_in(ax: Axes) -> float:
+    """The Axes' width in inches (before any layout engine moves it)."""
+    return float(_figure_width(ax) * ax.get_position().width)
+
+
+def _fit(text: str, ax: Axes, share: float = 0.35) -> str:
+    """``text`` shortened to what fits in ``share`` of the figure's width at 10 pt."""
+    return _shorten(text, max(12, int(_figure_width(ax) * share * 14)))
+
+
+def _narrow(ax: Axes) -> bool:
+    """Whether the figure is phone-narrow (under 6 inches): shorter texts then."""
+    return bool(_figure_width(ax) < 6)
+
+
+def _shown_note(ax: Axes, shown: int, total: int, what: str, how: str) -> str:
+    """``"\\n15 of 18 groups shown (most bounces)"`` when a plot cuts, else ``""``.
+
+    Narrow figures leave out the parenthesis.
+    """
+    if shown >= total:
+        return ""
+    return f"\n{shown} of {total} {what} shown" + ("" if _narrow(ax) else f" ({how})")
+
+
 def _percent(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.1%}"
 
@@ -143,11 +187,12 @@ def plot_funnel(
     *,
     mailing: Any = None,
     stages: Sequence[str] | None = None,
+    top: int = 20,
     ax: Axes | None = None,
     title: str | None = None,
     **funnel_options: Any,
 ) -> Axes:
-    """Horizontal bars of sent, delivered, unique opens and unique clicks, with rates.
+    """The funnel: sent, delivered, unique opens and unique clicks, with their rates.
 
     Parameters
     ----------
@@ -157,11 +202,12 @@ def plot_funnel(
     mailing : optional
         Draw only the row whose first key (e.g. ``messageId``) equals this.
     stages : sequence of str, optional
-        Funnel columns to draw, top to bottom; default sent, delivered, unique_opens,
-        unique_clicks. Percentages: delivered over sent, opens and clicks over delivered
-        (the open and click rates), other stages over sent; each bar is labelled
-        ``"728 (97.2% of sent)"``. Several mailings: grouped bars, one colour each (keep
-        it to a handful; pick one with ``mailing=``).
+        Funnel columns to draw, top to bottom (one row) or longest to shortest (several);
+        default sent, delivered, unique_opens, unique_clicks.
+    top : int, default 20
+        With several rows: draw at most this many, the largest by ``sent``, in the
+        order of the frame (the report passes them in send order); the title says how
+        many were left out.
     ax : matplotlib Axes, optional
         Where to draw; default a new figure (see the module notes).
     title : str, optional
@@ -173,7 +219,12 @@ def plot_funnel(
     Returns
     -------
     matplotlib Axes
-        One bar container per row of the funnel (one per mailing).
+        One row (mailing): one bar per stage, labelled ``"728 (97.2% of sent)"``
+        (delivered over sent, opens and clicks over delivered: the open and click
+        rates). Several rows: one line per mailing (labelled with its name) holding the
+        stages as nested bars, one colour per stage (``ax.containers[i]`` is stage
+        ``i``, one bar per mailing), each row labelled with its open and click rates.
+        The height grows with the rows up to ``top``.
     """
     if _is_events(data, ("sent", "delivered")):
         from bextoolkit.reports import funnel
@@ -196,42 +247,88 @@ def plot_funnel(
     missing = [s for s in chosen if s not in data.columns]
     if missing:
         raise BexConfigError(f"plot_funnel: the funnel has no column(s) {missing}")
-    width = 7.5 if len(data) == 1 else 10.5  # room for the legend
-    ax = _axes(ax, (width, 1.2 + 0.7 * len(chosen) * max(1, min(len(data), 4)) ** 0.5))
-    names = (
-        data["messageName"].astype(object).where(data["messageName"].notna())
-        if "messageName" in data.columns
-        else pd.Series([None] * len(data), index=data.index)
-    )
-    labels = [
-        str(name) if isinstance(name, str) and name else key
-        for name, key in zip(names, _row_labels(data, keys), strict=True)
-    ]
-    n = max(len(data), 1)
-    height = 0.8 / n
-    y = np.arange(len(chosen), dtype=float)
-    for i, (label, (_, row)) in enumerate(zip(labels, data.iterrows(), strict=True)):
+    names = _mailing_labels(data, keys)
+    by_what = "mailing" if keys and keys[0] == "messageId" else (keys[0] if keys else "")
+    if len(data) <= 1:
+        ax = _axes(ax, (7.5, 1.2 + 0.7 * len(chosen)))
+        row = data.iloc[0] if len(data) else pd.Series(0, index=chosen)
         values = [float(row[s]) for s in chosen]
-        bars = ax.barh(y - 0.4 + height * (i + 0.5), values, height=height * 0.95, label=label)
+        bars = ax.barh(np.arange(len(chosen)), values, height=0.7, color=PALETTE[0])
         texts = []
         for stage, value in zip(chosen, values, strict=True):
             base = defaults.get(stage, (stage, "sent"))[1]
             share = value / float(row[base]) if base and row.get(base, 0) else np.nan
             texts.append(f"{value:,.0f}" + (f" ({_percent(share)} of {base})" if base else ""))
         ax.bar_label(bars, labels=texts, padding=3, fontsize="small")
-    ax.set_yticks(y, [defaults.get(s, (s.replace("_", " ").capitalize(), None))[0] for s in chosen])
+        ax.set_yticks(np.arange(len(chosen)), [_stage_label(s) for s in chosen])
+        ax.set_ylabel("Funnel stage")
+        ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.0 if _narrow(ax) else 1.45))  # labels
+        ax.invert_yaxis()
+        ax.set_xlabel("Recipients")
+        name = names[0] if len(data) == 1 and keys else None
+        _title(ax, title, "Funnel", name)
+        return ax
+    total = len(data)
+    if total > top:
+        largest = data["sent"].to_numpy(dtype=float).argsort(kind="stable")[::-1][:top]
+        keep = np.sort(largest)
+        data, names = data.iloc[keep], [names[i] for i in keep]
+    ax = _axes(ax, (9.0, 1.6 + 0.32 * len(data)))
+    y = np.arange(len(data), dtype=float)
+    for i, stage in enumerate(chosen):
+        height = 0.8 * (1 - i / (len(chosen) + 0.5))
+        ax.barh(
+            y,
+            data[stage].to_numpy(dtype=float),
+            height=height,
+            color=PALETTE[i % len(PALETTE)],
+            label=_stage_label(stage),
+        )
+    digits = 0 if _narrow(ax) else 1
+    rates = [
+        " · ".join(
+            f"{row[r]:.{digits}%} {w}"
+            for r, w in (("open_rate", "open"), ("click_rate", "click"))
+            if r in data.columns and not pd.isna(row[r])
+        )
+        for _, row in data.iterrows()
+    ]
+    for yi, width, text in zip(
+        y, data[chosen].max(axis=1).to_numpy(dtype=float), rates, strict=True
+    ):
+        ax.annotate(text, (width, yi), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize="small")  # fmt: skip
+    ax.set_yticks(y, [_fit(n, ax, 0.28 if _narrow(ax) else 0.35) for n in names])
     ax.invert_yaxis()
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.1 if _narrow(ax) else 1.4))
     ax.set_xlabel("Recipients")
-    ax.set_ylabel("Funnel stage")
-    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.35)  # room for the labels
-    if len(data) > 1:
-        legend_title = "Mailing" if "messageName" in data.columns else (keys[0] if keys else None)
-        ax.legend(title=legend_title, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
-    name = labels[0] if len(data) == 1 and keys else None
-    by_what = "mailing" if keys and keys[0] == "messageId" else (keys[0] if keys else "")
-    what = "Funnel" if len(data) == 1 or not keys else f"Funnel by {by_what}"
-    _title(ax, title, what, name)
+    ax.set_ylabel(by_what.capitalize() if by_what else "")
+    columns = 4 if _width_in(ax) >= 5.5 else 2
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=columns, frameon=False,
+              fontsize="small", borderaxespad=0, handlelength=1.2)  # fmt: skip
+    note = _shown_note(ax, len(data), total, f"{by_what or 'row'}s", "largest by sends")
+    what = f"Funnel by {by_what}" if keys else "Funnel"
+    legend_lines = -(-len(chosen) // columns)
+    ax.set_title((title if title is not None else what) + note, pad=6 + 15 * legend_lines)
     return ax
+
+
+def _stage_label(stage: str) -> str:
+    defaults = {column: label for column, label, _ in FUNNEL_STAGES}
+    return defaults.get(stage, stage.replace("_", " ").capitalize())
+
+
+def _mailing_labels(data: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    """Each row's ``messageName`` where it has one, else its key values."""
+    names = (
+        data["messageName"].astype(object).where(data["messageName"].notna())
+        if "messageName" in data.columns
+        else pd.Series([None] * len(data), index=data.index)
+    )
+    return [
+        str(name) if isinstance(name, str) and name else key
+        for name, key in zip(names, _row_labels(data, keys), strict=True)
+    ]
 
 
 # --- plot_bounces -------------------------------------------------------------------------
@@ -251,7 +348,9 @@ def plot_bounces(
         A :func:`bextoolkit.bounce_breakdown` result, or the events frame (then the
         breakdown is computed with ``**breakdown_options``, e.g. ``by="domain"``).
     top : int, default 15
-        Draw the groups with the most bounces, at most this many.
+        Draw the groups with the most bounces, at most this many; the title says how
+        many were left out ("15 of 18 shown"). Over time: at most ``top`` - 1 series
+        (and at most the palette's 7), the rest summed as "other".
     ax, title
         As in :func:`plot_funnel`; default title ``"Bounces by <key>"`` (plus the mailing
         name when the events are one mailing's).
@@ -259,17 +358,24 @@ def plot_bounces(
     Returns
     -------
     matplotlib Axes
-        One horizontal bar per group (largest on top), width = ``bounces``, labelled
-        ``"<bounces> (<share>)"``.
+        Without a time bucket in ``by``: one horizontal bar per group (most bounces on
+        top), width = ``bounces``, labelled ``"<bounces> (<share>)"``. With a time
+        bucket (``by=["day", "bounceType"]``): bounces over time, one stacked bar
+        series per value of the other keys (``ax.containers``, in time order, every
+        bucket between the first and the last), nothing dropped.
     """
     from bextoolkit.reports import bounce_breakdown
 
     data, name = _report(data, ("bounces", "share"), bounce_breakdown, **breakdown_options)
     keys = _key_columns(data, ("bounces",))
+    time_keys = [k for k in keys if pd.api.types.is_datetime64_any_dtype(data[k])]
+    if time_keys:
+        return _bounces_over_time(data, keys, time_keys[0], top, ax, title, name)
     shown = data.nlargest(top, "bounces", keep="first") if len(data) > top else data
-    labels = _row_labels(shown, keys)
+    labels = [_shorten(label, 40) for label in _row_labels(shown, keys)]
     ax = _axes(ax, (7.0, 1.5 + 0.4 * max(len(shown), 1)))
-    bars = ax.barh(labels, shown["bounces"].to_numpy(dtype=float), color="tab:red")
+    bars = ax.barh(range(len(shown)), shown["bounces"].to_numpy(dtype=float), color=PALETTE[3])
+    ax.set_yticks(range(len(shown)), labels)
     texts = [
         f"{b:,.0f} ({_percent(s)})" for b, s in zip(shown["bounces"], shown["share"], strict=True)
     ]
@@ -277,9 +383,84 @@ def plot_bounces(
     ax.invert_yaxis()
     ax.set_xlabel("Bounce events")
     ax.set_ylabel(" / ".join(keys) if keys else "")
-    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.2)
-    _title(ax, title, f"Bounces by {' / '.join(keys)}" if keys else "Bounces", name)
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (1.5 if _narrow(ax) else 1.25))
+    what = f"Bounces by {' / '.join(keys)}" if keys else "Bounces"
+    note = _shown_note(ax, len(shown), len(data), "groups", "most bounces")
+    _title(ax, title, what, name)
+    ax.set_title(ax.get_title() + note)
     return ax
+
+
+_STEPS: Final = {"hour": "h", "day": "D", "week": "7D", "month": "MS"}
+
+
+def _bounces_over_time(
+    data: pd.DataFrame,
+    keys: Sequence[str],
+    time_key: str,
+    top: int,
+    ax: Axes | None,
+    title: str | None,
+    name: str | None,
+) -> Axes:
+    """Stacked bars of bounces per time bucket, one series per value of the other keys."""
+    others = [k for k in keys if k != time_key]
+    series = pd.Series(_row_labels(data, others), index=data.index) if others else None
+    frame = pd.DataFrame(
+        {
+            "t": data[time_key],
+            "s": series if series is not None else "bounces",
+            "n": data["bounces"],
+        }
+    )
+    totals = frame.groupby("s")["n"].sum().sort_values(ascending=False, kind="stable")
+    limit = max(min(top, len(PALETTE)), 2)
+    kept = list(totals.index[: limit - 1]) if len(totals) > limit else list(totals.index)
+    frame["s"] = frame["s"].where(frame["s"].isin(kept), "other")
+    table = frame.pivot_table(index="t", columns="s", values="n", aggfunc="sum", fill_value=0)
+    step = _STEPS.get(time_key)
+    if step and len(table):
+        full = pd.date_range(table.index.min(), table.index.max(), freq=step)
+        table = table.reindex(table.index.union(full), fill_value=0)
+    order = [s for s in kept if s in table.columns] + (["other"] if "other" in table else [])
+    ax = _axes(ax, (9.0, 3.6))
+    width = _bar_width_days(table.index)
+    bottom = np.zeros(len(table))
+    for i, column in enumerate(order):
+        values = table[column].to_numpy(dtype=float)
+        color = GREY if column == "other" else PALETTE[i % len(PALETTE)]
+        ax.bar(table.index, values, width=width, bottom=bottom, color=color,
+               label=str(column), align="edge")  # fmt: skip
+        bottom += values
+    ax.set_ylabel("Bounce events")
+    tz = getattr(table.index, "tz", None)
+    ax.set_xlabel(f"{time_key.capitalize()} ({tz})" if tz is not None else time_key.capitalize())
+    _date_axis(ax, tz)
+    if others:
+        ax.legend(title=" / ".join(others), fontsize="small", title_fontsize="small",
+                  loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # fmt: skip
+    note = _shown_note(ax, len(kept), len(totals), "series", "the rest summed as other")
+    _title(ax, title, f"Bounces per {time_key}", name)
+    ax.set_title(ax.get_title() + note)
+    return ax
+
+
+def _bar_width_days(index: pd.Index) -> float:
+    """A bar width (in days, matplotlib's date unit) of 80 % of the smallest bucket step."""
+    if len(index) < 2:
+        return 0.8
+    steps = np.diff(pd.DatetimeIndex(index).as_unit("ns").asi8) / 86_400e9
+    return float(steps[steps > 0].min() * 0.8) if (steps > 0).any() else 0.8
+
+
+def _date_axis(ax: Axes, tz: Any) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=max(4, int(_width_in(ax) * 1.2)))
+    locator.intervald[mdates.HOURLY] = [1, 2, 3, 4, 6, 12, 24]  # narrow plots of two days
+    locator.intervald[mdates.MINUTELY] = [1, 5, 10, 15, 30, 60]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
 
 
 # --- plot_click_urls ----------------------------------------------------------------------
@@ -315,17 +496,22 @@ def plot_click_urls(
     from bextoolkit.reports import click_urls
 
     data, name = _report(data, ("clickUrl", "unique_clicks"), click_urls, **click_options)
-    shown = data.sort_values("unique_clicks", ascending=False, kind="stable").head(top)
+    ranked = data.sort_values(["unique_clicks", "gross_clicks"], ascending=False, kind="stable")
+    shown = ranked.head(top)
+    total = data.attrs.get("links", len(data))
+    total = total if isinstance(total, int) else len(data)
     urls = shown["clickUrl"].astype(object).where(shown["clickUrl"].notna(), "(no URL)")
     given = shown[label] if label in shown.columns else pd.Series(pd.NA, index=shown.index)
+    ax = _axes(ax, (8.0, 1.5 + 0.4 * max(len(shown), 1)))
     names = [
-        _shorten(str(g)) if isinstance(g, str) and g.strip() else _shorten(str(u))
+        _fit(str(g) if isinstance(g, str) and g.strip() else str(u), ax)
         for g, u in zip(given.astype(object), urls, strict=True)
     ]
     rate_col = "unique_click_rate" if "unique_click_rate" in shown.columns else "click_share"
     rates = shown[rate_col] if rate_col in shown.columns else pd.Series(np.nan, index=shown.index)
-    ax = _axes(ax, (8.0, 1.5 + 0.4 * max(len(shown), 1)))
-    bars = ax.barh(range(len(shown)), shown["unique_clicks"].to_numpy(dtype=float))
+    bars = ax.barh(
+        range(len(shown)), shown["unique_clicks"].to_numpy(dtype=float), color=PALETTE[0]
+    )
     ax.set_yticks(range(len(shown)), names)
     texts = [
         f"{c:,.0f}" + (f" ({_percent(r)})" if not pd.isna(r) else "")
@@ -337,8 +523,12 @@ def plot_click_urls(
         "Unique clicks (% of delivered)" if rate_col == "unique_click_rate" else "Unique clicks"
     )
     ax.set_ylabel("Link")
-    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * 1.2)
+    ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (1.6 if _narrow(ax) else 1.3))
     _title(ax, title, "Top links", name or _mailing_name(data))
+    ax.set_title(
+        ax.get_title()
+        + _shown_note(ax, len(shown), max(total, len(data)), "links", "most unique clicks")
+    )
     return ax
 
 
@@ -393,10 +583,10 @@ def plot_timeline(
     )
     wanted = list(event_types) if event_types is not None else order
     ax = _axes(ax, (9.0, 4.0))
-    for event_type in wanted:
-        if event_type in present:
-            column = table.columns[present.index(event_type)]
-            ax.plot(table.index, table[column].to_numpy(dtype=float), label=event_type, marker=".")
+    for i, event_type in enumerate(e for e in wanted if e in present):
+        column = table.columns[present.index(event_type)]
+        ax.plot(table.index, table[column].to_numpy(dtype=float), label=event_type, marker=".",
+                color=PALETTE[i % len(PALETTE)])  # fmt: skip
     tz = getattr(table.index, "tz", None)
     ax.set_xlabel(f"Time ({tz})" if tz is not None else "Time")
     ax.set_ylabel(f"Events per {_BUCKET_WORDS[freq]}")
@@ -404,11 +594,7 @@ def plot_timeline(
     if ax.lines:
         ax.legend(title="Event type", fontsize="small")
     _title(ax, title, f"Events per {_BUCKET_WORDS[freq]}", name)
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
+    _date_axis(ax, tz)
     return ax
 
 
@@ -429,6 +615,7 @@ def plot_engagement(
     by: str | None = None,
     step: str | pd.Timedelta = "1h",
     until: str | pd.Timedelta | None = None,
+    top: int = len(PALETTE),
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
@@ -440,11 +627,16 @@ def plot_engagement(
         The events frame, or an :func:`bextoolkit.engagement_curve` result (columns
         ``elapsed`` and ``share``, and ``messageId`` for one curve per mailing).
     events : sequence of str, default ("emailOpen", "emailClick")
-        With the events frame: one curve per event type.
+        With the events frame: one curve per event type (solid, then dashed, ...).
     by : {None, "messageId"}, default None
-        With the events frame: one curve per mailing (and event type).
+        With the events frame: one curve per mailing (and event type), named by its
+        ``messageName``, one colour per mailing.
     step, until
-        Passed to :func:`bextoolkit.engagement_curve` (grid spacing and end).
+        Passed to :func:`bextoolkit.engagement_curve` (grid spacing and end); the
+        curves never run past where the data stops.
+    top : int, default 7
+        At most this many mailings (those with the most delivered); the title says how
+        many were left out.
     ax, title
         As in :func:`plot_funnel`; default title ``"Engagement after the send: <name>"``.
 
@@ -452,42 +644,88 @@ def plot_engagement(
     -------
     matplotlib Axes
         One line per curve: x = hours since the recipient's own send, y = share of
-        delivered recipients engaged by then (the y axis in percent).
+        delivered recipients engaged by then (in percent, the axis fitted to the data).
+        Where over a tenth of the recipients have not been watched that long yet (the
+        curve's ``observed`` < 90 % of ``delivered``: their send came shortly before the
+        data ends), the background is shaded grey: the share there is a lower bound.
     """
-    name = None
+    name, names = None, {}
     if _is_events(data, ("elapsed", "share")):
         from bextoolkit.reports import engagement_curve
 
         name = _mailing_name(data)
+        names = _names_by_id(data)
         curves = [engagement_curve(data, event=e, by=by, step=step, until=until) for e in events]
     else:
         curves = [data]
+        if "messageName" in data.columns:
+            names = _names_by_id(data)
     ax = _axes(ax, (8.0, 4.0))
     several = len(curves) > 1
-    for curve in curves:
+    styles = ("-", "--", ":", "-.")
+    per_mailing = "messageId" in curves[0].columns
+    chosen, total = [], 0
+    if per_mailing:
+        size = curves[0].groupby("messageId", sort=True, observed=True)["delivered"].first()
+        total = len(size)
+        chosen = list(size.sort_values(ascending=False, kind="stable").index[:top])
+        chosen.sort(key=lambda m: list(size.index).index(m))
+    shade_from = np.inf
+    top_share = 0.0
+    for c, curve in enumerate(curves):
         word = _event_word(curve.attrs.get("event", "engaged"))
-        groups = (
-            curve.groupby("messageId", sort=True, observed=True)
-            if "messageId" in curve.columns
-            else [(None, curve)]
-        )
-        for key, part in groups:
-            label = word if key is None else str(key) + (f": {word}" if several else "")
+        if per_mailing:
+            parts = [(m, curve[curve["messageId"] == m]) for m in chosen]
+        else:
+            parts = [(None, curve)]
+        for i, (key, part) in enumerate(parts):
+            label = word if key is None else names.get(str(key), str(key))
+            if key is not None and several:
+                label = f"{_fit(label, ax, 0.25)}: {word}"
             hours = part["elapsed"].dt.total_seconds().to_numpy(dtype=float) / 3600
-            ax.plot(hours, part["share"].to_numpy(dtype=float), label=label)
+            share = part["share"].to_numpy(dtype=float)
+            color = PALETTE[(i if per_mailing else c) % len(PALETTE)]
+            ax.plot(hours, share, label=label, color=color, linestyle=styles[c % len(styles)])
+            if len(share) and not np.isnan(share).all():
+                top_share = max(top_share, float(np.nanmax(share)))
+            if "observed" in part.columns:
+                # shaded where over a tenth of the recipients were not watched this long
+                short = (part["observed"] < 0.9 * part["delivered"]).to_numpy()
+                if short.any():
+                    first = int(np.argmax(short))
+                    shade_from = min(shade_from, hours[max(first - 1, 0)])
     from matplotlib.ticker import PercentFormatter
 
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=0)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    ax.set_ylim(0, min(1.0, top_share * 1.15) if top_share > 0 else 0.05)
+    xs = [np.asarray(line.get_xdata(), dtype=float) for line in ax.lines]
+    ends = [float(x.max()) for x in xs if x.size]
+    right = max(ends) if ends and max(ends) > 0 else 1.0
+    ax.set_xlim(0, right)
+    if np.isfinite(shade_from) and shade_from < right:
+        ax.axvspan(shade_from, right, color=GREY, alpha=0.18, linewidth=0,
+                   label="over 10% of recipients not watched this long yet")  # fmt: skip
+        ax.set_xlim(0, right)
     ax.set_xlabel("Hours since the recipient's send")
     ax.set_ylabel("Share of delivered recipients")
-    if ax.lines:
-        ax.legend(fontsize="small")
-    if name is None and "messageId" in curves[0].columns:
+    if ax.lines:  # curves rise and level off: the lower right is free
+        outside = len(ax.lines) > 4 and _width_in(ax) >= 6
+        ax.legend(fontsize="small" if len(ax.lines) <= 4 else "x-small",
+                  loc="upper left" if outside else "lower right",
+                  bbox_to_anchor=(1.01, 1) if outside else None)  # fmt: skip
+    if name is None and per_mailing:
         name = _mailing_name(curves[0])
-    _title(ax, title, "Engagement after the send", name)
+    _title(ax, title, "Engagement after the send", names.get(str(name), name) if name else None)
+    ax.set_title(ax.get_title() + _shown_note(ax, len(chosen), total, "mailings", "most delivered"))
     return ax
+
+
+def _names_by_id(frame: pd.DataFrame) -> dict[str, str]:
+    """``messageId`` -> its first ``messageName`` (empty without those columns)."""
+    if not {"messageId", "messageName"} <= set(frame.columns):
+        return {}
+    pairs = frame[["messageId", "messageName"]].dropna().drop_duplicates("messageId")
+    return {str(m): str(n) for m, n in pairs.itertuples(index=False)}
 
 
 # --- plot_heatmap -------------------------------------------------------------------------
@@ -538,7 +776,9 @@ def plot_heatmap(
         values = values / total if total else np.full_like(values, np.nan)
     ax = _axes(ax, (10.0, 3.8))
     image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest")
-    ax.set_xticks(range(values.shape[1]), [str(h) for h in data.columns])
+    every = 1 if _width_in(ax) >= 6 else 3  # narrow figures: every third hour
+    hours = list(range(0, values.shape[1], every))
+    ax.set_xticks(hours, [str(data.columns[h]) for h in hours])
     ax.set_yticks(range(values.shape[0]), [str(d) for d in data.index])
     what = "Share of events" if normalize else "Recipients" if unique else "Events"
     bar = ax.figure.colorbar(image, ax=ax, label=what)

@@ -125,16 +125,38 @@ RRDE_TO_BEX: Final = {
     "URL": "clickUrl",
 }
 
-#: RRDE ``Event Type`` (trimmed, lower-cased) -> (eventType, bounceType). Others stay as they are.
+#: Event codes of RRDE rows that BEX does not export (domain.md, section 6): a spam
+#: complaint ("Reply Abuse"), and the other replies ("Reply Other", ...), whose exact
+#: RRDE value stays in the ``code`` column.
+COMPLAINT: Final = "emailComplaint"
+REPLY: Final = "emailReply"
+#: Every canonical ``eventType``: the six BEX event types, then the RRDE-only ones.
+EVENT_CODES: Final = (*EVENT_TYPES, COMPLAINT, REPLY)
+
+#: RRDE ``Event Type`` (trimmed, lower-cased) -> (eventType, bounceType), with the
+#: spellings seen in public integrations (``Click Through`` is the real one). Values not
+#: listed are kept as they are and reported (``attrs["unknown_event_types"]``).
 RRDE_EVENT_TYPES: Final = {
     "sent": ("emailSend", None),
     "open": ("emailOpen", None),
+    "click through": ("emailClick", None),
+    "clickthrough": ("emailClick", None),
     "click": ("emailClick", None),
     "opt out": ("emailOptOut", None),
     "hard bounce": ("emailBounce", "Hard"),
     "soft bounce": ("emailBounce", "Soft"),
     "suppressed": ("emailSuppressed", None),
+    "reply abuse": (COMPLAINT, None),
+    "reply change address": (REPLY, None),
+    "reply mail block": (REPLY, None),
+    "reply mail restriction": (REPLY, None),
+    "reply other": (REPLY, None),
 }
+
+#: RRDE ``Recipient Type`` of campaign recipients; other types (seed lists, inbox
+#: monitoring) are kept but left out of funnels unless ``include_seeds=True``.
+NORMAL_RECIPIENT_TYPE: Final = "Normal"
+RECIPIENT_TYPE_COLUMN: Final = "Recipient Type"
 
 
 def sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:

@@ -9,46 +9,27 @@ reads on a laptop screen and in print; in a notebook the object displays itself 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import io
+import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from bextoolkit import plotting, reports
-from bextoolkit.exceptions import BexConfigError, BexError
+from bextoolkit import _html, plotting, reports
+from bextoolkit.exceptions import BexConfigError, BexError, redact
 from bextoolkit.reports import quality
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
 __all__ = ["CampaignReport", "render_notebook"]
 
-_CSS = """
-body { font: 15px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
-       color: #1d2433; max-width: 1240px; margin: 2em auto; padding: 0 1.2em; }
-h1 { font-size: 1.7em; margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bottom:
-     2px solid #dde3ee; padding-bottom: .2em; } .sub { color: #5b6478; }
-.wide { overflow-x: auto; } table { border-collapse: collapse; margin: .6em 0; font-size: .85em; }
-th, td { padding: .28em .7em; border-bottom: 1px solid #e4e8f0; text-align: right; }
-th { background: #f3f6fb; } td:first-child, th:first-child { text-align: left; }
-.cards { display: flex; flex-wrap: wrap; gap: .8em; margin: 1em 0; }
-.card { background: #f3f6fb; border-radius: 8px; padding: .6em 1em; min-width: 8em; }
-.card b { display: block; font-size: 1.5em; } figure { margin: 1em 0; }
-figure svg { max-width: 100%; height: auto; } .note { color: #5b6478; font-size: .9em; }
-@media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; }
-               figure, table { page-break-inside: avoid; } }
-"""
+_CSS = _html.CSS
 
 _RATE_COLUMNS = ("open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate")
 #: nbconvert's page loads require.js and MathJax from a CDN; a shared report must not.
 _REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
-_SECRET_IN_URL = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
 
 
 @dataclass
@@ -105,7 +86,7 @@ class CampaignReport:
             "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_esc(self.title)}</title><style>{_CSS}</style></head>"
-            f"<body>{self._body()}</body></html>\n"
+            f"<body><main>{self._body()}</main></body></html>\n"
         )
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
@@ -116,23 +97,22 @@ class CampaignReport:
 
     def _body(self) -> str:
         ev = self._selected
-        funnel = reports.funnel(ev)
+        charts = _html.Charts()
+        funnel = per_mailing(ev)
         whole = reports.funnel(ev, by=None)
         parts = [
             f"<h1>{_esc(self.title)}</h1>",
             f"<p class='sub'>{_esc(_date_range(ev, self.tz))} · generated "
             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by bextoolkit</p>",
-            _cards(whole),
+            _headline(funnel, whole),
             "<h2>Funnel per mailing</h2>",
-            _figure(lambda ax: plotting.plot_funnel(funnel, ax=ax), height=max(3, len(funnel))),
-            _table(_funnel_table(funnel)),
+            self._mailings(funnel, charts),
             "<h2>Bounces</h2>",
-            self._bounces(ev),
+            self._bounces(ev, charts),
             "<h2>Top links</h2>",
-            self._links(ev),
+            self._links(ev, charts),
             "<h2>When people engage</h2>",
-            _figure(lambda ax: plotting.plot_engagement(ev, ax=ax, until="72h")),
-            _figure(lambda ax: plotting.plot_heatmap(ev, tz=self.tz, ax=ax), height=3.6),
+            self._engagement(ev, charts),
             "<h2>Quality flags</h2>",
             _quality(ev),
             "<h2>Data and conventions</h2>",
@@ -141,29 +121,146 @@ class CampaignReport:
         ]
         return "\n".join(parts)
 
-    def _bounces(self, ev: pd.DataFrame) -> str:
+    def _mailings(self, funnel: pd.DataFrame, charts: _html.Charts) -> str:
+        if funnel.empty:
+            return "<p>No mailings in these events.</p>"
+        top = 20
+        shown = min(len(funnel), top)
+        description = (
+            f"Nested bars per mailing in send order ({shown} of {len(funnel)}): sent, "
+            "delivered, unique opens and unique clicks, each row labelled with its open and "
+            "click rates. The table below has every mailing."
+        )
+        labelled = funnel.copy()
+        if "messageName" in funnel.columns and funnel["messageName"].duplicated().any():
+            stamps = funnel["sent_at"]
+            stamps = stamps.dt.tz_convert(self.tz) if stamps.dt.tz is not None else stamps
+            when = stamps.dt.strftime("%d %b %H:%M")
+            labelled["messageName"] = funnel["messageName"].astype(str) + " · " + when.fillna("")
+        chart = charts.figure(
+            lambda ax: plotting.plot_funnel(labelled, ax=ax, top=top),
+            height=(2.6 if len(funnel) == 1 else 1.8 + 0.3 * shown),
+            description=description,
+        )
+        return chart + _mailing_table(funnel, self.tz)
+
+    def _bounces(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
         if not (ev[EVENT_TYPE_COLUMN] == "emailBounce").any():
             return "<p>No bounces in these events.</p>"
         breakdown = reports.bounce_breakdown(ev)
-        by_domain = reports.bounce_breakdown(ev, by="domain").head(10)
-        return (
-            _figure(lambda ax: plotting.plot_bounces(breakdown, ax=ax), height=2.6)
-            + _table(_percent(breakdown, ("share", "rate")))
-            + "<p>Top recipient domains by bounces:</p>"
-            + _table(_percent(by_domain, ("share", "rate")))
-        )
+        by_domain = reports.bounce_breakdown(ev, by="domain")
+        out = charts.figure(
+            lambda ax: plotting.plot_bounces(breakdown, ax=ax),
+            height=1.6 + 0.45 * min(len(breakdown), 15),
+            description="Bounce events per bounce type, most first, with their share; "
+            "the numbers are in the table below.",
+        ) + _html.table(breakdown, caption="Bounces by type")
+        span = ev["timestamp"].max() - ev["timestamp"].min()
+        if span > pd.Timedelta(days=2):
+            over_time = reports.bounce_breakdown(ev, by=["day", "bounceType"])
+            out += charts.figure(
+                lambda ax: plotting.plot_bounces(over_time, ax=ax),
+                height=3.4,
+                description="Bounce events per day, stacked by bounce type.",
+            )
+            daily = over_time.pivot_table(
+                index="day", columns="bounceType", values="bounces", aggfunc="sum",
+                fill_value=0, observed=True,
+            )  # fmt: skip
+            daily.columns = [str(c) for c in daily.columns]
+            out += (
+                "<details><summary>Bounces per day, as a table</summary>"
+                + _html.table(daily.reset_index(), caption="Bounce events per day", tz=self.tz)
+                + "</details>"
+            )
+        shown = by_domain.head(10)
+        caption = f"Top recipient domains by bounces ({len(shown)} of {len(by_domain)})"
+        return out + _html.table(shown, caption=caption)
 
-    def _links(self, ev: pd.DataFrame) -> str:
+    def _links(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
         if not (ev[EVENT_TYPE_COLUMN] == "emailClick").any():
             return "<p>No clicks in these events.</p>"
-        links = reports.click_urls(ev, by=None).head(self.top_links)
-        shown = links[["clickUrl", "urlDescription", "gross_clicks", "unique_clicks"]].copy()
-        shown["click_share"] = links["click_share"]
-        shown["unique_click_rate"] = links["unique_click_rate"]
-        shown["median_time_to_click"] = links["median_time_to_click"].map(_duration)
-        return _figure(
-            lambda ax: plotting.plot_click_urls(links, ax=ax), height=max(3, len(links) * 0.4)
-        ) + _table(_percent(shown, ("click_share", "unique_click_rate")))
+        links = reports.click_urls(ev, by=None, top=self.top_links)
+        total = links.attrs.get("links", len(links))
+        shown = links[["clickUrl", "urlDescription", "unique_clicks", "gross_clicks"]].copy()
+        for column in ("click_share", "unique_click_rate", "median_time_to_click"):
+            shown[column] = links[column]
+        chart = charts.figure(
+            lambda ax: plotting.plot_click_urls(links, ax=ax, top=self.top_links),
+            height=1.6 + 0.4 * len(links),
+            description=f"The {len(links)} links with the most unique clickers (of {total}), "
+            "most first, with the unique click rate over delivered; the table below lists "
+            "them in the same order.",
+        )
+        return chart + _html.table(shown, caption=f"Top links ({len(links)} of {total})")
+
+    def _engagement(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
+        sends = ev[EVENT_TYPE_COLUMN] == "emailSend"
+        if not sends.any():
+            return "<p>No sends in these events, so no time since the send.</p>"
+        curves = {
+            word: reports.engagement_curve(ev, event=event, until="72h")
+            for word, event in (("opened", "emailOpen"), ("clicked", "emailClick"))
+        }
+        horizon = curves["opened"]["elapsed"].iloc[-1]
+        chart = charts.figure(
+            lambda ax: plotting.plot_engagement(ev, ax=ax, until="72h"),
+            height=3.4,
+            description="Share of delivered recipients who opened and who clicked, by hours "
+            f"since their own send, up to {_html.duration(horizon)} where the data stops.",
+        )
+        marks = [pd.Timedelta(hours=h) for h in (1, 6, 24, 72) if pd.Timedelta(hours=h) <= horizon]
+        rows = []
+        for mark in marks or [horizon]:
+            row: dict[str, Any] = {"within": _html.duration(mark)}
+            for word, curve in curves.items():
+                at = curve[curve["elapsed"] <= mark].iloc[-1]
+                row[word] = at["share"]
+                row[f"{word}_watched"] = (
+                    at["observed"] / at["delivered"] if at["delivered"] else None
+                )
+            rows.append(row)
+        table = _html.table(
+            pd.DataFrame(rows)[["within", "opened", "clicked", "opened_watched"]],
+            caption="Share of delivered recipients engaged within a time of their send",
+            labels={
+                "within": "Within",
+                "opened": "Opened",
+                "clicked": "Clicked",
+                "opened_watched": "Recipients watched this long",
+            },
+            rates=["opened", "clicked", "opened_watched"],
+        )
+        heat = reports.activity_heatmap(ev, tz=self.tz)
+        heatmap = charts.figure(
+            lambda ax: plotting.plot_heatmap(heat, tz=self.tz, ax=ax),
+            height=3.6,
+            description=f"Opens and clicks per weekday and hour of day ({self.tz}); darker "
+            f"is more. Busiest: {_busiest(heat)}. The numbers are in the table below.",
+        )
+        numbers = heat.copy()
+        numbers.columns = [f"{h:02d}" for h in numbers.columns]
+        heat_table = (
+            "<details><summary>Opens and clicks per weekday and hour, as a table</summary>"
+            + _html.table(numbers.reset_index(), labels={"weekday": "Weekday"})
+            + "</details>"
+        )
+        return chart + table + heatmap + heat_table
+
+
+def per_mailing(events: pd.DataFrame) -> pd.DataFrame:
+    """The funnel per mailing with ``sent_at`` (its first send), in send order."""
+    funnel = reports.funnel(events)
+    if "messageId" not in funnel.columns or funnel.empty:
+        return funnel
+    sends = events.loc[events[EVENT_TYPE_COLUMN] == "emailSend", ["messageId", "timestamp"]]
+    first = sends.groupby("messageId", observed=True)["timestamp"].min()
+    first.index = first.index.astype(str)
+    sent_at = funnel["messageId"].astype(str).map(first)
+    position = list(funnel.columns).index("sent")
+    funnel.insert(position, "sent_at", pd.to_datetime(sent_at))
+    order = funnel["sent_at"].argsort(kind="stable")  # NaT (no send in the frame) last
+    return funnel.iloc[order].reset_index(drop=True)
 
 
 # --- selection ----------------------------------------------------------------------------
@@ -183,39 +280,15 @@ def _select(
 
 # --- pieces of the page -------------------------------------------------------------------
 def _esc(text: object) -> str:
-    return html.escape(str(text))
+    return _html.esc(text)
 
 
-def _figure(draw: Callable[[Axes], Axes], *, height: float = 3.2) -> str:
-    """Draw on a fresh figure (never pyplot's global state) and inline it as SVG."""
-    from matplotlib.figure import Figure  # matplotlib only when a report is drawn
-
-    fig = Figure(figsize=(9, height), layout="constrained")
-    draw(fig.add_subplot())
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg")
-    svg = buffer.getvalue()
-    return f"<figure>{svg[svg.index('<svg') :]}</figure>"
-
-
-def _percent(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    shown = frame.copy()
-    for column in columns:
-        if column in shown.columns:
-            shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.1%}")
-    return shown
-
-
-def _table(frame: pd.DataFrame) -> str:
-    html_table = frame.to_html(index=False, na_rep="–", border=0, escape=True)
-    return f"<div class='wide'>{html_table}</div>"
-
-
-def _funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
+def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
     columns = [
         c
         for c in (
-            "messageName",
+            "messageName" if "messageName" in funnel.columns else "messageId",
+            "sent_at",
             "sent",
             "delivered",
             "unique_opens",
@@ -226,34 +299,76 @@ def _funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
         )
         if c in funnel.columns
     ]
-    return _percent(funnel[columns], _RATE_COLUMNS)
+    totals = funnel_totals(funnel)
+    footer = {columns[0]: "All mailings", **{c: totals[c] for c in columns if c in totals}}
+    caption = f"Every mailing, in send order ({len(funnel):,})"
+    return _html.table(funnel[columns], caption=caption, footer=footer, tz=tz)
 
 
-def _cards(whole: pd.DataFrame) -> str:
-    row = whole.iloc[0] if len(whole) else pd.Series(dtype=object)
-    cards = [
-        ("Sent", f"{int(row.get('sent', 0)):,}"),
-        ("Delivered", f"{int(row.get('delivered', 0)):,}"),
-        ("Unique open rate", _rate(row.get("open_rate"))),
-        ("Unique click rate", _rate(row.get("click_rate"))),
-        ("Click-to-open", _rate(row.get("click_to_open"))),
-        ("Bounce rate", _rate(row.get("bounce_rate"))),
-    ]
-    inner = "".join(f"<div class='card'><b>{v}</b>{_esc(k)}</div>" for k, v in cards)
-    caption = "<p class='note'>All mailings together, counting each recipient once.</p>"
-    return f"<div class='cards'>{inner}</div>{caption}"
+def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
+    """Sums of the per-mailing counts and the rates of those sums (totals over totals)."""
+    counts = ("sent", "delivered", "unique_opens", "unique_clicks", "bounced", "opt_outs")
+    totals: dict[str, float] = {c: int(funnel[c].sum()) for c in counts if c in funnel.columns}
+
+    def rate(num: str, den: str) -> float:
+        return totals[num] / totals[den] if totals.get(den) else float("nan")
+
+    totals.update(
+        open_rate=rate("unique_opens", "delivered"),
+        click_rate=rate("unique_clicks", "delivered"),
+        click_to_open=rate("unique_clicks", "unique_opens"),
+        bounce_rate=rate("bounced", "sent"),
+        opt_out_rate=rate("opt_outs", "delivered"),
+    )
+    return totals
+
+
+def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
+    totals = funnel_totals(funnel) if len(funnel) else {}
+    people = whole.iloc[0] if len(whole) else pd.Series(dtype=object)
+
+    def count(value: Any) -> str:
+        return f"{int(value):,}" if value is not None and not pd.isna(value) else "–"
+
+    tiles = _html.cards(
+        [
+            ("Sends", count(totals.get("sent", 0))),
+            ("Delivered", count(totals.get("delivered", 0))),
+            ("Unique opens", count(totals.get("unique_opens", 0))),
+            ("Unique clicks", count(totals.get("unique_clicks", 0))),
+            ("Open rate", _rate(totals.get("open_rate"))),
+            ("Click rate", _rate(totals.get("click_rate"))),
+            ("Click-to-open", _rate(totals.get("click_to_open"))),
+            ("Bounce rate", _rate(totals.get("bounce_rate"))),
+        ]
+    )
+    distinct = _html.cards(
+        [
+            ("People reached", count(people.get("sent", 0))),
+            ("People who opened any mailing", count(people.get("unique_opens", 0))),
+            ("People who clicked any mailing", count(people.get("unique_clicks", 0))),
+        ],
+        "cards people",
+    )
+    return (
+        tiles
+        + "<p class='note'>Totals add up the mailings in the table below (a person sent three "
+        "mailings counts three times); rates are totals over totals.</p>"
+        + distinct
+        + "<p class='note'>Distinct people: each person counted once, whatever the number of "
+        "mailings they got.</p>"
+    )
+
+
+def _busiest(heat: pd.DataFrame) -> str:
+    if not heat.to_numpy().any():
+        return "no opens or clicks"
+    day, hour = heat.stack().idxmax()  # type: ignore[misc]  # a (weekday, hour) pair
+    return f"{day} {int(hour):02d}:00-{int(hour) + 1:02d}:00"
 
 
 def _rate(value: Any) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.1%}"
-
-
-def _duration(value: Any) -> str:
-    if pd.isna(value):
-        return "–"
-    seconds = int(pd.Timedelta(value).total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h {rest // 60:02d}m" if hours else f"{rest // 60}m {rest % 60:02d}s"
+    return _html.percent(value)
 
 
 def _quality(ev: pd.DataFrame) -> str:
@@ -264,25 +379,29 @@ def _quality(ev: pd.DataFrame) -> str:
     bots = int(flagged["bot_click"].sum())
     plain = reports.funnel(flagged, by=None)
     clean = reports.funnel(flagged, by=None, exclude=True)
+    names = {"open_rate": "Open rate", "click_rate": "Click rate", "click_to_open": "Click-to-open"}
     compare = pd.DataFrame(
         {
-            "metric": ["open_rate", "click_rate", "click_to_open"],
-            "all events": [_rate(plain[m].iloc[0]) for m in _RATE_COLUMNS[:3]],
-            "without flagged": [_rate(clean[m].iloc[0]) for m in _RATE_COLUMNS[:3]],
+            "metric": list(names.values()),
+            "all events": [plain[m].iloc[0] for m in names],
+            "without flagged": [clean[m].iloc[0] for m in names],
         }
     )
     reasons = pd.concat(
         [
-            flagged["machine_open_reason"].dropna().value_counts(),
-            flagged["bot_click_reason"].dropna().value_counts(),
+            flagged["machine_open_reason"].dropna().astype(str).value_counts(),
+            flagged["bot_click_reason"].dropna().astype(str).value_counts(),
         ]
     )
     reason_table = reasons.rename_axis("reason").reset_index(name="events")
+    labels = {"metric": "Metric", "all events": "All events", "without flagged": "Without flagged",
+              "reason": "Reason", "events": "Events"}  # fmt: skip
+    as_rates = _html.table(compare, labels=labels, rates=["all events", "without flagged"])
     return (
         f"<p>{machine:,} of {opens:,} opens look like machine opens (privacy proxies, "
         f"pre-fetch); {bots:,} of {clicks:,} clicks look like security-scanner clicks.</p>"
-        + _table(compare)
-        + (_table(reason_table) if len(reason_table) else "")
+        + as_rates
+        + (_html.table(reason_table, labels=labels, caption="Why") if len(reason_table) else "")
     )
 
 
@@ -304,18 +423,13 @@ def _provenance(events: pd.DataFrame, selected: pd.DataFrame) -> str:
     out = f"<p>{_esc(lines[0])}</p>"
     if files:
         table = pd.DataFrame(
-            [{"file": _redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]
+            [{"file": redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]
         )
-        out += f"<details><summary>Files read</summary>{_table(table)}</details>"
+        out += f"<details><summary>Files read</summary>{_html.table(table)}</details>"
     if skipped:
-        table = pd.DataFrame(skipped).astype(str).map(_redact)
-        out += f"<details open><summary>Skipped lines</summary>{_table(table)}</details>"
+        table = pd.DataFrame(skipped).astype(str).map(redact)  # no login reaches a shared report
+        out += f"<details open><summary>Skipped lines</summary>{_html.table(table)}</details>"
     return out
-
-
-def _redact(text: str) -> str:
-    """Drop any ``user:password@`` from URLs, so no login reaches a shared report."""
-    return _SECRET_IN_URL.sub(r"\g<scheme>", text)
 
 
 def _convention_sentence(funnel: pd.DataFrame) -> str:
@@ -327,11 +441,32 @@ def _convention_sentence(funnel: pd.DataFrame) -> str:
 
 
 # --- a parameterised report notebook, rendered to HTML -------------------------------------
+#: Cells with one of these tags are for the notebook's developer, not for the report.
+HIDDEN_TAGS = ("developer", "remove-cell")
+
+
+def _find_notebook(path: Path) -> Path:
+    """``path``, or the same relative path in the checkout this package runs from."""
+    if path.is_file():
+        return path
+    if not path.is_absolute():
+        checkout = Path(__file__).resolve().parent.parent / path
+        if checkout.is_file():
+            return checkout
+    raise BexConfigError(f"{path}: no such notebook; pass --notebook PATH")
+
+
 def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: str | Path) -> Path:
     """Run a report notebook with ``parameters`` and write it as HTML without the code.
 
     The notebook's cell tagged ``parameters`` (papermill's convention) is followed by an
     injected cell that assigns the given values, so papermill and this function agree.
+    Cells tagged ``developer`` (or ``remove-cell``) are left out of the report, and so are
+    the code and the ``In``/``Out`` prompts: the page reads as a manager's report.
+    A relative ``notebook`` that does not exist from the current folder is looked up
+    from the checkout bextoolkit runs from, so the default
+    ``notebooks/05-shareable-report.ipynb`` works from the repository root and from
+    ``notebooks/``.
 
     Raises
     ------
@@ -349,9 +484,7 @@ def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: st
         raise BexConfigError(
             f"rendering a notebook needs {exc.name}: pip install 'bextoolkit[notebook]'"
         ) from exc
-    path = Path(notebook)
-    if not path.is_file():
-        raise BexConfigError(f"{path}: no such notebook; pass --notebook PATH")
+    path = _find_notebook(Path(notebook))
     nb = nbformat.read(path, as_version=4)
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     if not tagged:
@@ -362,12 +495,24 @@ def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: st
         metadata={"tags": ["injected-parameters"]},
     )
     nb.cells.insert(tagged[0] + 1, injected)
-    client = nbclient.NotebookClient(nb, timeout=600, resources={"metadata": {"path": path.parent}})
+    nb.cells = [c for c in nb.cells if not set(c.metadata.get("tags", [])) & set(HIDDEN_TAGS)]
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=600,
+        resources={"metadata": {"path": path.parent}},
+        # the kernel's notices (e.g. "running over TCP without encryption" on loopback) are
+        # not the report reader's business; its errors still reach the terminal
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
     try:
-        client.execute()
+        # the kernel's debugger otherwise warns about frozen modules on the terminal
+        client.execute(env={**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"})
     except nbclient.exceptions.CellExecutionError as exc:
         raise BexError(f"{path}: a cell failed: {exc.ename}: {exc.evalue}") from None
-    body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True).from_notebook_node(nb)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nb)
     out = Path(output)
     out.write_text(_REMOTE_SCRIPT.sub("", body), encoding="utf-8")
     return out

@@ -43,11 +43,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from bextoolkit.exceptions import BexConfigError, BexConnectionError, BexError, BexFileError
+from bextoolkit.exceptions import BexConfigError, BexConnectionError, BexError, BexFileError, redact
 from bextoolkit.readers import read_files
 from bextoolkit.readers import store as _store
 from bextoolkit.readers._dedupe import cross_file_duplicates, row_keys
-from bextoolkit.readers._sources import Source, expand, redact
+from bextoolkit.readers._sources import Source, expand
 
 log = logging.getLogger(__name__)
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pandas as pd
 import pytest
+
+from bextoolkit import schema
 
 matplotlib.use("Agg")
 
@@ -57,6 +68,18 @@ def valid_body() -> dict:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_tokens(monkeypatch, tmp_path_factory):
+    """No access token crosses tests, and the on-disk token cache stays off and sandboxed."""
+    from bextoolkit.auth import forget_tokens
+
+    monkeypatch.delenv("BEX_TOKEN_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    forget_tokens()
+    yield
+    forget_tokens()
+
+
+@pytest.fixture(autouse=True)
 def _close_figures():
     yield
     import matplotlib.pyplot as plt
@@ -74,3 +97,233 @@ def normalized(frame: pd.DataFrame) -> pd.DataFrame:
             out[name] = col.cat.set_categories(col.cat.categories.sort_values())
     out.attrs = {}
     return out
+
+
+# --- a scripted loopback HTTP server (OAuth + API) for the client, auth and CLI tests -------
+
+CLIENT_SECRET = "cl1ent-SECRET-do-not-show"
+REFRESH_TOKEN = "refr3sh-TOKEN-do-not-show"
+ACCESS_PREFIX = "acc3ss-TOKEN-do-not-show-"
+
+
+@dataclass
+class Reply:
+    """One scripted answer: JSON ``body`` (str is sent raw, as ``text/plain`` unless
+    ``content_type`` says otherwise), ``delay`` before answering, or ``drop`` the connection
+    without answering."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+    content_type: str | None = None
+
+
+def envelope(data: Any = None, general=(), fields=None) -> dict:
+    return {
+        "meta": {"generalErrors": list(general), "fieldErrors": dict(fields or {})},
+        "data": data,
+    }
+
+
+class ScriptedServer:
+    """Answers API calls from ``replies`` and token calls from ``token_replies`` (or with a
+    fresh token each time); records every request."""
+
+    def __init__(self, token_lifetime: int = 14400) -> None:
+        self.token_lifetime = token_lifetime
+        self.replies: deque[Reply] = deque()
+        self.token_replies: deque[Reply] = deque()
+        self.requests: list[tuple[str, str, dict[str, str], str]] = []
+        self.tokens = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                outer._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                outer._handle(self, "POST")
+
+            def do_PUT(self) -> None:
+                outer._handle(self, "PUT")
+
+            def do_DELETE(self) -> None:
+                outer._handle(self, "DELETE")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def queue(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def api_requests(self) -> list[tuple[str, str]]:
+        return [(m, p) for m, p, _, _ in self.requests if p != "/oauth/token"]
+
+    def token_count(self) -> int:
+        return sum(1 for _, p, _, _ in self.requests if p == "/oauth/token")
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length).decode() if length else ""
+        with self._lock:
+            self.requests.append((method, handler.path, dict(handler.headers), body))
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if handler.path == "/oauth/token":
+                if self.token_replies:
+                    reply = self.token_replies.popleft()
+                else:
+                    self.tokens += 1
+                    reply = Reply(
+                        200,
+                        {
+                            "access_token": f"{ACCESS_PREFIX}{self.tokens}",
+                            "token_type": "bearer",
+                            "expires_in": self.token_lifetime,
+                        },
+                    )
+            else:
+                reply = (
+                    self.replies.popleft()
+                    if self.replies
+                    else Reply(500, envelope(general=["script exhausted"]))
+                )
+        try:
+            time.sleep(reply.delay)
+            if reply.drop:
+                handler.close_connection = True
+                handler.connection.shutdown(socket.SHUT_RDWR)
+                return
+            raw = (
+                reply.body
+                if isinstance(reply.body, str)
+                else ("" if reply.body is None else json.dumps(reply.body))
+            )
+            data = raw.encode()
+            handler.send_response(reply.status)
+            default_type = "text/plain" if isinstance(reply.body, str) else "application/json"
+            handler.send_header("Content-Type", reply.content_type or default_type)
+            handler.send_header("Content-Length", str(len(data)))
+            for k, v in reply.headers.items():
+                handler.send_header(k, v)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (timeout test)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = ScriptedServer()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def make_client(base_url: str, sleeps: list[float], **kw: Any) -> Any:
+    """A BexClient of the scripted server's credentials whose sleeps land in ``sleeps``."""
+    options: dict[str, Any] = {
+        "base_url": base_url,
+        "client_id": "app-id",
+        "client_secret": CLIENT_SECRET,
+        "refresh_token": REFRESH_TOKEN,
+        "sleep": sleeps.append,
+        "timeout": (2.0, 2.0),
+        "env": {},
+    }
+    options.update(kw)
+    from bextoolkit.client import BexClient
+
+    return BexClient(**options)
+
+
+# --- one builder for small events frames ------------------------------------------------------
+
+#: What a compact row holds, unless a test says otherwise.
+ROW_COLUMNS = ("messageId", "RECIPIENT_ID", "eventType", "timestamp")
+#: Time zero of the compact rows: a number in ``timestamp`` is minutes after it.
+T0 = pd.Timestamp("2026-11-02 08:00", tz="UTC")
+
+
+def events_frame(
+    rows: Sequence[Sequence[Any]],
+    columns: Sequence[str] = ROW_COLUMNS,
+    *,
+    start: pd.Timestamp = T0,
+    missing: Sequence[str] = ("bounceType", "clickUrl", "urlDescription"),
+) -> pd.DataFrame:
+    """An events frame typed like ``read_events``' from compact rows.
+
+    Each row holds the values of ``columns`` in order, optionally followed by a dict of
+    further columns (``("m1", "r5", "emailBounce", 10, {"bounceType": "Hard"})``). A number
+    in ``timestamp`` is minutes after ``start``, a ``Timedelta`` an offset from it, anything
+    else a time in UTC. ``Email`` is made from ``RECIPIENT_ID`` when not given, and the
+    ``missing`` columns are added empty. Low-cardinality text becomes ``category`` and
+    identifiers strings, as :mod:`bextoolkit.schema` says.
+    """
+    records = []
+    for values in rows:
+        extra = values[len(columns)] if len(values) > len(columns) else {}
+        record = dict(zip(columns, values[: len(columns)], strict=True)) | extra
+        if "timestamp" in record:
+            record["timestamp"] = _time(record["timestamp"], start)
+        if "RECIPIENT_ID" in record and "Email" not in record:
+            rid = record["RECIPIENT_ID"]
+            record["Email"] = None if rid is None else f"{rid}@example.com"
+        records.append(record)
+    out = pd.DataFrame.from_records(records)
+    for name in missing:
+        if name not in out.columns:
+            out[name] = None
+    for name in out.columns:
+        if name in schema.CATEGORY_COLUMNS:
+            out[name] = out[name].astype("category")
+        elif name in schema.UNIQUE_TEXT_COLUMNS or name in schema.ID_COLUMNS:
+            out[name] = out[name].astype("string")
+    return out
+
+
+def _time(value: Any, start: pd.Timestamp) -> pd.Timestamp:
+    if isinstance(value, int | float):
+        return start + pd.Timedelta(minutes=value)
+    if isinstance(value, pd.Timedelta):
+        return start + value
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp
+
+
+def zip_bytes(members: dict[str, str | bytes]) -> bytes:
+    """A zip archive in memory holding ``members`` (name -> text or bytes)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()

@@ -60,7 +60,8 @@ def test_chaining_after_query(events):
 
 
 def test_forwards_quality_functions_lazily(events):
-    quality = pytest.importorskip("bextoolkit.reports.quality")
+    from bextoolkit.reports import quality
+
     flagged = events.assign(userAgent=pd.Categorical(["x"] * 5)).bex.flag_machine_opens()
     assert "machine_open" in flagged.columns
     want = quality.flag_machine_opens(events.assign(userAgent=pd.Categorical(["x"] * 5)))
@@ -74,3 +75,11 @@ def test_unknown_names_raise_attribute_error(events):
     with pytest.raises(AttributeError, match="plot_nothing"):
         events.bex.plot_nothing  # noqa: B018
     assert {"funnel", "click_urls", "flag_machine_opens", "compare"} <= set(dir(events.bex))
+
+
+def test_plot_functions_are_forwarded_with_the_frame_first(events):
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    assert events.bex.plot_funnel(ax=ax) is ax
+    assert {"plot_funnel", "plot_bounces", "plot_click_urls"} <= set(dir(events.bex))

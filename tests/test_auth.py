@@ -1,18 +1,27 @@
-"""Pods, masked credentials and the cached access token (against the sandbox's real endpoint)."""
+"""Pods, masked credentials and the token caches (against the sandbox's real endpoint and
+the scripted loopback server)."""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 import threading
 
 import pytest
+from conftest import CLIENT_SECRET, REFRESH_TOKEN, Reply, ScriptedServer, envelope, make_client
 
+from bextoolkit._http import RetryPolicy
 from bextoolkit.auth import (
     PODS,
     AccessToken,
     Credentials,
+    DiskTokenCache,
     api_base_url,
-    backoff_delay,
+    forget_tokens,
+    refresh_margin,
     sftp_host,
+    token_cache_dir,
 )
 from bextoolkit.exceptions import BexAuthError, BexConfigError
 from bextoolkit.sandbox.api import SandboxAPI
@@ -169,7 +178,7 @@ def test_wrong_credentials_fail_at_once_without_backoff(api):
     token = AccessToken(
         api.base_url,
         Credentials(c.client_id, "wrong-secret-xyz", c.refresh_token),
-        sleep=sleeps.append,
+        retry=RetryPolicy(sleep=sleeps.append),
     )
     with pytest.raises(BexAuthError) as info:
         token.get()
@@ -179,9 +188,136 @@ def test_wrong_credentials_fail_at_once_without_backoff(api):
     assert "wrong-secret-xyz" not in str(info.value) + repr(info.value) + repr(token)
 
 
-def test_backoff_is_capped_exponential_with_jitter():
-    lows = [backoff_delay(n, base=1.0, cap=60.0, rng=lambda: 0.0) for n in range(8)]
-    highs = [backoff_delay(n, base=1.0, cap=60.0, rng=lambda: 1.0) for n in range(8)]
-    assert highs == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
-    assert lows == [h / 2 for h in highs]
-    assert 0.5 <= backoff_delay(0, base=1.0, cap=60.0) <= 1.0
+def test_a_wrong_secret_never_rides_on_a_cached_token(api):
+    good = AccessToken(api.base_url, credentials_of(api))
+    good.get()
+    c = api.credentials
+    wrong = AccessToken(api.base_url, Credentials(c.client_id, "wrong-secret", c.refresh_token))
+    with pytest.raises(BexAuthError, match="refused the credentials"):
+        wrong.get()
+
+
+# --- one token per process, shared by every client and thread ---------------------------------
+
+
+@pytest.fixture
+def scripted():
+    s = ScriptedServer()
+    yield s
+    s.close()
+
+
+def test_five_clients_with_the_same_credentials_ask_once(scripted, sleeps):
+    scripted.queue(*[Reply(200, envelope({"id": "1", "channels": []}))] * 5)
+    clients = [make_client(scripted.base_url, sleeps) for _ in range(5)]
+    for client in clients:
+        client.get_job("1")
+    assert scripted.token_count() == 1
+    other = make_client(scripted.base_url, sleeps, client_id="another-app")
+    other.token.get()
+    assert scripted.token_count() == 2  # other credentials, another token
+
+
+def test_threads_of_many_clients_refresh_once(scripted, sleeps):
+    clients = [make_client(scripted.base_url, sleeps) for _ in range(3)]
+    barrier = threading.Barrier(12)
+    seen: list[str] = []
+
+    def work(n: int) -> None:
+        barrier.wait()
+        seen.append(clients[n % 3].token.get())
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 12 and len(set(seen)) == 1
+    assert scripted.token_count() == 1
+
+
+def test_the_margin_shrinks_for_short_lived_tokens():
+    assert refresh_margin(14400) == 300 and refresh_margin(14223) == 300
+    assert refresh_margin(100) == 10 and refresh_margin(0) == 0
+
+
+def test_short_lived_tokens_are_asked_for_once_per_lifetime(sleeps):
+    server = ScriptedServer(token_lifetime=100)  # under the old 300 s margin
+    try:
+        clock = Clock()
+        token = AccessToken(
+            server.base_url, Credentials("app-id", CLIENT_SECRET, REFRESH_TOKEN), clock=clock
+        )
+        for _ in range(200):  # 200 calls over 100 s: the token is renewed once, at 90 s
+            token.get()
+            clock.now += 0.5
+        assert server.token_count() == 2
+        forget_tokens()
+        server.queue(*[Reply(200, envelope({"id": "1", "channels": []}))] * 200)
+        client = make_client(server.base_url, sleeps)
+        before = server.token_count()
+        for _ in range(200):
+            client.get_job("1")
+        assert 1 <= server.token_count() - before <= 2
+    finally:
+        server.close()
+
+
+# --- the opt-in on-disk cache ------------------------------------------------------------------
+
+
+def test_the_disk_cache_is_off_unless_asked_for(scripted, sleeps):
+    folder = token_cache_dir()
+    assert folder == token_cache_dir({"XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"]})
+    assert str(folder).endswith(os.path.join("bextoolkit", "tokens"))
+    make_client(scripted.base_url, sleeps).token.get()
+    assert not folder.exists()
+    forget_tokens()
+    make_client(scripted.base_url, sleeps, env={"BEX_TOKEN_CACHE": "1"}).token.get()
+    assert len(list(folder.glob("*.json"))) == 1
+
+
+def test_the_disk_cache_reuses_a_token_across_processes(scripted, sleeps):
+    first = make_client(scripted.base_url, sleeps, disk_token_cache=True)
+    token = first.token.get()
+    [path] = token_cache_dir().glob("*.json")
+    if os.name == "posix":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    stored = json.loads(path.read_text())
+    assert set(stored) == {"key", "access_token", "expires_at", "refresh_at"}
+    assert stored["access_token"] == token and path.stem == stored["key"]
+    text = path.read_text()
+    for secret in (CLIENT_SECRET, REFRESH_TOKEN, "app-id"):
+        assert secret not in text
+
+    forget_tokens()  # what a new process starts with
+    second = make_client(scripted.base_url, sleeps, disk_token_cache=True)
+    assert second.token.get() == token
+    assert scripted.token_count() == 1
+
+    forget_tokens()
+    other = make_client(scripted.base_url, sleeps, disk_token_cache=True, client_id="other-app")
+    assert other.token.get() != token  # another key, another file
+    assert len(list(token_cache_dir().glob("*.json"))) == 2
+
+
+def test_a_refused_disk_token_is_dropped_and_replaced(scripted, sleeps):
+    make_client(scripted.base_url, sleeps, disk_token_cache=True).token.get()
+    forget_tokens()
+    client = make_client(scripted.base_url, sleeps, disk_token_cache=True)
+    scripted.queue(Reply(401), Reply(200, envelope({"id": "1", "channels": []})))
+    client.get_job("1")  # the cached token is refused once, a new one is asked for and kept
+    assert scripted.token_count() == 2
+    [path] = token_cache_dir().glob("*.json")
+    assert json.loads(path.read_text())["access_token"] == client.token.get()
+
+
+def test_a_damaged_cache_file_is_ignored(tmp_path):
+    cache = DiskTokenCache(tmp_path)
+    cache.path("k").write_text("{not json")
+    assert cache.load("k") is None
+    cache.save("k", "tok", 100, 90)
+    assert cache.load("k")[0] == "tok"
+    cache.save("k", "tok", 100, -1)  # due for renewal: not handed out
+    assert cache.load("k") is None

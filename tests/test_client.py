@@ -11,16 +11,21 @@ import socket
 import threading
 import time
 import traceback
-from collections import deque
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import valid_body
+from conftest import (
+    ACCESS_PREFIX,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    Reply,
+    envelope,
+    make_client,
+    valid_body,
+)
 
-from bextoolkit.client import BexClient, error_for_status
+from bextoolkit.client import BexClient
 from bextoolkit.exceptions import (
     BexAPIError,
     BexAuthError,
@@ -40,165 +45,6 @@ from bextoolkit.jobs import JOBS_PATH, Channel, JobDefinition
 from bextoolkit.sandbox.api import SandboxAPI
 
 SEED = valid_body()
-
-CLIENT_SECRET = "cl1ent-SECRET-do-not-show"
-REFRESH_TOKEN = "refr3sh-TOKEN-do-not-show"
-ACCESS_PREFIX = "acc3ss-TOKEN-do-not-show-"
-
-
-# --- a scripted loopback server --------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    """One scripted answer: JSON ``body`` (str is sent raw), ``delay`` before answering, or
-    ``drop`` the connection without answering."""
-
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-
-
-def envelope(data: Any = None, general=(), fields=None) -> dict:
-    return {
-        "meta": {"generalErrors": list(general), "fieldErrors": dict(fields or {})},
-        "data": data,
-    }
-
-
-class ScriptedServer:
-    """Answers API calls from ``replies`` and token calls from ``token_replies`` (or with a
-    fresh token each time); records every request."""
-
-    def __init__(self) -> None:
-        self.replies: deque[Reply] = deque()
-        self.token_replies: deque[Reply] = deque()
-        self.requests: list[tuple[str, str, dict[str, str], str]] = []
-        self.tokens = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                outer._handle(self, "POST")
-
-            def do_PUT(self) -> None:
-                outer._handle(self, "PUT")
-
-            def do_DELETE(self) -> None:
-                outer._handle(self, "DELETE")
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def queue(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def api_requests(self) -> list[tuple[str, str]]:
-        return [(m, p) for m, p, _, _ in self.requests if p != "/oauth/token"]
-
-    def token_count(self) -> int:
-        return sum(1 for _, p, _, _ in self.requests if p == "/oauth/token")
-
-    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length).decode() if length else ""
-        with self._lock:
-            self.requests.append((method, handler.path, dict(handler.headers), body))
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            if handler.path == "/oauth/token":
-                if self.token_replies:
-                    reply = self.token_replies.popleft()
-                else:
-                    self.tokens += 1
-                    reply = Reply(
-                        200,
-                        {
-                            "access_token": f"{ACCESS_PREFIX}{self.tokens}",
-                            "token_type": "bearer",
-                            "expires_in": 14400,
-                        },
-                    )
-            else:
-                reply = (
-                    self.replies.popleft()
-                    if self.replies
-                    else Reply(500, envelope(general=["script exhausted"]))
-                )
-        try:
-            time.sleep(reply.delay)
-            if reply.drop:
-                handler.close_connection = True
-                handler.connection.shutdown(socket.SHUT_RDWR)
-                return
-            raw = (
-                reply.body
-                if isinstance(reply.body, str)
-                else ("" if reply.body is None else json.dumps(reply.body))
-            )
-            data = raw.encode()
-            handler.send_response(reply.status)
-            handler.send_header(
-                "Content-Type",
-                "application/json" if not isinstance(reply.body, str) else "text/plain",
-            )
-            handler.send_header("Content-Length", str(len(data)))
-            for k, v in reply.headers.items():
-                handler.send_header(k, v)
-            handler.end_headers()
-            handler.wfile.write(data)
-        except OSError:
-            pass  # the client gave up (timeout test)
-        finally:
-            with self._lock:
-                self.in_flight -= 1
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server():
-    s = ScriptedServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-def make_client(base_url: str, sleeps: list[float], **kw: Any) -> BexClient:
-    options: dict[str, Any] = {
-        "base_url": base_url,
-        "client_id": "app-id",
-        "client_secret": CLIENT_SECRET,
-        "refresh_token": REFRESH_TOKEN,
-        "sleep": sleeps.append,
-        "timeout": (2.0, 2.0),
-        "env": {},
-    }
-    options.update(kw)
-    return BexClient(**options)
 
 
 @pytest.fixture
@@ -463,31 +309,24 @@ def test_token_endpoint_refusing_connections_backs_off_then_raises(sleeps):
     client = make_client(f"http://127.0.0.1:{port}", sleeps)
     with pytest.raises(BexConnectionError, match="oauth/token: connection refused"):
         client.get_job("1")
-    assert len(sleeps) == 4  # 5 token attempts; the API call itself is not retried on top
+    # the token's tries follow the client's policy; the API call is not retried on top
+    assert len(sleeps) == client.max_retries
 
 
 def test_token_endpoint_failing_backs_off_exponentially(server, client, sleeps):
-    server.token_replies.extend(
-        [Reply(503), Reply(500), Reply(429, headers={"Retry-After": "3"}), Reply(502)]
-    )
+    server.token_replies.extend([Reply(503), Reply(429, headers={"Retry-After": "3"}), Reply(502)])
     server.queue(Reply(200, envelope(stored())))
-    client.token._sleep = sleeps.append  # (the client passes its sleep on; explicit here)
     assert client.get_job("1001").id == "1001"
-    assert server.token_count() == 5
-    assert len(sleeps) == 4
-    assert (
-        0.5 <= sleeps[0] <= 1.0
-        and 1.0 <= sleeps[1] <= 2.0
-        and sleeps[2] == 3.0
-        and 4.0 <= sleeps[3] <= 8.0
-    )
+    assert server.token_count() == 4
+    assert len(sleeps) == 3  # base 0.5, doubling, jitter; Retry-After wins
+    assert 0.25 <= sleeps[0] <= 0.5 and sleeps[1] == 3.0 and 1.0 <= sleeps[2] <= 2.0
 
 
 def test_token_endpoint_down_for_good_raises_after_max_attempts(server, client, sleeps):
-    server.token_replies.extend([Reply(503, {"error": "temporarily_unavailable"})] * 5)
+    server.token_replies.extend([Reply(503, {"error": "temporarily_unavailable"})] * 4)
     with pytest.raises(BexServerError, match="token endpoint is unavailable"):
         client.get_job("1001")
-    assert server.token_count() == 5 and len(sleeps) == 4
+    assert server.token_count() == 4 and len(sleeps) == 3
     assert server.api_requests() == []
 
 
@@ -507,7 +346,7 @@ def test_token_is_reused_across_calls(server, client):
         Reply(200, envelope({"id": "77"})),
         Reply(200, {"id": 77}),
         Reply(200, 77),
-        Reply(200, "77"),
+        Reply(200, '"77"', content_type="application/json"),
         Reply(201, envelope({"jobDefinitionId": "77"})),
         Reply(200, {"data": {"jobId": 77}}),
     ],
@@ -572,32 +411,60 @@ def test_error_statuses_over_http(server, client):
     assert type(other.value) is BexAPIError and other.value.status == 418
 
 
+# --- answers that are not the JSON a call expects ---------------------------------------------
+
+PORTAL = (
+    "<html><head><title>Sign in to the guest network</title></head><body><form>"
+    f"<input name=token value={ACCESS_PREFIX}1>" + "x" * 400 + "</form></body></html>"
+)
+
+
 @pytest.mark.parametrize(
-    ("status", "cls"),
+    ("call", "reply", "said"),
     [
-        (400, BexBadRequestError),
-        (401, BexAuthError),
-        (403, BexForbiddenError),
-        (404, BexNotFoundError),
-        (409, BexConflictError),
-        (429, BexRateLimitError),
-        (500, BexServerError),
-        (502, BexServerError),
-        (503, BexServerError),
-        (504, BexServerError),
-        (405, BexAPIError),
-        (418, BexAPIError),
+        ("create", Reply(200, PORTAL, content_type="text/html; charset=utf-8"), "text/html"),
+        ("get", Reply(200, PORTAL, content_type="text/html"), "text/html"),
+        ("get", Reply(200, "1001", content_type="text/plain"), "text/plain"),
+        ("create", Reply(200, "", content_type="application/json"), "an empty body"),
+        ("get", Reply(200, "{half", content_type="application/json"), "a body that is not valid"),
+        ("list", Reply(200, '{"data": []}', content_type="text/html"), "text/html"),
     ],
 )
-def test_one_exception_class_per_status(status, cls):
-    error = error_for_status(
-        status, method="GET", url="http://x/y", general_errors=["said"], retry_after=2.0
-    )
-    assert type(error) is cls
-    assert error.status == status
-    assert str(error).startswith(f"GET http://x/y -> {status}: said")
-    if cls is BexRateLimitError:
-        assert error.retry_after == 2.0
+def test_an_answer_that_is_not_json_is_an_error_never_a_value(server, client, call, reply, said):
+    server.queue(reply)
+    run = {
+        "create": lambda: client.create_job(SEED),
+        "get": lambda: client.get_job("1001"),
+        "list": lambda: client.list_jobs(),
+    }[call]
+    with pytest.raises(BexAPIError) as info:
+        run()
+    error = info.value
+    assert type(error) is BexAPIError and error.status == 200
+    text = str(error)
+    method = "POST" if call == "create" else "GET"
+    assert text.startswith(f"{method} {server.base_url}{JOBS_PATH}")
+    assert "-> 200: expected JSON, got " + said in text
+    assert "Content-Type:" in text and "proxy" in text
+    if reply.body:
+        assert error.body == reply.body.strip()[:200].replace(f"{ACCESS_PREFIX}1", "***")
+        assert ACCESS_PREFIX not in text and len(error.body) <= 200
+    assert len(server.api_requests()) == 1  # never replayed, never read as an id
+
+
+def test_an_empty_answer_to_put_or_delete_is_fine(server, client):
+    server.queue(Reply(200, ""), Reply(204, ""))
+    assert client.update_job(stored()) == "1001"
+    client.delete_job("1001")
+
+
+def test_the_token_endpoint_answering_html_is_a_clear_error(server, client):
+    server.token_replies.append(Reply(200, PORTAL, content_type="text/html"))
+    with pytest.raises(
+        BexAuthError, match=r"POST .*/oauth/token -> 200: expected JSON, got text/html"
+    ):
+        client.get_job("1")
+    assert server.api_requests() == []
 
 
 # --- limits and configuration ---------------------------------------------------------------
@@ -620,7 +487,7 @@ def test_at_most_ten_requests_in_flight(server, client):
     for t in threads:
         t.join()
     assert errors == []
-    assert server.max_in_flight == 10
+    assert 1 < server.max_in_flight <= 10  # never more than the limit, and truly parallel
 
 
 def test_from_env_reads_pod_and_credentials():
@@ -703,7 +570,7 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
     expect(lambda: client.get_job("1"))
     server.token_replies.extend([Reply(200, {"refresh_token": REFRESH_TOKEN})])
     expect(lambda: client.get_job("1"))
-    server.token_replies.extend([Reply(503, {"error": echo})] * 5)
+    server.token_replies.extend([Reply(503, {"error": echo})] * 2)
     expect(lambda: client.get_job("1"))
     # API errors, one echoing the access token
     server.queue(Reply(401), Reply(401, envelope(general=[f"token {ACCESS_PREFIX}2 refused"])))
@@ -728,7 +595,6 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
     expect(lambda: client.list_jobs())
     expect(lambda: client.update_job(SEED))
     dead = make_client("http://127.0.0.1:9", sleeps, max_retries=0)
-    dead.token._max_attempts = 1
     expect(lambda: dead.get_job("1"))
 
     issued = [f"{ACCESS_PREFIX}{n}" for n in range(1, server.tokens + 1)]
@@ -751,72 +617,3 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
 
 
 # --- the command line: bextoolkit jobs ... ---------------------------------------------------
-
-
-def test_cli_jobs_create_list_get_update_delete(sandbox, tmp_path, monkeypatch, capsys):
-    from bextoolkit.cli import main
-
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("BEX_POD", raising=False)
-    path = tmp_path / "job.json"
-    path.write_text(json.dumps(SEED))
-
-    assert main(["jobs", "validate", "--file", str(path)]) == 0
-    assert capsys.readouterr().out == "valid\n"
-    assert main(["jobs", "create", "--file", str(path)]) == 0
-    assert json.loads(capsys.readouterr().out) == {"id": "1001"}
-    assert main(["jobs", "get", "1001"]) == 0
-    assert json.loads(capsys.readouterr().out) == stored("1001")
-    changed = stored("1001")
-    changed["channels"][0]["jobFrequency"] = 12
-    path.write_text(json.dumps(changed))
-    assert main(["jobs", "update", "-f", str(path)]) == 0
-    capsys.readouterr()
-    assert main(["jobs", "list"]) == 0
-    assert [j["channels"][0]["jobFrequency"] for j in json.loads(capsys.readouterr().out)] == [12]
-    assert main(["jobs", "delete", "1001"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"deleted": "1001"}
-
-
-def test_cli_jobs_errors_are_one_line_and_non_zero(sandbox, tmp_path, monkeypatch, capsys):
-    from bextoolkit.cli import main
-
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
-    assert main(["jobs", "get", "424242"]) == 1
-    err = capsys.readouterr().err
-    assert (
-        err.startswith("bextoolkit jobs: GET ")
-        and "-> 404: no job definition with id '424242'" in err
-    )
-    assert err.count("\n") == 1
-
-    bad = tmp_path / "bad.json"
-    bad.write_text("{nope")
-    assert main(["jobs", "create", "--file", str(bad)]) == 1
-    assert "bad.json: not valid JSON" in capsys.readouterr().err
-    assert main(["jobs", "create", "--file", str(tmp_path / "missing.json")]) == 1
-    assert "cannot read" in capsys.readouterr().err
-    broken = copy.deepcopy(SEED)
-    broken["channels"][0]["jobFrequency"] = 5
-    broken["ftpUserId"] = "admin"
-    bad.write_text(json.dumps(broken))
-    for action in ("validate", "create"):
-        assert main(["jobs", action, "--file", str(bad)]) == 1
-        err = capsys.readouterr().err
-        assert err == (
-            f"bextoolkit jobs: {bad}: 2 problems: channels[0].jobFrequency: must be one of 1, 2, "
-            "3, 4, 6, 8, 12, 24, got 5; ftpUserId: must be an email address (the Org Admin's "
-            "login), got 'admin'\n"
-        )
-    assert sandbox.jobs == {}
-
-    monkeypatch.setenv("BEX_CLIENT_SECRET", "wrong-secret-for-the-cli")
-    assert main(["jobs", "list"]) == 1
-    err = capsys.readouterr().err
-    assert "token endpoint refused the credentials" in err and "wrong-secret-for-the-cli" not in err
-    for key in ("BEX_BASE_URL", "BEX_POD"):
-        monkeypatch.delenv(key, raising=False)
-    assert main(["jobs", "list"]) == 1
-    assert "BEX_POD or BEX_BASE_URL" in capsys.readouterr().err

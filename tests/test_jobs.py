@@ -148,11 +148,6 @@ def test_every_documented_frequency_is_valid(freq):
         (lambda b: b["channels"][0].pop("type"), "channels[0].type", "required"),
         (lambda b: b["channels"][0].update(type="SMS"), "channels[0].type", "one of Email"),
         (
-            lambda b: b["channels"][0].update(exportFileFormat="csv"),
-            "channels[0].exportFileFormat",
-            "CSV, PSV, TSV",
-        ),
-        (
             lambda b: b["channels"][0].update(exportFileFormat="XLSX"),
             "channels[0].exportFileFormat",
             "CSV, PSV, TSV",
@@ -342,3 +337,39 @@ def test_vocabularies_are_the_schema_constants():
     assert FILE_FORMATS is schema.FILE_FORMATS
     assert CHANNEL_TYPES == ("Email",)
     assert bex.JobDefinition is JobDefinition and bex.Channel is Channel
+
+
+# --- full matches and case-insensitive enumerations (issue 12, item 5) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("contactSourceId", "423251\n"),
+        ("contactSourceId", "423251 "),
+        ("ftpUserId", "admin@example.com\n"),
+        ("ftpUserId", "\nadmin@example.com"),
+    ],
+)
+def test_a_trailing_newline_never_slips_through(field, value):
+    body = valid_body()
+    body[field] = value
+    assert [p.path for p in find_problems(body)] == [field]
+
+
+def test_enumerations_match_any_case_and_are_written_in_the_vendors_spelling():
+    body = valid_body()
+    channel = body["channels"][0]
+    channel["type"] = "EMAIL"
+    channel["exportFileFormat"] = "psv"
+    channel["eventTypes"] = [{"eventType": "EMAILOPEN"}, {"eventType": " emailclick"}]
+    channel["mailingTypes"] = [{"mailingType": "abtest"}]
+    assert find_problems(body) == []
+    wire = JobDefinition.from_dict(body).validate().to_dict()["channels"][0]
+    assert wire["type"] == "Email" and wire["exportFileFormat"] == "PSV"
+    assert wire["eventTypes"] == [{"eventType": "emailOpen"}, {"eventType": "emailClick"}]
+    assert wire["mailingTypes"] == [{"mailingType": "ABTest"}]
+    channel["eventTypes"].append({"eventType": "emailopen"})  # the same one twice
+    assert [p.path for p in find_problems(body)] == ["channels[0].eventTypes[2].eventType"]
+    channel["type"] = "SMS"
+    assert "channels[0].type" in [p.path for p in find_problems(body)]

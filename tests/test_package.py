@@ -1,9 +1,14 @@
-import json
+"""The package as a whole: its public names, its layers and its API reference."""
+
+from __future__ import annotations
+
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import valid_body
+import pytest
 
 import bextoolkit
 
@@ -17,30 +22,43 @@ def test_all_is_sorted_and_unique():
     assert len(set(bextoolkit.__all__)) == len(bextoolkit.__all__)
 
 
-def test_cli_stops_quietly_when_the_reader_of_its_output_has_gone(tmp_path):
-    # ``bextoolkit ... | head``: the pipe's reader is gone before the command prints
-    path = tmp_path / "job.json"
-    path.write_text(json.dumps(valid_body()))
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    try:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from bextoolkit.cli import main; sys.exit(main())",
-                "jobs",
-                "validate",
-                "--file",
-                str(path),
-            ],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    finally:
-        os.close(write_end)
-    assert done.stderr == ""
-    assert done.returncode == 141
+# --- the layer rule: pyproject.toml's import-linter contracts --------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def lint_imports(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``lint-imports`` on the repo's contracts, analysing the package found from ``cwd``."""
+    command = Path(sys.executable).with_name("lint-imports")
+    if not command.exists():
+        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    return subprocess.run(
+        [str(command), "--config", str(REPO / "pyproject.toml"), "--no-cache", "--no-logo"],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_imports_follow_the_layers_and_no_subpackage_has_a_cycle():
+    done = lint_imports(REPO)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 kept, 0 broken" in done.stdout
+
+
+def test_the_contract_sees_an_upward_import_inside_a_function(tmp_path):
+    """A copy of the package where the reports call a widget from inside a function."""
+    shutil.copytree(REPO / "bextoolkit", tmp_path / "bextoolkit")
+    funnel = tmp_path / "bextoolkit" / "reports" / "funnel.py"
+    funnel.write_text(
+        funnel.read_text(encoding="utf-8")
+        + "\n\ndef _upward():\n    from bextoolkit.widgets import job_form  # noqa\n",
+        encoding="utf-8",
+    )
+    done = lint_imports(tmp_path, PYTHONPATH=str(tmp_path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "bextoolkit.reports is not allowed to import bextoolkit.widgets" in done.stdout
+    assert "bextoolkit.reports.funnel -> bextoolkit.widgets.job_form" in done.stdout

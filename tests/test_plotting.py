@@ -14,9 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
+from bextoolkit import samples
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.plotting import (
+    PALETTE,
     plot_bounces,
     plot_click_urls,
     plot_engagement,
@@ -85,6 +90,57 @@ def two_mailings():
     return _frame(_rows("m1", "Spring sale") + second)
 
 
+def drawn_texts(fig: Figure) -> list[Text]:
+    """Every piece of text the figure draws: titles, labels, tick labels, legends, notes."""
+    fig.canvas.draw()
+    texts: list[Text] = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for tick in axis._update_ticks():  # only the ticks inside the view are drawn
+                texts += [t for t in (tick.label1, tick.label2) if t.get_visible()]
+            texts += [axis.label, axis.get_offset_text()]
+        texts += [ax.title, ax._left_title, ax._right_title, *ax.texts]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += [legend.get_title(), *legend.get_texts()]
+    texts += list(fig.texts)
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def overlapping_texts(fig: Figure) -> list[tuple[str, str]]:
+    """Pairs of drawn texts whose boxes overlap (by more than a pixel), by their text."""
+    renderer = fig.canvas.get_renderer()
+    boxes = [
+        (t.get_text(), t.get_window_extent(renderer).expanded(1, 1).padded(-1))
+        for t in drawn_texts(fig)
+    ]
+    clashes = []
+    for i, (text_a, a) in enumerate(boxes):
+        for text_b, b in boxes[i + 1 :]:
+            if a.overlaps(b):
+                clashes.append((text_a, text_b))
+    return clashes
+
+
+def texts_outside(fig: Figure) -> list[str]:
+    """The drawn texts that stick out of the figure (a plain savefig would cut them)."""
+    renderer = fig.canvas.get_renderer()
+    outside = []
+    for text in drawn_texts(fig):
+        box = text.get_window_extent(renderer)
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.x1 + 1 or box.y1 > fig.bbox.y1 + 1:
+            outside.append(text.get_text())
+    return outside
+
+
+def legend_inside_figure(ax: Axes) -> bool:
+    """Whether the legend is drawn wholly inside the figure (a plain savefig keeps it)."""
+    fig = ax.figure
+    fig.canvas.draw()
+    box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    return box.x0 >= 0 and box.y0 >= 0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+
+
 def _bar_widths(ax: Axes, i: int = 0) -> list[float]:
     return [patch.get_width() for patch in ax.containers[i]]
 
@@ -123,13 +179,32 @@ def test_funnel_from_the_report_equals_funnel_from_events(events):
 
 def test_funnel_of_several_mailings_and_one_picked(two_mailings):
     ax = plot_funnel(two_mailings)
-    assert len(ax.containers) == 2
-    assert _bar_widths(ax, 1) == [5, 5, 1, 0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Spring sale", "Summer sale"]
+    # one container per stage, one bar per mailing, nested: sent, delivered, opens, clicks
+    assert len(ax.containers) == 4
+    assert [_bar_widths(ax, i) for i in range(4)] == [[10, 5], [8, 5], [4, 1], [2, 0]]
+    assert _ticks(ax) == ["Spring sale", "Summer sale"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["Sent", "Delivered", "Unique opens", "Unique clicks"]
+    assert _bar_texts(ax) == ["50.0% open · 25.0% click", "20.0% open · 0.0% click"]
     assert ax.get_title() == "Funnel by mailing"
+    colours = {to_hex(ax.containers[i][0].get_facecolor()) for i in range(4)}
+    assert colours == {c.lower() for c in PALETTE[:4]}
     picked = plot_funnel(two_mailings, mailing="m2", title="Summer")
     assert _bar_widths(picked) == [5, 5, 1, 0] and picked.get_title() == "Summer"
     assert _bar_texts(picked)[2] == "1 (20.0% of delivered)"
+
+
+def test_funnel_of_many_mailings_is_bounded_and_says_what_it_cut():
+    ev = samples.generate_events(n_recipients=120, n_mailings=50, days=34, seed=5)
+    table = funnel(ev)
+    ax = plot_funnel(table)
+    assert len(ax.get_yticklabels()) == 20
+    assert ax.get_title() == "Funnel by mailing\n20 of 50 mailings shown (largest by sends)"
+    largest = table.nlargest(20, "sent", keep="first")
+    assert sorted(_bar_widths(ax, 0)) == sorted(largest["sent"].astype(float))
+    assert ax.figure.get_figheight() <= 9
+    assert overlapping_texts(ax.figure) == []
+    assert legend_inside_figure(ax)
 
 
 def test_funnel_passes_options_to_the_funnel(events):
@@ -273,3 +348,86 @@ def test_heatmap_from_the_report_in_another_time_zone(events):
     values = np.asarray(ax.images[0].get_array())
     assert values[0, 21] == 3  # 12:10-12:30 UTC is 21:xx in Tokyo
     assert ax.get_xlabel() == "Hour of day (Asia/Tokyo)"
+
+
+# --- many mailings: what a plot cuts it says, stacked bounces over time, names, fit ---------
+@pytest.fixture(scope="module")
+def month() -> pd.DataFrame:
+    return samples.generate_events(n_recipients=300, n_mailings=50, days=34, seed=3)
+
+
+def test_bounces_over_time_are_stacked_and_drop_nothing(month):
+    table = bounce_breakdown(month, by=["day", "bounceType"])
+    ax = plot_bounces(table)
+    heights = sum(np.array([p.get_height() for p in c]) for c in ax.containers)
+    assert heights.sum() == table["bounces"].sum()  # every bounce drawn
+    days = pd.date_range(table["day"].min(), table["day"].max(), freq="D")
+    assert all(len(c) == len(days) for c in ax.containers)  # every day, in time order
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["hard", "soft"]
+    assert ax.get_title() == "Bounces per day" and ax.get_ylabel() == "Bounce events"
+    # labels are dates, not full timestamps
+    assert not any("00:00:00" in t.get_text() for t in ax.get_xticklabels())
+    assert overlapping_texts(ax.figure) == []
+
+
+def test_bounces_say_how_many_groups_they_cut(month):
+    by_domain = bounce_breakdown(month, by="domain")
+    ax = plot_bounces(by_domain, top=3)
+    assert len(ax.get_yticklabels()) == 3
+    assert ax.get_title().endswith(f"\n3 of {len(by_domain)} groups shown (most bounces)")
+
+
+def test_engagement_names_mailings_fits_its_axis_and_shades_the_unobserved(month):
+    first_two = month[month["messageId"].isin(month["messageId"].unique()[:2])]
+    ax = plot_engagement(first_two, by="messageId", events=["emailOpen"], until="72h")
+    names = first_two.drop_duplicates("messageId")["messageName"].astype(str).tolist()
+    ids = first_two.drop_duplicates("messageId")["messageId"].astype(str).tolist()
+    labels = [line.get_label() for line in ax.lines]
+    assert sorted(labels) == sorted(names)
+    assert len({to_hex(line.get_color()) for line in ax.lines}) == 2
+    top = max(np.nanmax(line.get_ydata()) for line in ax.lines)
+    assert top < 0.9 and ax.get_ylim()[1] == pytest.approx(top * 1.15)
+    assert not set(labels) & set(ids)
+    # all mailings, data stopping 34 days in: 72 h is watched for nearly everyone
+    whole = plot_engagement(month, until="72h")
+    assert whole.get_xlim()[1] == 72 and not whole.patches
+    # one day of data: the curve stops where the data stops, the late sends shaded
+    day = month[month["timestamp"] < month["timestamp"].min() + pd.Timedelta("1D")]
+    short = plot_engagement(day, until="72h")
+    assert short.get_xlim()[1] <= 24
+    assert [p.get_label() for p in short.patches] == [
+        "over 10% of recipients not watched this long yet"
+    ]
+    many = plot_engagement(month, by="messageId", events=["emailOpen"], until="24h")
+    assert len(many.lines) == len(PALETTE)
+    assert many.get_title().endswith("\n7 of 50 mailings shown (most delivered)")
+
+
+def test_click_urls_say_how_many_links_they_cut(month):
+    urls = click_urls(month)
+    ax = plot_click_urls(urls, top=3)
+    assert ax.get_title().endswith(f"\n3 of {len(urls)} links shown (most unique clicks)")
+    assert _bar_widths(ax) == urls["unique_clicks"].head(3).astype(float).tolist()
+
+
+@pytest.mark.parametrize("width", [9.0, 4.2])
+@pytest.mark.parametrize("n_mailings", [1, 4, 50, 200])
+def test_no_two_labels_overlap_in_any_plot(width, n_mailings):
+    days = {1: 1, 4: 1, 50: 34, 200: 120}[n_mailings]
+    ev = samples.generate_events(n_recipients=150, n_mailings=n_mailings, days=days, seed=9)
+    draws = {
+        "funnel": lambda ax: plot_funnel(funnel(ev), ax=ax),
+        "bounces": lambda ax: plot_bounces(ev, ax=ax),
+        "bounces by day": lambda ax: plot_bounces(ev, by=["day", "bounceType"], ax=ax),
+        "links": lambda ax: plot_click_urls(ev, ax=ax),
+        "engagement": lambda ax: plot_engagement(ev, ax=ax, until="72h"),
+        "per mailing": lambda ax: plot_engagement(ev, by="messageId", ax=ax, until="72h"),
+        "heatmap": lambda ax: plot_heatmap(ev, ax=ax),
+        "timeline": lambda ax: plot_timeline(ev, freq="day", ax=ax),
+    }
+    for name, draw in draws.items():
+        fig = plt.figure(figsize=(width, 4.5), layout="constrained")
+        draw(fig.add_subplot())
+        assert overlapping_texts(fig) == [], name
+        assert texts_outside(fig) == [], name
+        plt.close(fig)

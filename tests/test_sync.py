@@ -600,15 +600,6 @@ def test_progress_is_on_by_default_in_a_notebook(src: Path, tmp_path: Path, monk
     assert "sync" in capsys.readouterr().err
 
 
-def test_cli_sync_prints_a_summary(src: Path, tmp_path: Path, capsys) -> None:
-    dest = str(tmp_path / "store")
-    assert main(["sync", str(src), dest, "--no-progress", "--settle", "0"]) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith(f"synced {len(export_names(src))} new file(s)")
-    assert main(["sync", str(src), dest, "--no-progress", "--settle", "0"]) == 0
-    assert capsys.readouterr().out.startswith("synced 0 new file(s)")
-
-
 def test_watch_runs_again_and_survives_a_failed_run(src: Path, tmp_path: Path) -> None:
     naps: list[float] = []
     outcomes = list(

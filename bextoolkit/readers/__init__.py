@@ -10,8 +10,16 @@ a folder written by :func:`bextoolkit.sync`, :mod:`.dask` for ``engine="dask"``.
 
 from __future__ import annotations
 
+from bextoolkit.readers._sources import as_bex_error
 from bextoolkit.readers.files import read_files
 from bextoolkit.readers.listing import list_exports, parse_export_name
 from bextoolkit.readers.router import apply_filters, read_events
 
-__all__ = ["apply_filters", "list_exports", "parse_export_name", "read_events", "read_files"]
+__all__ = [
+    "apply_filters",
+    "as_bex_error",
+    "list_exports",
+    "parse_export_name",
+    "read_events",
+    "read_files",
+]

@@ -6,20 +6,53 @@ the integer indices with one ``take``: no per-row Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from bextoolkit import schema
+from bextoolkit.exceptions import BexConfigError
 from bextoolkit.readers._parsing import CATEGORY
 
-_CANONICAL = {code.lower(): code for code in schema.EVENT_TYPES}
+_CANONICAL = {code.lower(): code for code in schema.EVENT_CODES}
+
+#: Raw event value (trimmed, lower-cased) -> (eventType, bounceType implied by it).
+Vocabulary = Mapping[str, tuple[str, str | None]]
+
+#: The built-in spellings: the event codes themselves and the RRDE words.
+VOCABULARY: Vocabulary = {
+    **{key: (code, None) for key, code in _CANONICAL.items()},
+    **schema.RRDE_EVENT_TYPES,
+}
 
 
-def canonical_event(value: str) -> tuple[str, str | None]:
+def vocabulary(event_types_map: Mapping[str, str] | None = None) -> Vocabulary:
+    """The built-in spellings plus ``event_types_map`` (raw value -> event type or spelling).
+
+    Examples
+    --------
+    >>> vocab = vocabulary({"Bounced (soft)": "Soft Bounce", "Complaint": "emailComplaint"})
+    >>> vocab["bounced (soft)"], vocab["complaint"]
+    (('emailBounce', 'Soft'), ('emailComplaint', None))
+    """
+    merged = dict(VOCABULARY)
+    for raw, target in (event_types_map or {}).items():
+        key = str(target).strip().lower()
+        if key not in VOCABULARY:
+            raise BexConfigError(
+                f"event_types_map[{raw!r}] = {target!r} is not an event type; map to one of "
+                f"{', '.join(schema.EVENT_CODES)} or to a known spelling such as 'Soft Bounce'"
+            )
+        merged[str(raw).strip().lower()] = VOCABULARY[key]
+    return merged
+
+
+def canonical_event(value: str, vocab: Vocabulary = VOCABULARY) -> tuple[str, str | None]:
     """One raw event value -> (eventType, bounceType implied by it, or None).
+
+    Unknown values come back trimmed, as they are.
 
     Examples
     --------
@@ -27,20 +60,40 @@ def canonical_event(value: str) -> tuple[str, str | None]:
     ('emailOpen', None)
     >>> canonical_event("Soft Bounce ")
     ('emailBounce', 'Soft')
+    >>> canonical_event("Click Through")
+    ('emailClick', None)
     >>> canonical_event("Reply Abuse")
-    ('Reply Abuse', None)
+    ('emailComplaint', None)
+    >>> canonical_event("Forwarded")
+    ('Forwarded', None)
     """
-    key = value.strip().lower()
-    if key in _CANONICAL:
-        return _CANONICAL[key], None
-    if key in schema.RRDE_EVENT_TYPES:
-        return schema.RRDE_EVENT_TYPES[key]
-    return value.strip(), None
+    return vocab.get(value.strip().lower(), (value.strip(), None))
 
 
 def canonical_names(event_types: Iterable[str]) -> list[str]:
     """User-given event types (any case, RRDE words too) -> canonical codes."""
     return [canonical_event(e)[0] for e in event_types]
+
+
+def unknown_values(column: pa.ChunkedArray, vocab: Vocabulary) -> dict[str, int]:
+    """Rows per value of ``column`` that ``vocab`` does not know (missing values aside)."""
+    counts: dict[str, int] = {}
+    for chunk in column.chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary_encode()
+        words = chunk.dictionary.to_pylist()
+        unknown = [
+            i for i, w in enumerate(words) if w is not None and w.strip().lower() not in vocab
+        ]
+        if not unknown:
+            continue
+        indices = pc.drop_null(chunk.indices).to_numpy(zero_copy_only=False)
+        per_word = np.bincount(indices, minlength=len(words))
+        for i in unknown:
+            if per_word[i]:
+                word = words[i].strip()
+                counts[word] = counts.get(word, 0) + int(per_word[i])
+    return counts
 
 
 def has_vocabulary(column: pa.ChunkedArray) -> bool:

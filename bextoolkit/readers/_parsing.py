@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -61,6 +61,7 @@ class Header:
     kind: str  # "BEX" or "RRDE"
     format: str  # "CSV", "PSV" or "TSV"
     renames: dict[str, str] = field(default_factory=dict)  # file name -> frame name
+    original: list[str] | None = None  # the header as written, where names were changed
 
     @property
     def delimiter(self) -> str:
@@ -68,6 +69,21 @@ class Header:
 
     def frame_name(self, name: str) -> str:
         return self.renames.get(name, name)
+
+
+_READABLE = re.compile(r"\.(csv|psv|tsv|txt)(\.gz)?$|\.zip$", re.IGNORECASE)
+
+
+def readable_name(name: str) -> bool:
+    """Whether a folder's file may hold exports, by its name: ``.csv``, ``.psv``, ``.tsv``,
+    ``.txt``, each optionally ``.gz``, or ``.zip``. Its header decides what it is.
+
+    Examples
+    --------
+    >>> [readable_name(n) for n in ["a.csv", "b.TSV.gz", "c.zip", "d.txt", "e.json", "f.gz"]]
+    [True, True, True, True, False, False]
+    """
+    return bool(_READABLE.search(name))
 
 
 def split_ext(name: str) -> tuple[str, str | None, str | None]:
@@ -85,28 +101,66 @@ def split_ext(name: str) -> tuple[str, str | None, str | None]:
     return base, None, compression
 
 
-def unwrap(raw: pa.Buffer, name: str, path: str) -> Payload:
-    """Undo gzip / zip (told by magic bytes, not by name) and strip a UTF-8 BOM."""
+#: The largest uncompressed size read from one compressed file, unless told otherwise.
+MAX_UNCOMPRESSED_BYTES = 16 * 1024**3
+
+
+def unwrap(raw: pa.Buffer, name: str, path: str, *, max_bytes: int) -> list[Payload]:
+    """Undo gzip / zip (told by magic bytes, not by name) and strip a UTF-8 BOM.
+
+    A zip gives one payload per member (folders and ``__MACOSX/`` aside). Decompression
+    streams and stops with an error past ``max_bytes``, so a damaged or hostile file
+    cannot fill the memory.
+    """
     head = raw[:4].to_pybytes()
-    compression = None
     if head[:2] == GZIP_MAGIC:
-        compression = "gzip"
-        try:
-            raw = pa.py_buffer(gzip.decompress(raw))
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DamagedFileError(
-                path, f"is not a readable gzip file ({exc}); download it again"
-            ) from exc
-        name = name[:-3] if name.lower().endswith(".gz") else name
+        data = _gunzip(raw, path, max_bytes)
+        inner = name[:-3] if name.lower().endswith(".gz") else name
+        payloads = [Payload(data, inner, "gzip")]
     elif head in ZIP_MAGICS:
-        compression = "zip"
-        raw, name = _unzip(raw, path)
-    if raw[:3].to_pybytes() == BOM:
-        raw = raw.slice(3)
-    return Payload(raw, name, compression)
+        payloads = [Payload(data, member, "zip") for member, data in _unzip(raw, path, max_bytes)]
+    else:
+        payloads = [Payload(raw, name)]
+    for payload in payloads:
+        if payload.data[:3].to_pybytes() == BOM:
+            payload.data = payload.data.slice(3)
+    return payloads
 
 
-def _unzip(raw: pa.Buffer, path: str) -> tuple[pa.Buffer, str]:
+def _too_big(path: str, max_bytes: int) -> DamagedFileError:
+    return DamagedFileError(
+        path,
+        f"unpacks to more than {max_bytes:,} bytes; if that is expected, pass a larger "
+        "max_uncompressed_bytes=",
+    )
+
+
+def _gunzip(raw: pa.Buffer, path: str, max_bytes: int) -> pa.Buffer:
+    """Stream-decompress every gzip member of ``raw``, at most ``max_bytes`` of output."""
+    out = bytearray()
+    data = raw.to_pybytes()
+    try:
+        while data:
+            inflater = zlib.decompressobj(wbits=31)
+            pending = data
+            while True:
+                out += inflater.decompress(pending, max(1, max_bytes + 1 - len(out)))
+                if len(out) > max_bytes:
+                    raise _too_big(path, max_bytes)
+                if inflater.eof:
+                    break
+                pending = inflater.unconsumed_tail
+                if not pending:
+                    raise zlib.error("the data ends before the gzip stream does (a cut download?)")
+            data = inflater.unused_data.strip(b"\0")  # the next member, if any
+    except zlib.error as exc:
+        raise DamagedFileError(
+            path, f"is not a readable gzip file ({exc}); download it again"
+        ) from exc
+    return pa.py_buffer(out)
+
+
+def _unzip(raw: pa.Buffer, path: str, max_bytes: int) -> list[tuple[str, pa.Buffer]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile as exc:
@@ -116,25 +170,52 @@ def _unzip(raw: pa.Buffer, path: str) -> tuple[pa.Buffer, str]:
     members = [
         m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
     ]
-    if len(members) != 1:
-        listed = ", ".join(m.filename for m in members) or "nothing"
-        raise BexFileError(
-            path,
-            f"zip holds {len(members)} files ({listed}), an export zip holds one; read a "
-            f"member by itself with 'zip://MEMBER::{path}'",
-        )
-    try:
-        return pa.py_buffer(archive.read(members[0])), members[0].filename
-    except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
-        raise DamagedFileError(path, f"zip member is damaged ({exc}); download it again") from exc
+    if not members:
+        raise DamagedFileError(path, "is a zip file with nothing in it")
+    out = []
+    for member in members:
+        try:
+            with archive.open(member) as handle:
+                data = handle.read(max_bytes + 1)
+        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
+            raise DamagedFileError(
+                path, f"zip member {member.filename!r} is damaged ({exc}); download it again"
+            ) from exc
+        if len(data) > max_bytes:
+            raise _too_big(f"{path}::{member.filename}", max_bytes)
+        out.append((member.filename, pa.py_buffer(data)))
+    return out
+
+
+#: How messages describe each kind of file that is not an event export.
+_LOOKS_LIKE = {
+    "Web Tracking": "a Web Tracking export",
+    "contact list": "a contact-list export (ExportList)",
+    "binary": "a binary file (it holds NUL bytes)",
+    "other": "some other delimited file",
+}
+
+
+class NotAnExportError(BexFileError):
+    """A readable file that is not an event export (a contact list, Web Tracking, ...)."""
+
+    def __init__(self, path: str, kind: str, detail: str) -> None:
+        looks_like = _LOOKS_LIKE.get(kind, kind)
+        super().__init__(path, f"is not an event export: it looks like {looks_like}. {detail}")
+        self.kind = kind
 
 
 def read_header(payload: Payload, path: str, *, format: str | None, encoding: str) -> Header:
     """Read and classify the header row; choose the delimiter.
 
     The delimiter comes from ``format=``, else from the file extension, else from the
-    header itself (the one that splits it into the most known column names).
+    header itself (the one that splits it into the most known column names). Empty
+    names become ``column_<n>`` and repeated ones ``<name>.1``, ``<name>.2``, ...
+    (``Header.original`` keeps the header as written). Raises
+    :class:`NotAnExportError` for any other kind of file.
     """
+    if b"\0" in payload.data[:4096].to_pybytes():
+        raise NotAnExportError(path, "binary", "Only delimited text exports can be read.")
     first = _first_line(payload.data, encoding)
     if not first.strip():
         raise BexFileError(path, "has no header row (the first line is empty)", line=1)
@@ -144,40 +225,111 @@ def read_header(payload: Payload, path: str, *, format: str | None, encoding: st
         schema.FILE_FORMATS, key=lambda f: (len(_KNOWN & set(candidates[f])), len(candidates[f]))
     )
     chosen = format or ext_format or sniffed
-    names = candidates[chosen]
-    kind = classify(names)
+    written = candidates[chosen]
+    kind = classify(written)
     if kind is None and format is None and classify(candidates[sniffed]):
-        chosen, names, kind = sniffed, candidates[sniffed], classify(candidates[sniffed])
+        chosen, written, kind = sniffed, candidates[sniffed], classify(candidates[sniffed])
     if kind is None:
         hint = ""
         if classify(candidates[sniffed]) and sniffed != chosen:
             hint = f" The header splits into known columns with {sniffed}: pass format={sniffed!r}."
-        shown = ", ".join(repr(n) for n in names[:12]) + (", ..." if len(names) > 12 else "")
-        raise BexFileError(
+        shown = ", ".join(repr(n) for n in written[:12]) + (", ..." if len(written) > 12 else "")
+        raise NotAnExportError(
             path,
-            f"header is neither a BEX nor an RRDE export (read as {chosen}; columns found: "
-            f"{shown}). A BEX header has columns such as RECIPIENT_ID, code, messageId, "
-            f"timestamp, eventId; an RRDE header has Recipient Id, Mailing Id, Event Type.{hint}",
-            line=1,
+            file_kind(payload.name, written),
+            f"Read as {chosen}, its columns are {shown}; a BEX header has columns such as "
+            "RECIPIENT_ID, code, messageId, timestamp, eventId, an RRDE header Recipient Id, "
+            f"Mailing Id, Event Type.{hint}",
         )
+    names = unique_names(written)
     renames = dict(schema.RRDE_TO_BEX) if kind == "RRDE" else {}
-    return Header(names=names, kind=kind, format=chosen, renames=renames)
+    original = written if names != written else None
+    return Header(names=names, kind=kind, format=chosen, renames=renames, original=original)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Empty names -> ``column_<n>`` (1-based position), repeats -> ``<name>.1``, ...
+
+    Examples
+    --------
+    >>> unique_names(["Email", "Suppression Reason", "Email", "", "Suppression Reason", ""])
+    ['Email', 'Suppression Reason', 'Email.1', 'column_4', 'Suppression Reason.1', 'column_6']
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for position, name in enumerate(names, start=1):
+        name = name or f"column_{position}"
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(f"{name}.{count}" if count else name)
+    return out
+
+
+#: What a file that is not an event export looks like, by name, then by header.
+_OTHER_KINDS = (
+    (re.compile(r"^Web Tracking Data Export", re.I), "Web Tracking", None),
+    (re.compile(r" - All - [A-Z][a-z]{2} \d{1,2} \d{4}", re.I), "contact list", None),
+    (None, "contact list", {"opt in date", "opted out", "opt in details", "last modified date"}),
+    (None, "Web Tracking", {"visitor key", "page url", "web tracking"}),
+)
+
+
+def file_kind(name: str, header: list[str] | None = None) -> str:
+    """What an export file is: "BEX", "RRDE", "Web Tracking", "contact list" or "other".
+
+    By the header when it is given, else by the file name only (loosely: names are not
+    documented for every kind, domain.md 6a).
+
+    Examples
+    --------
+    >>> file_kind("Recipient Event Bulk Export_Email_20261101010000_1.csv")
+    'BEX'
+    >>> file_kind("Raw Recipient Data Export Jul 03 2017 00-47-42 AM 1295.zip")
+    'RRDE'
+    >>> file_kind("Web Tracking Data Export Dec 30 2024 00-27-51 AM 901.csv")
+    'Web Tracking'
+    >>> file_kind("20170509_noCID - All - Jul 5 2017 06-27-45 AM.csv")
+    'contact list'
+    """
+    if header is not None and (kind := classify(header)):
+        return kind
+    base = name.rsplit("/", 1)[-1]
+    lowered = {h.strip().lower() for h in header or ()}
+    for pattern, kind, columns in _OTHER_KINDS:
+        if (pattern is not None and pattern.search(base)) or (columns and lowered & columns):
+            return kind
+    if header is None and re.match(r"^Raw Recipient Data Export", base, re.I):
+        return "RRDE"
+    if header is None and re.search(r"_\d{8,14}_\d{1,2}\.", base):
+        return "BEX"
+    return "other"
 
 
 def classify(names: list[str]) -> str | None:
-    """``'BEX'``, ``'RRDE'`` or None, by how many known column names a header holds."""
+    """``'BEX'``, ``'RRDE'`` or None: at least two known column names, one of which says
+    what event a row is (BEX: ``code``, ``messageId``, ``eventId`` or an event-type
+    column; RRDE: ``Event Type``), so Web Tracking and contact lists do not pass.
+
+    Examples
+    --------
+    >>> classify(["RECIPIENT_ID", "code", "timestamp"]), classify(["Recipient Id", "Event Type"])
+    ('BEX', 'RRDE')
+    >>> classify(["Recipient Id", "Visitor Key", "Event Timestamp"]) is None
+    True
+    """
     present = set(names)
     rrde, bex = len(present & _RRDE_KEY), len(present & _BEX_KEY)
-    if rrde >= 2 and rrde >= bex:
+    event_column = any(n.strip().lower() in EVENT_TYPE_NAMES for n in names)
+    if rrde >= 2 and rrde >= bex and "Event Type" in present:
         return "RRDE"
-    if bex >= 2:
+    if bex >= 2 and (event_column or present & {"code", "messageId", "eventId"}):
         return "BEX"
     return None
 
 
 def _first_line(data: pa.Buffer, encoding: str) -> str:
     chunk = data[: 1 << 16].to_pybytes()
-    line = chunk.split(b"\n", 1)[0].rstrip(b"\r")
+    line = re.split(rb"\r\n|\r|\n", chunk, maxsplit=1)[0]  # old Mac files end lines in CR
     return line.decode(encoding, errors="replace")
 
 
@@ -210,6 +362,9 @@ def parse_table(
     """
     data = payload.data
     types = {name: column_type(header.frame_name(name)) for name in header.names}
+    if _header_only(data):
+        names = [n for n in header.names if include is None or n in include]
+        return pa.table({n: pa.array([], types[n]) for n in names}), []
     quoted = data.size > 0 and _has_quote(data)
     # Fast pass: quoted newlines are still parsed, but a block boundary inside quotes would
     # break a row; such breaks always leave a row with the wrong field count, so any bad
@@ -262,7 +417,7 @@ def _read(
 
     table = pacsv.read_csv(
         pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(encoding=encoding),
+        read_options=pacsv.ReadOptions(encoding=encoding, column_names=header.names, skip_rows=1),
         parse_options=pacsv.ParseOptions(
             delimiter=header.delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid
         ),
@@ -316,6 +471,12 @@ def _parse_failed(
             entry["line"] = kept_numbers[entry["line"] - 1]
     utf8 = [{"file": path, "line": n, "reason": "not valid UTF-8"} for n in lines]
     return table, sorted(utf8 + skipped, key=lambda e: e["line"] or 0)
+
+
+def _header_only(data: pa.Buffer) -> bool:
+    """True for a file of one line (the header), with or without a final line end."""
+    head = data[: 1 << 16].to_pybytes()
+    return len(head) < 1 << 16 and not re.search(rb"[\r\n]", head.rstrip(b"\r\n"))
 
 
 def _has_quote(data: pa.Buffer) -> bool:

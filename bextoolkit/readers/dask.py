@@ -24,17 +24,19 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from bextoolkit.readers import store as _store
+from bextoolkit.readers._dedupe import cross_file_duplicates, row_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
 
 log = logging.getLogger(__name__)
 
-_KEY = "__bex_dedupe_key__"
+_KEY, _PART, _POS, _ID = "__bex_row_key__", "__bex_partition__", "__bex_row__", "__bex_id__"
 
 
 def _require_dask() -> Any:
@@ -168,14 +170,14 @@ def read_files_dask(
     sizes: Sequence[int] | None = None,
     partition_bytes: int = PARTITION_BYTES,
     storage_options: Mapping[str, Any] | None = None,
-    dedupe: bool = True,
+    dedupe: bool | str = True,
     **read_options: Any,
 ) -> dd.DataFrame:
     """Export files as a Dask DataFrame, parsed on the workers.
 
     Consecutive files are grouped into partitions of about ``partition_bytes`` (hourly
-    files are small); each partition is one :func:`bextoolkit.read_events` call on a
-    worker, which also drops duplicates within it.
+    files are small); each partition is one :func:`~bextoolkit.readers.read_files` call
+    on a worker, which also drops duplicates within it.
 
     Parameters
     ----------
@@ -187,11 +189,10 @@ def read_files_dask(
         Target bytes of files per partition.
     storage_options : mapping, optional
         fsspec options; they travel with each task to the workers.
-    dedupe : bool, default True
-        Also drop events whose ``eventId`` was seen in another partition (a shuffle), as
-        the pandas engine does when it reads several files.
+    dedupe : True, "eventId" or False, default True
+        As :func:`bextoolkit.read_events` means it, across partitions too (a shuffle).
     **read_options
-        Passed to :func:`bextoolkit.read_events`.
+        Passed to :func:`~bextoolkit.readers.read_files`.
     """
     dd = _require_dask()
     if not paths:
@@ -200,7 +201,9 @@ def read_files_dask(
     reader = _ReadFile(storage_options or {}, {**read_options, "dedupe": dedupe})
     meta = reader(groups[0][:1]).iloc[:0]
     frame = dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
-    if dedupe and "eventId" in meta.columns and len(groups) > 1:
+    if len(groups) > 1 and dedupe == "eventId" and "eventId" in meta.columns:
+        frame = drop_repeated_event_ids(frame)
+    elif len(groups) > 1 and dedupe:
         frame = drop_duplicate_events(frame)
     return frame
 
@@ -232,21 +235,53 @@ def group_files(
 
 
 def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
-    """Keep the first event of each ``eventId`` across partitions; missing ids all stay."""
+    """Drop events that an earlier partition already delivered: the pandas engine's rule.
+
+    Each partition already applied it among its own files (``read_files``); across
+    partitions the rows are shuffled by :func:`row_keys` and, per key, the largest count
+    of any one partition is kept. The max over partitions of per-partition maxima is the
+    max over files, so the numbers equal the pandas engine's.
+    """
+
+    def keyed(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
+        out = part.copy()
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        out[_KEY] = row_keys(table).view(np.int64)
+        out[_PART] = (partition_info or {}).get("number", 0)
+        out[_POS] = np.arange(len(part))
+        return out
+
+    def drop(part: pd.DataFrame) -> pd.DataFrame:
+        part = part.sort_values([_PART, _POS], kind="stable")
+        keys = part[_KEY].to_numpy().view(np.uint64)
+        dropped = cross_file_duplicates(keys, part[_PART].to_numpy())
+        return part[~dropped].drop(columns=[_KEY, _PART, _POS])
+
+    extra = {_KEY: pd.Series(dtype="int64"), _PART: pd.Series(dtype="int64"),
+             _POS: pd.Series(dtype="int64")}  # fmt: skip
+    shuffled = frame.map_partitions(keyed, meta=frame._meta.assign(**extra)).shuffle(
+        _KEY, npartitions=frame.npartitions
+    )
+    deduped = shuffled.map_partitions(drop, meta=frame._meta)
+    # The shuffle goes through Arrow, which loses the dtype of empty categories.
+    return deduped.map_partitions(like_meta, frame._meta, meta=frame._meta)
+
+
+def drop_repeated_event_ids(frame: dd.DataFrame) -> dd.DataFrame:
+    """``dedupe="eventId"``: the first event of each ``eventId`` across partitions."""
 
     def with_key(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
         number = (partition_info or {}).get("number", 0)
         ids = part["eventId"].astype("string")
         own = pd.Series([f"\x00{number}:{i}" for i in range(len(part))], index=part.index)
         out = part.copy()
-        out[_KEY] = ids.where(ids.notna(), own.astype("string"))
+        out[_ID] = ids.where(ids.notna(), own.astype("string"))
         return out
 
-    meta = frame._meta.assign(**{_KEY: pd.Series(dtype="string")})
+    meta = frame._meta.assign(**{_ID: pd.Series(dtype="string")})
     keyed = frame.map_partitions(with_key, meta=meta)
-    deduped = keyed.drop_duplicates(subset=[_KEY], keep="first", split_out=frame.npartitions)
-    deduped = deduped.drop(columns=[_KEY])
-    # The shuffle goes through Arrow, which loses the dtype of empty categories.
+    deduped = keyed.drop_duplicates(subset=[_ID], keep="first", split_out=frame.npartitions)
+    deduped = deduped.drop(columns=[_ID])
     return deduped.map_partitions(like_meta, frame._meta, meta=frame._meta)
 
 

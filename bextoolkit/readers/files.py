@@ -26,7 +26,7 @@ from bextoolkit.readers import _parsing
 from bextoolkit.readers._dedupe import cross_file_duplicates, duplicate_ids, row_keys
 from bextoolkit.readers._provenance import provenance
 from bextoolkit.readers._sources import Source, UrlPath, expand
-from bextoolkit.readers._timestamps import UNIT, check_tz, parse_timestamps
+from bextoolkit.readers._timestamps import UNIT, parse_timestamps, resolve_tz
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,15 @@ EVENT_TYPE = schema.EVENT_TYPE_COLUMN
 class _Options:
     format: str | None
     tz: str
+    tz_given: bool  # False: the zone of naive timestamps is a guess, said in attrs
     columns: list[str] | None
     event_types: set[str] | None
     event_type: str | None
-    dedupe: bool | str
+    vocabulary: _events.Vocabulary
     on_bad_lines: str
     encoding: str
+    dedupe: bool | str = True
+    max_uncompressed_bytes: int = _parsing.MAX_UNCOMPRESSED_BYTES
 
     @property
     def skip_bad(self) -> bool:
@@ -60,6 +63,8 @@ class _FileResult:
     info: dict[str, Any]
     skipped: list[dict[str, Any]]
     all_columns: bool = True  # False when ``columns=`` limited what was parsed
+    not_export: _parsing.NotAnExportError | None = None  # skipped: another kind of file
+    origin: tuple[Source, int] | None = None  # the file and zip member it was read from
 
 
 def read_files(
@@ -67,47 +72,99 @@ def read_files(
     *,
     storage_options: Mapping[str, Any] | None = None,
     format: str | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     columns: Sequence[str] | None = None,
     event_types: Iterable[str] | None = None,
     event_type: str | None = None,
+    event_types_map: Mapping[str, str] | None = None,
     dedupe: bool | str = True,
     on_bad_lines: OnBadLines = "error",
     progress: bool | None = None,
     encoding: str = "utf-8",
+    max_uncompressed_bytes: int = _parsing.MAX_UNCOMPRESSED_BYTES,
 ) -> pd.DataFrame:
     """Read export files (not a synced store, no row filters) into one events frame.
 
     The file reader behind :func:`bextoolkit.read_events`, which documents every
     parameter; the Dask engine and :func:`bextoolkit.sync` call it directly.
     """
-    opts = _check_options(format, tz, columns, event_types, event_type, on_bad_lines, encoding)
+    opts = _check_options(
+        format, tz, columns, event_types, event_type, event_types_map, on_bad_lines, encoding
+    )
     opts.dedupe = _check_dedupe(dedupe)
+    opts.max_uncompressed_bytes = max_uncompressed_bytes
     sources = expand(urlpath, storage_options)
-    results = [_read_file(s, opts) for s in _progress(sources, progress)]
-    table = _combine([r.table for r in results if r.table is not None], opts, results)
+    results = [r for s in _progress(sources, progress) for r in _read_source(s, opts)]
+    read = [r for r in results if r.table is not None]
+    table = _combine([r.table for r in read], opts, read)
+    drop: np.ndarray | None = None
     if opts.dedupe == "eventId":
         drop = _event_id_duplicates(table)
     elif opts.dedupe:
-        drop = _repeated_across_files(results, sources, opts)
-    else:
-        drop = None
+        drop = _repeated_across_files(read, opts)
     if drop is not None and drop.any():
         table = table.filter(pa.array(~drop))
     frame = _to_pandas(table, opts.tz)
     del table
     if opts.columns is not None:
         frame = frame[[c for c in frame.columns if c in opts.columns or c == EVENT_TYPE]]
-    skipped = [line for r in results for line in r.skipped]
-    formats = sorted({r.info["format"] for r in results if r.info.get("format")})
     frame.attrs = provenance(
-        files=[r.info for r in results],
+        files=[r.info for r in results if not r.not_export],
         duplicates_dropped=0 if drop is None else int(drop.sum()),
-        skipped_lines=skipped,
-        format=",".join(formats),
+        skipped_lines=[line for r in results for line in r.skipped],
+        format=",".join(sorted({r.info["format"] for r in read if r.info.get("format")})),
         dedupe=_DEDUPE_NAMES[opts.dedupe],
+        skipped_files=_skipped_files(results),
+        empty_folders=sources.empty_folders,
+        unknown_event_types=_unknown_event_types(read),
+        tz=opts.tz,
+        **_tz_assumed(read, opts),
     )
     return frame
+
+
+def _skipped_files(results: list[_FileResult]) -> list[dict[str, Any]]:
+    """Files of another kind found in a folder or glob: one record each, logged."""
+    skipped = [
+        {"path": r.info["path"], "kind": r.not_export.kind, "reason": r.not_export.reason}
+        for r in results
+        if r.not_export is not None
+    ]
+    for entry in skipped:
+        log.info("skipped %s: it looks like %s", entry["path"], entry["kind"])
+    return skipped
+
+
+def _unknown_event_types(read: list[_FileResult]) -> dict[str, int]:
+    """Event values no spelling maps (kept as they are), with their rows; warned once."""
+    counts: dict[str, int] = {}
+    for result in read:
+        for value, n in result.info.get("unknown_event_types", {}).items():
+            counts[value] = counts.get(value, 0) + n
+    if counts:
+        listed = ", ".join(f"{v!r} ({n:,} rows)" for v, n in sorted(counts.items()))
+        warnings.warn(
+            f"unknown event types kept as they are: {listed}. Reports count them only in "
+            "event_counts; map them with read_events(..., event_types_map={value: "
+            "'emailClick', ...}) if they are known events. Listed in "
+            "df.attrs['unknown_event_types'].",
+            stacklevel=4,
+        )
+    return counts
+
+
+def _tz_assumed(read: list[_FileResult], opts: _Options) -> dict[str, str]:
+    """``{"tz_assumed": zone}`` and one warning when naive times were read in a guessed zone."""
+    if opts.tz_given or not any(r.info.get("naive_timestamps") for r in read):
+        return {}
+    warnings.warn(
+        f"the files' timestamps carry no UTC offset and were read as {opts.tz}, which the "
+        "files do not say (the vendor does not document it; some integrations read them in "
+        "the API user's time zone). Pass tz='America/New_York' (say), or set BEX_TZ, to "
+        "read them in another zone. Recorded in df.attrs['tz_assumed'].",
+        stacklevel=4,
+    )
+    return {"tz_assumed": opts.tz}
 
 
 #: How ``attrs["dedupe"]`` names each ``dedupe=`` choice.
@@ -129,10 +186,11 @@ def _check_dedupe(dedupe: bool | str) -> bool | str:
 
 def _check_options(
     format: str | None,
-    tz: str,
+    tz: str | None,
     columns: Sequence[str] | None,
     event_types: Iterable[str] | None,
     event_type: str | None,
+    event_types_map: Mapping[str, str] | None,
     on_bad_lines: str,
     encoding: str,
 ) -> _Options:
@@ -146,14 +204,19 @@ def _check_options(
         columns = [columns]
     if isinstance(event_types, str):
         event_types = [event_types]
-    wanted = None if event_types is None else set(_events.canonical_names(event_types))
+    vocab = _events.vocabulary(event_types_map)
+    wanted = (
+        None if event_types is None else {_events.canonical_event(e, vocab)[0] for e in event_types}
+    )
+    zone, given = resolve_tz(tz)
     return _Options(
         format=format.upper() if format else None,
-        tz=check_tz(tz),
+        tz=zone,
+        tz_given=given,
         columns=list(columns) if columns is not None else None,
         event_types=wanted,
         event_type=event_type,
-        dedupe=True,
+        vocabulary=vocab,
         on_bad_lines=on_bad_lines,
         encoding=encoding,
     )
@@ -180,34 +243,70 @@ def _in_notebook() -> bool:
 # --- one file ---------------------------------------------------------------------------
 
 
-def _read_file(source: Source, opts: _Options) -> _FileResult:
+def _read_source(source: Source, opts: _Options) -> list[_FileResult]:
+    """One file (or each member of a zip) -> results; files of another kind are skipped."""
     path = source.display
     raw = source.read()
     info: dict[str, Any] = {"path": path, "rows": 0, "bytes": raw.size}
     try:
         if raw.size == 0:
             raise _parsing.DamagedFileError(path, "is empty (0 bytes, no header row)")
-        payload = _parsing.unwrap(raw, source.name, path)
-        if not payload.data[:4096].to_pybytes().strip():
-            raise _parsing.DamagedFileError(path, "holds no header row (empty after unpacking)")
+        payloads = _parsing.unwrap(raw, source.name, path, max_bytes=opts.max_uncompressed_bytes)
     except _parsing.DamagedFileError as exc:
-        if not opts.skip_bad:
-            raise BexFileError(
-                path, f"{exc.reason}; pass on_bad_lines='skip' to skip it", line=exc.line
-            ) from exc
-        return _FileResult(
-            None, info, _skip(opts, [{"file": path, "line": None, "reason": exc.reason}])
-        )
+        return [_damaged(exc, info, opts)]
+    several = len(payloads) > 1
+    results = []
+    for member, payload in enumerate(payloads):
+        where = f"{path}::{payload.name}" if several else path
+        member_info = {**info, "path": where} if several else info
+        try:
+            result = _read_payload(payload, where, member_info, opts)
+        except _parsing.NotAnExportError as exc:
+            if source.named and not several:
+                raise
+            result = _FileResult(None, member_info, [], not_export=exc)
+        except _parsing.DamagedFileError as exc:
+            result = _damaged(exc, member_info, opts)
+        result.origin = (source, member)
+        results.append(result)
+    if source.named and all(r.not_export for r in results):
+        kinds = sorted({r.not_export.kind for r in results if r.not_export})
+        raise BexFileError(path, f"holds no event export, only: {', '.join(kinds)}")
+    return results
+
+
+def _damaged(exc: _parsing.DamagedFileError, info: dict[str, Any], opts: _Options) -> _FileResult:
+    """A file damaged in transfer: an error, or a skip recorded with on_bad_lines='skip'."""
+    if not opts.skip_bad:
+        raise BexFileError(
+            info["path"], f"{exc.reason}; pass on_bad_lines='skip' to skip it", line=exc.line
+        ) from exc
+    entry = {"file": info["path"], "line": None, "reason": exc.reason}
+    return _FileResult(None, info, _skip(opts, [entry]))
+
+
+def _read_payload(
+    payload: _parsing.Payload, path: str, info: dict[str, Any], opts: _Options
+) -> _FileResult:
+    """One export's uncompressed bytes -> a typed Arrow table in events-frame names."""
+    if not payload.data[:4096].to_pybytes().strip():
+        raise _parsing.DamagedFileError(path, "holds no header row (empty after unpacking)")
     header = _parsing.read_header(payload, path, format=opts.format, encoding=opts.encoding)
     info.update(format=header.format, kind=header.kind, compression=payload.compression)
+    if header.original is not None:
+        info["header"] = header.original
     source_col = _event_source(header, opts)
     include = _include(header, opts, source_col)
     table, skipped = _parsing.parse_table(
         payload, header, path, include=include, encoding=opts.encoding, skip_bad=opts.skip_bad
     )
     table = table.rename_columns([header.frame_name(n) for n in table.column_names])
-    table, bad_ts = _with_timestamps(table, payload, header, path, opts)
-    table = _with_event_type(table, header, path, opts, source_col)
+    table, bad_ts, naive = _with_timestamps(table, payload, header, path, opts)
+    if naive:
+        info["naive_timestamps"] = True
+    table, unknown = _with_event_type(table, header, path, opts, source_col)
+    if unknown:
+        info["unknown_event_types"] = unknown
     info["rows"] = table.num_rows
     if opts.event_types is not None:
         table = table.filter(_events.keep_mask(table[EVENT_TYPE], opts.event_types))
@@ -267,14 +366,15 @@ def _with_timestamps(
     header: _parsing.Header,
     path: str,
     opts: _Options,
-) -> tuple[pa.Table, list[dict[str, Any]]]:
+) -> tuple[pa.Table, list[dict[str, Any]], bool]:
+    """Parse ``timestamp``; also the bad lines and whether values had no UTC offset."""
     if "timestamp" not in table.column_names:
-        return table, []
-    parsed, bad = parse_timestamps(table["timestamp"], opts.tz)
+        return table, [], False
+    parsed, bad, naive = parse_timestamps(table["timestamp"], opts.tz)
     index = table.column_names.index("timestamp")
     table = table.set_column(index, "timestamp", parsed)
     if len(bad) == 0:
-        return table, []
+        return table, [], naive
     lines = _parsing.record_lines(payload.data, header, opts.encoding)
     value = _raw_cell(payload, header, opts, int(bad[0]))
     line_of = (lambda i: lines[i]) if len(lines) == table.num_rows else (lambda i: None)
@@ -291,7 +391,7 @@ def _with_timestamps(
         {"file": path, "line": line_of(int(i)), "reason": "timestamp not in a known format"}
         for i in bad
     ]
-    return table.filter(pa.array(keep)), skipped
+    return table.filter(pa.array(keep)), skipped, naive
 
 
 def _raw_cell(payload: _parsing.Payload, header: _parsing.Header, opts: _Options, row: int) -> str:
@@ -306,21 +406,31 @@ def _raw_cell(payload: _parsing.Payload, header: _parsing.Header, opts: _Options
 
 def _with_event_type(
     table: pa.Table, header: _parsing.Header, path: str, opts: _Options, source_col: str | None
-) -> pa.Table:
-    """Add the canonical ``eventType`` (and RRDE's implied ``bounceType``) last."""
+) -> tuple[pa.Table, dict[str, int]]:
+    """Add the canonical ``eventType`` (and RRDE's implied ``bounceType``) last.
+
+    Also returns the rows per event value the vocabulary does not know. An explicit
+    event-type column (RRDE's ``Event Type``) is kept as ``code`` where the file has none,
+    so details such as "Reply Mail Block" survive the mapping.
+    """
     source_name = header.frame_name(source_col) if source_col else None
     if source_name is not None:
         source = table[source_name]
-        table = table.drop_columns([source_name])
+        if "code" in table.column_names:
+            table = table.drop_columns([source_name])
+        else:
+            table = table.rename_columns(
+                ["code" if n == source_name else n for n in table.column_names]
+            )
     elif "code" in table.column_names and (
         table.num_rows == 0 or _events.has_vocabulary(table["code"])
     ):
         source = table["code"]
     elif opts.event_type is not None:
-        code = _events.canonical_event(opts.event_type)[0]
-        return table.append_column(EVENT_TYPE, _events.constant(code, table.num_rows))
+        code = _events.canonical_event(opts.event_type, opts.vocabulary)[0]
+        return table.append_column(EVENT_TYPE, _events.constant(code, table.num_rows)), {}
     elif table.num_rows == 0:
-        return table.append_column(EVENT_TYPE, pa.nulls(0, _parsing.CATEGORY))
+        return table.append_column(EVENT_TYPE, pa.nulls(0, _parsing.CATEGORY)), {}
     else:
         raise BexFileError(
             path,
@@ -329,18 +439,14 @@ def _with_event_type(
             "event_type='<column>' naming the column that holds it, or "
             "event_type='emailOpen' (say) if every row of the file is that event",
         )
-    table = table.append_column(EVENT_TYPE, _events.recode(source, _event_code))
+    vocab = opts.vocabulary
+    table = table.append_column(
+        EVENT_TYPE, _events.recode(source, lambda v: _events.canonical_event(v, vocab)[0])
+    )
     if "bounceType" not in table.column_names and header.kind == "RRDE":
-        table = table.append_column("bounceType", _events.recode(source, _bounce_type))
-    return table
-
-
-def _event_code(value: str) -> str:
-    return _events.canonical_event(value)[0]
-
-
-def _bounce_type(value: str) -> str | None:
-    return _events.canonical_event(value)[1]
+        bounce = _events.recode(source, lambda v: _events.canonical_event(v, vocab)[1])
+        table = table.append_column("bounceType", bounce)
+    return table, _events.unknown_values(source, vocab)
 
 
 # --- all files -> one frame ----------------------------------------------------------------
@@ -438,34 +544,32 @@ def _warn_if_not_a_key(table: pa.Table, dup: np.ndarray) -> None:
         )
 
 
-def _repeated_across_files(
-    results: list[_FileResult], sources: list[Source], opts: _Options
-) -> np.ndarray | None:
+def _repeated_across_files(read: list[_FileResult], opts: _Options) -> np.ndarray | None:
     """The default identity: rows another file already delivered (``_dedupe``'s rule).
 
     Only files whose time spans overlap can share an event, so the rest cost nothing.
     Files read with only some columns are read again whole to compare every column.
     """
-    read = [(i, r) for i, r in enumerate(results) if r.table is not None]
-    spans = [_time_span(r.table) for _, r in read]
-    overlapping = _overlapping(spans)
+    tables: list[pa.Table] = [r.table for r in read if r.table is not None]
+    overlapping = _overlapping([_time_span(t) for t in tables])
     if not overlapping:
         return None
     whole_opts = replace(opts, columns=None, on_bad_lines="skip" if opts.skip_bad else "error")
     whole = []
     for position in overlapping:
-        index, result = read[position]
-        if not result.all_columns:
-            result = _read_file(sources[index], whole_opts)
-        whole.append(result.table)
+        result = read[position]
+        if not result.all_columns and result.origin is not None:
+            source, member = result.origin
+            result = _read_source(source, whole_opts)[member]
+        whole.append(result.table if result.table is not None else tables[position][:0])
     combined = _combine(whole, whole_opts, [])
     files = np.repeat(np.arange(len(whole)), [t.num_rows for t in whole])
-    drop_whole = np.split(cross_file_duplicates(row_keys(combined), files), np.cumsum(
-        [t.num_rows for t in whole[:-1]]))  # fmt: skip
-    per_file = [np.zeros(r.table.num_rows, dtype=np.bool_) for _, r in read]
-    for position, drop in zip(overlapping, drop_whole, strict=True):
-        per_file[position] = drop
-    return np.concatenate(per_file) if per_file else np.zeros(0, dtype=np.bool_)
+    dropped = cross_file_duplicates(row_keys(combined), files)
+    per_file = [np.zeros(t.num_rows, dtype=np.bool_) for t in tables]
+    bounds = np.cumsum([0, *(t.num_rows for t in whole)])
+    for k, position in enumerate(overlapping):
+        per_file[position] = dropped[bounds[k] : bounds[k + 1]]
+    return np.concatenate(per_file)
 
 
 def _time_span(table: pa.Table) -> tuple[int, int] | None:
@@ -480,16 +584,15 @@ def _time_span(table: pa.Table) -> tuple[int, int] | None:
 
 
 def _overlapping(spans: list[tuple[int, int] | None]) -> list[int]:
-    """Positions of the spans that overlap another span (unknown spans overlap all)."""
-    unknown = [i for i, s in enumerate(spans) if s is None]
+    """Positions of the spans that overlap another span (an unknown span overlaps all)."""
     known = sorted((s[0], s[1], i) for i, s in enumerate(spans) if s is not None and s[0] <= s[1])
-    hits = set(unknown) if len(spans) > 1 else set()
-    if unknown:
-        hits.update(i for _, _, i in known)
-    reach, reach_index = None, None
+    if len(spans) > 1 and None in spans:
+        return sorted({i for i, s in enumerate(spans) if s is None} | {i for *_, i in known})
+    hits: set[int] = set()
+    reach, holder = None, -1  # the latest end so far, and whose it is
     for first, last, i in known:
         if reach is not None and first <= reach:
-            hits.update((i, reach_index))
+            hits.update((i, holder))
         if reach is None or last > reach:
-            reach, reach_index = last, i
+            reach, holder = last, i
     return sorted(hits)

@@ -1,6 +1,6 @@
 """Export file names and listings: :func:`parse_export_name` and :func:`list_exports`.
 
-Both are re-exported by :mod:`bextoolkit.readers.files` (and the package); names are parsed
+Both are exported by :mod:`bextoolkit.readers` (and the package); names are parsed
 loosely because their timestamp shape is undocumented (domain.md, section 4).
 """
 
@@ -44,7 +44,9 @@ def parse_export_name(name: str) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``name``, ``kind`` ("BEX", "RRDE" or None), ``prefix``, ``channel``,
+        ``name``, ``kind`` ("BEX", "RRDE", "Web Tracking", "contact list" or "other";
+        by the name alone, see :func:`read_events` for what the header says), ``prefix``,
+        ``channel``,
         ``timestamp`` (UTC ``pandas.Timestamp``), ``timestamp_raw``, ``frequency`` (int),
         ``format`` ("CSV", "PSV", "TSV") and ``compression`` ("gzip", "zip").
 
@@ -55,8 +57,11 @@ def parse_export_name(name: str) -> dict[str, Any]:
     ('Recipient Event Bulk Export_', 'Email', 1, 'CSV')
     >>> parts["timestamp"], parts["compression"]
     (Timestamp('2026-11-01 01:00:00+0000', tz='UTC'), 'gzip')
-    >>> parse_export_name("Raw Recipient Data Export Jul 03 2017 00-47-42 AM 1295.zip")["kind"]
-    'RRDE'
+    >>> rrde = parse_export_name("Raw Recipient Data Export Jul 03 2017 00-47-42 AM 1295.zip")
+    >>> rrde["kind"], rrde["timestamp"]
+    ('RRDE', Timestamp('2017-07-03 00:47:42+0000', tz='UTC'))
+    >>> parse_export_name("Web Tracking Data Export Dec 30 2024 11-27-51 PM 901.csv")["timestamp"]
+    Timestamp('2024-12-30 23:27:51+0000', tz='UTC')
     """
     base = name.rstrip("/").rsplit("/", 1)[-1]
     stem, fmt, compression = _parsing.split_ext(base)
@@ -64,12 +69,9 @@ def parse_export_name(name: str) -> dict[str, Any]:
         ("kind", "prefix", "channel", "timestamp", "timestamp_raw", "frequency")
     )
     parts.update(name=base, format=fmt, compression=compression)
-    if stem.lower().startswith("raw recipient data export"):
-        parts.update(kind="RRDE", prefix="Raw Recipient Data Export")
-        return parts
     for pattern in _NAME_PATTERNS:
         match = pattern.match(stem)
-        if match:
+        if match and not _DATED_NAME.search(stem):
             parts.update(
                 kind="BEX",
                 prefix=match["prefix"],
@@ -78,8 +80,40 @@ def parse_export_name(name: str) -> dict[str, Any]:
                 timestamp=_name_timestamp(match["ts"]),
                 frequency=int(match["freq"]),
             )
-            break
+            return parts
+    parts["kind"] = _parsing.file_kind(base)
+    dated = _DATED_NAME.search(stem)
+    if dated:
+        prefix = stem[: dated.start()].strip(" -")
+        parts.update(prefix=prefix or None, timestamp_raw=dated.group(0))
+        parts["timestamp"] = _dated_name_timestamp(dated)
     return parts
+
+
+#: ``Jul 03 2017 00-47-42 AM``: RRDE, Web Tracking and contact-list export names.
+_DATED_NAME = re.compile(
+    r"(?P<mon>[A-Z][a-z]{2}) (?P<day>\d{1,2}) (?P<year>\d{4}) "
+    r"(?P<h>\d{1,2})-(?P<m>\d{2})-(?P<s>\d{2}) ?(?P<ampm>[AP]M)?"
+)
+
+
+def _dated_name_timestamp(match: re.Match[str]) -> pd.Timestamp | None:
+    """The time in a dated export name, read as UTC (the zone is not in the name).
+
+    The hour is 12-hour with AM/PM in some names and 24-hour beside an AM/PM in others
+    (``00-47-42 AM``); both read right if PM adds 12 to hours below 12 and AM makes 12
+    midnight.
+    """
+    hour = int(match["h"])
+    if match["ampm"] == "PM" and hour < 12:
+        hour += 12
+    elif match["ampm"] == "AM" and hour == 12:
+        hour = 0
+    text = f"{match['mon']} {match['day']} {match['year']} {hour}:{match['m']}:{match['s']}"
+    try:
+        return pd.Timestamp(datetime.strptime(text, "%b %d %Y %H:%M:%S"), tz="UTC")
+    except ValueError:
+        return None
 
 
 def _name_timestamp(raw: str) -> pd.Timestamp | None:
@@ -131,7 +165,7 @@ def list_exports(
                 "path": source.display,
                 "name": parts["name"],
                 "size": source.info.get("size"),
-                "modified": _modified(source.info),
+                "modified": modified_time(source.info),
                 "format": parts["format"],
                 "compression": parts["compression"],
                 "kind": parts["kind"],
@@ -155,7 +189,8 @@ def list_exports(
     return frame.sort_values(["timestamp", "path"], na_position="last", ignore_index=True)
 
 
-def _modified(info: Mapping[str, Any]) -> pd.Timestamp | None:
+def modified_time(info: Mapping[str, Any]) -> pd.Timestamp | None:
+    """A file's modified time (UTC) from an fsspec ``info`` dict, whatever the backend."""
     for key in ("mtime", "modified", "LastModified", "last_modified", "modify", "created"):
         value = info.get(key)
         if value is None:

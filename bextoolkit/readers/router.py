@@ -18,7 +18,9 @@ import pandas as pd
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.readers import store as _dataset
 from bextoolkit.readers._event_types import canonical_names
+from bextoolkit.readers._parsing import MAX_UNCOMPRESSED_BYTES
 from bextoolkit.readers._sources import UrlPath, expand
+from bextoolkit.readers._timestamps import resolve_tz
 from bextoolkit.readers.files import OnBadLines, read_files
 
 ENGINES = ("pandas", "dask")
@@ -37,14 +39,16 @@ def read_events(
     *,
     storage_options: Mapping[str, Any] | None = None,
     format: str | None = None,
-    tz: str = "UTC",
+    tz: str | None = None,
     columns: Sequence[str] | None = None,
     event_types: Iterable[str] | None = None,
     event_type: str | None = None,
+    event_types_map: Mapping[str, str] | None = None,
     dedupe: bool | str = True,
     on_bad_lines: OnBadLines = "error",
     progress: bool | None = None,
     encoding: str = "utf-8",
+    max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES,
     start: Any = None,
     end: Any = None,
     messageId: str | Sequence[str] | None = None,
@@ -59,13 +63,20 @@ def read_events(
         A file, a glob (``download/*.csv``), a folder (its ``.csv/.psv/.tsv/.txt``, ``.gz``
         and ``.zip`` files), or any fsspec URL: ``sftp://host/download/*.csv``,
         ``ftp://``, ``memory://``, ``https://``, ``s3://``, ``simplecache::sftp://...``.
+        Files a folder or glob finds that are not event exports (contact lists, Web
+        Tracking exports, anything else, told by their header) are skipped and listed
+        in ``attrs["skipped_files"]``; a file named on its own must be an event export.
+        Every member of a zip that is an event export is read.
     storage_options : dict, optional
         Passed to fsspec (``host``, ``port``, ``username``, ``password``, ...).
     format : {"CSV", "PSV", "TSV"}, optional
         Forces the delimiter. By default it comes from the file extension, or is sniffed
         from the header when the extension does not fit it.
-    tz : str, default "UTC"
-        Time zone of the ``timestamp`` column; naive file values are read in it.
+    tz : str, optional
+        Time zone of the ``timestamp`` column; file values without a UTC offset are
+        read in it. Default: the ``BEX_TZ`` environment variable, else UTC; as the
+        vendor does not say which zone naive times are in, reading them in UTC without
+        being told records ``attrs["tz_assumed"]`` and warns once.
     columns : list of str, optional
         Read only these columns (events-frame names). The frame then holds exactly these
         columns, in events-frame order, followed by ``eventType``; columns read only to
@@ -77,6 +88,13 @@ def read_events(
         How to tell the event of each row when a file has neither an event-type column
         nor ``code`` values of the emailXxx vocabulary: the name of a column holding it
         (used first when present), or one event type for every row of such files.
+    event_types_map : dict, optional
+        More spellings of event types, or other meanings for known ones: raw value (any
+        case) -> event type or known spelling, e.g. ``{"Bounced": "emailBounce"}``.
+        Built in: the emailXxx codes and the RRDE words (``Click Through``, ``Opt Out``,
+        ``Hard Bounce``, ``Reply Abuse`` -> ``emailComplaint``, other ``Reply ...`` ->
+        ``emailReply`` with the exact value kept in ``code``). Values no spelling maps
+        are kept as they are, listed in ``attrs["unknown_event_types"]`` and warned about.
     dedupe : True, "eventId" or False, default True
         Events delivered twice by overlapping files: by default two rows are the same
         event only when every column is equal and they come from different files (a row
@@ -94,6 +112,9 @@ def read_events(
         Show a ``tqdm`` bar over files; default: on in Jupyter for several files.
     encoding : str, default "utf-8"
         Text encoding of the files (a UTF-8 BOM is always accepted).
+    max_uncompressed_bytes : int, default 16 GiB
+        The most one gzip or zip file may unpack to (decompression streams and stops
+        with a :class:`BexFileError` past it).
     start, end : datetime-like, optional
         Keep events with ``start <= timestamp < end`` (naive values are in ``tz``).
     messageId : str or list of str, optional
@@ -101,6 +122,9 @@ def read_events(
     engine : {"pandas", "dask"}, default "pandas"
         ``"dask"`` returns a lazy Dask DataFrame (one partition per file or Parquet
         part), parsed on the workers of the current ``dask.distributed`` client.
+    version : int, optional
+        For a store written by :func:`bextoolkit.sync`: read this earlier version of its
+        Delta table (``df.attrs["version"]`` says which one was read).
 
     A store written by :func:`bextoolkit.sync` (a Delta table) is read with only the
     columns asked for, and ``start``/``end``/``messageId``/``event_types`` pushed down
@@ -110,17 +134,23 @@ def read_events(
     -------
     pandas.DataFrame
         ``schema.BEX_COLUMNS`` in order, then extra database columns, then ``eventType``.
-        ``df.attrs`` holds ``files`` (``path``, ``rows``, ``bytes``, ``format``, ``kind``
-        each), ``duplicates_dropped``, ``skipped_lines`` (``file``, ``line``, ``reason``)
-        and ``format``.
+        ``df.attrs`` holds ``files`` (``path``, ``rows``, ``bytes``, ``format``, ``kind``,
+        and ``header`` where names were made unique: empty ones become ``column_<n>``,
+        repeated ones ``<name>.1``), ``duplicates_dropped`` and ``dedupe``,
+        ``skipped_lines`` (``file``, ``line``, ``reason``), ``skipped_files`` (``path``,
+        ``kind``, ``reason``), ``empty_folders``, ``unknown_event_types``, ``format``,
+        ``tz`` and, when the zone was a guess, ``tz_assumed``.
 
     Raises
     ------
     BexFileError
         A file that cannot be read as it is; the message names the file, the line and
         what to pass to get on.
+    BexAuthError, BexConnectionError
+        An SFTP or FTP server refused the login, or could not be reached (the message
+        names the host and port).
     FileNotFoundError, PermissionError, OSError
-        From fsspec, as it raised them.
+        A missing file or folder (named), or what fsspec raised.
 
     Examples
     --------
@@ -134,51 +164,50 @@ def read_events(
         event_types = canonical_names(
             [event_types] if isinstance(event_types, str) else event_types
         )
-    start = None if start is None else _stamp(start, tz)
-    end = None if end is None else _stamp(end, tz)
+    zone = resolve_tz(tz)[0]
+    start = None if start is None else _stamp(start, zone)
+    end = None if end is None else _stamp(end, zone)
     query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
     root = synced_root(urlpath, storage_options)
     if root is not None:
-        read_synced: Callable[..., Any]
-        if engine == "dask":
-            from bextoolkit.readers.dask import read_store_dask
+        from bextoolkit.readers.dask import read_store_dask
+        from bextoolkit.readers.store import read_store
 
-            read_synced = read_store_dask
-        else:
-            from bextoolkit.readers.store import read_store
-
-            read_synced = read_store
-        synced = read_synced(
+        read_synced: Callable[..., Any] = read_store_dask if engine == "dask" else read_store
+        frame = read_synced(
             root, columns=_with_event_type(columns), storage_options=storage_options,
             version=version, **query,
         )  # fmt: skip
-        return _in_tz(synced, tz)
+        return _in_tz(frame, zone)
     if version is not None:
         raise BexConfigError(f"version={version}: only a synced store has versions")
     filtered = not (start is None and end is None and messageId is None)
     wider = _filter_columns(columns, filtered=filtered, messageId=messageId, start=start, end=end)
-    options: dict[str, Any] = {"format": format, "event_type": event_type, "dedupe": dedupe,
-               "on_bad_lines": on_bad_lines, "encoding": encoding}  # fmt: skip
+    options: dict[str, Any] = {
+        "format": format, "event_type": event_type, "event_types_map": event_types_map,
+        "dedupe": dedupe, "on_bad_lines": on_bad_lines, "encoding": encoding,
+        "max_uncompressed_bytes": max_uncompressed_bytes,
+    }  # fmt: skip
     if engine == "dask":
         return _read_files_dask(urlpath, storage_options, tz, wider, event_types, query, options,
                                 columns=columns, filtered=filtered)  # fmt: skip
-    frame = read_files(
+    files = read_files(
         urlpath, storage_options=storage_options, tz=tz, columns=wider,
         event_types=event_types, progress=progress, **options,
     )  # fmt: skip
     if not filtered:
-        return frame
-    attrs = dict(frame.attrs)
-    frame = apply_filters(frame, start=start, end=end, messageId=messageId)
-    frame = frame[_with_event_type(columns)] if columns is not None else frame
-    frame.attrs = attrs
-    return frame
+        return files
+    kept = apply_filters(files, start=start, end=end, messageId=messageId)
+    if columns is not None:
+        kept = kept[_with_event_type(columns) or []]
+    kept.attrs = dict(files.attrs)
+    return kept
 
 
 def _read_files_dask(
     urlpath: Any,
     storage_options: Mapping[str, Any] | None,
-    tz: str,
+    tz: str | None,
     wider: list[str] | None,
     event_types: Any,
     query: Mapping[str, Any],

@@ -18,6 +18,9 @@ Conventions shared by every report
   keys behave as ``observed=True``). Time buckets follow the wall clock of the
   timestamps' own time zone; for another zone convert first, e.g.
   ``events.assign(timestamp=events["timestamp"].dt.tz_convert("Europe/Berlin"))``.
+* **start= / end=**: every report takes a window ``start <= timestamp < end`` (naive
+  values on the timestamps' own clock); the funnel keeps the mailings first *sent* in
+  it, with all their events. ``attrs["window"]`` says how many events were left out.
 * **Zero denominators** give NaN, never 0 and never an exception.
 * **Unknown event types** are counted as themselves by :func:`event_counts` and ignored by
   the fixed columns of the other reports (a group that has only such events still gets
@@ -46,12 +49,14 @@ from bextoolkit.reports.counts import event_counts
 from bextoolkit.reports.engagement import activity_heatmap, engagement_curve, time_to_engage
 from bextoolkit.reports.funnel import CONVENTIONS, FUNNEL_COLUMNS, funnel
 from bextoolkit.reports.quality import flag_bot_clicks, flag_machine_opens
+from bextoolkit.reports.recipients import RECIPIENT_COLUMNS, recipient_engagement
 from bextoolkit.reports.urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.reports.user_agents import classify_user_agents, client_mix
 
 __all__ = [
     "CONVENTIONS",
     "FUNNEL_COLUMNS",
+    "RECIPIENT_COLUMNS",
     "TRACKING_PARAMS",
     "Comparison",
     "activity_heatmap",
@@ -66,5 +71,6 @@ __all__ = [
     "flag_machine_opens",
     "funnel",
     "normalize_url",
+    "recipient_engagement",
     "time_to_engage",
 ]

@@ -83,6 +83,10 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
         *_RECIPIENT, "eventType", "bounceType", "clickUrl", "urlDescription", "messageId",
         "timestamp", "bot_click",
     ),
+    "recipient_engagement": (
+        *_RECIPIENT, "eventType", "bounceType", "messageId", "timestamp", "machine_open",
+        "bot_click",
+    ),
 }  # fmt: skip
 
 

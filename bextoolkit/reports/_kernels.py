@@ -17,6 +17,7 @@ neither is an unknown recipient: it counts in gross counts, never in distinct co
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -124,6 +125,8 @@ class Recipients:
 
     codes: np.ndarray
     labels: pd.Index
+    #: How many of ``labels`` (the first ones) are ``RECIPIENT_ID`` values; then e-mails.
+    n_ids: int = 0
 
     @property
     def size(self) -> int:
@@ -141,6 +144,7 @@ def recipients(events: pd.DataFrame) -> Recipients:
     else:
         codes = np.full(len(events), -1, dtype=np.int64)
         labels = pd.Index([], dtype=object)
+    n_ids = len(labels)
     missing = codes < 0
     if has_email and missing.any():
         emails, email_codes = _emails(events["Email"])
@@ -155,7 +159,7 @@ def recipients(events: pd.DataFrame) -> Recipients:
         codes = codes.copy()
         codes[fill] = mapped
         labels = labels.append(pd.Index(emails.astype(object)))
-    return Recipients(codes=codes, labels=labels)
+    return Recipients(codes=codes, labels=labels, n_ids=n_ids)
 
 
 def _emails(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
@@ -351,6 +355,10 @@ def count_distinct(
         return np.zeros(n, np.int64)
     v = values[keep]
     width = int(v.max()) + 1
+    if n * width <= max(8 * len(v), 1 << 22):  # a table of every (group, value): no sort
+        seen = np.zeros(n * width, bool)
+        seen[groups[keep] * width + v] = True
+        return seen.reshape(n, width).sum(axis=1, dtype=np.int64)
     if n * width < 2**62:
         key = groups[keep].astype(np.int64, copy=False)  # one copy, then all in place
         key *= width
@@ -444,3 +452,94 @@ def ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.full(np.broadcast(num, den).shape, np.nan)
     np.divide(num, den, out=out, where=den != 0)
     return out
+
+
+# --- the window of events -----------------------------------------------------------------
+Moment = str | pd.Timestamp | dt.datetime | None
+
+
+def _bound_ns(bound: Any, tz: Any, name: str) -> int:
+    """``bound`` as int64 ns UTC; a naive value is read on the timestamps' own clock."""
+    try:
+        stamp = pd.Timestamp(bound)
+    except (TypeError, ValueError) as exc:
+        raise BexConfigError(
+            f"{name}={bound!r} is not a moment; pass a date or time such as '2026-11-02' "
+            "or '2026-11-02T08:00:00Z', or a pandas Timestamp."
+        ) from exc
+    if stamp is pd.NaT:
+        raise BexConfigError(f"{name}={bound!r} is not a moment; pass a date such as '2026-11-02'.")
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(tz) if tz is not None else stamp.tz_localize("UTC")
+    return int(stamp.as_unit("ns").value)
+
+
+def _bounds(events: pd.DataFrame, start: Moment, end: Moment) -> tuple[int, int]:
+    """``[start, end)`` as int64 ns UTC (open ends as the int64 extremes)."""
+    require_columns(events, ["timestamp"], what="start=/end=")
+    tz = getattr(pd.to_datetime(events["timestamp"].iloc[:0]).dt, "tz", None)
+    lo = _bound_ns(start, tz, "start") if start is not None else _NAT + 1
+    hi = _bound_ns(end, tz, "end") if end is not None else np.iinfo(np.int64).max
+    return lo, hi
+
+
+def window_mask(events: pd.DataFrame, start: Moment, end: Moment) -> np.ndarray | None:
+    """Rows with ``start <= timestamp < end``; None when neither bound is given.
+
+    Naive bounds are read on the timestamps' own clock (UTC for naive timestamps). Rows
+    without a timestamp are outside every window.
+    """
+    if start is None and end is None:
+        return None
+    lo, hi = _bounds(events, start, end)
+    ts = timestamps_ns(events)
+    return (ts >= lo) & (ts < hi)
+
+
+def in_window(events: pd.DataFrame, start: Moment, end: Moment) -> pd.DataFrame:
+    """The events with ``start <= timestamp < end`` (the frame itself when no bound is given).
+
+    ``attrs["window"]`` of the result says the window and how many events it left out.
+    """
+    keep = window_mask(events, start, end)
+    if keep is None:
+        return events
+    out = events[keep]
+    out.attrs = {**events.attrs, "window": _window_note(start, end, len(events) - len(out))}
+    return out
+
+
+def mailings_sent_in(events: pd.DataFrame, start: Moment, end: Moment) -> pd.DataFrame:
+    """Every event of the mailings whose first send lies in ``[start, end)``.
+
+    The funnel's window: a mailing sent inside it keeps its later opens and clicks, and
+    its events before ``start``. Events without a ``messageId``, or of a mailing with no
+    send in the frame, are kept when they lie in the window themselves. A frame without
+    ``messageId`` is simply the window of events.
+    """
+    if start is None and end is None:
+        return events
+    if "messageId" not in events.columns:
+        return in_window(events, start, end)
+    lo, hi = _bounds(events, start, end)
+    ts = timestamps_ns(events)
+    mail = mailing_codes(events)
+    sends = (event_codes(events) == SEND) & (mail >= 0) & (ts != _NAT)
+    never = np.iinfo(np.int64).max
+    first = np.full(int(mail.max(initial=-1)) + 2, never, np.int64)  # last slot: code -1
+    order = np.argsort(ts[sends], kind="stable")[::-1]  # the earliest written last, wins
+    first[mail[sends][order]] = ts[sends][order]
+    chosen = (first >= lo) & (first < hi)
+    unsent = first == never
+    keep = chosen[mail] | (unsent[mail] & (ts >= lo) & (ts < hi))
+    out = events[keep]
+    note = _window_note(start, end, len(events) - len(out), mailings=True)
+    out.attrs = {**events.attrs, "window": note}
+    return out
+
+
+def _window_note(start: Moment, end: Moment, left_out: int, *, mailings: bool = False) -> str:
+    what = "mailings first sent" if mailings else "events"
+    since = f"from {start}" if start is not None else "from the first"
+    until = f"before {end}" if end is not None else "to the last"
+    return f"{what} {since} {until}; {left_out:,} event(s) outside the window left out"

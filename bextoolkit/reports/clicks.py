@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import _kernels as k
 from bextoolkit.reports._dask import accepts_dask
 from bextoolkit.reports.quality import exclude_flagged
@@ -25,6 +26,9 @@ def click_urls(
     by: k.By = None,
     tracking_params: Sequence[str] = TRACKING_PARAMS,
     exclude: str | Sequence[str] | bool | None = None,
+    top: int | None = None,
+    start: k.Moment = None,
+    end: k.Moment = None,
 ) -> pd.DataFrame:
     """Which links were clicked, how often, by how many, and how soon after the send.
 
@@ -43,11 +47,18 @@ def click_urls(
         Query parameter names to strip (case-insensitive; ``"utm_*"`` is a prefix).
     exclude : {"machine_opens", "bot_clicks"}, list, True, optional
         As in :func:`bextoolkit.funnel`; ``"bot_clicks"`` leaves out scanner clicks.
+    top : int, optional
+        Keep only the first ``top`` links of each group (most unique clickers);
+        ``attrs["links"]`` says how many each group had in all.
+    start, end : str or Timestamp, optional
+        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
+        own clock); ``attrs["window"]`` says how many were left out.
 
     Returns
     -------
     DataFrame
-        One row per group and link, groups in key order, most-clicked links first:
+        One row per group and link, groups in key order, then most unique clickers
+        first (ties: most clicks, then the link's text):
         the key columns, then
 
         - ``clickUrl`` (string): the link (normalized unless ``normalize=False``);
@@ -86,6 +97,9 @@ def click_urls(
     [1.0, 0.5]
     """
     k.require_columns(events, [EVENT_TYPE_COLUMN, "clickUrl"], what="click_urls")
+    if top is not None and (not isinstance(top, int | np.integer) or top < 1):
+        raise BexConfigError(f"top={top!r}: give a whole number of links >= 1, or None for all.")
+    events = k.in_window(events, start, end)
     ev = k.event_codes(events)
     ev, excluded = exclude_flagged(events, ev, exclude)
     rows = np.flatnonzero(np.isin(ev, (k.CLICK, k.SEND, k.BOUNCE)))
@@ -116,9 +130,17 @@ def click_urls(
     out["unique_first_clicks"] = _first_clicks(g[clicks], rc, k_ts(sub)[clicks], cell, cells)
     texts = np.array(["\uffff" if pd.isna(x) else str(x) for x in labels])  # missing last
     label_rank = np.argsort(np.argsort(texts, kind="stable"))
-    order = np.lexsort((label_rank[cell_link], -gross, cell_group))
+    unique = out["unique_clicks"].to_numpy()
+    order = np.lexsort((label_rank[cell_link], -gross, -unique, cell_group))
     out = out.iloc[order].reset_index(drop=True)
+    links_per_group = np.bincount(cell_group, minlength=n)
+    if top is not None:
+        rank = np.arange(len(out)) - np.searchsorted(cell_group[order], cell_group[order])
+        out = out[rank < top].reset_index(drop=True)
     out.attrs.update(normalize=normalize, tracking_params=list(tracking_params), excluded=excluded)
+    out.attrs["links"] = int(links_per_group.sum()) if by is None else links_per_group.tolist()
+    if "window" in events.attrs:
+        out.attrs["window"] = events.attrs["window"]
     return out
 
 

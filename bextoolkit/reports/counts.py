@@ -15,7 +15,9 @@ __all__ = ["event_counts"]
 
 
 @accepts_dask
-def event_counts(events: pd.DataFrame, *, by: k.By = None) -> pd.DataFrame:
+def event_counts(
+    events: pd.DataFrame, *, by: k.By = None, start: k.Moment = None, end: k.Moment = None
+) -> pd.DataFrame:
     """Gross and unique-recipient counts of every event type, optionally per group.
 
     Parameters
@@ -24,6 +26,9 @@ def event_counts(events: pd.DataFrame, *, by: k.By = None) -> pd.DataFrame:
         The events frame (``eventType`` and ``RECIPIENT_ID`` or ``Email``). Not modified.
     by : str, list, pd.Grouper or None, default None
         Groups, as in the module notes: ``"messageId"``, ``"day"``, any column.
+    start, end : str or Timestamp, optional
+        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
+        own clock); ``attrs["window"]`` says how many were left out.
 
     Returns
     -------
@@ -45,6 +50,7 @@ def event_counts(events: pd.DataFrame, *, by: k.By = None) -> pd.DataFrame:
     2  replyAbuse       1                  1
     """
     k.require_columns(events, [EVENT_TYPE_COLUMN], what="event_counts")
+    events = k.in_window(events, start, end)
     groups = k.group_rows(events, by)
     recipients = k.recipients(events)
     codes, uniques = pd.factorize(events[EVENT_TYPE_COLUMN], use_na_sentinel=False)

@@ -46,7 +46,11 @@ def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
 
 
 def time_to_engage(
-    events: pd.DataFrame, *, event: str | Sequence[str] = "emailOpen"
+    events: pd.DataFrame,
+    *,
+    event: str | Sequence[str] = "emailOpen",
+    start: k.Moment = None,
+    end: k.Moment = None,
 ) -> pd.DataFrame:
     """Each delivered recipient's delay from their own send to their first open or click.
 
@@ -58,6 +62,9 @@ def time_to_engage(
     event : str or sequence of str, default "emailOpen"
         The engagement: ``"emailClick"``, or ``("emailOpen", "emailClick")`` for
         whichever comes first.
+    start, end : str or Timestamp, optional
+        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
+        own clock); ``attrs["window"]`` says how many were left out.
 
     Returns
     -------
@@ -83,6 +90,7 @@ def time_to_engage(
     """
     targets = _event_indices(event)
     k.require_columns(events, [EVENT_TYPE_COLUMN, "timestamp"], what="time_to_engage")
+    events = k.in_window(events, start, end)
     ev = k.event_codes(events)
     rec = k.recipients(events)
     ts = k.timestamps_ns(events)
@@ -115,6 +123,8 @@ def engagement_curve(
     by: str | None = None,
     step: str | pd.Timedelta = "1h",
     until: str | pd.Timedelta | None = None,
+    start: k.Moment = None,
+    end: k.Moment = None,
 ) -> pd.DataFrame:
     """The share of delivered recipients engaged within each elapsed time since their send.
 
@@ -129,7 +139,11 @@ def engagement_curve(
     step : str or Timedelta, default "1h"
         Spacing of the elapsed-time grid.
     until : str or Timedelta, optional
-        End of the grid; default the longest observed delay, rounded up to a step.
+        End of the grid; default the longest observed delay, rounded up to a step. The
+        grid never runs past where the data stops: the time from the earliest send to the
+        last event of the frame (``attrs["horizon"]``), rounded up to a step.
+    start, end : str or Timestamp, optional
+        Only events with ``start <= timestamp < end`` (as for :func:`time_to_engage`).
 
     Returns
     -------
@@ -138,7 +152,11 @@ def engagement_curve(
         point ``elapsed`` = 0, step, 2 step, ...: ``newly_engaged`` (recipients whose
         delay falls in (previous point, elapsed]; at 0: delay <= 0), ``engaged``
         (cumulative: delay <= elapsed), ``delivered`` (the denominator, every delivered
-        recipient, engaged or not) and ``share`` = engaged / delivered (NaN when 0).
+        recipient, engaged or not), ``share`` = engaged / delivered (NaN when 0) and
+        ``observed``: the delivered recipients watched into the step that ends at
+        ``elapsed`` (their send lies more than ``elapsed - step`` before the frame's last
+        event). Where ``observed < delivered`` some recipients have not been watched
+        that long yet, so ``share`` there is a lower bound.
 
     Examples
     --------
@@ -148,25 +166,32 @@ def engagement_curve(
     ...     "timestamp": pd.to_datetime(["2026-01-01 10:00", "2026-01-01 10:05",
     ...                                  "2026-01-01 11:30"], utc=True)})
     >>> engagement_curve(ev)
-              elapsed  newly_engaged  engaged  delivered  share
-    0 0 days 00:00:00              0        0          2    0.0
-    1 0 days 01:00:00              0        0          2    0.0
-    2 0 days 02:00:00              1        1          2    0.5
+              elapsed  newly_engaged  engaged  delivered  share  observed
+    0 0 days 00:00:00              0        0          2    0.0         2
+    1 0 days 01:00:00              0        0          2    0.0         2
+    2 0 days 02:00:00              1        1          2    0.5         2
     """
     if by not in (None, "messageId"):
         raise BexConfigError(f"by={by!r}: engagement_curve groups by None or 'messageId' only.")
     if by is not None:
         k.require_columns(events, [by], what="engagement_curve(by='messageId')")
-    delays = time_to_engage(events, event=event)
     step_ns = pd.Timedelta(step).value
     if step_ns <= 0:
         raise BexConfigError(f"step={step!r} must be a positive duration such as '1h'.")
+    events = k.in_window(events, start, end)
+    delays = time_to_engage(events, event=event)
     d = delays["time_to_engage"].to_numpy(dtype="m8[ns]").view(np.int64)
     engaged = d != _NAT
+    ts = k.timestamps_ns(events)
+    last = int(ts[ts != _NAT].max()) if (ts != _NAT).any() else _NAT
+    sent = delays["sent_at"].to_numpy(dtype="M8[ns]").view(np.int64) if len(delays) else d
+    horizon = np.maximum(last - sent, 0) if len(sent) else np.zeros(0, np.int64)
     if until is not None:
         top = pd.Timedelta(until).value
     else:
         top = int(d[engaged].max()) if engaged.any() else 0
+    if len(horizon):
+        top = min(top, int(horizon.max()))
     steps = max(-(-top // step_ns), 0) + 1
     if steps > MAX_STEPS:
         raise BexConfigError(
@@ -179,9 +204,14 @@ def engagement_curve(
         codes, uniques = pd.factorize(delays["messageId"], sort=True, use_na_sentinel=False)
         group, keys = codes.astype(np.int64), pd.DataFrame({"messageId": uniques})
     n = len(keys)
-    bucket = np.where(engaged, np.maximum(-(-d // step_ns), 0), steps)  # ceil; > grid: beyond
+    # ceil(delay / step), at least 0; later than the grid (or never): the slot "beyond".
+    bucket = np.where(engaged, np.clip(-(-d // step_ns), 0, steps), steps)
     hist = np.bincount(group * (steps + 1) + bucket, minlength=n * (steps + 1))
     hist = hist.reshape(n, steps + 1)[:, :steps]
+    # watched into the step ending at point i when horizon > (i - 1) step: i <= ceil(h / step)
+    reach = np.minimum(-(-horizon // step_ns), steps - 1)
+    watched = np.bincount(group * steps + reach, minlength=n * steps).reshape(n, steps)
+    observed = np.cumsum(watched[:, ::-1], axis=1)[:, ::-1]
     delivered = np.bincount(group, minlength=n)
     out = keys.take(np.repeat(np.arange(n), steps)).reset_index(drop=True)
     out["elapsed"] = pd.to_timedelta(np.tile(np.arange(steps) * step_ns, n), unit="ns")
@@ -189,7 +219,11 @@ def engagement_curve(
     out["engaged"] = np.cumsum(hist, axis=1).ravel().astype(np.int64)
     out["delivered"] = np.repeat(delivered, steps).astype(np.int64)
     out["share"] = k.ratio(out["engaged"].to_numpy(), out["delivered"].to_numpy())
+    out["observed"] = observed.ravel().astype(np.int64)
     out.attrs["event"] = event
+    out.attrs["horizon"] = pd.Timedelta(int(horizon.max()) if len(horizon) else 0)
+    if "window" in events.attrs:
+        out.attrs["window"] = events.attrs["window"]
     return out
 
 
@@ -199,6 +233,8 @@ def activity_heatmap(
     tz: str = "UTC",
     event_types: Sequence[str] = ("emailOpen", "emailClick"),
     unique: bool = False,
+    start: k.Moment = None,
+    end: k.Moment = None,
 ) -> pd.DataFrame:
     """Events per weekday and hour of day, on the clock of time zone ``tz``.
 
@@ -213,6 +249,9 @@ def activity_heatmap(
         Which ``eventType`` values count (any value, canonical or not).
     unique : bool, default False
         Count distinct recipients per cell instead of events.
+    start, end : str or Timestamp, optional
+        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
+        own clock); ``attrs["window"]`` says how many were left out.
 
     Returns
     -------
@@ -230,6 +269,7 @@ def activity_heatmap(
     (1, 1)
     """
     k.require_columns(events, [EVENT_TYPE_COLUMN, "timestamp"], what="activity_heatmap")
+    events = k.in_window(events, start, end)
     canonical = [EVENT_TYPES.index(e) for e in event_types if e in EVENT_TYPES]
     others = [e for e in event_types if e not in EVENT_TYPES]
     mask = np.isin(k.event_codes(events), canonical)

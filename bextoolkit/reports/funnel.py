@@ -70,6 +70,8 @@ def funnel(
     bounce_rate: Literal["sent", "requests"] | None = None,
     exclude: str | Sequence[str] | bool | None = None,
     diagnostics: bool = False,
+    start: k.Moment = None,
+    end: k.Moment = None,
 ) -> pd.DataFrame:
     """Sent, delivered, opens, clicks, bounces and opt-outs with their rates, per group.
 
@@ -104,6 +106,11 @@ def funnel(
         opened/clicked a mailing whose send to them is not in the frame) and
         ``events_before_send`` (events timestamped before the recipient's own send of
         that mailing) after the metric columns.
+    start, end : str or Timestamp, optional
+        The mailings first sent in ``start <= time < end`` (naive values on the
+        timestamps' own clock), with all their events, also those after ``end``; events
+        of no mailing (or of a mailing whose send is not in the frame) count when they
+        lie in the window. ``attrs["window"]`` says how many events were left out.
 
     Returns
     -------
@@ -155,6 +162,7 @@ def funnel(
     """
     options = _convention(convention, click_implies_open, click_to_open, bounce_rate)
     k.require_columns(events, [EVENT_TYPE_COLUMN], what="funnel")
+    events = k.mailings_sent_in(events, start, end)
     ev = k.event_codes(events)
     ev, excluded = exclude_flagged(events, ev, exclude)
     groups = k.group_rows(events, by)
@@ -175,6 +183,8 @@ def funnel(
     out.attrs["convention"] = options
     out.attrs["excluded"] = excluded
     out.attrs["notes"] = notes
+    if "window" in events.attrs:
+        out.attrs["window"] = events.attrs["window"]
     for note in notes:
         log.info("funnel: %s", note)
     return out

@@ -150,6 +150,8 @@ def client_mix(
     event_types: Sequence[str] = ("emailOpen",),
     by: str | Sequence[str] | None = None,
     level: str = "device_type",
+    start: _keys.Moment = None,
+    end: _keys.Moment = None,
 ) -> pd.DataFrame:
     """Counts and shares of events per device type, client or OS.
 
@@ -163,14 +165,17 @@ def client_mix(
         Group columns (such as ``"messageId"``); shares add up to 1 within each group.
     level : {"device_type", "client", "os"}, default ``"device_type"``
         What to count by. ``client`` is the app or browser (with the proxies named).
+    start, end : str or Timestamp, optional
+        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
+        own clock).
 
     Returns
     -------
     DataFrame
         One row per group and ``level`` value with ``events`` (event count),
         ``recipients`` (distinct recipients) and ``share`` (events over the group's
-        events), largest first within each group. Every device type appears, with 0,
-        when ``level="device_type"`` and ``by`` is None.
+        events), largest first within each group. Only values seen appear (no rows of
+        zeros for unseen categories).
 
     Raises
     ------
@@ -194,6 +199,7 @@ def client_mix(
         raise BexConfigError(f"client_mix: level={level!r} is not one of {', '.join(_LEVELS)}")
     keys = [by] if isinstance(by, str) else list(by or [])
     _keys.require_columns(events, ["userAgent", EVENT_TYPE_COLUMN, *keys], what="client_mix")
+    events = _keys.in_window(events, start, end)
     wanted = events[EVENT_TYPE_COLUMN].astype("string").isin(list(event_types)).fillna(False)
     chosen = events.loc[wanted.to_numpy(dtype=bool)]
     classes = classify_user_agents(chosen["userAgent"])
@@ -201,7 +207,7 @@ def client_mix(
     frame[level] = classes[level]
     who = _keys.recipients(chosen).codes
     frame["recipient"] = pd.Series(who, index=chosen.index).where(who >= 0)
-    grouped = frame.groupby([*keys, level], observed=not (level == "device_type" and not keys))
+    grouped = frame.groupby([*keys, level], observed=True)
     out = grouped.agg(events=("recipient", "size"), recipients=("recipient", "nunique"))
     out = out.reset_index()
     if keys:

@@ -74,7 +74,7 @@ _write_text = write_text
 _RRDE_NAMES = {
     ("emailSend", None): "Sent",
     ("emailOpen", None): "Open",
-    ("emailClick", None): "Click",
+    ("emailClick", None): "Click Through",  # the real spelling (domain.md, section 6)
     ("emailOptOut", None): "Opt Out",
     ("emailSuppressed", None): "Suppressed",
     ("emailBounce", "Hard"): "Hard Bounce",
@@ -447,7 +447,7 @@ def write_rrde(
     """Write events as a RawRecipientDataExport (RRDE) zip holding one CSV.
 
     The CSV has the RRDE header (``schema.RRDE_COLUMNS``, then the database columns),
-    ``Event Type`` as Sent/Open/Click/Opt Out/Hard Bounce/Soft Bounce/Suppressed and
+    ``Event Type`` as Sent/Open/Click Through/Opt Out/Hard Bounce/Soft Bounce/Suppressed and
     ``Event Timestamp`` as ``12/29/2024 00:00:03`` (UTC).
 
     Parameters

@@ -140,6 +140,7 @@ class Sandbox:
             password=self._sftp_password,
             host=host,
             port=sftp_port,
+            token_check=self.api.token_is_valid,  # user "oauth" + an access token works too
         )
         self.database = SimulatedDatabase(
             seed=seed, n_recipients=n_recipients, mailings_per_day=mailings_per_day
@@ -239,8 +240,15 @@ class Sandbox:
         return self.sftp.storage_options
 
     def env(self) -> dict[str, str]:
-        """The ``BEX_*`` variables of the sandbox: ``BexClient.from_env(sb.env())``."""
-        return self.api.env()
+        """The ``BEX_*`` variables of the sandbox: ``BexClient.from_env(sb.env())``.
+
+        Besides the API's, ``BEX_SFTP_HOST`` and ``BEX_SFTP_PORT`` name its SFTP server, so
+        ``client.sftp_storage_options()`` logs into it as user ``oauth`` with the token.
+        """
+        env = self.api.env()
+        if self.sftp.running:
+            env |= {"BEX_SFTP_HOST": self.sftp.host, "BEX_SFTP_PORT": str(self.sftp.port)}
+        return env
 
     def client(self, **kwargs: Any) -> BexClient:
         """A :class:`~bextoolkit.client.BexClient` logged in to this sandbox.
@@ -250,12 +258,13 @@ class Sandbox:
         from bextoolkit.client import BexClient
 
         creds = self.credentials
+        sftp = {"sftp_host": self.sftp.host, "sftp_port": self.sftp.port}
         return BexClient(
             base_url=self.base_url,
             client_id=creds.client_id,
             client_secret=creds.client_secret,
             refresh_token=creds.refresh_token,
-            **kwargs,
+            **(sftp if self.sftp.running else {}) | kwargs,
         )
 
     # --- time ---------------------------------------------------------------------------

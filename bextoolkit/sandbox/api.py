@@ -239,10 +239,14 @@ class SandboxAPI:
         """Call ``listener(event, job_id, job)`` after every create, update and delete."""
         self._listeners.append(listener)
 
-    def expire_tokens(self) -> None:
-        """Forget every access token, as if they had all expired."""
+    def token_is_valid(self, token: str) -> bool:
+        """Whether ``token`` is an access token this API issued and that has not expired.
+
+        The sandbox's SFTP server asks this to let user ``oauth`` log in with a token.
+        """
         with self._lock:
-            self._tokens.clear()
+            expiry = self._tokens.get(token)
+        return expiry is not None and expiry > self.clock()
 
     # --- OAuth ------------------------------------------------------------------------------
 
@@ -287,10 +291,7 @@ class SandboxAPI:
     def _authorized(self, header: str | None) -> bool:
         if not header or not header.lower().startswith("bearer "):
             return False
-        token = header[7:].strip()
-        with self._lock:
-            expiry = self._tokens.get(token)
-        return expiry is not None and expiry > self.clock()
+        return self.token_is_valid(header[7:].strip())
 
     # --- job definitions --------------------------------------------------------------------
 

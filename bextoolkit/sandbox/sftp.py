@@ -14,6 +14,7 @@ import hmac
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,25 @@ import asyncssh
 log = logging.getLogger(__name__)
 
 
-class _PasswordServer(asyncssh.SSHServer):
-    """Password authentication for exactly one user; nothing else is offered."""
+#: The user name that logs in with an OAuth access token as password (domain.md 6c).
+OAUTH_USER = "oauth"
+TokenCheck = Callable[[str], bool]
 
-    def __init__(self, username: str, password: str, connections: set[Any]) -> None:
+
+class _PasswordServer(asyncssh.SSHServer):
+    """Password authentication for one user (and ``oauth`` with a valid access token)."""
+
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        connections: set[Any],
+        token_check: TokenCheck | None = None,
+    ) -> None:
         self._username = username
         self._password = password
         self._connections = connections
+        self._token_check = token_check
         self._conn: Any = None
 
     def connection_made(self, conn: Any) -> None:
@@ -51,6 +64,11 @@ class _PasswordServer(asyncssh.SSHServer):
         return False
 
     def validate_password(self, username: str, password: str) -> bool:
+        if username == OAUTH_USER and self._token_check is not None:
+            ok = bool(password) and self._token_check(password)
+            if not ok:
+                log.info("SFTP login refused for user %r: not a valid access token", username)
+            return ok
         user_ok = hmac.compare_digest(username.encode(), self._username.encode())
         password_ok = hmac.compare_digest(password.encode(), self._password.encode())
         if not (user_ok and password_ok):
@@ -71,6 +89,9 @@ class SFTPServer:
         Address to listen on.
     port : int, default 0
         Port to listen on; 0 picks a free one (read it from :attr:`port` after start).
+    token_check : callable, optional
+        ``token_check(password) -> bool``: when given, user ``oauth`` logs in with any
+        password it accepts (a current OAuth access token, as Acoustic's transfer hosts do).
 
     Examples
     --------
@@ -87,8 +108,10 @@ class SFTPServer:
         password: str,
         host: str = "127.0.0.1",
         port: int = 0,
+        token_check: TokenCheck | None = None,
     ) -> None:
         self.root = Path(root).resolve()
+        self._token_check = token_check
         self.username = username
         self._password = password
         self.host = host
@@ -151,12 +174,12 @@ class SFTPServer:
     async def _listen(self) -> Any:
         key = asyncssh.generate_private_key("ssh-ed25519")
         username, password, root = self.username, self._password, str(self.root)
-        connections = self._connections
+        connections, token_check = self._connections, self._token_check
         return await asyncssh.listen(
             self.host,
             self._requested_port,
             server_host_keys=[key],
-            server_factory=lambda: _PasswordServer(username, password, connections),
+            server_factory=lambda: _PasswordServer(username, password, connections, token_check),
             sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=os.fsencode(root)),
             allow_scp=False,
             agent_forwarding=False,

@@ -7,14 +7,13 @@ pure functions here, tested without any widget.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bextoolkit import schema
-from bextoolkit.jobs import Channel, ColumnSpec, JobDefinition
+from bextoolkit.jobs import Channel, ColumnSpec, JobDefinition, Problem
 
 #: Keys of the places on the form where messages are shown.
 GENERAL = "general"
@@ -29,7 +28,12 @@ _CHANNEL_FIELDS = {
     "type": GENERAL,
 }
 _TOP_FIELDS = {"contactSourceId": "database_id", "ftpUserId": "admin_email", "id": "job_id"}
-_CHANNEL_PATH = re.compile(r"^channels(?:\[\d+\])?\.(\w+)(?:\[(\d+)\])?")
+
+#: What an empty database column row says (instead of the rule it breaks).
+EMPTY_COLUMN = "type a column name or remove the row"
+
+#: The fields a person must fill in, by key, with their labels on the form.
+REQUIRED_FIELDS = {"database_id": "Database id", "admin_email": "Admin email"}
 
 
 @dataclass
@@ -115,52 +119,84 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def field_of_problem(problem: str) -> tuple[str, str]:
-    """Which place on the form a validation problem concerns, and the words to show there.
+def _path_steps(path: str) -> list[str | int]:
+    """The keys and indexes of a wire path: ``a[0].b[2].c`` -> ``["a", 0, "b", 2, "c"]``."""
+    steps: list[str | int] = []
+    for part in path.split("."):
+        name, *indexes = part.split("[")
+        steps.append(name)
+        steps.extend(int(i.rstrip("]")) for i in indexes if i.rstrip("]").isdigit())
+    return steps
 
-    Problems start with their wire path (``channels[0].jobFrequency: ...``); the field key
-    is one of the form's (``database_id``, ``frequency``, ``column_2``, ...) or
-    ``"general"``.
+
+def field_of_problem(problem: Problem) -> str:
+    """Which place on the form a validation problem concerns, from its wire path.
+
+    The key is one of the form's (``database_id``, ``frequency``, ``column_2``, ...) or
+    ``"general"`` for a rule about the whole body.
 
     Examples
     --------
-    >>> field_of_problem("ftpUserId: required; give the admin's login email")
-    ('admin_email', "required; give the admin's login email")
-    >>> field_of_problem("channels[0].columnNames[2].columnName: must not be empty")
-    ('column_2', 'must not be empty')
-    >>> field_of_problem("channels[0].columnNames: at most 5 columns")
-    ('columns', 'at most 5 columns')
-    >>> field_of_problem("something odd")
-    ('general', 'something odd')
+    >>> field_of_problem(Problem("ftpUserId", "required: the Org Admin's login email"))
+    'admin_email'
+    >>> field_of_problem(Problem("channels[0].columnNames[2].columnName", "must be ..."))
+    'column_2'
+    >>> field_of_problem(Problem("channels[0].columnNames", "at most 5 columns"))
+    'columns'
+    >>> field_of_problem(Problem("(body)", "must be a JSON object"))
+    'general'
     """
-    path, sep, message = problem.partition(": ")
-    if not sep or " " in path:
-        return GENERAL, problem
-    top = re.match(r"^(\w+)", path)
-    if top and top.group(1) in _TOP_FIELDS and path == top.group(1):
-        return _TOP_FIELDS[top.group(1)], message
-    match = _CHANNEL_PATH.match(path)
-    if match:
-        name, index = match.groups()
-        if name == "columnNames" and index is not None:
-            return f"column_{index}", message
-        return _CHANNEL_FIELDS.get(name, GENERAL), message
-    return GENERAL, problem
+    steps = _path_steps(problem.path)
+    if len(steps) == 1 and steps[0] in _TOP_FIELDS:
+        return _TOP_FIELDS[str(steps[0])]
+    if steps[0] != "channels":
+        return GENERAL
+    rest = steps[2:] if len(steps) > 1 and isinstance(steps[1], int) else steps[1:]
+    if not rest or not isinstance(rest[0], str):
+        return GENERAL
+    if rest[0] == "columnNames" and len(rest) > 1 and isinstance(rest[1], int):
+        return f"column_{rest[1]}"
+    return _CHANNEL_FIELDS.get(rest[0], GENERAL)
 
 
-def problems_by_field(problems: Iterable[str]) -> dict[str, list[str]]:
+def problems_by_field(problems: Iterable[Problem]) -> dict[str, list[Problem]]:
     """Group validation problems by the form field they concern (see :func:`field_of_problem`).
 
     Examples
     --------
-    >>> problems_by_field(["contactSourceId: required", "id: unknown", "odd"])
+    >>> grouped = problems_by_field([Problem("contactSourceId", "required"),
+    ...                              Problem("id", "unknown"), Problem("(body)", "odd")])
+    >>> {key: [p.message for p in found] for key, found in grouped.items()}
     {'database_id': ['required'], 'job_id': ['unknown'], 'general': ['odd']}
     """
-    grouped: dict[str, list[str]] = {}
+    grouped: dict[str, list[Problem]] = {}
     for problem in problems:
-        key, message = field_of_problem(problem)
-        grouped.setdefault(key, []).append(message)
+        grouped.setdefault(field_of_problem(problem), []).append(problem)
     return grouped
+
+
+def field_messages(key: str, problems: Sequence[Problem], *, value: str | None = None) -> list[str]:
+    """The words shown at the place ``key`` on the form for its ``problems``.
+
+    Beside a field, the message without its wire path; in the general place, the whole
+    problem. A column row with nothing typed in it says what to do instead of quoting the
+    rule (``value`` is the row's text).
+
+    Examples
+    --------
+    >>> field_messages("admin_email", [Problem("ftpUserId", "required")])
+    ['required']
+    >>> field_messages("general", [Problem("(body)", "must be a JSON object")])
+    ['(body): must be a JSON object']
+    >>> field_messages("column_0", [Problem("channels[0].columnNames[0].columnName", "x")],
+    ...                value=" ")
+    ['type a column name or remove the row']
+    """
+    if key.startswith("column_") and value is not None and not value.strip() and problems:
+        return [EMPTY_COLUMN]
+    if key == GENERAL:
+        return [str(p) for p in problems]
+    return [p.message for p in problems]
 
 
 def example_file_name(prefix: str, file_format: str, frequency: int, *, when: datetime) -> str:
@@ -196,17 +232,30 @@ def frequency_label(hours: int) -> str:
     return f"every {hours} hours" + (" (daily)" if hours == 24 else "")
 
 
-def problem_summary(problems: Sequence[str]) -> str:
+def problem_summary(shown: int, untouched: Sequence[str] = ()) -> str:
     """The line next to the buttons while the form cannot be sent.
+
+    ``shown`` counts the problems marked on the form; ``untouched`` names the fields that
+    still need a value but were not touched yet (their "required" is not shown until then).
 
     Examples
     --------
-    >>> problem_summary([])
+    >>> problem_summary(0)
     ''
-    >>> problem_summary(["a", "b"])
+    >>> problem_summary(2)
     'Fix the 2 problems marked above to enable Create and Update.'
+    >>> problem_summary(0, ["Database id", "Admin email"])
+    'Fill in Database id and Admin email to enable Create and Update.'
+    >>> problem_summary(1, ["Admin email"])
+    'Fix the problem marked above and fill in Admin email to enable Create and Update.'
     """
-    if not problems:
-        return ""
-    noun = "problem" if len(problems) == 1 else f"{len(problems)} problems"
-    return f"Fix the {noun} marked above to enable Create and Update."
+    fill = " and ".join([", ".join(untouched[:-1]), untouched[-1]] if len(untouched) > 1
+                        else list(untouched))  # fmt: skip
+    noun = "problem" if shown == 1 else f"{shown} problems"
+    if shown and fill:
+        return f"Fix the {noun} marked above and fill in {fill} to enable Create and Update."
+    if shown:
+        return f"Fix the {noun} marked above to enable Create and Update."
+    if fill:
+        return f"Fill in {fill} to enable Create and Update."
+    return ""

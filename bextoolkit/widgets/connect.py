@@ -2,7 +2,11 @@
 
 Secrets never enter what a notebook saves. Values found in the environment stay in the
 kernel (the password fields only say where they come from); values typed into the password
-fields are cleared as soon as the client is built; no status line ever repeats a secret.
+fields are cleared once a connection works (and kept after a failed one, so a person fixes
+one field rather than pasting all again); no status line ever repeats a secret.
+
+Connect answers within about 5 s: it asks for a token once, with a short timeout and no
+backoff. The client it hands on keeps the library's full retry policy.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import ipywidgets as w
 
 from bextoolkit import auth
 from bextoolkit.client import BexClient
+from bextoolkit.exceptions import BexConfigError
 from bextoolkit.widgets._common import error_text, field, named, show, status_html
 
 log = logging.getLogger(__name__)
 
 ConnectCallback = Callable[[BexClient], Any]
 _OTHER = "other"
+#: Seconds an interactive Connect may take before it says what went wrong.
+CONNECT_TIMEOUT = 5.0
 
 
 def pod_options() -> list[tuple[str, str]]:
@@ -97,7 +104,8 @@ class ConnectForm(w.VBox):
 
         pod = str(self._env.get(auth.ENV_POD, "")).strip().upper()
         base_url = self._env.get(auth.ENV_BASE_URL, "")
-        choice = _OTHER if base_url or pod not in auth.PODS else pod
+        # BEX_BASE_URL wins (as in BexClient), then BEX_POD, then the first real pod.
+        choice = _OTHER if base_url else pod if pod in auth.PODS else next(iter(auth.PODS))
         self._pod = field(
             w.Dropdown, "bex-pod", description="Pod", options=pod_options(), value=choice
         )
@@ -166,7 +174,15 @@ class ConnectForm(w.VBox):
                 callback(self.client)
 
     def connect(self) -> BexClient | None:
-        """Build the client from the form (and the environment) and check it gets a token."""
+        """Build the client from the form (and the environment) and check it gets a token.
+
+        Fails within about :data:`CONNECT_TIMEOUT` seconds; the typed secrets stay in their
+        fields after a failure and are cleared after a success.
+        """
+        missing = self._missing()
+        if missing:
+            self._say("error", missing)
+            return None
         self._busy(True)
         self._say("busy", "Connecting…")
         try:
@@ -179,15 +195,53 @@ class ConnectForm(w.VBox):
                 refresh_token=self._refresh_token.value or None,
                 env=self._env,
             )
-            client.token.get()
+            client.check_connection(timeout=CONNECT_TIMEOUT)
         except Exception as exc:  # shown on the form; never holds a secret
             log.info("connect failed: %s", exc)
             self._say("error", error_text(exc))
             return None
         finally:
-            self._forget_typed_secrets()
             self._busy(False)
+        self._forget_typed_secrets()
         return self._connected(client, f"Connected to {client.base_url}.")
+
+    def sftp_storage_options(self) -> dict[str, Any]:
+        """fsspec options for the pod's SFTP files, logged in with the client's access token.
+
+        See :meth:`bextoolkit.client.BexClient.sftp_storage_options`; ``ExportBrowser(
+        client=connect.client)`` uses the same.
+
+        Raises
+        ------
+        BexConfigError
+            Not connected yet.
+        """
+        if self.client is None:
+            raise BexConfigError("not connected yet: press Connect (or Use the sandbox) first")
+        return self.client.sftp_storage_options()
+
+    def _missing(self) -> str:
+        """What a person still has to fill in, in their words; "" when nothing is missing."""
+        if self._pod.value == _OTHER and not self._base_url.value.strip():
+            return (
+                "Choose your pod (the number in your Campaign login address), or type the API "
+                "base URL, such as https://api-campaign-us-1.goacoustic.com."
+            )
+        fields = (
+            (self._client_id, auth.ENV_CLIENT_ID, "client id"),
+            (self._client_secret, auth.ENV_CLIENT_SECRET, "client secret"),
+            (self._refresh_token, auth.ENV_REFRESH_TOKEN, "refresh token"),
+        )
+        empty = [
+            name for box, var, name in fields if not box.value.strip() and not self._env.get(var)
+        ]
+        if not empty:
+            return ""
+        names = " and ".join([", ".join(empty[:-1]), empty[-1]] if len(empty) > 1 else empty)
+        return (
+            f"Paste the {names} of your OAuth application (Campaign: Settings > Organization "
+            "settings > Application account access)."
+        )
 
     def use_sandbox(self) -> BexClient | None:
         """Start a local sandbox (once) and connect to it."""

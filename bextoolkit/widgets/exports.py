@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import pandas as pd
 
+from bextoolkit.exceptions import BexConfigError, redact
 from bextoolkit.widgets._common import DESCRIPTION_STYLE, error_text, named, show, status_html
 from bextoolkit.widgets._exports_logic import between_dates, file_label, load_summary
+
+if TYPE_CHECKING:
+    from bextoolkit.client import BexClient
 
 log = logging.getLogger(__name__)
 
 LoadCallback = Callable[[pd.DataFrame], Any]
-
-
-def _redact(url: str) -> str:
-    """``sftp://user:pw@host/x`` -> ``sftp://host/x``: never show what sits before ``@``."""
-    return re.sub(r"(://)[^/@]*@", r"\1", url)
 
 
 class ExportBrowser(w.VBox):
@@ -34,10 +32,15 @@ class ExportBrowser(w.VBox):
 
     Parameters
     ----------
-    urlpath : str
+    urlpath : str, optional
         A folder, glob or URL, as :func:`~bextoolkit.readers.files.list_exports` takes it.
+        With ``client`` and no ``urlpath``: the ``download/`` folder of the pod's SFTP host.
     storage_options : dict, optional
         Passed to fsspec (e.g. ``{"username": ..., "password": ...}`` for SFTP); never shown.
+    client : BexClient, optional
+        Log in to SFTP as user ``oauth`` with the client's current access token
+        (:meth:`~bextoolkit.client.BexClient.sftp_storage_options`), so the OAuth
+        application serves the files too; used when ``storage_options`` is not given.
     **read_options
         Extra keyword arguments for :func:`~bextoolkit.read_events`.
 
@@ -56,12 +59,19 @@ class ExportBrowser(w.VBox):
 
     def __init__(
         self,
-        urlpath: str,
+        urlpath: str | None = None,
         storage_options: Mapping[str, Any] | None = None,
+        *,
+        client: BexClient | None = None,
         **read_options: Any,
     ) -> None:
+        if urlpath is None:
+            if client is None:
+                raise BexConfigError("give the folder to browse (urlpath=) or a client= to use")
+            urlpath = _download_url(client)
         self.urlpath = urlpath
         self.storage_options = dict(storage_options or {})
+        self._client = client if storage_options is None else None
         self.events: pd.DataFrame | None = None
         self.files = pd.DataFrame()
         self._read_options = {"on_bad_lines": "skip", **read_options}
@@ -94,7 +104,7 @@ class ExportBrowser(w.VBox):
             [
                 w.HTML(
                     "<h3 style='margin: 0.2em 0'>Export files in "
-                    f"<code>{html.escape(_redact(str(urlpath)))}</code></h3>"
+                    f"<code>{html.escape(redact(str(urlpath)))}</code></h3>"
                 ),
                 w.HBox([self._start, self._end]),
                 self._count,
@@ -137,9 +147,9 @@ class ExportBrowser(w.VBox):
         from bextoolkit.readers import list_exports
 
         try:
-            self.files = list_exports(self.urlpath, storage_options=self.storage_options)
+            self.files = list_exports(self.urlpath, storage_options=self._login())
         except Exception as exc:  # a missing folder or a refused login: shown, not raised
-            log.info("listing %s failed: %s", _redact(str(self.urlpath)), exc)
+            log.info("listing %s failed: %s", redact(str(self.urlpath)), exc)
             self.files = pd.DataFrame()
             self._say("error", error_text(exc))
         self._show_files()
@@ -189,7 +199,7 @@ class ExportBrowser(w.VBox):
             with self._progress:  # read_events draws its progress bar (tqdm) in here
                 events = read_events(
                     paths,
-                    storage_options=self.storage_options,
+                    storage_options=self._login(),
                     progress=True,
                     **self._read_options,
                 )
@@ -209,6 +219,19 @@ class ExportBrowser(w.VBox):
 
     def _say(self, kind: str, text: str) -> None:
         self._status.value = status_html(kind, text)
+
+    def _login(self) -> dict[str, Any]:
+        """The storage options: the client's SFTP login (a fresh token each time), or given."""
+        if self._client is not None:
+            return self._client.sftp_storage_options()
+        return self.storage_options
+
+
+def _download_url(client: BexClient) -> str:
+    """``sftp://<transfer host>:<port>/download/`` of the client's pod."""
+    if not client.sftp_host:
+        client.sftp_storage_options()  # raises the error that says how to name the host
+    return f"sftp://{client.sftp_host}:{client.sftp_port}/download/"
 
 
 def _event_counts_html(events: pd.DataFrame) -> str:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from bextoolkit import schema
-from bextoolkit.jobs import JobDefinition, find_problems
+from bextoolkit.jobs import JobDefinition, Problem, find_problems
+from bextoolkit.widgets._aria import AriaLinks
 from bextoolkit.widgets._common import (
     error_text,
     field,
@@ -24,8 +25,10 @@ from bextoolkit.widgets._common import (
 )
 from bextoolkit.widgets._job_form_logic import (
     GENERAL,
+    REQUIRED_FIELDS,
     FormValues,
     example_file_name,
+    field_messages,
     frequency_label,
     problem_summary,
     problems_by_field,
@@ -43,13 +46,29 @@ _NOT_CONNECTED = "Not connected: pass a BexClient (or use ConnectForm) to send."
 
 
 def _checkbox(label: str, css: str) -> w.Checkbox:
-    box = w.Checkbox(value=False, description=label, indent=False, layout=w.Layout(width="auto"))
-    return named(box, css)
+    # the space after each box's label is wider than the one between a box and its label
+    layout = w.Layout(width="auto", margin="2px 1.8em 2px 0")
+    return named(w.Checkbox(value=False, description=label, indent=False, layout=layout), css)
 
 
 def _button(label: str, css: str, *, style: str = "", tooltip: str = "") -> w.Button:
     button = w.Button(description=label, button_style=style, tooltip=tooltip or label)
     return named(button, css)
+
+
+def _row(*children: w.Widget) -> w.HBox:
+    return w.HBox(list(children), layout=w.Layout(align_items="center"))
+
+
+def _css(key: str) -> str:
+    """The CSS name of a field key: ``database_id`` -> ``database-id``."""
+    return key.replace("_", "-")
+
+
+#: The single-value fields, by key: their widgets are ``_<key>`` and their CSS ``bex-<key>``.
+_FIELDS = ("database_id", "admin_email", "file_format", "frequency", "prefix", "job_id")
+#: The places that hold messages: the fields, the tick groups, the columns and the rest.
+_MESSAGE_PLACES = (*_FIELDS, "event_types", "mailing_types", "columns", GENERAL)
 
 
 class _ColumnRow(w.HBox):
@@ -76,10 +95,11 @@ class _ColumnRow(w.HBox):
 class JobDefinitionForm(w.VBox):
     """A form for one BEX job definition: every field, live checks, and the four calls.
 
-    Fields are checked with :meth:`JobDefinition.validate` as they change; each message
-    stands next to its field, a JSON preview shows the body, and the buttons Create (POST),
-    Load (GET by id), Update (PUT) and Delete (after a confirmation) are disabled while
-    their call runs and whenever the form cannot be sent.
+    Fields are checked with :func:`~bextoolkit.jobs.find_problems` as they change; each
+    message stands next to its field (and is tied to it for screen readers), a required
+    field says so once it was touched, a JSON preview shows the body, and the buttons Create
+    (POST), Load (GET by id), Update (PUT) and Delete (after a confirmation) are disabled
+    while their call runs and whenever the form cannot be sent.
 
     Parameters
     ----------
@@ -102,18 +122,32 @@ class JobDefinitionForm(w.VBox):
         self._busy: str | None = None
         self._filling = False
         self._callbacks: list[SubmitCallback] = []
-        self._problems: list[str] = []
-        self._field_boxes: dict[str, w.HTML] = {}
+        self._problems: list[Problem] = []
+        self._touched: set[str] = set()
+        self._build_fields()
+        self._build_columns()
+        self._build_actions()
+        self._field_boxes = {key: message_box(f"bex-msg-{_css(key)}") for key in _MESSAGE_PLACES}
+        self._aria = AriaLinks(".bex-job-form", live=(".bex-job-status", ".bex-summary"))
+        super().__init__(self._layout())
+        named(self, "bex-job-form")
+        self._wire()
+        if job is not None:
+            notes = self._fill(job if isinstance(job, dict) else job.to_dict())
+            if notes:
+                self._say("error", "The form shows this job in part: " + "; ".join(notes) + ".")
+        self._refresh()
 
-        def text(label: str, css: str, placeholder: str) -> w.Text:
-            return field(w.Text, css, description=label, placeholder=placeholder)
+    # -- building ---------------------------------------------------------------------------
+    def _build_fields(self) -> None:
+        def text(label: str, key: str, placeholder: str) -> w.Text:
+            return field(w.Text, f"bex-{_css(key)}", description=label, placeholder=placeholder)
 
-        self._database_id = text("Database id", "bex-database-id", "e.g. 423251")
-        self._admin_email = text("Admin email", "bex-admin-email", "the Org Admin's login email")
+        self._database_id = text("Database id", "database_id", "e.g. 423251")
+        self._admin_email = text("Admin email", "admin_email", "the Org Admin's login email")
         self._file_format = field(
             w.Dropdown,
             "bex-file-format",
-            width="24em",
             description="File format",
             options=[("CSV (comma)", "CSV"), ("PSV (pipe)", "PSV"), ("TSV (tab)", "TSV")],
             value=schema.DEFAULT_FILE_FORMAT,
@@ -121,20 +155,23 @@ class JobDefinitionForm(w.VBox):
         self._frequency = field(
             w.Dropdown,
             "bex-frequency",
-            width="24em",
             description="Frequency",
             options=[(frequency_label(h), h) for h in schema.JOB_FREQUENCIES],
             value=24,
         )
-        self._prefix = text("File name prefix", "bex-prefix", schema.DEFAULT_EXPORT_FILE_NAME)
+        self._prefix = text("File name prefix", "prefix", schema.DEFAULT_EXPORT_FILE_NAME)
         self._example = named(w.HTML(), "bex-file-name-example")
         self._event_types = {t: _checkbox(t, f"bex-event-{t}") for t in schema.EVENT_TYPES}
         self._mailing_types = {t: _checkbox(t, f"bex-mailing-{t}") for t in schema.MAILING_TYPES}
+        self._job_id = text("Job id", "job_id", "set by Create, or type one to Load")
+
+    def _build_columns(self) -> None:
         self._column_rows: list[_ColumnRow] = []
         self._columns = named(w.VBox(), "bex-columns")
         self._add_column = _button("+ Add column", "bex-add-column")
         self._preview = named(w.HTML(), "bex-preview")
-        self._job_id = text("Job id", "bex-job-id", "set by Create, or type one to Load")
+
+    def _build_actions(self) -> None:
         self._create = _button("Create", "bex-create", style="primary", tooltip="POST a new job")
         self._load = _button("Load", "bex-load", tooltip="GET the job with this id")
         self._update = _button("Update", "bex-update", tooltip="PUT the form over this job")
@@ -145,55 +182,48 @@ class JobDefinitionForm(w.VBox):
         self._confirm_box = named(
             w.HBox([self._confirm_text, self._confirm, self._cancel]), "bex-confirm"
         )
+        show(self._confirm_box, False)
         self._summary = named(w.HTML(), "bex-summary")
         self._status = named(w.HTML(), "bex-job-status")
-        for key in ("database_id", "admin_email", "file_format", "frequency", "prefix"):
-            self._field_boxes[key] = message_box(f"bex-msg-{key.replace('_', '-')}")
-        for key in ("event_types", "mailing_types", "columns", "job_id", GENERAL):
-            self._field_boxes[key] = message_box(f"bex-msg-{key.replace('_', '-')}")
 
-        def row(*children: w.Widget) -> w.HBox:
-            return w.HBox(list(children), layout=w.Layout(align_items="center"))
+    def _layout(self) -> list[w.Widget]:
+        boxes = self._field_boxes
 
-        def ticks(title: str, boxes: dict[str, w.Checkbox], key: str) -> w.VBox:
+        def ticks(title: str, ticks: dict[str, w.Checkbox], key: str) -> w.VBox:
             head = w.HTML(f"<b>{title}</b> <i>(none ticked = all of them)</i>")
-            body = w.HBox(list(boxes.values()), layout=w.Layout(flex_flow="row wrap"))
-            return w.VBox([head, body, self._field_boxes[key]])
+            body = w.HBox(list(ticks.values()), layout=w.Layout(flex_flow="row wrap"))
+            return w.VBox([head, body, boxes[key]])
 
-        show(self._confirm_box, False)
-        super().__init__(
-            [
-                w.HTML("<h3 style='margin: 0.2em 0'>BEX job definition</h3>"),
-                row(self._database_id, self._field_boxes["database_id"]),
-                row(self._admin_email, self._field_boxes["admin_email"]),
-                row(self._file_format, self._field_boxes["file_format"]),
-                row(self._frequency, self._field_boxes["frequency"]),
-                row(self._prefix, self._field_boxes["prefix"]),
-                self._example,
-                ticks("Event types", self._event_types, "event_types"),
-                ticks("Mailing types", self._mailing_types, "mailing_types"),
-                w.HTML(
-                    f"<b>Database columns</b> <i>(up to {schema.MAX_DATABASE_COLUMNS}, "
-                    "exported in this order)</i>"
-                ),
-                self._columns,
-                row(self._add_column, self._field_boxes["columns"]),
-                w.HTML("<b>JSON body</b> <i>(Create POSTs it; Update PUTs it with the id)</i>"),
-                self._preview,
-                row(self._job_id, self._field_boxes["job_id"]),
-                row(self._create, self._load, self._update, self._delete),
-                self._confirm_box,
-                self._field_boxes[GENERAL],
-                self._summary,
-                self._status,
-            ]
-        )
-        named(self, "bex-job-form")
+        return [
+            w.HTML("<h3 style='margin: 0.2em 0'>BEX job definition</h3>"),
+            *(_row(getattr(self, f"_{key}"), boxes[key]) for key in _FIELDS[:5]),
+            self._example,
+            ticks("Event types", self._event_types, "event_types"),
+            ticks("Mailing types", self._mailing_types, "mailing_types"),
+            w.HTML(
+                f"<b>Database columns</b> <i>(up to {schema.MAX_DATABASE_COLUMNS}, "
+                "exported in this order)</i>"
+            ),
+            self._columns,
+            _row(self._add_column, boxes["columns"]),
+            w.HTML("<b>JSON body</b> <i>(Create POSTs it; Update PUTs it with the id)</i>"),
+            self._preview,
+            _row(self._job_id, boxes["job_id"]),
+            _row(self._create, self._load, self._update, self._delete),
+            self._confirm_box,
+            boxes[GENERAL],
+            self._summary,
+            self._status,
+            self._aria,
+        ]
 
-        for widget in (self._database_id, self._admin_email, self._file_format, self._frequency,
-                       self._prefix, self._job_id, *self._event_types.values(),
-                       *self._mailing_types.values()):  # fmt: skip
-            widget.observe(self._on_change, names="value")
+    def _wire(self) -> None:
+        for key in _FIELDS:
+            self._watch(getattr(self, f"_{key}"), key)
+        for box in self._event_types.values():
+            self._watch(box, "event_types")
+        for box in self._mailing_types.values():
+            self._watch(box, "mailing_types")
         self._add_column.on_click(lambda _: self.add_column())
         self._create.on_click(lambda _: self.create())
         self._load.on_click(lambda _: self.load())
@@ -202,11 +232,8 @@ class JobDefinitionForm(w.VBox):
         self._confirm.on_click(lambda _: self.delete())
         self._cancel.on_click(lambda _: show(self._confirm_box, False))
 
-        if job is not None:
-            notes = self._fill(job if isinstance(job, dict) else job.to_dict())
-            if notes:
-                self._say("error", "The form shows this job in part: " + "; ".join(notes) + ".")
-        self._refresh()
+    def _watch(self, widget: w.ValueWidget, key: str) -> None:
+        widget.observe(lambda _change: self._on_change(key), names="value")
 
     # -- what the form holds ----------------------------------------------------------------
     @property
@@ -249,8 +276,8 @@ class JobDefinitionForm(w.VBox):
         return JobDefinition.from_dict(self.body)
 
     @property
-    def problems(self) -> list[str]:
-        """Every rule the form breaks now, as ``path: message`` lines; empty when valid."""
+    def problems(self) -> list[Problem]:
+        """Every rule the form breaks now (each with its wire path); empty when valid."""
         return list(self._problems)
 
     def on_submit(self, callback: SubmitCallback, *, remove: bool = False) -> None:
@@ -271,7 +298,7 @@ class JobDefinitionForm(w.VBox):
             return
         row = _ColumnRow(len(self._column_rows))
         row.name.value = name
-        row.name.observe(self._on_change, names="value")
+        self._watch(row.name, "columns")
         row.up.on_click(lambda _, r=row: self._move_column(r, -1))
         row.down.on_click(lambda _, r=row: self._move_column(r, +1))
         row.remove.on_click(lambda _, r=row: self.remove_column(self._column_rows.index(r)))
@@ -319,6 +346,7 @@ class JobDefinitionForm(w.VBox):
             notes.append(f"jobFrequency {values.frequency!r} is not one the form offers")
         if len(values.columns) > schema.MAX_DATABASE_COLUMNS:
             notes.append(f"only the first {schema.MAX_DATABASE_COLUMNS} columns are shown")
+        self._touched.update(REQUIRED_FIELDS)  # a job given or loaded shows all it breaks
         self._filling = True
         try:
             self._database_id.value = values.database_id
@@ -339,8 +367,9 @@ class JobDefinitionForm(w.VBox):
         self._refresh()
         return notes
 
-    def _on_change(self, _change: dict[str, Any]) -> None:
+    def _on_change(self, key: str) -> None:
         if not self._filling:
+            self._touched.add(key)
             self._refresh()
 
     def _refresh(self) -> None:
@@ -349,10 +378,12 @@ class JobDefinitionForm(w.VBox):
         values = self.values
         self._problems = _problems_of(values)
         grouped = problems_by_field(self._problems)
-        for key, box in self._field_boxes.items():
-            box.value = messages_html(grouped.get(key, []))
+        waiting = [key for key in REQUIRED_FIELDS if key in grouped and key not in self._touched]
+        shown = self._show_messages({k: v for k, v in grouped.items() if k not in waiting})
+        self._summary.value = status_html(
+            "info", problem_summary(shown, [REQUIRED_FIELDS[key] for key in waiting])
+        )
         for index, row in enumerate(self._column_rows):
-            row.message.value = messages_html(grouped.get(f"column_{index}", []))
             row.up.disabled = index == 0
             row.down.disabled = index == len(self._column_rows) - 1
         self._add_column.disabled = len(self._column_rows) >= schema.MAX_DATABASE_COLUMNS
@@ -368,8 +399,23 @@ class JobDefinitionForm(w.VBox):
             "margin: 0; background: rgba(127,127,127,0.08); padding: 0.4em'>"
             f"{html.escape(preview)}</pre>"
         )
-        self._summary.value = status_html("info", problem_summary(self._problems))
         self._refresh_buttons()
+
+    def _show_messages(self, grouped: dict[str, list[Problem]]) -> int:
+        """Show the problems beside their fields, tie them to the inputs; return how many."""
+        links = []
+        for key, box in self._field_boxes.items():
+            box.value = messages_html(field_messages(key, grouped.get(key, [])))
+            if key in _FIELDS:
+                links.append((f".bex-{_css(key)}", f".bex-msg-{_css(key)}", key in grouped,
+                              key in REQUIRED_FIELDS))  # fmt: skip
+        for index, row in enumerate(self._column_rows):
+            found = grouped.get(f"column_{index}", [])
+            row.message.value = messages_html(field_messages(f"column_{index}", found,
+                                                             value=row.name.value))  # fmt: skip
+            links.append((f".bex-column-{index}", f".bex-msg-column-{index}", bool(found), False))
+        self._aria.link(links)
+        return sum(len(found) for found in grouped.values())
 
     def _refresh_buttons(self) -> None:
         idle = self._busy is None and self._client is not None
@@ -474,6 +520,6 @@ class JobDefinitionForm(w.VBox):
             callback(action, job)
 
 
-def _problems_of(values: FormValues) -> list[str]:
+def _problems_of(values: FormValues) -> list[Problem]:
     """The problems of the form as a create body: the job id is a field apart."""
-    return [str(p) for p in find_problems(wire_body(values))]
+    return find_problems(wire_body(values))

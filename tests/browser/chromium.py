@@ -34,7 +34,9 @@ def playwright_api() -> ModuleType:
         return sync_api
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
-    return pytest.importorskip("playwright.sync_api")
+    return pytest.importorskip(
+        "playwright.sync_api", reason="playwright (test extra) is missing: pip install -e '.[test]'"
+    )
 
 
 def launch(playwright):  # type: ignore[no-untyped-def]

@@ -12,8 +12,9 @@ import bextoolkit as bex
 from bextoolkit.reports._dask import is_dask_frame, report_columns
 from bextoolkit.samples.campaigns import generate_events, write_exports
 
-distributed = pytest.importorskip("distributed")
-dd = pytest.importorskip("dask.dataframe")
+_NO_DASK = "the dask extra is missing: pip install -e '.[dask]'"
+distributed = pytest.importorskip("distributed", reason=_NO_DASK)
+dd = pytest.importorskip("dask.dataframe", reason=_NO_DASK)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,29 @@ def test_duplicates_across_partitions_are_dropped_by_a_shuffle(client, data) -> 
     got = lazy.compute()
     assert len(got) == len(expected) and got["eventId"].is_unique
     pd.testing.assert_frame_equal(normalized(got), normalized(expected))
+
+
+def test_partitions_follow_the_pandas_identity_not_event_ids(client, tmp_path) -> None:
+    """eventId names the event's type here; a row repeated k times per file stays k times."""
+    header = "RECIPIENT_ID,code,timestamp,eventId\n"
+    row = "{},emailOpen,2026-11-01T10:0{}:00Z,Weekly Sale\n"
+    files = {"a.csv": [row.format(1, 0)] * 2 + [row.format(2, 0)],
+             "b.csv": [row.format(1, 0)] * 3 + [row.format(3, 1)],
+             "c.csv": [row.format(2, 0), row.format(4, 2)]}  # fmt: skip
+    for name, rows in files.items():
+        (tmp_path / name).write_text(header + "".join(rows))
+    from bextoolkit.readers.dask import read_files_dask
+
+    paths = [str(tmp_path / name) for name in files]
+    got = read_files_dask(paths, sizes=[1, 1, 1], partition_bytes=1).compute()  # 3 partitions
+    expected = bex.read_events(tmp_path)
+    assert len(expected) == 6  # recipient 1 three times (b's count), 2 once, 3, 4
+    counts = got.groupby("RECIPIENT_ID", observed=True).size().to_dict()
+    assert counts == {"1": 3, "2": 1, "3": 1, "4": 1}
+    pd.testing.assert_frame_equal(
+        normalized(got.sort_values(["RECIPIENT_ID", "timestamp"], ignore_index=True)),
+        normalized(expected.sort_values(["RECIPIENT_ID", "timestamp"], ignore_index=True)),
+    )
 
 
 def test_read_events_with_dask_over_the_synced_dataset_pushes_filters_down(client, data) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import gzip
 import io
+import socket
 import threading
 import warnings
 import zipfile
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import fsspec
 import pandas as pd
-import paramiko
 import pytest
+from conftest import zip_bytes
 from pandas.testing import assert_frame_equal
 
 import bextoolkit
 from bextoolkit import schema
-from bextoolkit.exceptions import BexConfigError, BexFileError
+from bextoolkit.exceptions import BexAuthError, BexConfigError, BexConnectionError, BexFileError
 from bextoolkit.readers import list_exports, parse_export_name, read_events
 from bextoolkit.sandbox.sftp import SFTPServer
 
@@ -82,7 +83,7 @@ def _rrde_zip(path: Path, rows) -> Path:
     kinds = {
         "emailSend": "Sent",
         "emailOpen": "Open",
-        "emailClick": "Click",
+        "emailClick": "Click Through",
         "emailBounce": "Hard Bounce",
         "emailOptOut": "Opt Out ",
     }
@@ -431,14 +432,6 @@ _HEADER = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
 _GOOD = "a@x.com,001,emailOpen,2026-11-01T00:00:00Z,e{}\n"
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 # name -> (bytes, error pattern, lines recorded under on_bad_lines="skip" or None if an error)
 BROKEN = {
     "extra_field.csv": (
@@ -486,22 +479,35 @@ BROKEN = {
     ),
     "wrong_delimiter.csv": (
         (_HEADER + _GOOD.format(1)).replace(",", ";").encode(),
-        r"wrong_delimiter\.csv, line 1: header is neither a BEX nor an RRDE.*"
+        r"wrong_delimiter\.csv: is not an event export.*"
         r"'Email;RECIPIENT_ID;code;timestamp;eventId'",
         None,
         None,
     ),
     "unknown_header.csv": (
         b"name,age,city\nann,3,paris\n",
-        r"unknown_header\.csv, line 1: header is neither.*'name', 'age', 'city'",
+        r"unknown_header\.csv: is not an event export: it looks like some other delimited "
+        r"file.*'name', 'age', 'city'",
         None,
         None,
     ),
-    "several_members.zip": (
-        _zip({"a.csv": (_HEADER + _GOOD.format(1)).encode(), "b.csv": _HEADER.encode()}),
-        r"several_members\.zip: zip holds 2 files \(a\.csv, b\.csv\).*zip://",
+    "binary.csv": (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+        r"binary\.csv: is not an event export: it looks like a binary file",
         None,
         None,
+    ),
+    "contacts_only.zip": (
+        zip_bytes({"contacts.csv": b"Email,RECIPIENT_ID,Opt In Date,Opted Out\na@x.com,1,,\n"}),
+        r"contacts_only\.zip: is not an event export: it looks like a contact-list export",
+        None,
+        None,
+    ),
+    "too_big.csv.gz": (
+        gzip.compress((_HEADER + _GOOD.format(1) * 50).encode()),
+        r"too_big\.csv\.gz: unpacks to more than 1,000 bytes.*max_uncompressed_bytes",
+        [None],
+        0,
     ),
 }
 
@@ -511,7 +517,7 @@ def test_broken_file_is_a_clear_error(tmp_path, name):
     data, pattern, _, _ = BROKEN[name]
     (tmp_path / name).write_bytes(data)
     with pytest.raises(BexFileError, match=pattern) as info:
-        read_events(tmp_path / name)
+        read_events(tmp_path / name, max_uncompressed_bytes=1000)
     assert info.value.path.endswith(name)
 
 
@@ -519,7 +525,7 @@ def test_broken_file_is_a_clear_error(tmp_path, name):
 def test_broken_lines_are_skipped_and_recorded(tmp_path, name):
     data, _, lines, rows = BROKEN[name]
     (tmp_path / name).write_bytes(data)
-    events = read_events(tmp_path / name, on_bad_lines="skip")
+    events = read_events(tmp_path / name, on_bad_lines="skip", max_uncompressed_bytes=1000)
     assert len(events) == rows
     skipped = events.attrs["skipped_lines"]
     assert [s["line"] for s in skipped] == lines
@@ -575,9 +581,39 @@ def test_no_password_in_errors(exports, sftp_server):
         assert all(PASSWORD not in f["path"] for f in events.attrs["files"])
         assert events.attrs["files"][0]["path"].startswith(f"sftp://127.0.0.1:{server.port}/")
     wrong = {**sftp_server.storage_options, "password": "not-it-" + PASSWORD}
-    with pytest.raises(paramiko.AuthenticationException, match="Authentication failed") as refused:
+    with pytest.raises(
+        BexAuthError,
+        match=r"sftp://127\.0\.0\.1:\d+/download/csv/\*\.csv: the login as .* was refused",
+    ) as refused:
         read_events(sftp_server.url + "/download/csv/*.csv", storage_options=wrong)
-    assert PASSWORD not in str(refused.value)
+    assert PASSWORD not in str(refused.value) and PASSWORD not in repr(refused.value)
+
+
+def test_closed_port_names_host_and_port(exports):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    options = {"username": "admin", "password": PASSWORD, "timeout": 5, "look_for_keys": False}
+    with pytest.raises(
+        BexConnectionError,
+        match=rf"sftp://127\.0\.0\.1:{port}/download/: cannot connect \(connection refused\)",
+    ):
+        read_events(f"sftp://127.0.0.1:{port}/download/", storage_options=options)
+
+
+def test_missing_sftp_folder_names_its_path(sftp_server):
+    url = sftp_server.url + "/download/no-such-folder/"
+    with pytest.raises(FileNotFoundError, match=r"download/no-such-folder/: no such file"):
+        read_events(url, storage_options=sftp_server.storage_options)
+
+
+def test_wrong_ftp_password_is_an_auth_error(ftp_server):
+    options = {**ftp_server["options"], "password": "wrong"}
+    with pytest.raises(
+        BexAuthError,
+        match=r"ftp://127\.0\.0\.1:\d+/download/csv/: the login as .ftpuser. was refused",
+    ):
+        read_events(ftp_server["url"] + "/download/csv/", storage_options=options)
 
 
 def test_progress_bar_when_asked(exports, capsys):
@@ -630,7 +666,7 @@ def test_parse_export_name(name, prefix, channel, stamp, frequency):
 
 def test_parse_export_name_that_does_not_parse():
     parts = parse_export_name("notes.txt")
-    assert parts["kind"] is None and parts["timestamp"] is None and parts["format"] is None
+    assert parts["kind"] == "other" and parts["timestamp"] is None and parts["format"] is None
 
 
 def test_list_exports_local_and_sftp(exports, sftp_server):
@@ -783,7 +819,8 @@ def test_list_exports_of_data_samples():
 
 
 def test_samples_writer_round_trip(tmp_path):
-    samples = pytest.importorskip("bextoolkit.samples.campaigns")
+    from bextoolkit.samples import campaigns as samples
+
     events = samples.generate_events(n_recipients=120, n_mailings=2, seed=11)
     for fmt, compression in [("CSV", None), ("PSV", None), ("TSV", "gzip")]:
         folder = tmp_path / fmt

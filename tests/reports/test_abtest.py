@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import events_frame
 
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports.abtest import Comparison, compare, two_proportion_test, wilson_interval
@@ -29,11 +30,9 @@ def _mailing(mid, sent, clicks=0, *, bounces=0, opens=0, bot_clicks=0):
 
 
 def _events(*mailings):
-    rows = [row for m in mailings for row in m]
-    ev = pd.DataFrame(rows, columns=["RECIPIENT_ID", "messageId", "eventType", "timestamp"])
-    ev["clickUrl"] = pd.Series("https://shop.example/a", index=ev.index, dtype="string")
-    ev["messageName"] = ev["messageId"].map({"mA": "Spring sale", "mB": "Spring sale v2"})
-    return ev.astype({"messageId": "category", "eventType": "category"})
+    rows = [(*row, {"clickUrl": "https://shop.example/a"}) for m in mailings for row in m]
+    ev = events_frame(rows, ("RECIPIENT_ID", "messageId", "eventType", "timestamp"))
+    return ev.assign(messageName=ev["messageId"].map({"mA": "Spring sale", "mB": "Spring sale v2"}))
 
 
 def test_wilson_interval_by_hand():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import events_frame
 
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports.quality import (
@@ -26,16 +27,13 @@ CHROME = (
 
 
 def _frame(rows):
-    ev = pd.DataFrame(
-        rows,
-        columns=["RECIPIENT_ID", "messageId", "eventType", "timestamp", "userAgent", "clickUrl"],
+    """Events of 2 March 2026 from (recipient, mailing, event, "HH:MM:SS", agent, url)."""
+    columns = ("RECIPIENT_ID", "messageId", "eventType", "timestamp", "userAgent", "clickUrl")
+    return events_frame(
+        [(*row[:3], pd.Timedelta(row[3]), *row[4:]) for row in rows],
+        columns,
+        start=pd.Timestamp("2026-03-02", tz="UTC"),
     )
-    ev["timestamp"] = pd.to_datetime("2026-03-02 " + ev["timestamp"], utc=True)
-    for col in ("RECIPIENT_ID", "userAgent", "clickUrl"):
-        ev[col] = ev[col].astype("string")
-    for col in ("messageId", "eventType"):
-        ev[col] = ev[col].astype("category")
-    return ev
 
 
 @pytest.fixture
@@ -202,5 +200,7 @@ def test_bot_clicks_never_mutates_the_input(clicks):
 
 def test_all_links_ignores_tracking_parameters(clicks):
     tagged = clicks.copy()
-    tagged.loc[5, "clickUrl"] = "https://shop.example/a?utm_source=bex&spUserID=r2"
+    url = "https://shop.example/a?utm_source=bex&spUserID=r2"
+    tagged["clickUrl"] = tagged["clickUrl"].cat.add_categories([url])
+    tagged.loc[5, "clickUrl"] = url
     assert flag_bot_clicks(tagged)["bot_click_reason"].iloc[5:8].tolist() == [ALL3] * 3

@@ -21,37 +21,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import T0, events_frame
 
 import bextoolkit as bex
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import FUNNEL_COLUMNS
-
-T0 = pd.Timestamp("2026-11-02 08:00", tz="UTC")
-
-
-def frame(rows: list[tuple], columns: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Events from (messageId, RECIPIENT_ID, eventType, minutes after T0, extras dict)."""
-    records = []
-    for message, rid, event, minutes, *extra in rows:
-        record = {
-            "messageId": message,
-            "RECIPIENT_ID": rid,
-            "Email": None if rid is None else f"{rid}@example.com",
-            "eventType": event,
-            "timestamp": T0 + pd.Timedelta(minutes=minutes),
-            "bounceType": None,
-            "clickUrl": None,
-            "urlDescription": None,
-        }
-        if extra:
-            record.update(extra[0])
-        records.append(record)
-    out = pd.DataFrame.from_records(records)
-    for c in ("messageId", "eventType", "bounceType", "clickUrl", "urlDescription"):
-        out[c] = out[c].astype("category")
-    for c in ("RECIPIENT_ID", "Email"):
-        out[c] = out[c].astype("string")
-    return out
 
 
 @pytest.fixture
@@ -70,7 +44,7 @@ def campaign() -> pd.DataFrame:
         ("m1", "r1", "replyAbuse", 100),
         ("m2", "r1", "emailOpen", 200),
     ]
-    return frame(rows)
+    return events_frame(rows)
 
 
 def row(result: pd.DataFrame, **keys) -> pd.Series:
@@ -114,7 +88,7 @@ def test_event_counts_by_mailing_and_by_day(campaign):
 
 
 def test_event_counts_keeps_missing_event_type():
-    ev = frame([("m1", "r1", "emailSend", 0), ("m1", "r1", None, 1)])
+    ev = events_frame([("m1", "r1", "emailSend", 0), ("m1", "r1", None, 1)])
     out = bex.event_counts(ev)
     assert out["events"].sum() == 2
     assert out["eventType"].isna().iloc[-1]
@@ -148,7 +122,7 @@ def test_funnel_mailing_without_sends_has_nan_rates(campaign):
 
 
 def test_funnel_zero_delivered_is_nan_not_error():
-    ev = frame(
+    ev = events_frame(
         [("m1", "r1", "emailSend", 0), ("m1", "r1", "emailBounce", 1, {"bounceType": "HARD"})]
     )
     m1 = bex.funnel(ev).iloc[0]
@@ -157,7 +131,7 @@ def test_funnel_zero_delivered_is_nan_not_error():
 
 
 def test_funnel_empty_frame_whole():
-    ev = frame([("m1", "r1", "emailSend", 0)]).iloc[:0]
+    ev = events_frame([("m1", "r1", "emailSend", 0)]).iloc[:0]
     out = bex.funnel(ev, by=None)
     assert len(out) == 1 and out["sent"].iloc[0] == 0 and math.isnan(out["open_rate"].iloc[0])
     assert len(bex.funnel(ev)) == 0
@@ -229,7 +203,7 @@ def test_funnel_whole_frame_list_and_time_bucket(campaign):
 
 
 def test_funnel_mailing_text_alongside():
-    ev = frame([
+    ev = events_frame([
         ("m1", "r1", "emailSend", 0, {"messageName": "Winter", "subjectLine": "Hi, there"}),
         ("m1", "r1", "emailOpen", 5),
     ])  # fmt: skip
@@ -245,7 +219,7 @@ def test_funnel_duplicates_count_gross_not_unique(campaign):
 
 
 def test_funnel_opens_without_send_and_events_before_send():
-    ev = frame([
+    ev = events_frame([
         ("m1", "r1", "emailSend", 10),
         ("m1", "r1", "emailOpen", 5),  # before the send: counted, and shown
         ("m1", "r2", "emailOpen", 20),  # no send of m1 to r2 in the frame
@@ -266,8 +240,8 @@ def test_funnel_opens_without_send_and_events_before_send():
 
 
 def test_funnel_recipient_falls_back_to_email():
-    ev = frame([("m1", "r1", "emailSend", 0), ("m1", "r9", "emailSend", 0)])
-    extra = frame([("m1", None, "emailOpen", 5), ("m1", None, "emailOpen", 6)])
+    ev = events_frame([("m1", "r1", "emailSend", 0), ("m1", "r9", "emailSend", 0)])
+    extra = events_frame([("m1", None, "emailOpen", 5), ("m1", None, "emailOpen", 6)])
     extra["Email"] = pd.array([" R1@Example.com", "new@example.com"], dtype="string")
     ev = pd.concat([ev, extra], ignore_index=True)
     m1 = bex.funnel(ev).iloc[0]
@@ -309,7 +283,6 @@ def test_funnel_exclude_uses_flag_columns(campaign):
 
 
 def test_funnel_exclude_computes_flags_with_quality(campaign):
-    pytest.importorskip("bextoolkit.reports.quality")
     ev = campaign.assign(userAgent=pd.Series("Mozilla/5.0", index=campaign.index, dtype="category"))
     out = bex.funnel(ev, exclude="machine_opens")
     assert "machine_opens" in out.attrs["excluded"]
@@ -329,7 +302,7 @@ def test_bounce_breakdown_by_type(campaign):
 
 
 def test_bounce_breakdown_spellings_domain_and_requests():
-    ev = frame([
+    ev = events_frame([
         ("m1", "a", "emailSend", 0), ("m1", "b", "emailSend", 0), ("m1", "c", "emailSend", 0),
         ("m1", "d", "emailSend", 0), ("m1", "e", "emailSuppressed", 0),
         ("m1", "a", "emailBounce", 1, {"bounceType": "HardBounce", "Email": "a@X.org"}),
@@ -386,7 +359,7 @@ def test_click_urls_normalized(campaign):
 def test_click_urls_not_normalized_and_descriptions():
     x = {"clickUrl": "https://a.com/?utm_source=x", "urlDescription": "Shop"}
     y = {"clickUrl": "https://a.com/?utm_source=y", "urlDescription": "Shop now"}
-    ev = frame([
+    ev = events_frame([
         ("m1", "r1", "emailSend", 0), ("m1", "r2", "emailSend", 0),
         ("m1", "r1", "emailClick", 1, x),
         ("m1", "r1", "emailClick", 2, y),
@@ -409,7 +382,7 @@ def test_click_urls_not_normalized_and_descriptions():
 
 
 def test_click_urls_per_mailing_and_no_send():
-    ev = frame([
+    ev = events_frame([
         ("m1", "r1", "emailSend", 0),
         ("m1", "r1", "emailClick", 10, {"clickUrl": "https://a.com/"}),
         ("m2", "r1", "emailClick", 10, {"clickUrl": "https://a.com/"}),
@@ -483,7 +456,7 @@ def test_engagement_curve_counts_not_yet(campaign):
 
 
 def test_engagement_curve_before_send_counts_at_zero():
-    ev = frame([("m1", "r1", "emailSend", 10), ("m1", "r1", "emailOpen", 5)])
+    ev = events_frame([("m1", "r1", "emailSend", 10), ("m1", "r1", "emailOpen", 5)])
     curve = bex.engagement_curve(ev, step="1h")
     assert curve["engaged"].tolist() == [1] and curve["share"].tolist() == [1.0]
 
@@ -527,7 +500,8 @@ def numpy_events(seed: int = 7, n: int = 3000) -> pd.DataFrame:
 def generated(request) -> pd.DataFrame:
     """A generated campaign (bextoolkit.samples.campaigns, and a numpy one); some ids missing."""
     if request.param == "samples":
-        samples = pytest.importorskip("bextoolkit.samples.campaigns")
+        from bextoolkit.samples import campaigns as samples
+
         events = samples.generate_events(n_recipients=400, n_mailings=3, seed=7)
     else:
         events = numpy_events()
@@ -594,7 +568,7 @@ def test_funnel_agrees_with_plain_python_sets(generated):
 
 
 def test_click_urls_agree_with_duckdb(generated):
-    duckdb = pytest.importorskip("duckdb")
+    duckdb = pytest.importorskip("duckdb", reason="duckdb (test extra) is missing")
     events = generated
     events = events[events["RECIPIENT_ID"].notna()]  # SQL below keys on the id alone
     ours = bex.click_urls(events, normalize=False, by="messageId")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
 import time
 
 import pandas as pd
@@ -219,45 +216,6 @@ def test_state_dir_keeps_jobs_credentials_and_files(tmp_path):
         assert (tmp_path / "sftp-login.json").stat().st_mode & 0o077 == 0
 
 
-def test_the_command_prints_what_a_user_needs_and_stops_on_ctrl_c(tmp_path):
-    command = [sys.executable, "-m", "bextoolkit.cli", "sandbox", "--speed", "36000"]
-    command += ["--state", str(tmp_path)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                break
-            lines.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(lines)
-        assert "sandbox" in text.lower() and "only" in text
-        wanted = r"^  (API base URL|client id|client secret|refresh token)\s+(\S+)$"
-        values = dict(re.findall(wanted, text, re.M))
-        assert set(values) == {"API base URL", "client id", "client secret", "refresh token"}
-        assert re.search(r"sftp://127\.0\.0\.1:\d+/download", text)
-        client = BexClient(
-            base_url=values["API base URL"],
-            client_id=values["client id"],
-            client_secret=values["client secret"],
-            refresh_token=values["refresh token"],
-        )
-        client.create_job(job_definition())
-        deadline = time.monotonic() + 20
-        while not list((tmp_path / "sftp" / "download").glob("*.csv")):
-            assert time.monotonic() < deadline, "no export file appeared"
-            time.sleep(0.05)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    with pytest.raises(requests.ConnectionError):
-        requests.get(values["API base URL"], timeout=2)
-
-
 def test_a_failed_start_stops_what_started_and_removes_its_folder():
     with Sandbox() as first:
         taken = first.sftp.port
@@ -268,3 +226,47 @@ def test_a_failed_start_stops_what_started_and_removes_its_folder():
         assert not second.root.exists()
         with pytest.raises(requests.ConnectionError):
             requests.get(second.base_url, timeout=2)
+
+
+# --- one OAuth application for the API and the files (domain.md 6c) --------------------------
+
+
+def test_the_client_reads_the_files_with_its_access_token(sandbox):
+    client = BexClient.from_env(sandbox.env())  # BEX_SFTP_HOST/PORT name the sandbox's SFTP
+    client.create_job(job_definition())
+    sandbox.advance(hours=2)
+    options = client.sftp_storage_options()
+    assert options["username"] == "oauth" and options["password"] == client.token.get()
+    assert (options["host"], options["port"]) == (sandbox.sftp.host, sandbox.sftp.port)
+    url = f"sftp://{options['host']}:{options['port']}/download/*.csv"
+    events = read_events(url, storage_options=options, progress=False)
+    assert len(events) > 0 and len(events.attrs["files"]) == 2
+    assert sandbox.client().sftp_storage_options()["port"] == sandbox.sftp.port
+    # the separate SFTP password still works, and a made-up token does not
+    assert len(read_events(url, storage_options=sandbox.storage_options, progress=False)) == len(
+        events
+    )
+    with paramiko.SSHClient() as ssh:
+        ssh.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        with pytest.raises(paramiko.AuthenticationException):
+            ssh.connect(
+                options["host"],
+                options["port"],
+                username="oauth",
+                password="not-a-token",
+                look_for_keys=False,
+                allow_agent=False,
+            )
+
+
+def test_the_sftp_host_of_a_pod_and_of_a_custom_url():
+    creds = {"client_id": "i", "client_secret": "s", "refresh_token": "r", "env": {}}
+    client = BexClient(pod="6", **creds)
+    assert (client.sftp_host, client.sftp_port) == ("transfer-campaign-eu-1.goacoustic.com", 22)
+    by_url = BexClient(base_url="https://api-campaign-ap-3.goacoustic.com", **creds)
+    assert by_url.sftp_host == "transfer-campaign-ap-3.goacoustic.com"
+    proxy = BexClient(base_url="https://proxy.example", **creds)
+    with pytest.raises(BexConfigError, match=r"pass sftp_host= .* BEX_SFTP_HOST"):
+        proxy.sftp_storage_options()
+    given = BexClient(base_url="https://proxy.example", sftp_host="h", sftp_port=2222, **creds)
+    assert (given.sftp_host, given.sftp_port) == ("h", 2222)

@@ -7,8 +7,11 @@ the page did. Screenshots go to ``artifacts/browser/``.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,7 @@ PAGE_TIMEOUT_MS = 60_000
 STEP_TIMEOUT_MS = 20_000
 
 sync_api = chromium.playwright_api()
+pytest.importorskip("voila", reason="voila (test extra) is missing: pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +161,115 @@ def test_the_export_browser_loads_files(page):
     )
     expect(page.locator(".bex-export-progress")).to_contain_text("3/3")
     expect(page.locator(".bex-export-event-counts")).to_contain_text("emailClick")
+
+
+def test_a_failed_connect_says_why_quickly_and_keeps_the_typed_secret(page, api):
+    expect = sync_api.expect
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens here once closed
+    secret = api.credentials.client_secret
+    page.locator(".bex-base-url input").fill(f"http://127.0.0.1:{closed}")
+    page.locator(".bex-client-secret input").fill(secret)
+    started = time.monotonic()
+    page.locator(".bex-connect").click()
+    error = page.locator(".bex-connect-status .bex-status-error")
+    expect(error).to_contain_text("connection refused", timeout=5_000)
+    assert time.monotonic() - started < 5
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "connect_failed.png"), full_page=True)
+    assert secret not in error.inner_text()
+    expect(page.locator(".bex-client-secret input")).to_have_value(secret)  # not retyped
+    expect(page.locator(".bex-connect")).to_be_enabled()
+
+    page.locator(".bex-base-url input").fill(api.base_url)  # fix the one wrong field
+    page.locator(".bex-connect").click()
+    expect(page.locator(".bex-connect-status .bex-status-ok")).to_contain_text(
+        f"Connected to {api.base_url}"
+    )
+    expect(page.locator(".bex-client-secret input")).to_have_value("")
+
+
+# --- issue 14: what the form shows, and what a screen reader is told ----------------------------
+
+
+def test_messages_are_tied_to_their_fields_and_status_is_announced(page):
+    expect = sync_api.expect
+    email = page.locator(".bex-admin-email input")
+    database = page.locator(".bex-database-id input")
+    expect(page.locator(".bex-summary")).to_contain_text("Fill in Database id and Admin email")
+    expect(page.locator(".bex-msg-database-id")).to_have_text("")  # not touched yet
+    expect(database).to_have_attribute("aria-invalid", "false")
+    email.fill("not-an-email")
+    expect(page.locator(".bex-msg-admin-email")).to_contain_text("must be an email address")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    described_by = email.get_attribute("aria-describedby")
+    assert described_by
+    message = page.locator(f"#{described_by}")
+    expect(message).to_contain_text("must be an email address")
+    assert "bex-msg-admin-email" in (message.get_attribute("class") or "")
+    expect(email).to_have_attribute("aria-required", "true")
+    for status in (".bex-job-status", ".bex-summary"):
+        expect(page.locator(status)).to_have_attribute("aria-live", "polite")
+        expect(page.locator(status)).to_have_attribute("role", "status")
+    database.fill("1")
+    database.fill("")
+    expect(page.locator(".bex-msg-database-id")).to_contain_text("required")
+    expect(database).to_have_attribute("aria-invalid", "true")
+    email.fill("admin@example.com")
+    expect(email).to_have_attribute("aria-invalid", "false")
+    expect(page.locator(".bex-msg-admin-email")).to_have_text("")
+    ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
+    assert len(ids) == len(set(ids)), "an id is repeated on the page"
+
+
+def test_an_empty_column_row_says_what_to_do_and_is_tied_to_its_input(page):
+    expect = sync_api.expect
+    page.locator(".bex-add-column").click()
+    row = page.locator(".bex-column-0")
+    expect(row.locator(".bex-msg-column-0")).to_have_text("type a column name or remove the row")
+    expect(row.locator("input")).to_have_attribute("aria-invalid", "true")
+    row.locator("input").fill("City")
+    expect(row.locator(".bex-msg-column-0")).to_have_text("")
+    expect(row.locator("input")).to_have_attribute("aria-invalid", "false")
+    row.locator(".bex-column-remove").click()
+    expect(page.locator(".bex-column")).to_have_count(0)
+
+
+#: The widest text of a <select>'s options and the room the select gives it (px).
+_SELECT_ROOM = """select => {
+  const style = getComputedStyle(select);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = style.font;
+  const widest = Math.max(...[...select.options].map(o => context.measureText(o.text).width));
+  const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+  return {widest, room: select.clientWidth - padding};
+}"""
+
+
+def test_the_dropdowns_show_their_whole_text(page):
+    for css in (".bex-frequency select", ".bex-file-format select"):
+        size = page.locator(css).evaluate(_SELECT_ROOM)
+        # the arrow takes about 20 px of the room on the right
+        assert size["widest"] + 20 <= size["room"], (css, size)
+
+
+#: For each checkbox: its box, its own label and the next checkbox's box, as x ranges.
+_CHECKBOX_GAPS = """boxes => boxes.map(box => {
+  const input = box.querySelector("input").getBoundingClientRect();
+  const label = box.querySelector(".widget-label-basic span").getBoundingClientRect();
+  return {input: [input.left, input.right, input.top], label: [label.left, label.right]};
+})"""
+
+
+def test_each_checkbox_sits_by_its_own_label(page):
+    for group in (".bex-event-emailSend", ".bex-mailing-ABTest"):
+        boxes = page.locator(group).locator("xpath=..").locator(".widget-checkbox")
+        places = boxes.evaluate_all(_CHECKBOX_GAPS)
+        assert len(places) >= 5
+        for this, after in itertools.pairwise(places):
+            own_gap = this["label"][0] - this["input"][1]
+            assert 0 <= own_gap < 12, this  # the label starts right after its box
+            if after["input"][2] == this["input"][2]:  # the next box on the same line
+                next_gap = after["input"][0] - this["label"][1]
+                assert next_gap >= 2 * own_gap, (this, after)  # clearly apart from the next

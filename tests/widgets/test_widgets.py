@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 
 from bextoolkit import schema
 from bextoolkit.client import BexClient
-from bextoolkit.jobs import JobDefinition
+from bextoolkit.jobs import JobDefinition, Problem, find_problems
 from bextoolkit.sandbox.api import SandboxAPI, SandboxCredentials
 from bextoolkit.sandbox.sftp import SFTPServer
 from bextoolkit.widgets import ConnectForm, ExportBrowser, JobDefinitionForm, JobManager
@@ -82,13 +82,64 @@ def buttons(form: JobDefinitionForm) -> dict[str, bool]:
 # --- the form without a server -----------------------------------------------------------------
 
 
-def test_empty_form_marks_required_fields_and_cannot_send():
+def test_empty_form_asks_for_the_required_fields_without_marking_them_yet():
     form = JobDefinitionForm()
-    assert "required: the id of the database" in text_of(form._field_boxes["database_id"])
-    assert "required: the Org Admin's login email" in text_of(form._field_boxes["admin_email"])
-    assert "Fix the 2 problems" in text_of(form._summary)
+    assert all(box.value == "" for box in form._field_boxes.values())
+    assert text_of(form._summary) == (
+        "Fill in Database id and Admin email to enable Create and Update."
+    )
+    assert [p.path for p in form.problems] == ["contactSourceId", "ftpUserId"]
     assert buttons(form) == dict.fromkeys(("create", "load", "update", "delete"), False)
     assert "Not connected" in text_of(form._status)
+
+
+def test_required_shows_once_a_field_was_touched():
+    form = JobDefinitionForm()
+    form._database_id.value = "42"
+    form._database_id.value = ""
+    assert "required: the id of the database" in text_of(form._field_boxes["database_id"])
+    assert form._field_boxes["admin_email"].value == ""
+    assert text_of(form._summary) == (
+        "Fix the problem marked above and fill in Admin email to enable Create and Update."
+    )
+    form._admin_email.value = "a"
+    assert "must be an email address" in text_of(form._field_boxes["admin_email"])
+    assert "Fix the 2 problems marked above" in text_of(form._summary)
+
+
+def test_messages_are_tied_to_their_fields_with_their_invalid_state():
+    form = JobDefinitionForm()
+    form._admin_email.value = "not-an-email"
+    form.add_column("")
+    links = {link["field"]: link for link in form._aria.links}
+    assert links[".bex-admin-email"] == {
+        "field": ".bex-admin-email",
+        "message": ".bex-msg-admin-email",
+        "invalid": True,
+        "required": True,
+    }
+    assert links[".bex-database-id"]["invalid"] is False  # untouched: not marked yet
+    assert links[".bex-frequency"]["invalid"] is False
+    assert links[".bex-column-0"] == {
+        "field": ".bex-column-0",
+        "message": ".bex-msg-column-0",
+        "invalid": True,
+        "required": False,
+    }
+    form._admin_email.value = "admin@example.com"
+    assert {link["field"]: link["invalid"] for link in form._aria.links}[
+        ".bex-admin-email"
+    ] is False
+    assert form._aria.live == [".bex-job-status", ".bex-summary"]
+
+
+def test_problems_are_the_rule_books_own_objects():
+    form = JobDefinitionForm()
+    fill(form, admin_email="x")
+    assert form.problems == find_problems(form.job.to_dict())
+    assert [type(p) for p in form.problems] == [Problem]
+    assert form.problems[0].path == "ftpUserId"
+    assert text_of(form._field_boxes["admin_email"]) == form.problems[0].message
 
 
 def test_valid_values_clear_messages_and_preview_the_wire_body():
@@ -173,7 +224,9 @@ def test_column_messages_stand_beside_their_row():
     fill(form)
     form.add_column("City")
     form.add_column("")
-    assert "must be a database column name" in text_of(form._column_rows[1].message)
+    assert text_of(form._column_rows[1].message) == "type a column name or remove the row"
+    form._column_rows[1].name.value = "  "
+    assert text_of(form._column_rows[1].message) == "type a column name or remove the row"
     assert form._column_rows[0].message.value == ""
     form._column_rows[1].name.value = "City"
     assert "duplicate 'City'" in text_of(form._column_rows[1].message)
@@ -390,14 +443,72 @@ def test_wrong_credentials_show_the_server_answer_without_the_secret(api):
     assert connect.client is None and not connect._connect.disabled
 
 
-def test_missing_settings_say_how_to_give_them():
+def test_the_pod_list_starts_on_a_real_pod():
+    assert ConnectForm(env={})._pod.value == "1"
+    assert ConnectForm(env={"BEX_POD": "b"})._pod.value == "B"
+    assert ConnectForm(env={"BEX_POD": "Z"})._pod.value == "1"
+    with_url = ConnectForm(env={"BEX_BASE_URL": "https://x.example", "BEX_POD": "6"})
+    assert with_url._pod.value == "other" and with_url._base_url.value == "https://x.example"
+
+
+def test_missing_settings_speak_to_the_person_at_the_form():
     connect = ConnectForm(env={})
     assert connect.connect() is None
-    assert "BEX_BASE_URL" in text_of(connect._status)
+    said = text_of(connect._status)
+    assert "Paste the client id, client secret and refresh token" in said
+    assert "BexClient" not in said and "pod=" not in said
+    connect._client_secret.value = "typed-secret"
+    connect.connect()
+    assert "Paste the client id and refresh token" in text_of(connect._status)
+    connect._pod.value = "other"
+    assert connect._base_url.layout.display != "none"
+    connect.connect()
+    assert "Choose your pod" in text_of(connect._status)
     connect._pod.value = "6"
     assert connect._base_url.layout.display == "none"
-    connect.connect()
-    assert "missing OAuth credentials" in text_of(connect._status)
+    assert connect._client_secret.value == "typed-secret"  # nothing was cleared meanwhile
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_typed_secrets_survive_a_failed_connect_and_go_after_a_good_one(api):
+    env = api.env()
+    connect = ConnectForm(env={"BEX_CLIENT_ID": env["BEX_CLIENT_ID"]})
+    connect._pod.value = "other"
+    connect._base_url.value = f"http://127.0.0.1:{_closed_port()}"
+    connect._client_secret.value = env["BEX_CLIENT_SECRET"]
+    connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
+    assert connect.connect() is None
+    assert "connection refused" in text_of(connect._status)
+    assert connect._client_secret.value == env["BEX_CLIENT_SECRET"]
+    assert connect._refresh_token.value == env["BEX_REFRESH_TOKEN"]
+    assert env["BEX_CLIENT_SECRET"] not in text_of(connect._status)
+    connect._base_url.value = api.base_url  # fix the one wrong field, press Connect again
+    assert connect.connect() is not None
+    assert connect._client_secret.value == "" and connect._refresh_token.value == ""
+
+
+def test_an_interactive_connect_gives_up_within_5_s_but_the_client_keeps_its_retries(api):
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        env = {**api.env(), "BEX_BASE_URL": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+        connect = ConnectForm(env=env)
+        started = time.monotonic()
+        assert connect.connect() is None
+        assert 1 < time.monotonic() - started < 5
+    assert "no answer within the timeout" in text_of(connect._status)
+    good = ConnectForm(env=api.env()).connect()
+    assert good is not None and good.max_retries == 3 and good.timeout == (5.0, 30.0)
 
 
 def test_use_the_sandbox_with_one_click():
@@ -409,6 +520,16 @@ def test_use_the_sandbox_with_one_click():
         form = JobDefinitionForm(connect.client)
         fill(form)
         assert form.create() is not None
+        connect.sandbox.advance(hours=24)
+        options = connect.sftp_storage_options()  # the client's token opens the files
+        assert options["username"] == "oauth" and options["port"] == connect.sandbox.sftp.port
+        browser = ExportBrowser(client=connect.client)  # the pod's download/ folder
+        assert browser.urlpath == f"sftp://127.0.0.1:{connect.sandbox.sftp.port}/download/"
+        assert len(labels(browser)) == len(connect.sandbox.files) > 0
+        browser._select_all.click()
+        browser._load.click()
+        assert browser.events is not None and len(browser.events) > 0
+        assert options["password"] not in all_states(browser) + all_states(connect)
     finally:
         if connect.sandbox is not None:
             connect.sandbox.stop()
