@@ -53,15 +53,39 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_sync(sub: argparse._SubParsersAction) -> None:
     cmd = sub.add_parser(
         "sync",
-        help="copy new export files into a Parquet dataset",
+        help="copy new export files into a Delta Lake table",
         description=(
             "Copy the export files not synced yet from SRC (a folder, glob or fsspec URL such "
-            "as sftp://user@host/download) into the Parquet dataset DEST, deduplicated by "
-            "eventId. Source files are never changed. Read DEST with bextoolkit.read_events."
+            "as sftp://user@host/download) into the Delta table DEST; a row another file "
+            "already delivered is not added twice. Source files are never changed. Read DEST "
+            "with bextoolkit.read_events, or any Delta reader. With --migrate, SRC is a store "
+            "written by an older bextoolkit and DEST the new Delta table."
         ),
     )
-    cmd.add_argument("src", help="folder, glob or URL BEX drops files into")
-    cmd.add_argument("dest", help="dataset folder or URL (created if missing)")
+    cmd.add_argument("src", help="folder, glob or URL BEX drops files into (--migrate: OLD)")
+    cmd.add_argument("dest", help="Delta table folder or URL (created if missing)")
+    cmd.add_argument("--migrate", action="store_true", help="convert the old store SRC into DEST")
+    cmd.add_argument(
+        "--settle",
+        type=float,
+        default=120,
+        metavar="SECONDS",
+        help="leave files modified less than SECONDS ago for the next run (default 120)",
+    )
+    cmd.add_argument(
+        "--retention-hours",
+        type=float,
+        default=168,
+        metavar="HOURS",
+        help="vacuum files older versions needed for longer than HOURS (default 168)",
+    )
+    cmd.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for another sync on DEST to finish (default: stop at once)",
+    )
     cmd.add_argument(
         "-o",
         "--option",
@@ -115,8 +139,11 @@ def _parse_options(pairs: Sequence[str], flag: str) -> dict[str, object]:
 def _cmd_sync(args: argparse.Namespace) -> int:
     import os
 
-    from bextoolkit.sync import sync, sync_forever
+    from bextoolkit.sync import migrate, sync, sync_forever
 
+    if args.migrate:
+        print(migrate(args.src, args.dest).summary())
+        return 0
     src_options = _parse_options(args.option, "--option")
     password = os.environ.get("BEX_SFTP_PASSWORD")
     if password and args.src.startswith("sftp://") and "password" not in src_options:
@@ -125,6 +152,9 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         "storage_options": src_options,
         "dest_storage_options": _parse_options(args.dest_option, "--dest-option") or None,
         "batch_rows": args.batch_rows,
+        "settle": args.settle,
+        "retention_hours": args.retention_hours,
+        "wait": args.wait,
         "progress": False if args.no_progress else None,
     }
     if args.watch is None:

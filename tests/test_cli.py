@@ -233,10 +233,10 @@ def test_debug_shows_the_traceback_and_unexpected_errors_are_one_line(
 
 def test_cli_sync_prints_a_summary(src: Path, tmp_path: Path, capsys) -> None:
     dest = str(tmp_path / "dataset")
-    assert main(["sync", str(src), dest, "--no-progress"]) == 0
+    assert main(["sync", str(src), dest, "--no-progress", "--settle", "0"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith(f"synced {len(export_names(src))} new file(s)")
-    assert main(["sync", str(src), dest, "--no-progress"]) == 0
+    assert main(["sync", str(src), dest, "--no-progress", "--settle", "0"]) == 0
     assert capsys.readouterr().out.startswith("synced 0 new file(s)")
 
 
@@ -248,11 +248,20 @@ def test_cli_takes_the_sftp_password_from_the_environment(
     with SFTPServer(src.parent, username="bex", password="s3cret-pw") as server:
         monkeypatch.setenv("BEX_SFTP_PASSWORD", "s3cret-pw")
         url = f"sftp://bex@127.0.0.1:{server.port}/download"
-        argv = ["sync", url, str(dest), "--no-progress", "-o", "look_for_keys=false"]
+        argv = [
+            "sync",
+            url,
+            str(dest),
+            "--no-progress",
+            "--settle",
+            "0",
+            "-o",
+            "look_for_keys=false",
+        ]
         assert main([*argv, "-o", "allow_agent=false"]) == 0
         in_url = f"sftp://bex:s3cret-pw@127.0.0.1:{server.port}/download"
         options = {"look_for_keys": False, "allow_agent": False}
-        again = sync(in_url, str(dest), storage_options=options, progress=False)
+        again = sync(in_url, str(dest), storage_options=options, progress=False, settle=0)
     out = capsys.readouterr().out
     assert out.startswith(f"synced {len(export_names(src))} new file(s)")
     assert again.files_read == 0 and again.files_unchanged == len(export_names(src))

@@ -2,14 +2,14 @@
 
 Kept thin on purpose: the same file reader and the same Parquet reading code as the
 pandas engine run inside Dask tasks (``dask.dataframe.from_map``), one task per ~128 MB
-of export files or per ~2M events of Parquet parts, so a Dask frame computes to the
+of export files or per ~2M events of the store's data files, so a Dask frame computes to the
 pandas frame.
 
 What runs where
 ---------------
-- On the client: listing the files, or reading the dataset's manifest; no event data.
+- On the client: listing the files, or reading the store's Delta log; no event data.
 - On the workers: for each partition, download and parse the files (or read the
-  Parquet parts with the filters pushed down, and only the columns asked for); for
+  store's data files with the filters pushed down, and only the columns asked for); for
   export files, the cross-file ``eventId`` deduplication (a shuffle between workers).
 - Reports on a Dask frame: see :mod:`bextoolkit.reports._dask`.
 
@@ -24,12 +24,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from bextoolkit.readers import store as _dataset
+from bextoolkit.readers import store as _store
 from bextoolkit.readers._dedupe import cross_file_duplicates, row_keys
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,47 +50,40 @@ def _require_dask() -> Any:
 
 
 # --- reading ---------------------------------------------------------------------------------
-class _ReadParts:
-    """One Dask task: read a few committed Parquet parts, filters pushed down.
+class _ReadStoreFiles:
+    """One Dask task: read a few data files of the store's Delta table, filters pushed down.
 
-    Its ``columns=`` keyword lets Dask push a projection down: ``frame[["a", "b"]]``
-    makes every task read only those columns from Parquet.
+    The files come from the version the client opened (a vacuum keeps them for the
+    retention time); ``storage_options`` travel with the task, so workers reach object
+    stores too. Its ``columns=`` keyword lets Dask push a projection down:
+    ``frame[["a", "b"]]`` makes every task read only those columns.
     """
 
     def __init__(
         self,
-        root: str,
-        manifest: _dataset.Manifest,
-        storage_options: Mapping[str, Any],
-        protocol: str,
+        urlpath: str,
+        storage_options: Mapping[str, Any] | None,
+        schema: pa.Schema,
+        columns: Sequence[str],
         query: Mapping[str, Any],
     ) -> None:
-        self.root = root
-        self.protocol = protocol
-        self.storage_options = dict(storage_options)
-        self.schema = manifest.schema
-        self.dtypes = dict(manifest.dtypes)
-        self.query = dict(query)
+        self.urlpath, self.storage_options = urlpath, dict(storage_options or {})
+        self.schema, self.columns, self.query = schema, list(columns), dict(query)
 
-    def __call__(
-        self, parts: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        fs = fsspec.filesystem(self.protocol, **self.storage_options)
-        chosen = _dataset.Manifest(parts=[dict(p) for p in parts], schema=self.schema)
-        chosen.dtypes = self.dtypes
-        query = dict(self.query)
-        if columns is not None:  # Dask's column projection: read only these
-            query["columns"] = list(columns)
-        table = _dataset.read_table(fs, self.root, chosen, **query)
-        return _dataset.to_events_frame(table, self.dtypes)
+    def __call__(self, paths: Sequence[str], columns: Sequence[str] | None = None) -> pd.DataFrame:
+        names = [c for c in self.columns if columns is None or c in columns]
+        scan = _store.files_dataset(self.urlpath, self.storage_options, paths, self.schema)
+        return _store.to_frame(
+            scan.to_table(columns=names, filter=_store.build_filter(**self.query))
+        )
 
 
-#: Events per Dask partition of a synced dataset (consecutive parts are grouped).
+#: Events per Dask partition of a synced store (consecutive data files are grouped).
 PARTITION_ROWS = 2_000_000
 
 
 def group_parts(parts: Sequence[Mapping[str, Any]], rows: int) -> list[list[Mapping[str, Any]]]:
-    """Consecutive parts grouped to about ``rows`` events each.
+    """Consecutive parts (``{"rows": n, ...}``) grouped to about ``rows`` events each.
 
     Examples
     --------
@@ -125,7 +117,7 @@ class _ReadFile:
         return frame
 
 
-def read_dataset_dask(
+def read_store_dask(
     urlpath: str,
     *,
     columns: Sequence[str] | None = None,
@@ -134,44 +126,38 @@ def read_dataset_dask(
     messageId: Any = None,
     event_types: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    version: int | None = None,
     partition_rows: int = PARTITION_ROWS,
 ) -> dd.DataFrame:
-    """A synced dataset as a Dask DataFrame: one partition per ~``partition_rows`` events.
+    """A synced store as a Dask DataFrame: one partition per ~``partition_rows`` events.
 
-    Each partition reads its Parquet parts on a worker, with the filters pushed down;
-    selecting columns of the result (``frame[[...]]``) reads only those columns.
+    On the client only the Delta log is read: the data files of the version are pruned by
+    date partition and by their statistics (mailings, times) against the filters. Each
+    partition then reads its files on a worker, filters pushed down; selecting columns of
+    the result (``frame[[...]]``) reads only those columns.
     """
     dd = _require_dask()
-    options = dict(storage_options or {})
-    fs, root = fsspec.core.url_to_fs(urlpath, **options)
-    manifest = _dataset.load_manifest(fs, root)
-    if manifest.schema is None:
-        from bextoolkit.exceptions import BexFileError
-
-        raise BexFileError(urlpath, "no synced events here: run `bextoolkit sync SRC DEST` first")
+    table = _store.open_table(urlpath, storage_options, version)
+    names = _store.check_columns(_store.event_columns(table), columns)
+    sources = _store.read_sources(urlpath, table.version(), storage_options, with_index=True)
     query = {
-        "columns": columns,
         "start": start,
         "end": end,
-        "message_ids": _dataset._as_list(messageId),
-        "event_types": _dataset._as_list(event_types),
+        "message_ids": _store.as_list(messageId),
+        "event_types": _store.as_list(event_types),
     }
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    reader = _ReadParts(root, manifest, options, protocol, query)
-    parts = _dataset.select_parts(manifest, start=start, end=end, message_ids=query["message_ids"])
-    meta = _meta_for(manifest, columns)
-    if not parts:
+    dates = _store.mailing_dates(sources, query["message_ids"])
+    files = _store.select_files(
+        table, start=start, end=end, message_ids=query["message_ids"], dates=dates
+    )
+    schema = _store.scan_schema(table)
+    meta = _store.to_frame(schema.empty_table().select(names))
+    if not files:
         return dd.from_pandas(meta, npartitions=1)
-    groups = group_parts(parts, partition_rows)
+    reader = _ReadStoreFiles(urlpath, storage_options, schema, names, query)
+    parts = [{"path": path, "rows": rows} for path, rows in files]
+    groups = [[p["path"] for p in g] for g in group_parts(parts, partition_rows)]
     return dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
-
-
-def _meta_for(manifest: _dataset.Manifest, columns: Sequence[str] | None) -> pd.DataFrame:
-    assert manifest.schema is not None
-    empty = manifest.schema.empty_table()
-    if columns is not None:
-        empty = empty.select(_dataset.ordered_subset(manifest.schema.names, columns))
-    return _dataset.to_events_frame(empty, manifest.dtypes)
 
 
 #: Bytes of export files parsed by one Dask task (one partition).

@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import fsspec
 import pandas as pd
 
 from bextoolkit.exceptions import BexConfigError
@@ -29,15 +28,10 @@ _URL = re.compile(r"^(?P<proto>(?:[\w+.-]+::)*[\w+.-]+://)(?P<netloc>[^/]*)")
 
 
 def synced_root(urlpath: Any, storage_options: Mapping[str, Any] | None) -> str | None:
-    """``urlpath`` if it is one synced dataset folder, else None (never raises)."""
-    if not isinstance(urlpath, str | os.PathLike):
-        return None
-    url = os.fspath(urlpath)
-    try:
-        fs, path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
-        return url if _dataset.is_synced_dataset(path, fs) else None
-    except Exception:  # not reachable as a dataset: the file reader raises the real error
-        return None
+    """``urlpath`` if it is one synced store (either format), else None (never raises)."""
+    if _dataset.is_synced_store(urlpath, storage_options):
+        return os.fspath(urlpath)
+    return None
 
 
 def read_events(
@@ -59,6 +53,7 @@ def read_events(
     end: Any = None,
     messageId: str | Sequence[str] | None = None,
     engine: str = "pandas",
+    version: int | None = None,
 ) -> pd.DataFrame:
     """Read BEX or RRDE export files into one events frame.
 
@@ -127,10 +122,13 @@ def read_events(
     engine : {"pandas", "dask"}, default "pandas"
         ``"dask"`` returns a lazy Dask DataFrame (one partition per file or Parquet
         part), parsed on the workers of the current ``dask.distributed`` client.
+    version : int, optional
+        For a store written by :func:`bextoolkit.sync`: read this earlier version of its
+        Delta table (``df.attrs["version"]`` says which one was read).
 
-    A folder written by :func:`bextoolkit.sync` is read from its Parquet parts: only
-    the columns asked for, and ``start``/``end``/``messageId``/``event_types`` pushed
-    down into the scan.
+    A store written by :func:`bextoolkit.sync` (a Delta table) is read with only the
+    columns asked for, and ``start``/``end``/``messageId``/``event_types`` pushed down
+    into the scan (date partitions and files pruned).
 
     Returns
     -------
@@ -172,14 +170,17 @@ def read_events(
     query = {"start": start, "end": end, "messageId": messageId, "event_types": event_types}
     root = synced_root(urlpath, storage_options)
     if root is not None:
-        from bextoolkit.readers.dask import read_dataset_dask
-        from bextoolkit.readers.store import read_dataset
+        from bextoolkit.readers.dask import read_store_dask
+        from bextoolkit.readers.store import read_store
 
-        read_synced: Callable[..., Any] = read_dataset_dask if engine == "dask" else read_dataset
+        read_synced: Callable[..., Any] = read_store_dask if engine == "dask" else read_store
         frame = read_synced(
-            root, columns=_with_event_type(columns), storage_options=storage_options, **query
-        )
+            root, columns=_with_event_type(columns), storage_options=storage_options,
+            version=version, **query,
+        )  # fmt: skip
         return _in_tz(frame, zone)
+    if version is not None:
+        raise BexConfigError(f"version={version}: only a synced store has versions")
     filtered = not (start is None and end is None and messageId is None)
     wider = _filter_columns(columns, filtered=filtered, messageId=messageId, start=start, end=end)
     options: dict[str, Any] = {

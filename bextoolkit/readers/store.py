@@ -1,29 +1,33 @@
-"""The synced dataset: Parquet parts by event date, made visible by an atomic manifest.
+"""The synced store: a Delta Lake table of events, and the provenance of its source files.
 
-Layout of a synced ``DEST`` (local or any fsspec URL)::
+Layout of a synced ``DEST`` (a local folder, or ``s3://``, ``gs://``, ``az://`` through
+``deltalake``)::
 
-    DEST/_bex_manifest/v00000007.json       the committed state (the highest valid version)
-    DEST/date=2026-11-01/part-<uuid>.parquet  zstd Parquet, one per batch and event date (UTC)
+    DEST/_delta_log/                           the Delta log: any Delta reader (Spark, DuckDB,
+                                               polars, Trino, ...) sees exactly the events
+    DEST/event_date=2026-11-02/part-*.parquet  the events, partitioned by their UTC date
+    DEST/_bex_sources/                         a second Delta table: one row per source file
+                                               (provenance and the keys of its rows)
+    DEST/_bex_sync.lock                        held while a sync runs
 
-A part becomes visible only when a manifest version that lists it is committed. A manifest
-version is written under a temporary name and renamed to a name that did not exist, so a
-reader sees either the old version or the new one, never half of one. Parts a crashed run
-left behind are listed by no manifest: readers never see them and the next sync deletes
-them. Readers take the highest version that parses, so even a store without atomic renames
-falls back to the last good state.
+The events table has the columns of :func:`bextoolkit.read_events` (text as strings, the
+time as ``timestamp[us, UTC]``) plus the partition column ``event_date``. Each commit of
+the sources table records in its commit metadata (``bextoolkit.table_version``) the
+version of the events table it describes, so ``read_events(DEST, version=N)`` shows the
+provenance of version ``N`` and a sync killed between the two commits is rolled back.
+
+A folder written by bextoolkit before 0.2 (``_bex_manifest/``) is recognised, and the error
+says how to convert it.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import json
 import logging
-import re
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import fsspec
 import numpy as np
@@ -31,358 +35,247 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 from bextoolkit.exceptions import BexFileError
 from bextoolkit.readers._provenance import provenance
-from bextoolkit.schema import BEX_COLUMNS, EVENT_TYPE_COLUMN, sorted_categorical
+from bextoolkit.readers._timestamps import UNIT
+from bextoolkit.schema import BEX_COLUMNS, CATEGORY_COLUMNS, EVENT_TYPE_COLUMN, sorted_categorical
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAME = "bextoolkit-sync"
-FORMAT_VERSION = 1
-MANIFEST_DIR = "_bex_manifest"
-#: Manifest versions kept besides the newest, for readers that opened an older one.
-MANIFESTS_KEPT = 4
-COMPRESSION = "zstd"
-UNKNOWN_DATE = "unknown"
-
-_VERSION_NAME = re.compile(r"^v(\d{8,})\.json$")
-_PART_NAME = re.compile(r"^part-[0-9a-f]{32}\.parquet$")
-
-
-# --- the manifest ---------------------------------------------------------------------------
-@dataclass
-class Manifest:
-    """One committed state of a synced dataset.
-
-    Attributes
-    ----------
-    version : int
-        The manifest version (0 for a dataset not yet written).
-    sources : dict
-        Source file name -> record: ``name``, ``path``, ``size``, ``mtime`` (ISO, UTC),
-        ``checksum`` (``sha256:<hex>``), ``rows``, ``duplicates``, ``new_events``,
-        ``skipped_lines``, ``synced_at`` and, for a re-delivered copy, ``same_as``.
-    parts : list of dict
-        The visible Parquet parts: ``path`` (relative to DEST), ``date``, ``rows``.
-    schema : pyarrow.Schema or None
-        The unified Arrow schema of the parts, with pandas metadata.
-    dtypes : dict
-        Column -> pandas dtype name of the events frame, in column order.
-    """
-
-    version: int = 0
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    parts: list[dict[str, Any]] = field(default_factory=list)
-    schema: pa.Schema | None = None
-    dtypes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        """Events visible in the dataset."""
-        return sum(int(p["rows"]) for p in self.parts)
-
-    def parts_by_date(self) -> dict[str, list[str]]:
-        """Event date -> relative paths of its parts, in commit order."""
-        out: dict[str, list[str]] = {}
-        for part in self.parts:
-            out.setdefault(part["date"], []).append(part["path"])
-        return out
-
-    def to_json(self) -> str:
-        schema = None
-        if self.schema is not None:
-            schema = base64.b64encode(self.schema.serialize().to_pybytes()).decode("ascii")
-        body = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "version": self.version,
-            "committed_at": _now_iso(),
-            "rows": self.rows,
-            "dtypes": self.dtypes,
-            "arrow_schema": schema,
-            "parts": self.parts,
-            "sources": self.sources,
-        }
-        return json.dumps(body, indent=1, sort_keys=False)
-
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        body = json.loads(text)
-        if body.get("format") != FORMAT_NAME:
-            raise ValueError(f"not a {FORMAT_NAME} manifest")
-        if int(body.get("format_version", 0)) > FORMAT_VERSION:
-            raise ValueError(
-                f"manifest format {body['format_version']} is newer than this bextoolkit "
-                f"understands ({FORMAT_VERSION}): upgrade bextoolkit"
-            )
-        schema = None
-        if body.get("arrow_schema"):
-            schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(body["arrow_schema"])))
-        return cls(
-            version=int(body["version"]),
-            sources=dict(body.get("sources") or {}),
-            parts=list(body.get("parts") or []),
-            schema=schema,
-            dtypes=dict(body.get("dtypes") or {}),
-        )
+DATE_COLUMN = "event_date"
+SOURCES_DIR = "_bex_sources"
+LOCK_NAME = "_bex_sync.lock"
+#: Commit metadata key of the sources table: the events-table version a commit goes with.
+VERSION_KEY = "bextoolkit.table_version"
+#: The folder of the manifest format written before the Delta store.
+OLD_MANIFEST_DIR = "_bex_manifest"
+#: Provenance columns of the sources table (besides the row keys ``keys`` and ``counts``).
+SOURCE_COLUMNS = (
+    "source", "name", "size", "mtime", "sha256", "rows", "duplicates", "skipped_lines",
+    "skipped_reason", "table_version", "synced_at",
+)  # fmt: skip
+_CATEGORIES = frozenset(CATEGORY_COLUMNS)
 
 
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _join(root: str, *names: str) -> str:
-    return "/".join([root.rstrip("/"), *names])
-
-
-def _manifest_versions(fs: fsspec.AbstractFileSystem, root: str) -> list[tuple[int, str]]:
-    """(version, path) of every manifest file under ``root``, newest first."""
-    folder = _join(root, MANIFEST_DIR)
-    try:
-        names = fs.ls(folder, detail=False)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    found = []
-    for path in names:
-        match = _VERSION_NAME.match(path.rstrip("/").rsplit("/", 1)[-1])
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found, reverse=True)
-
-
-def is_synced_dataset(urlpath: str, fs: fsspec.AbstractFileSystem | None = None) -> bool:
-    """Whether ``urlpath`` is a folder written by :func:`bextoolkit.sync`.
-
-    Parameters
-    ----------
-    urlpath : str
-        A local path or fsspec URL (when ``fs`` is given: a path on ``fs``).
-    fs : fsspec.AbstractFileSystem, optional
-        The filesystem ``urlpath`` lives on; resolved from the URL when omitted.
+# --- where the store is ---------------------------------------------------------------------
+def delta_uri(urlpath: str | os.PathLike[str]) -> str:
+    """The URI deltalake opens: an absolute local path, or the URL as given.
 
     Examples
     --------
-    >>> is_synced_dataset("/nonexistent/folder")
+    >>> delta_uri("s3://bucket/bex")
+    's3://bucket/bex'
+    >>> delta_uri("file:///tmp/bex")
+    '/tmp/bex'
+    """
+    url = os.fspath(urlpath)
+    if url.startswith("file://"):
+        url = url[len("file://") :]
+    if "://" in url:
+        return url.rstrip("/")
+    return os.path.abspath(os.path.expanduser(url))
+
+
+def delta_options(storage_options: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """``storage_options`` as deltalake takes them (text values)."""
+    if not storage_options:
+        return None
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in storage_options.items()}
+
+
+def sources_uri(uri: str) -> str:
+    """The sources (provenance) table beside the events table at ``uri``."""
+    return f"{uri.rstrip('/')}/{SOURCES_DIR}"
+
+
+def is_delta_table(uri: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    from deltalake import DeltaTable
+
+    try:
+        return bool(DeltaTable.is_deltatable(uri, storage_options=delta_options(storage_options)))
+    except Exception:  # an unreachable store is not a table; the caller reports the real error
+        return False
+
+
+def is_old_store(urlpath: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``urlpath`` holds a store of the manifest format bextoolkit wrote before 0.2."""
+    try:
+        fs, root = fsspec.core.url_to_fs(os.fspath(urlpath), **dict(storage_options or {}))
+        return bool(fs.isdir(f"{root.rstrip('/')}/{OLD_MANIFEST_DIR}"))
+    except Exception:  # not reachable through fsspec with these options: not an old store
+        return False
+
+
+def is_synced_store(urlpath: Any, storage_options: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``urlpath`` is a folder written by :func:`bextoolkit.sync` (either format).
+
+    Examples
+    --------
+    >>> is_synced_store("/nonexistent/folder")
     False
     """
-    if fs is None:
-        fs, urlpath = fsspec.core.url_to_fs(urlpath)
-    if any(ch in urlpath for ch in "*?["):
+    if not isinstance(urlpath, str | os.PathLike) or any(c in os.fspath(urlpath) for c in "*?["):
         return False
-    try:
-        return bool(_manifest_versions(fs, urlpath))
-    except OSError:
-        return False
+    uri = delta_uri(urlpath)
+    return is_delta_table(uri, storage_options) or is_old_store(os.fspath(urlpath), storage_options)
 
 
-def load_manifest(fs: fsspec.AbstractFileSystem, root: str) -> Manifest:
-    """The newest manifest version under ``root`` that parses (an empty one if none).
-
-    A version that does not parse (a store without atomic renames, cut mid-write) is
-    skipped with a warning: the one before it is the last good state.
-    """
-    for version, path in _manifest_versions(fs, root):
-        try:
-            manifest = Manifest.from_json(fs.cat_file(path).decode("utf-8"))
-        except (ValueError, KeyError, UnicodeDecodeError, pa.ArrowInvalid) as exc:
-            log.warning("skipping unreadable manifest %s: %s", path, exc)
-            continue
-        manifest.version = version
-        return manifest
-    return Manifest()
+def old_store_error(old: str, *, new: str | None = None) -> BexFileError:
+    """The error for a store of the old manifest format: how to convert it."""
+    target = new or f"{os.fspath(old).rstrip('/')}-delta"
+    return BexFileError(
+        old,
+        "this folder was synced by an older bextoolkit (Parquet parts with a _bex_manifest/), "
+        "which other engines read wrongly. Convert it once with "
+        f"`bextoolkit sync --migrate {old} {target}` (or bextoolkit.sync.migrate(...)), "
+        "then sync into and read the new folder; or sync again from the source into a new "
+        "folder",
+    )
 
 
-def next_version(fs: fsspec.AbstractFileSystem, root: str) -> int:
-    """One more than the highest manifest version present, readable or not."""
-    versions = _manifest_versions(fs, root)
-    return versions[0][0] + 1 if versions else 1
+# --- the events table's columns ------------------------------------------------------------
+def arrow_type(name: str) -> pa.DataType:
+    """The Arrow type a column is stored as in the events table (by its name)."""
+    if name == "timestamp":
+        return pa.timestamp(UNIT, tz="UTC")
+    if name == DATE_COLUMN:
+        return pa.date32()
+    return pa.string()  # Delta has one text type; categories are dictionary-encoded pages
 
 
-def commit_manifest(fs: fsspec.AbstractFileSystem, root: str, manifest: Manifest) -> Manifest:
-    """Publish ``manifest`` as a new version: write a temporary file, then rename it.
-
-    Returns the manifest with its new ``version``. Old versions beyond
-    :data:`MANIFESTS_KEPT` and stray temporary files are removed afterwards.
-    """
-    folder = _join(root, MANIFEST_DIR)
-    fs.makedirs(folder, exist_ok=True)
-    manifest.version = next_version(fs, root)
-    final = _join(folder, f"v{manifest.version:08d}.json")
-    temp = _join(folder, f".tmp-{uuid.uuid4().hex}.json")
-    with fs.open(temp, "wb") as out:
-        out.write(manifest.to_json().encode("utf-8"))
-    fs.mv(temp, final)
-    log.info("committed %s (%d parts, %d rows)", final, len(manifest.parts), manifest.rows)
-    _prune_manifests(fs, root)
-    return manifest
-
-
-def _prune_manifests(fs: fsspec.AbstractFileSystem, root: str) -> None:
-    for _, path in _manifest_versions(fs, root)[MANIFESTS_KEPT + 1 :]:
-        _remove_quietly(fs, path)
-    for path in fs.ls(_join(root, MANIFEST_DIR), detail=False):
-        if path.rstrip("/").rsplit("/", 1)[-1].startswith(".tmp-"):
-            _remove_quietly(fs, path)
-
-
-def _remove_quietly(fs: fsspec.AbstractFileSystem, path: str) -> None:
-    try:
-        fs.rm_file(path)
-    except (FileNotFoundError, OSError) as exc:  # pragma: no cover - racing cleaners
-        log.debug("could not remove %s: %s", path, exc)
-
-
-def remove_unlisted_parts(fs: fsspec.AbstractFileSystem, root: str, manifest: Manifest) -> int:
-    """Delete part files no retained manifest lists (left by a crashed run).
-
-    Only one sync may write to a DEST at a time: a part being written by another sync
-    right now would look unlisted too.
-    """
-    listed = {p["path"] for p in manifest.parts}
-    for _, path in _manifest_versions(fs, root)[1:]:
-        try:
-            older = Manifest.from_json(fs.cat_file(path).decode("utf-8"))
-        except (ValueError, KeyError, UnicodeDecodeError, pa.ArrowInvalid):
-            continue
-        listed.update(p["path"] for p in older.parts)
-    removed = 0
-    root_stripped = fs._strip_protocol(root).rstrip("/")
-    for path in fs.glob(_join(root, "date=*", "*")):
-        relative = path[len(root_stripped) + 1 :] if path.startswith(root_stripped) else path
-        name = relative.rsplit("/", 1)[-1]
-        if relative not in listed and (_PART_NAME.match(name) or name.startswith(".tmp-")):
-            log.info("removing %s, left by an interrupted sync", path)
-            _remove_quietly(fs, path)
-            removed += 1
-    return removed
-
-
-# --- writing parts --------------------------------------------------------------------------
-def event_dates(timestamps: pd.Series) -> pd.Series:
-    """The UTC date (``YYYY-MM-DD``) of each timestamp, ``"unknown"`` where missing."""
-    ts = timestamps
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_convert("UTC")
-    dates = ts.dt.strftime("%Y-%m-%d")
-    return dates.fillna(UNKNOWN_DATE).astype(object)
-
-
-def to_arrow(frame: pd.DataFrame) -> pa.Table:
-    """The events frame as an Arrow table with stable types across batches.
-
-    Categories become ``dictionary<int32, large_string>`` (so parts written from batches
-    with few or many categories share one type); text becomes ``large_string``.
-    """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    fields = []
-    for fld in table.schema:
-        typ = fld.type
-        if pa.types.is_dictionary(typ):
-            typ = pa.dictionary(pa.int32(), pa.large_string())
-        elif pa.types.is_string(typ) or pa.types.is_null(typ):
-            typ = pa.large_string()
-        fields.append(pa.field(fld.name, typ))
-    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
-
-
-#: A part records its mailings (for pruning) when it holds at most this many.
-MAX_RECORDED_MAILINGS = 64
-
-
-def write_part(
-    fs: fsspec.AbstractFileSystem, root: str, date: str, table: pa.Table
-) -> dict[str, Any]:
-    """Write one Parquet part for ``date``; invisible until a manifest lists it.
-
-    Returns its manifest entry: ``path``, ``date``, ``rows`` and, when it holds few
-    mailings, ``messageIds`` (so a read of one mailing skips the other parts).
-    """
-    relative = f"date={date}/part-{uuid.uuid4().hex}.parquet"
-    path = _join(root, relative)
-    fs.makedirs(_join(root, f"date={date}"), exist_ok=True)
-    with fs.open(path, "wb") as out:
-        pq.write_table(table, out, compression=COMPRESSION)
-    entry: dict[str, Any] = {"path": relative, "date": date, "rows": table.num_rows}
-    if "messageId" in table.column_names:
-        ids = table.column("messageId").cast(pa.large_string()).unique().drop_null()
-        if len(ids) <= MAX_RECORDED_MAILINGS:
-            entry["messageIds"] = sorted(ids.to_pylist())
-    return entry
-
-
-def unify_schema(old: pa.Schema | None, new: pa.Schema) -> pa.Schema:
-    """The schema of the parts so far and a new part, columns in events-frame order."""
-    if old is None:
-        merged = new
-    else:
-        merged = pa.unify_schemas([old.remove_metadata(), new.remove_metadata()])
-    names = ordered_columns(merged.names)
-    metadata = new.metadata or (old.metadata if old is not None else None)
-    return pa.schema([merged.field(n) for n in names], metadata=metadata)
-
-
-def ordered_columns(names: Iterable[str]) -> list[str]:
+def ordered_columns(names: Collection[str]) -> list[str]:
     """Documented BEX columns first, then database columns, then ``eventType`` last."""
-    names = list(names)
     bex = [c for c in BEX_COLUMNS if c in names]
-    extra = [c for c in names if c not in BEX_COLUMNS and c != EVENT_TYPE_COLUMN]
+    extra = [c for c in names if c not in BEX_COLUMNS and c not in (EVENT_TYPE_COLUMN, DATE_COLUMN)]
     tail = [EVENT_TYPE_COLUMN] if EVENT_TYPE_COLUMN in names else []
     return bex + extra + tail
 
 
-def committed_event_ids(
-    fs: fsspec.AbstractFileSystem, root: str, manifest: Manifest, date: str
-) -> pa.Array:
-    """Every committed ``eventId`` of one date partition (reads that one column only)."""
-    paths = manifest.parts_by_date().get(date, [])
-    chunks: list[pa.Array] = []
-    for relative in paths:
-        with fs.open(_join(root, relative), "rb") as handle:
-            column = pq.read_table(handle, columns=["eventId"]).column("eventId")
-        chunks.extend(c.cast(pa.large_string()) for c in column.chunks)
-    if not chunks:
-        return pa.array([], type=pa.large_string())
-    return pa.concat_arrays(chunks)
+def event_dates(timestamps: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """The UTC date of each event (null where the time is missing)."""
+    return pc.cast(pc.cast(timestamps, pa.timestamp(UNIT, tz="UTC")), pa.date32())
 
 
-def row_keys(frame: pd.DataFrame) -> pd.Series:
-    """A stable key per row from all its values, for events without an ``eventId``.
+def to_arrow(events: pa.Table) -> pa.Table:
+    """Parsed events (as :func:`bextoolkit.readers.read_files` builds them) for the table.
 
-    Values are compared as text, so a category and a string column holding the same
-    values give the same key; columns are taken in name order.
+    Text and categories become strings, the time ``timestamp[us, UTC]``, and the partition
+    column ``event_date`` is added.
     """
-    text = frame[sorted(frame.columns)].astype("string")
-    hashes = pd.util.hash_pandas_object(text, index=False).to_numpy()
-    return pd.Series([f"\x00row:{h:016x}" for h in hashes], index=frame.index, dtype=object)
+    columns = [c for c in ordered_columns(events.column_names) if c in events.column_names]
+    arrays = [cast_column(events.column(c), arrow_type(c)) for c in columns]
+    table = pa.Table.from_arrays(arrays, names=columns)
+    if "timestamp" not in columns:
+        raise BexFileError("", "the events have no timestamp column: they cannot be partitioned")
+    return table.append_column(DATE_COLUMN, event_dates(table.column("timestamp")))
 
 
-def committed_row_keys(
-    fs: fsspec.AbstractFileSystem,
-    root: str,
-    manifest: Manifest,
-    date: str,
-    columns: Sequence[str],
-) -> list[str]:
-    """:func:`row_keys` of the committed events of ``date`` that have no ``eventId``."""
-    paths = manifest.parts_by_date().get(date, [])
-    if not paths or manifest.schema is None:
-        return []
-    single = Manifest(
-        parts=[{"path": p, "date": date, "rows": 0} for p in paths],
-        schema=manifest.schema,
-        dtypes=manifest.dtypes,
+def cast_column(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
+    if column.type == target:
+        return column
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    return column if column.type == target else column.cast(target)
+
+
+# --- opening a version ------------------------------------------------------------------------
+def open_table(
+    urlpath: str, storage_options: Mapping[str, Any] | None = None, version: int | None = None
+) -> Any:
+    """The events table (a ``deltalake.DeltaTable``), at ``version`` or the newest."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    uri = delta_uri(urlpath)
+    try:
+        table = DeltaTable(uri, storage_options=delta_options(storage_options))
+    except TableNotFoundError as exc:
+        if is_old_store(urlpath, storage_options):
+            raise old_store_error(urlpath) from exc
+        raise BexFileError(
+            urlpath, "not a synced store: run `bextoolkit sync SRC DEST` first"
+        ) from exc
+    if version is not None:
+        newest = table.version()
+        try:
+            table.load_as_version(int(version))
+        except Exception as exc:
+            raise BexFileError(
+                urlpath,
+                f"version {version} cannot be read (the table is at version {newest}; old "
+                f"versions go when their log is cleaned up): {exc}",
+            ) from exc
+    return table
+
+
+def sources_version(sources: Any, table_version: int) -> int | None:
+    """The newest version of the sources table that describes events version ``table_version``.
+
+    None when no commit of the sources table does (a sync killed before its first commit
+    of the events table).
+    """
+    for limit in (8, None):
+        history = sources.history(limit)
+        for commit in history:  # newest first
+            value = commit.get(VERSION_KEY)
+            if value is not None and int(value) <= table_version:
+                return int(commit["version"])
+        if limit is None or len(history) < limit:
+            return None
+    return None  # pragma: no cover - the loop always returns
+
+
+def read_sources(
+    urlpath: str,
+    table_version: int,
+    storage_options: Mapping[str, Any] | None = None,
+    *,
+    with_keys: bool = False,
+    with_index: bool = False,
+) -> pa.Table:
+    """The provenance rows that go with events version ``table_version`` (maybe empty);
+    ``with_index`` adds each file's ``dates`` and ``mailings``, ``with_keys`` everything."""
+    from deltalake import DeltaTable
+
+    uri = sources_uri(delta_uri(urlpath))
+    options = delta_options(storage_options)
+    if not DeltaTable.is_deltatable(uri, storage_options=options):
+        return source_schema().empty_table()
+    sources = DeltaTable(uri, storage_options=options)
+    version = sources_version(sources, table_version)
+    if version is None:
+        return source_schema().empty_table()
+    if version != sources.version():
+        sources.load_as_version(version)
+    names = list(source_schema().names if with_keys else SOURCE_COLUMNS)
+    if with_index and not with_keys:
+        names += ["dates", "mailings"]
+    names = [n for n in names if n in sources.schema().to_arrow().names]
+    return sources.to_pyarrow_dataset().to_table(columns=names)
+
+
+def source_schema() -> pa.Schema:
+    """The sources table: one row per source file, with the keys and counts of its rows."""
+    return pa.schema(
+        [
+            ("source", pa.string()),  # the full path or URL (no password): the identity
+            ("name", pa.string()),
+            ("size", pa.int64()),
+            ("mtime", pa.string()),
+            ("sha256", pa.string()),
+            ("rows", pa.int64()),
+            ("duplicates", pa.int64()),
+            ("skipped_lines", pa.int64()),
+            ("skipped_reason", pa.string()),  # why the reader skipped the whole file
+            ("table_version", pa.int64()),
+            ("synced_at", pa.string()),
+            ("keys", pa.list_(pa.int64())),  # distinct row keys (uint64 seen as int64)
+            ("counts", pa.list_(pa.int32())),  # how often each key occurs in the file
+            ("dates", pa.list_(pa.date32())),  # the event dates of its rows
+            ("mailings", pa.list_(pa.string())),  # its messageIds: prunes dates for a mailing
+        ]
     )
-    present = [c for c in columns if c in manifest.schema.names]
-    table = read_table(fs, root, single, columns=present, no_event_id=True)
-    if table.num_rows == 0:
-        return []
-    frame = to_events_frame(table, manifest.dtypes)
-    for name in columns:
-        if name not in frame.columns:
-            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="string")
-    return list(row_keys(frame[list(columns)]))
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -393,44 +286,12 @@ def _as_utc(value: Any) -> pd.Timestamp | None:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _as_list(value: Any) -> list[str] | None:
+def as_list(value: Any) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str | int):
         return [str(value)]
     return [str(v) for v in value]
-
-
-def select_parts(
-    manifest: Manifest,
-    *,
-    start: Any = None,
-    end: Any = None,
-    message_ids: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """The parts that can hold events in ``[start, end)`` of the given mailings.
-
-    Dates come from the partition; mailings from the ``messageIds`` a part records
-    (parts with many mailings record none and are always read).
-    """
-    lo, hi = _as_utc(start), _as_utc(end)
-    wanted = None if message_ids is None else set(message_ids)
-    chosen = []
-    for part in manifest.parts:
-        if wanted is not None and "messageIds" in part and not wanted & set(part["messageIds"]):
-            continue
-        date = part["date"]
-        if date == UNKNOWN_DATE:
-            if lo is None and hi is None:
-                chosen.append(part)
-            continue
-        day = pd.Timestamp(date, tz="UTC")
-        if lo is not None and day + pd.Timedelta(days=1) <= lo:
-            continue
-        if hi is not None and day >= hi:
-            continue
-        chosen.append(part)
-    return chosen
 
 
 def build_filter(
@@ -439,132 +300,145 @@ def build_filter(
     end: Any = None,
     message_ids: Sequence[str] | None = None,
     event_types: Sequence[str] | None = None,
-    schema: pa.Schema | None = None,
 ) -> ds.Expression | None:
-    """A pyarrow dataset filter for the events frame's standard filters."""
-    expr: ds.Expression | None = None
-
-    def both(a: ds.Expression | None, b: ds.Expression) -> ds.Expression:
-        return b if a is None else a & b
-
+    """The row filter of a query, pushed down into the Parquet scan."""
+    parts: list[ds.Expression] = []
     lo, hi = _as_utc(start), _as_utc(end)
-    if lo is not None or hi is not None:
-        unit = "us"
-        if schema is not None and "timestamp" in schema.names:
-            unit = getattr(schema.field("timestamp").type, "unit", "us")
-        typ = pa.timestamp(unit, tz="UTC")
-        if lo is not None:
-            expr = both(expr, ds.field("timestamp") >= pa.scalar(lo, type=typ))
-        if hi is not None:
-            expr = both(expr, ds.field("timestamp") < pa.scalar(hi, type=typ))
+    stamp = pa.timestamp(UNIT, tz="UTC")
+    if lo is not None:
+        parts.append(ds.field("timestamp") >= pa.scalar(lo, stamp))
+    if hi is not None:
+        parts.append(ds.field("timestamp") < pa.scalar(hi, stamp))
     if message_ids is not None:
-        expr = both(expr, ds.field("messageId").isin(list(message_ids)))
+        parts.append(ds.field("messageId").isin(list(message_ids)))
     if event_types is not None:
-        expr = both(expr, ds.field(EVENT_TYPE_COLUMN).isin(list(event_types)))
+        parts.append(ds.field(EVENT_TYPE_COLUMN).isin(list(event_types)))
+    if not parts:
+        return None
+    expr = parts[0]
+    for part in parts[1:]:
+        expr = expr & part
     return expr
 
 
-def part_paths(
-    fs: fsspec.AbstractFileSystem, root: str, parts: Iterable[Mapping[str, Any]]
-) -> list[str]:
-    """Full paths (on ``fs``) of the given parts."""
-    return [_join(root, p["path"]) for p in parts]
-
-
-def read_table(
-    fs: fsspec.AbstractFileSystem,
-    root: str,
-    manifest: Manifest,
+def select_files(
+    table: Any,
     *,
-    columns: Sequence[str] | None = None,
     start: Any = None,
     end: Any = None,
     message_ids: Sequence[str] | None = None,
-    event_types: Sequence[str] | None = None,
-    no_event_id: bool = False,
-) -> pa.Table:
-    """The committed events as one Arrow table, partitions pruned and filters pushed down.
+    dates: set[Any] | None = None,
+) -> list[tuple[str, int]]:
+    """(path relative to the table, rows) of the data files that can hold the query's
+    events: pruned by date partition (``dates``, and the days of ``[start, end)``) and by
+    the files' statistics of ``timestamp`` and ``messageId``."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    keep = np.ones(actions.num_rows, dtype=bool)
+    day = actions.column(f"partition.{DATE_COLUMN}")
+    day = day if day.type == pa.date32() else pc.cast(day, pa.date32())
+    if dates is not None:
+        known = pa.array([d for d in dates if d is not None], pa.date32())
+        hit = pc.fill_null(pc.is_in(day, value_set=known), None in dates)
+        keep &= hit.to_numpy(zero_copy_only=False)
+    stamp = pa.timestamp(UNIT, tz="UTC")
+    lo, hi = _as_utc(start), _as_utc(end)
+    for bound, column, test in ((lo, "max.timestamp", pc.greater_equal),
+                                (hi, "min.timestamp", pc.less)):  # fmt: skip
+        if bound is None or column not in actions.column_names:
+            continue
+        ok = test(pc.cast(actions.column(column), stamp), pa.scalar(bound, stamp))
+        keep &= pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+    if message_ids and "min.messageId" in actions.column_names:
+        low, high = actions.column("min.messageId"), actions.column("max.messageId")
+        near = np.zeros(actions.num_rows, dtype=bool)
+        for mailing in message_ids:
+            inside = pc.and_(pc.less_equal(low, mailing), pc.greater_equal(high, mailing))
+            near |= pc.fill_null(inside, False).to_numpy(zero_copy_only=False)
+        keep &= near
+    chosen = actions.filter(pa.array(keep)).select(["path", "num_records"]).to_pylist()
+    return [(unquote(str(a["path"])), int(a["num_records"])) for a in chosen]
 
-    ``no_event_id=True`` keeps only the events without an ``eventId``.
-    """
-    schema = manifest.schema
-    if schema is None:
-        raise BexFileError(root, "the synced dataset has no events yet: run a sync first")
-    wanted = list(schema.names) if columns is None else ordered_subset(schema.names, columns)
-    parts = select_parts(manifest, start=start, end=end, message_ids=message_ids)
-    paths = part_paths(fs, root, parts)
-    filesystem = None if _is_local(fs) else fs
-    dataset = ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem)
-    expr = build_filter(
-        start=start, end=end, message_ids=message_ids, event_types=event_types, schema=schema
-    )
-    if no_event_id:
-        missing = ds.field("eventId").is_null()
-        expr = missing if expr is None else expr & missing
-    table = dataset.to_table(columns=wanted, filter=expr)
-    return table.replace_schema_metadata(schema.metadata)
+
+def scan_schema(table: Any) -> pa.Schema:
+    """The schema data files are read with: category columns as dictionaries (their
+    Parquet dictionary pages become pandas categories without a copy)."""
+    fields = []
+    for fld in pa.schema(table.schema().to_arrow()):
+        if fld.name == DATE_COLUMN:
+            continue
+        if fld.name in _CATEGORIES:
+            fld = fld.with_type(pa.dictionary(pa.int32(), fld.type))
+        fields.append(fld)
+    return pa.schema(fields)
 
 
-def ordered_subset(available: Sequence[str], columns: Sequence[str]) -> list[str]:
-    """``columns`` checked against ``available``, in the order the user gave them."""
+def files_dataset(
+    urlpath: str,
+    storage_options: Mapping[str, Any] | None,
+    paths: Sequence[str],
+    schema: pa.Schema,
+) -> ds.Dataset:
+    """Data files of the table at ``urlpath`` (paths relative to it) as a pyarrow dataset."""
+    uri = delta_uri(urlpath)
+    categories = {f.name for f in schema if pa.types.is_dictionary(f.type)}
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=categories))
+    if "://" not in uri:
+        return ds.dataset([os.path.join(uri, p) for p in paths], schema=schema, format=fmt)
+    import pyarrow.fs as pa_fs
+    from deltalake.fs import DeltaStorageHandler
+
+    handler = DeltaStorageHandler(uri, delta_options(storage_options))
+    return ds.dataset(list(paths), schema=schema, format=fmt,
+                      filesystem=pa_fs.PyFileSystem(handler))  # fmt: skip
+
+
+def event_columns(table: Any) -> list[str]:
+    """The events-frame columns of the table, in events-frame order."""
+    return ordered_columns(table.schema().to_arrow().names if table else [])
+
+
+def check_columns(available: Sequence[str], columns: Sequence[str] | None) -> list[str]:
+    """``columns`` (default: all) checked against the table, in events-frame order."""
+    if columns is None:
+        return list(available)
     missing = [c for c in columns if c not in available]
     if missing:
-        raise KeyError(
-            f"column(s) {missing} are not in the synced dataset; available: {list(available)}"
-        )
-    return list(dict.fromkeys(columns))
+        raise KeyError(f"column(s) {missing} are not in the synced store; available: {available}")
+    return [c for c in available if c in set(columns)]
 
 
-def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
-    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
-    return protocol in ("file", "local")
-
-
-def dtype_name(dtype: Any) -> str:
-    """A pandas dtype as the manifest records it; categories keep their values' dtype.
-
-    Examples
-    --------
-    >>> dtype_name(pd.CategoricalDtype(pd.Index(["a"], dtype="string")))
-    'category[string]'
-    >>> dtype_name(pd.StringDtype())
-    'string'
-    """
-    if isinstance(dtype, pd.CategoricalDtype):
-        return f"category[{dtype.categories.dtype}]"
-    return str(dtype)
-
-
-def to_events_frame(table: pa.Table, dtypes: Mapping[str, str]) -> pd.DataFrame:
-    """The Arrow table as an events frame with the dtypes the manifest recorded.
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table read from the store as an events frame, dtypes as ``read_events``.
 
     Categories are rebuilt from the values present, sorted, so a frame read from the
-    dataset has the same categories whatever batches its parts came from.
+    store has the same categories whatever files and versions its rows came from.
     """
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    for i, name in enumerate(table.column_names):
+        column = table.column(i)
+        if pa.types.is_dictionary(column.type) and any(
+            c.dictionary.null_count for c in column.chunks
+        ):
+            table = table.set_column(i, name, _without_null_words(column))
+    mapping = {pa.large_string(): pd.StringDtype(), pa.string(): pd.StringDtype()}
+    frame = table.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
     del table
     for name in frame.columns:
-        want = dtypes.get(name, "")
-        col = frame[name]
-        if want.startswith("category") or isinstance(col.dtype, pd.CategoricalDtype):
-            frame[name] = sorted_categorical(col, want[len("category[") : -1] or None)
-        elif want and str(col.dtype) != want:
-            frame[name] = col.astype(want)
+        if name in _CATEGORIES:
+            frame[name] = sorted_categorical(frame[name], "str")
     return frame
 
 
-def not_committed(batch_ids: pa.Array, committed: pa.Array) -> pa.Array:
-    """A boolean mask over ``batch_ids``: True where the id is not committed yet.
+def _without_null_words(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Re-encode the chunks whose dictionary holds a null (Parquet gives those for pages
+    of nulls), which pandas cannot unify with the others."""
+    chunks = [
+        pc.dictionary_encode(pc.cast(c, c.type.value_type)) if c.dictionary.null_count else c
+        for c in column.chunks
+    ]
+    return pa.chunked_array(chunks, type=column.type)
 
-    A missing ``eventId`` never matches: such events cannot be recognised again.
-    """
-    if len(committed) == 0:
-        return pa.array(np.ones(len(batch_ids), dtype=bool))
-    hits = pc.is_in(batch_ids, value_set=committed.drop_null(), skip_nulls=True)
-    return pc.invert(pc.fill_null(hits, False))
 
-
-def read_dataset(
+def read_store(
     urlpath: str,
     *,
     columns: Sequence[str] | None = None,
@@ -573,17 +447,17 @@ def read_dataset(
     messageId: str | Sequence[str] | None = None,
     event_types: str | Sequence[str] | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    version: int | None = None,
 ) -> pd.DataFrame:
-    """Read a dataset written by :func:`sync` as an events frame.
+    """Read a store written by :func:`bextoolkit.sync` as an events frame.
 
-    Only the committed parts are read; date partitions outside ``[start, end)`` are
-    skipped and the other filters are pushed down into the Parquet scan, so a question
-    about one mailing reads a fraction of the data.
+    Date partitions outside ``[start, end)`` are skipped, files whose statistics exclude
+    the mailings are skipped, and the filters are pushed down into the Parquet scan.
 
     Parameters
     ----------
     urlpath : str
-        The dataset folder (local or fsspec URL).
+        The store (a local folder, or an ``s3://``, ``gs://``, ``az://`` URL).
     columns : sequence of str, optional
         Columns to read (default: all, in events-frame order).
     start, end : datetime-like, optional
@@ -593,40 +467,116 @@ def read_dataset(
     event_types : str or sequence of str, optional
         Keep these event types only (``"emailClick"``, ...).
     storage_options : mapping, optional
-        fsspec options for ``urlpath``.
+        deltalake storage options (``AWS_REGION``, ``AWS_ENDPOINT_URL``, ...).
+    version : int, optional
+        Read this version of the table (default: the newest).
 
     Returns
     -------
     pandas.DataFrame
-        The events frame, with the dtypes :func:`bextoolkit.read_events` gives.
+        The events frame with the dtypes :func:`bextoolkit.read_events` gives; ``attrs``
+        has ``files``, ``duplicates_dropped``, ``skipped_lines`` (and ``skipped_files``)
+        of the source files synced into this version, and ``version``.
     """
-    fs, root = fsspec.core.url_to_fs(urlpath, **dict(storage_options or {}))
-    manifest = load_manifest(fs, root)
-    if not manifest.version:
-        raise BexFileError(urlpath, "not a synced dataset: run `bextoolkit sync SRC DEST` first")
-    table = read_table(
-        fs,
-        root,
-        manifest,
-        columns=columns,
-        start=start,
-        end=end,
-        message_ids=_as_list(messageId),
-        event_types=_as_list(event_types),
+    table = open_table(urlpath, storage_options, version)
+    names = check_columns(event_columns(table), columns)
+    sources = read_sources(urlpath, table.version(), storage_options, with_index=True)
+    ids, types = as_list(messageId), as_list(event_types)
+    files = select_files(
+        table, start=start, end=end, message_ids=ids, dates=mailing_dates(sources, ids)
     )
-    frame = to_events_frame(table, manifest.dtypes)
-    # The same shape as read_events' attrs; the manifest keeps counts of skipped lines only.
-    sources = sorted(manifest.sources.items())
-    frame.attrs = provenance(
-        files=[
-            {"path": name, "rows": r.get("rows"), "bytes": r.get("size")} for name, r in sources
-        ],
-        duplicates_dropped=sum(int(r.get("duplicates", 0)) for _, r in sources),
+    schema = scan_schema(table)
+    expr = build_filter(start=start, end=end, message_ids=ids, event_types=types)
+    try:
+        scan = files_dataset(urlpath, storage_options, [p for p, _ in files], schema)
+        arrow = scan.to_table(columns=names, filter=expr)
+    except FileNotFoundError as exc:
+        raise BexFileError(
+            urlpath,
+            f"a data file of version {table.version()} is gone (removed by a vacuum?): "
+            f"read a newer version ({exc})",
+        ) from exc
+    frame = to_frame(arrow)
+    frame.attrs = store_provenance(urlpath, table.version(), sources)
+    return frame
+
+
+def mailing_dates(sources: pa.Table, message_ids: Sequence[str] | None) -> set[Any] | None:
+    """The event dates of the source files that hold these mailings (None: any date)."""
+    if message_ids is None or "mailings" not in sources.column_names:
+        return None
+    wanted = set(message_ids)
+    dates: set[Any] = set()
+    for mailings, days in zip(
+        sources["mailings"].to_pylist(), sources["dates"].to_pylist(), strict=True
+    ):
+        if wanted.intersection(mailings or ()):
+            dates.update(days or ())
+    return dates
+
+
+def store_provenance(urlpath: str, table_version: int, sources: pa.Table) -> dict[Any, Any]:
+    """``attrs`` of a frame read from the store: the files synced into ``table_version``."""
+    rows = sources.select([c for c in SOURCE_COLUMNS if c in sources.column_names]).to_pylist()
+    rows.sort(key=lambda r: r["source"])
+    files = [
+        {
+            "path": r["source"],
+            "rows": r["rows"],
+            "bytes": r["size"],
+            "mtime": r["mtime"],
+            "sha256": r["sha256"],
+            "duplicates": r["duplicates"],
+            "table_version": r["table_version"],
+        }
+        for r in rows
+        if not r["skipped_reason"]
+    ]
+    return provenance(
+        files=files,
+        duplicates_dropped=sum(int(r["duplicates"] or 0) for r in rows),
         skipped_lines=[
-            {"file": name, "line": None, "reason": f"{n} line(s) skipped when synced"}
-            for name, r in sources
-            if (n := int(r.get("skipped_lines", 0)))
+            {"file": r["source"], "line": None, "reason": f"{n} line(s) skipped when synced"}
+            for r in rows
+            if (n := int(r["skipped_lines"] or 0))
+        ],
+        skipped_files=[
+            {"path": r["source"], "reason": r["skipped_reason"]}
+            for r in rows
+            if r["skipped_reason"]
         ],
         source=urlpath,
+        version=table_version,
     )
-    return frame
+
+
+# --- the old format, for --migrate only -------------------------------------------------------
+def old_store_contents(urlpath: str, storage_options: Mapping[str, Any] | None = None) -> Any:
+    """(Parquet part paths, source records, fs) of the newest readable old manifest."""
+    fs, root = fsspec.core.url_to_fs(os.fspath(urlpath), **dict(storage_options or {}))
+    folder = f"{root.rstrip('/')}/{OLD_MANIFEST_DIR}"
+    names = sorted(
+        (p for p in fs.ls(folder, detail=False) if p.rsplit("/", 1)[-1].startswith("v")),
+        reverse=True,
+    )
+    for path in names:  # the newest that parses: a cut newest version falls back
+        try:
+            body = json.loads(fs.cat_file(path).decode("utf-8"))
+            parts = [f"{root.rstrip('/')}/{p['path']}" for p in body["parts"]]
+            return parts, list((body.get("sources") or {}).values()), fs
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            log.warning("skipping unreadable manifest %s: %s", path, exc)
+    raise BexFileError(urlpath, "no readable manifest in _bex_manifest/: re-sync from the source")
+
+
+def distinct_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, how often each occurs).
+
+    Examples
+    --------
+    >>> k, n = distinct_counts(np.array([5, 3, 5], dtype=np.uint64))
+    >>> k.tolist(), n.tolist()
+    ([3, 5], [1, 2])
+    """
+    values, counts = np.unique(keys, return_counts=True)
+    return values, counts.astype(np.int32)

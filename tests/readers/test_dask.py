@@ -39,7 +39,7 @@ def data(tmp_path_factory) -> dict[str, str]:
     # A re-delivered hour under another name: every engine must drop its events again.
     Path(names[5]).with_name("re-delivered.csv").write_bytes(Path(names[5]).read_bytes())
     dest = root / "dataset"
-    bex.sync(str(src), str(dest), batch_rows=400, progress=False)
+    bex.sync(str(src), str(dest), batch_rows=400, progress=False, settle=0)
     return {"root": str(root), "src": str(src), "dest": str(dest)}
 
 
@@ -179,9 +179,44 @@ def test_storage_options_reach_the_workers(client, data) -> None:
 
 
 def test_reports_on_many_partitions_equal_pandas(client, data) -> None:
-    from bextoolkit.readers.dask import read_dataset_dask
+    from bextoolkit.readers.dask import read_store_dask
 
-    lazy = read_dataset_dask(data["dest"], partition_rows=1)  # one part per partition
+    lazy = read_store_dask(data["dest"], partition_rows=1)  # one data file per partition
     assert lazy.npartitions > 1
     for report in (bex.funnel, bex.click_urls, bex.bounce_breakdown):
         pd.testing.assert_frame_equal(report(lazy), report(bex.read_events(data["dest"])))
+
+
+def test_dask_prunes_the_store_by_partition_and_column(client, data) -> None:
+    from bextoolkit.readers.dask import read_store_dask
+
+    every = read_store_dask(data["dest"], partition_rows=1)
+    one_day = read_store_dask(data["dest"], start="2026-11-03", end="2026-11-04", partition_rows=1)
+    assert 0 < one_day.npartitions < every.npartitions  # other dates' files are not read
+    seen: list[list[str] | None] = []
+    narrow = one_day[["messageId", "eventType"]]
+    got = narrow.compute()
+    expected = bex.read_events(
+        data["dest"], start="2026-11-03", end="2026-11-04", columns=["messageId"]
+    )
+    pd.testing.assert_frame_equal(normalized_rows(got), normalized_rows(expected))
+    from bextoolkit.readers import dask as dask_module
+
+    real = dask_module._ReadStoreFiles.__call__
+
+    def spy(self, paths, columns=None):
+        seen.append(None if columns is None else list(columns))
+        return real(self, paths, columns=columns)
+
+    dask_module._ReadStoreFiles.__call__ = spy  # type: ignore[method-assign]
+    try:
+        narrow.compute(scheduler="sync")  # in this process, to see what the tasks read
+    finally:
+        dask_module._ReadStoreFiles.__call__ = real  # type: ignore[method-assign]
+    assert seen and all(c is not None and set(c) <= {"messageId", "eventType"} for c in seen)
+
+
+def normalized_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype("string").sort_values(list(frame.columns)).reset_index(drop=True)
+    out.attrs = {}
+    return out
