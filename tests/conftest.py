@@ -327,3 +327,28 @@ def zip_bytes(members: dict[str, str | bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+# --- a small generated campaign as hourly export files (sync and CLI tests) ----------------------
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    """Three mailings to 300 recipients over two days (a module may define its own)."""
+    from bextoolkit.samples import generate_events
+
+    return generate_events(n_recipients=300, n_mailings=3, days=2, seed=7)
+
+
+@pytest.fixture
+def src(tmp_path: Path, events: pd.DataFrame) -> Path:
+    """``events`` written as hourly CSV exports into ``tmp_path/download``."""
+    from bextoolkit.samples import write_exports
+
+    folder = tmp_path / "download"
+    write_exports(events, str(folder), timestamp_format="us")
+    return folder
+
+
+def export_names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())

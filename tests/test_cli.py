@@ -23,10 +23,9 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import requests
-from conftest import DATA_SAMPLES, REPO, Reply, ScriptedServer, valid_body
+from conftest import DATA_SAMPLES, REPO, Reply, ScriptedServer, export_names, valid_body
 
 import bextoolkit as bex
 from bextoolkit import cli, schema
@@ -36,10 +35,9 @@ from bextoolkit.demo import format_summary
 from bextoolkit.jobs import Channel, JobDefinition
 from bextoolkit.readers import read_events
 from bextoolkit.reports import funnel
-from bextoolkit.samples.campaigns import SAMPLE_COLUMNS, generate_events, write_exports
+from bextoolkit.samples.campaigns import SAMPLE_COLUMNS
 from bextoolkit.sandbox.api import SandboxAPI
 from bextoolkit.sandbox.sftp import SFTPServer
-from bextoolkit.sync import sync
 
 SEED = valid_body()
 
@@ -89,22 +87,6 @@ def sandbox_env(sandbox, monkeypatch):
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("BEX_POD", raising=False)
     return sandbox
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    return generate_events(n_recipients=300, n_mailings=3, days=2, seed=7)
-
-
-@pytest.fixture
-def src(tmp_path: Path, events: pd.DataFrame) -> Path:
-    folder = tmp_path / "download"
-    write_exports(events, str(folder), timestamp_format="us")
-    return folder
-
-
-def export_names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
 
 
 def _read_rows(path: str, delimiter: str) -> list[list[str]]:
@@ -238,34 +220,6 @@ def test_cli_sync_prints_a_summary(src: Path, tmp_path: Path, capsys) -> None:
     assert len(out) == 1 and out[0].startswith(f"synced {len(export_names(src))} new file(s)")
     assert main(["sync", str(src), dest, "--no-progress", "--settle", "0"]) == 0
     assert capsys.readouterr().out.startswith("synced 0 new file(s)")
-
-
-def test_cli_takes_the_sftp_password_from_the_environment(
-    src: Path, tmp_path: Path, monkeypatch, capsys
-) -> None:
-
-    dest = tmp_path / "dataset"
-    with SFTPServer(src.parent, username="bex", password="s3cret-pw") as server:
-        monkeypatch.setenv("BEX_SFTP_PASSWORD", "s3cret-pw")
-        url = f"sftp://bex@127.0.0.1:{server.port}/download"
-        argv = [
-            "sync",
-            url,
-            str(dest),
-            "--no-progress",
-            "--settle",
-            "0",
-            "-o",
-            "look_for_keys=false",
-        ]
-        assert main([*argv, "-o", "allow_agent=false"]) == 0
-        in_url = f"sftp://bex:s3cret-pw@127.0.0.1:{server.port}/download"
-        options = {"look_for_keys": False, "allow_agent": False}
-        again = sync(in_url, str(dest), storage_options=options, progress=False, settle=0)
-    out = capsys.readouterr().out
-    assert out.startswith(f"synced {len(export_names(src))} new file(s)")
-    assert again.files_read == 0 and again.files_unchanged == len(export_names(src))
-    assert "s3cret-pw" not in out + repr(again) + str(again)
 
 
 # --- SFTP failures: one line naming host, port and path, exit status 2 --------------------------

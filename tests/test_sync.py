@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from conftest import normalized
+from conftest import export_names, normalized
 
 import bextoolkit as bex
 from bextoolkit.cli import main
@@ -42,22 +42,6 @@ def rows(frame: pd.DataFrame) -> collections.Counter:
 def assert_same_events(left: pd.DataFrame, right: pd.DataFrame) -> None:
     assert rows(left) == rows(right)
     pd.testing.assert_frame_equal(normalized(left), normalized(right))
-
-
-@pytest.fixture(scope="module")
-def events() -> pd.DataFrame:
-    return generate_events(n_recipients=300, n_mailings=3, days=2, seed=7)
-
-
-@pytest.fixture
-def src(tmp_path: Path, events: pd.DataFrame) -> Path:
-    folder = tmp_path / "download"
-    write_exports(events, str(folder), timestamp_format="us")
-    return folder
-
-
-def export_names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
 
 
 def one_file(ev: pd.DataFrame, folder: Path, name: str = "export.csv") -> str:
