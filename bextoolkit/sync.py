@@ -675,7 +675,9 @@ def sync(
         deltalake storage options for ``dest`` (``AWS_REGION``, ...).
     read_options : mapping, optional
         Extra keyword arguments for the reader (``format=``, ``encoding=``,
-        ``on_bad_lines=``). Timestamps are kept in UTC; every event and column is kept.
+        ``on_bad_lines=``, ``tz=``: the zone of file times without a UTC offset, else
+        ``BEX_TZ``, else UTC with a warning, as :func:`bextoolkit.read_events`). The store
+        holds every event and column, its times as UTC instants.
     batch_rows : int, default 2,000,000
         Events parsed before a batch is committed; bounds the memory a run needs.
     settle : float, default 120
@@ -853,8 +855,8 @@ def _flush(
     return set().union(*(f.dates for f in batch))
 
 
-#: read_events options a sync decides itself: the store holds every event, in UTC.
-_OWN_OPTIONS = ("columns", "event_types", "tz", "start", "end", "messageId", "engine", "dedupe")
+#: read_events options a sync decides itself: the store holds every event and column.
+_OWN_OPTIONS = ("columns", "event_types", "start", "end", "messageId", "engine", "dedupe")
 
 
 def _read_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -863,16 +865,16 @@ def _read_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
     if fixed:
         raise BexConfigError(
             f"read_options={fixed} cannot be set for a sync: the store keeps every event "
-            "and column, in UTC. Pass them to read_events(DEST, ...) when reading it."
+            "and column. Pass them to read_events(DEST, ...) when reading it."
         )
-    return {**options, "tz": "UTC", "progress": False}
+    return {**options, "progress": False}
 
 
 def _interactive() -> bool:
     """A terminal or a notebook: where a progress bar is seen."""
-    from bextoolkit.readers.files import _in_notebook
+    from bextoolkit.readers.files import in_notebook
 
-    return bool(getattr(sys.stderr, "isatty", lambda: False)()) or _in_notebook()
+    return bool(getattr(sys.stderr, "isatty", lambda: False)()) or in_notebook()
 
 
 def migrate(

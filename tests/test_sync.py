@@ -579,7 +579,7 @@ def test_an_old_manifest_store_is_recognised_and_migrated(
 def test_progress_is_on_by_default_in_a_notebook(src: Path, tmp_path: Path, monkeypatch, capsys):
     import bextoolkit.readers.files as files
 
-    monkeypatch.setattr(files, "_in_notebook", lambda: True)
+    monkeypatch.setattr(files, "in_notebook", lambda: True)
     bex.sync(str(src), str(tmp_path / "store"), settle=0)
     assert "sync" in capsys.readouterr().err
 
@@ -616,6 +616,18 @@ def test_cli_takes_the_sftp_password_from_the_environment(
     assert again.files_read == 0 and again.files_unchanged == len(export_names(src))
     provenance = json.dumps(bex.read_events(str(dest)).attrs["files"])
     assert "s3cret-pw" not in out + repr(again) + str(again) + provenance
+
+
+def test_naive_file_times_are_read_in_the_zone_given(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("BEX_TZ", raising=False)
+    folder = tmp_path / "download"
+    folder.mkdir()
+    (folder / "a.csv").write_text("RECIPIENT_ID,code,timestamp\n1,emailSend,11/02/2026 10:00:00\n")
+    with pytest.warns(UserWarning, match="no UTC offset"):
+        sync(folder, tmp_path / "guessed")
+    sync(folder, tmp_path / "told", read_options={"tz": "America/New_York"})
+    told = bex.read_events(str(tmp_path / "told"))["timestamp"].iloc[0]
+    assert told == pd.Timestamp("2026-11-02 15:00", tz="UTC")  # 10:00 in New York
 
 
 def test_read_options_that_would_drop_events_are_refused(src: Path, tmp_path: Path) -> None:

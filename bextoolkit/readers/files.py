@@ -223,7 +223,7 @@ def _check_options(
 
 
 def _progress(sources: list[Source], progress: bool | None) -> Iterable[Source]:
-    show = progress if progress is not None else (len(sources) > 1 and _in_notebook())
+    show = progress if progress is not None else (len(sources) > 1 and in_notebook())
     if not show:
         return sources
     from tqdm.auto import tqdm
@@ -231,7 +231,8 @@ def _progress(sources: list[Source], progress: bool | None) -> Iterable[Source]:
     return tqdm(sources, desc="reading exports", unit="file")
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel, where a progress bar is shown by default."""
     try:
         from IPython import get_ipython
     except ImportError:
