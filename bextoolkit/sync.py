@@ -48,6 +48,7 @@ from bextoolkit.readers import read_files
 from bextoolkit.readers import store as _store
 from bextoolkit.readers._dedupe import cross_file_duplicates, row_keys
 from bextoolkit.readers._sources import Source, expand
+from bextoolkit.readers.listing import modified_time
 
 log = logging.getLogger(__name__)
 
@@ -161,22 +162,8 @@ class SyncResult:
 # --- the source files --------------------------------------------------------------------
 def _mtime(info: Mapping[str, Any]) -> tuple[str | None, float | None]:
     """A listed file's modified time: (ISO text in UTC, POSIX seconds)."""
-    value = info.get("mtime", info.get("LastModified", info.get("created")))
-    if value is None:
-        return None, None
-    if isinstance(value, int | float):
-        value = dt.datetime.fromtimestamp(value, tz=dt.UTC)
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value, None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        value = value.astimezone(dt.UTC)
-        return value.isoformat(timespec="microseconds"), value.timestamp()
-    return str(value), None
+    stamp = modified_time(info)
+    return (None, None) if stamp is None else (stamp.isoformat(), stamp.timestamp())
 
 
 @dataclass

@@ -203,3 +203,14 @@ def _display(url: str, path: str) -> str:
     if path.lstrip("/").startswith(netloc):  # memory://, s3://bucket/...: host is in the path
         return f"{match['proto']}{path}"
     return f"{match['proto']}{netloc}/{path.lstrip('/')}"
+
+
+def with_login(urlpath: Any, display: str) -> str:
+    """``display`` (a file's URL without login) with the login part of ``urlpath`` put
+    back, for a reader that must log in again (a Dask worker). Never shown to a user."""
+    url = os.fspath(urlpath) if isinstance(urlpath, str | os.PathLike) else ""
+    match = _URL.match(url)
+    if match and "@" in match["netloc"]:
+        host = match["netloc"].rsplit("@", 1)[-1]
+        return display.replace(f"{match['proto']}{host}", f"{match['proto']}{match['netloc']}", 1)
+    return display

@@ -9,7 +9,6 @@ DataFrame over either (:mod:`.dask`). No reader calls back into this module.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,12 +18,11 @@ from bextoolkit.exceptions import BexConfigError
 from bextoolkit.readers import store as _dataset
 from bextoolkit.readers._event_types import canonical_names
 from bextoolkit.readers._parsing import MAX_UNCOMPRESSED_BYTES
-from bextoolkit.readers._sources import UrlPath, expand
+from bextoolkit.readers._sources import UrlPath, expand, with_login
 from bextoolkit.readers._timestamps import resolve_tz
 from bextoolkit.readers.files import OnBadLines, read_files
 
 ENGINES = ("pandas", "dask")
-_URL = re.compile(r"^(?P<proto>(?:[\w+.-]+::)*[\w+.-]+://)(?P<netloc>[^/]*)")
 
 
 def synced_root(urlpath: Any, storage_options: Mapping[str, Any] | None) -> str | None:
@@ -219,7 +217,7 @@ def _read_files_dask(
     from bextoolkit.readers.dask import read_files_dask
 
     sources = expand(urlpath, storage_options, details=True)
-    paths = [_file_url(urlpath, s.display) for s in sources]
+    paths = [with_login(urlpath, s.display) for s in sources]
     sizes = [int(s.info.get("size") or 0) for s in sources]
     frame = read_files_dask(
         paths, sizes=sizes, storage_options=storage_options, tz=tz, columns=wider,
@@ -254,16 +252,6 @@ def _with_event_type(columns: Sequence[str] | None) -> list[str] | None:
     names = [columns] if isinstance(columns, str) else list(columns)
     order = _dataset.ordered_columns(dict.fromkeys([*names, "eventType"]))
     return order
-
-
-def _file_url(urlpath: Any, display: str) -> str:
-    """The display URL of a file with the ``user@`` of the URL the user gave back in."""
-    url = os.fspath(urlpath) if isinstance(urlpath, str | os.PathLike) else ""
-    match = _URL.match(url)
-    if match and "@" in match["netloc"]:
-        host = match["netloc"].rsplit("@", 1)[-1]
-        return display.replace(f"{match['proto']}{host}", f"{match['proto']}{match['netloc']}", 1)
-    return display
 
 
 def _in_tz(frame: Any, tz: str) -> Any:
