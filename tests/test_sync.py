@@ -91,7 +91,7 @@ def test_only_new_files_are_read(src: Path, tmp_path: Path, monkeypatch) -> None
     for name in names[-3:]:
         shutil.move(held_back / name, src / name)
 
-    import bextoolkit.sync as sync_module
+    import bextoolkit.sync._table as sync_module
 
     seen: list[str] = []
     real = sync_module.read_files
@@ -353,16 +353,16 @@ def test_a_file_that_grew_after_a_sync_adds_only_its_new_rows(tmp_path: Path) ->
 SLOW_SYNC = textwrap.dedent(
     """
     import sys, time
-    import bextoolkit.sync as s
-    real = s.read_files
+    import bextoolkit.sync, bextoolkit.sync._table as table
+    real = table.read_files
 
     def slow(*args, **kwargs):
         print("READING", flush=True)
         time.sleep(float(sys.argv[3]))
         return real(*args, **kwargs)
 
-    s.read_files = slow
-    print(s.sync(sys.argv[1], sys.argv[2], settle=0, progress=False).summary())
+    table.read_files = slow
+    print(bextoolkit.sync(sys.argv[1], sys.argv[2], settle=0, progress=False).summary())
     """
 )
 
@@ -520,7 +520,7 @@ def test_many_small_syncs_with_compaction_read_alike_in_every_engine(
     import polars as pl
     from deltalake import DeltaTable
 
-    from bextoolkit.sync import MAX_FILES_PER_DATE
+    from bextoolkit.sync._table import MAX_FILES_PER_DATE
 
     names = export_names(src)
     day = [n for n in names if "_20261103" in n]
