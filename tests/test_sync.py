@@ -618,6 +618,23 @@ def test_cli_takes_the_sftp_password_from_the_environment(
     assert "s3cret-pw" not in out + repr(again) + str(again) + provenance
 
 
+def test_other_exports_in_the_folder_are_skipped_and_recorded(src: Path, tmp_path: Path) -> None:
+    contacts = src / "Main Contact Table - All - Mar 3 2022 07-42-20 AM.csv"
+    contacts.write_text("Email,RECIPIENT_ID,Opt In Date,Opted Out\nann@example.com,1,,\n")
+    (src / "Web Tracking Data Export Dec 30 2024 00-27-51 AM 901.csv").write_text(
+        "Recipient Id,Visitor Key,Page URL,Event Timestamp\n1,v,https://x,12/29/2024 00:00:03\n"
+    )
+    result = sync(src, tmp_path / "store")
+    assert sorted(s["path"].rsplit("/", 1)[-1][:4] for s in result.files_skipped) == [
+        "Main",
+        "Web ",
+    ]
+    stored = bex.read_events(str(tmp_path / "store"))
+    assert_same_events(stored, bex.read_events(str(src)))
+    again = sync(src, tmp_path / "store")  # the skipped files are remembered, not parsed again
+    assert again.files_read == 0 and again.events_added == 0
+
+
 def test_naive_file_times_are_read_in_the_zone_given(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("BEX_TZ", raising=False)
     folder = tmp_path / "download"

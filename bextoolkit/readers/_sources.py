@@ -34,8 +34,9 @@ _URL = re.compile(r"^(?P<proto>(?:[\w+.-]+::)*[\w+.-]+://)(?P<netloc>[^/]*)")
 class Source:
     """One file to read: its filesystem, the path fsspec knows it by, and a display name.
 
-    ``named`` is True for a file the user named on its own (not found by a folder or a
-    glob): such a file must be an event export, while others of another kind are skipped.
+    ``named`` is True for the one file a ``urlpath`` names (not a folder, a glob or a
+    list): it must be an event export, while files of another kind found otherwise are
+    skipped and recorded.
     """
 
     fs: Any
@@ -94,7 +95,8 @@ def expand(
             )
         for file_path in sorted(infos):
             display = _display(url, file_path)
-            sources.append(Source(fs, file_path, display, infos[file_path], bool(named)))
+            alone = bool(named) and len(items) == 1
+            sources.append(Source(fs, file_path, display, infos[file_path], alone))
     return sources
 
 

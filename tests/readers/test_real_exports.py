@@ -131,6 +131,12 @@ def test_a_shared_download_folder_reads_the_event_exports_only(download):
     assert len(bex.read_events(f"{download}/*.csv", tz="UTC")) == 2  # a glob too
 
 
+def test_a_list_of_files_skips_the_other_kinds(download):
+    names = sorted(download.iterdir())
+    events = bex.read_events(names, tz="UTC")  # a list, as sync passes it
+    assert len(events) == 2 + len(RRDE_ROWS) and len(events.attrs["skipped_files"]) == 3
+
+
 def test_a_file_named_on_its_own_says_what_it_looks_like(download):
     with pytest.raises(BexFileError, match="looks like a contact-list export"):
         bex.read_events(download / "20170509_noCID - All - Jul 5 2017 06-27-45 AM.csv")
