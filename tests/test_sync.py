@@ -618,6 +618,20 @@ def test_cli_takes_the_sftp_password_from_the_environment(
     assert "s3cret-pw" not in out + repr(again) + str(again) + provenance
 
 
+def test_a_database_column_added_later_does_not_double_old_events(tmp_path: Path) -> None:
+    folder = tmp_path / "download"
+    folder.mkdir()
+    rows = "1,emailSend,2026-11-02T10:00:00Z\n2,emailOpen,2026-11-02T10:05:00Z\n"
+    (folder / "a.csv").write_text("RECIPIENT_ID,code,timestamp\n" + rows)
+    sync(folder, tmp_path / "store")
+    # the job definition now asks for City: the same hour is delivered again, City empty
+    wider = rows.replace("Z\n", "Z,\n")
+    (folder / "b.csv").write_text("RECIPIENT_ID,code,timestamp,City\n" + wider)
+    result = sync(folder, tmp_path / "store")
+    assert result.events_added == 0
+    assert len(bex.read_events(str(tmp_path / "store"))) == 2
+
+
 def test_other_exports_in_the_folder_are_skipped_and_recorded(src: Path, tmp_path: Path) -> None:
     contacts = src / "Main Contact Table - All - Mar 3 2022 07-42-20 AM.csv"
     contacts.write_text("Email,RECIPIENT_ID,Opt In Date,Opted Out\nann@example.com,1,,\n")

@@ -103,11 +103,13 @@ _NULL_HASH = np.uint64(np.iinfo(np.uint64).max)
 
 
 def row_keys(table: pa.Table) -> np.ndarray:
-    """A ``uint64`` hash per row over every column's value (columns taken by name order).
+    """A ``uint64`` hash per row over every column's value.
 
     Equal rows give equal keys whatever the column order or whether a text column is a
-    category or a string; a missing value differs from an empty string; timestamps are
-    hashed as instants, so the display time zone does not matter.
+    category or a string; timestamps are hashed as instants, so the display time zone does
+    not matter. A missing value counts as if its column were absent (so rows read before
+    a database column was added to the export still match), and differs from an empty
+    string.
 
     Examples
     --------
@@ -116,12 +118,18 @@ def row_keys(table: pa.Table) -> np.ndarray:
     >>> empty = row_keys(pa.table({"a": [""], "b": [1]}))[0]
     >>> bool(k[0] == k[1]), bool(k[0] == k[2]), bool(k[3] == empty)
     (True, False, False)
+    >>> wider = row_keys(pa.table({"b": [1], "a": ["x"], "c": pa.array([None], pa.string())}))
+    >>> bool(wider[0] == k[0])
+    True
     """
-    keys = np.full(table.num_rows, np.uint64(len(table.column_names)), dtype=np.uint64)
+    keys = np.zeros(table.num_rows, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for name in sorted(table.column_names):
-            keys = (keys ^ _column_hash(table[name])) * _MULTIPLIER
-            keys ^= keys >> np.uint64(29)
+        for name in table.column_names:  # each column adds its part: the order is free
+            cells = _column_hash(table[name])
+            part = (cells ^ pd.util.hash_array(np.array([name], dtype=object))[0]) * _MULTIPLIER
+            part ^= part >> np.uint64(29)
+            keys += np.where(cells == _NULL_HASH, np.uint64(0), part)
+        keys = (keys ^ (keys >> np.uint64(31))) * _MULTIPLIER
     return keys
 
 

@@ -100,3 +100,17 @@ def test_cross_file_rule_matches_a_brute_force_count(seed):
         first = {k: files[keys == k].min() for k in np.unique(keys)}
         rows = (files == f) & np.array([first[k] == f for k in keys])
         assert not drop[rows].any()
+
+
+def test_a_column_added_later_does_not_make_old_events_new(tmp_path):
+    """A database column added to the export: the old file's rows equal the new file's."""
+    _write(tmp_path / "a.csv", [_row(1), _row(2)])
+    wider = (
+        HEADER.replace("\n", ",City\n")
+        + _row(1).replace("\n", ",\n")
+        + _row(3).replace("\n", ",Berlin\n")
+    )
+    (tmp_path / "b.csv").write_text(wider)
+    events = read_events(tmp_path)
+    assert sorted(events["RECIPIENT_ID"]) == ["1001", "1002", "1003"]
+    assert events.attrs["duplicates_dropped"] == 1
