@@ -186,14 +186,15 @@ def duck_funnel(con: object) -> pd.DataFrame:
     return out.reset_index()
 
 
-# The same link with different utm tags is one link (the generated links carry only utm).
+# The same link with different utm tags is one link (in the generated and sample links the
+# utm tags come after any other query parameter, so dropping each "?utm_..."/"&utm_..." works).
 DUCK_CLICKS = f"""
 WITH e AS {RID},
 sends AS (SELECT messageId, rid, min(timestamp) AS sent_at FROM e
           WHERE eventType = 'emailSend' GROUP BY ALL),
 d AS (SELECT count(DISTINCT rid) FILTER (eventType = 'emailSend')
            - count(DISTINCT rid) FILTER (eventType = 'emailBounce') AS delivered FROM e),
-c AS (SELECT regexp_replace(CAST(e.clickUrl AS VARCHAR), '[?].*$', '') AS clickUrl,
+c AS (SELECT regexp_replace(CAST(e.clickUrl AS VARCHAR), '[?&]utm_[^&]*', '', 'g') AS clickUrl,
              e.rid, e.timestamp, e.timestamp - s.sent_at AS delay
       FROM e LEFT JOIN sends s USING (messageId, rid) WHERE e.eventType = 'emailClick')
 SELECT clickUrl, count(*) AS gross_clicks, count(DISTINCT rid) AS unique_clicks,

@@ -21,6 +21,7 @@ import pandas as pd
 from bextoolkit import _html, plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError, redact
 from bextoolkit.reports import quality
+from bextoolkit.reports._kernels import seed_rows
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 __all__ = ["CampaignReport", "render_notebook"]
@@ -249,11 +250,13 @@ class CampaignReport:
 
 
 def per_mailing(events: pd.DataFrame) -> pd.DataFrame:
-    """The funnel per mailing with ``sent_at`` (its first send), in send order."""
+    """The funnel per mailing with ``sent_at`` (its first send to a real recipient, as the
+    funnel leaves seed-list sends out), in send order."""
     funnel = reports.funnel(events)
     if "messageId" not in funnel.columns or funnel.empty:
         return funnel
-    sends = events.loc[events[EVENT_TYPE_COLUMN] == "emailSend", ["messageId", "timestamp"]]
+    is_send = (events[EVENT_TYPE_COLUMN] == "emailSend").to_numpy(bool) & ~seed_rows(events)
+    sends = events.loc[is_send, ["messageId", "timestamp"]]
     first = sends.groupby("messageId", observed=True)["timestamp"].min()
     first.index = first.index.astype(str)
     sent_at = funnel["messageId"].astype(str).map(first)

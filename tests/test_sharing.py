@@ -167,3 +167,24 @@ def test_a_failing_cell_is_one_clear_error(tmp_path):
     nbformat.write(nb, path)
     with pytest.raises(bex.BexError, match="a cell failed: ZeroDivisionError"):
         render_notebook(path, {"x": 0}, tmp_path / "out.html")
+
+
+def test_a_mailing_is_sent_when_its_first_real_recipient_gets_it():
+    """A seed-list copy goes out before the mailing; "sent at" is the first real send."""
+    ev = pd.DataFrame({
+        "messageId": ["m1", "m1", "m1", "m2"],
+        "RECIPIENT_ID": ["9", "1", "2", "1"],
+        "eventType": "emailSend",
+        "timestamp": pd.to_datetime(
+            ["2026-11-01 08:00", "2026-11-02 09:00", "2026-11-02 09:01", "2026-11-01 12:00"],
+            utc=True,
+        ),
+        "Recipient Type": ["Seed", "Normal", "Normal", "Normal"],
+    })  # fmt: skip
+    table = bex.sharing.per_mailing(ev)
+    assert table["messageId"].tolist() == ["m2", "m1"]
+    assert table["sent_at"].tolist() == [
+        pd.Timestamp("2026-11-01 12:00", tz="UTC"),
+        pd.Timestamp("2026-11-02 09:00", tz="UTC"),
+    ]
+    assert table["sent"].tolist() == [1, 2]

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bextoolkit import schema
 from bextoolkit.exceptions import BexConfigError
@@ -60,12 +64,22 @@ def require_columns(events: pd.DataFrame, columns: Sequence[str], *, what: str) 
         )
 
 
-def _categories_and_codes(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
-    """Distinct values and per-row codes (-1 = missing), reusing category codes for free."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.categories, values.cat.codes.to_numpy().astype(np.int64)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return pd.Index(uniques), codes.astype(np.int64, copy=False)
+def _categories_and_codes(values: pd.Series, *, sort: bool = False) -> tuple[pd.Index, np.ndarray]:
+    """Distinct values and per-row codes (-1 = missing), reusing category codes for free.
+
+    ``sort``: codes follow the values' sort order (only the categories are sorted).
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(values, sort=sort, use_na_sentinel=True)
+        return pd.Index(uniques), codes.astype(np.int64, copy=False)
+    categories, codes = values.cat.categories, values.cat.codes.to_numpy().astype(np.int64)
+    if sort and not categories.is_monotonic_increasing:
+        order = categories.argsort()
+        rank = np.empty(len(order) + 1, np.int64)
+        rank[order] = np.arange(len(order))
+        rank[-1] = -1  # code -1, missing, stays missing
+        categories, codes = categories.take(order), rank[codes]
+    return categories, codes
 
 
 def event_codes(events: pd.DataFrame) -> np.ndarray:
@@ -134,16 +148,33 @@ def bounce_classes(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class Recipients:
-    """Per-row recipient codes (-1 = unknown) and the recipient each code stands for."""
+    """Per-row recipient codes (-1 = unknown) and the recipient each code stands for.
+
+    Codes follow the ids' order (as numbers when they are numbers, else as text), then
+    the e-mails' order.
+    """
 
     codes: np.ndarray
-    labels: pd.Index
-    #: How many of ``labels`` (the first ones) are ``RECIPIENT_ID`` values; then e-mails.
-    n_ids: int = 0
+    #: The distinct ``RECIPIENT_ID`` values (codes 0..): int64 numbers, or text.
+    ids: np.ndarray | pd.Index
+    #: The e-mails of recipients known by no id (the codes after the ids).
+    emails: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
+
+    @property
+    def n_ids(self) -> int:
+        return len(self.ids)
 
     @property
     def size(self) -> int:
-        return len(self.labels)
+        return len(self.ids) + len(self.emails)
+
+    @cached_property
+    def labels(self) -> pd.Index:
+        """The recipient of each code as text: the ids, then the e-mails (built on demand)."""
+        ids = self.ids
+        if isinstance(ids, np.ndarray):  # numbers: Arrow writes them as text quickly
+            ids = pd.Index(pd.array(pa.array(ids).cast(pa.string()), dtype="str"))
+        return ids.append(self.emails)
 
 
 def recipients(events: pd.DataFrame) -> Recipients:
@@ -152,27 +183,75 @@ def recipients(events: pd.DataFrame) -> Recipients:
     if not (has_id or has_email):
         require_columns(events, ["RECIPIENT_ID", "Email"], what="identifying recipients")
     if has_id:
-        ids, codes = _categories_and_codes(events["RECIPIENT_ID"])
-        labels = pd.Index(ids.astype(object))
+        ids, codes = _id_codes(events["RECIPIENT_ID"])
     else:
-        codes = np.full(len(events), -1, dtype=np.int64)
-        labels = pd.Index([], dtype=object)
-    n_ids = len(labels)
+        ids, codes = pd.Index([], dtype=object), np.full(len(events), -1, dtype=np.int64)
     missing = codes < 0
-    if has_email and missing.any():
-        emails, email_codes = _emails(events["Email"])
-        # An email seen beside an id elsewhere takes that id.
-        known = ~missing & (email_codes >= 0)
-        email_to_id = np.full(len(emails), -1, dtype=np.int64)
-        email_to_id[email_codes[known][::-1]] = codes[known][::-1]  # first occurrence wins
-        fill = missing & (email_codes >= 0)
-        mapped = email_to_id[email_codes[fill]]
-        own = mapped < 0
-        mapped[own] = len(labels) + email_codes[fill][own]
-        codes = codes.copy()
-        codes[fill] = mapped
-        labels = labels.append(pd.Index(emails.astype(object)))
-    return Recipients(codes=codes, labels=labels, n_ids=n_ids)
+    if not (has_email and missing.any()):
+        return Recipients(codes=codes, ids=ids)
+    emails, email_codes = _emails(events["Email"])
+    # An email seen beside an id elsewhere takes that id.
+    known = ~missing & (email_codes >= 0)
+    email_to_id = np.full(len(emails), -1, dtype=np.int64)
+    email_to_id[email_codes[known][::-1]] = codes[known][::-1]  # first occurrence wins
+    fill = missing & (email_codes >= 0)
+    mapped = email_to_id[email_codes[fill]]
+    own = mapped < 0
+    mapped[own] = len(ids) + email_codes[fill][own]
+    codes = codes.copy()
+    codes[fill] = mapped
+    return Recipients(codes=codes, ids=ids, emails=pd.Index(emails.astype(object)))
+
+
+def _id_codes(values: pd.Series) -> tuple[np.ndarray | pd.Index, np.ndarray]:
+    """Distinct ``RECIPIENT_ID`` values and per-row codes (-1 = missing).
+
+    Acoustic's ids are whole numbers ("100012406"): when every id is written as a positive
+    number without a leading zero, the numbers are the keys, several times faster than
+    hashing the text. Any other id: the text is factorized.
+    """
+    numbers = _whole_numbers(values)
+    if numbers is None:
+        ids, codes = _categories_and_codes(values, sort=True)
+        return pd.Index(ids.astype(object)), codes
+    present = numbers >= 0
+    if present.all():
+        return dense_codes(numbers)
+    distinct, ranks = dense_codes(numbers[present])
+    codes = np.full(len(numbers), -1, np.int64)
+    codes[present] = ranks
+    return distinct, codes
+
+
+def _whole_numbers(values: pd.Series) -> np.ndarray | None:
+    """Arrow-backed text that is all whole numbers as int64 (missing: -1), else None.
+
+    The two halves of the column are read on two threads (Arrow releases the GIL).
+    """
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    text = pa.array(values.array)  # no copy: the Arrow data behind the column
+    if text.null_count == len(text):
+        return None
+    middle = len(text) // 2
+    with ThreadPoolExecutor(2) as pool:
+        halves = list(pool.map(_numbers, [text.slice(0, middle), text.slice(middle)]))
+    if any(half is None for half in halves):
+        return None
+    return np.concatenate(halves)
+
+
+def _numbers(text: pa.ChunkedArray) -> np.ndarray | None:
+    """Text as positive int64 numbers (missing: -1); None unless every value is written
+    as one, without a leading zero (as numbers, "0", "-5", "007", "0x7" would collide)."""
+    try:
+        numbers = pc.cast(text, pa.int64())
+    except pa.ArrowInvalid:  # not a number, or too large for int64
+        return None
+    low = pc.min(numbers).as_py()
+    if (low is not None and low <= 0) or pc.any(pc.starts_with(text, "0")).as_py():
+        return None
+    return pc.fill_null(numbers, -1).to_numpy()
 
 
 def _emails(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
@@ -180,7 +259,7 @@ def _emails(values: pd.Series) -> tuple[pd.Index, np.ndarray]:
     uniques, codes = _categories_and_codes(values)
     cleaned = pd.Series(uniques.astype(object), dtype="string").str.strip().str.lower()
     cleaned = cleaned.mask(cleaned == "")
-    new_codes, new_uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    new_codes, new_uniques = pd.factorize(cleaned, sort=True, use_na_sentinel=True)
     lookup = np.append(new_codes.astype(np.int64), -1)
     return pd.Index(new_uniques), lookup[codes]
 
@@ -238,15 +317,11 @@ def group_rows(events: pd.DataFrame, by: By) -> Groups:
         names.append(name)
         columns.append(values)
         is_time |= timed
-    combined = np.zeros(len(events), np.int64)
-    uniques_per_key = []
-    for values in columns:
-        if isinstance(values.dtype, pd.CategoricalDtype) and not values.dtype.ordered:
-            # Sort groups by value, not by the order categories happened to be read in.
-            values = values.cat.reorder_categories(values.cat.categories.sort_values())
-        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
-        uniques_per_key.append(uniques)
+    coded = [_sorted_codes(values) for values in columns]
+    combined = coded[0][0]
+    for codes, uniques in coded[1:]:
         combined = combined * max(len(uniques), 1) + codes
+    uniques_per_key = [uniques for _, uniques in coded]
     present, dense = dense_codes(combined)
     keys = {}
     for name, uniques in zip(reversed(names), reversed(uniques_per_key), strict=True):
@@ -255,6 +330,20 @@ def group_rows(events: pd.DataFrame, by: By) -> Groups:
         present = present // radix
     frame = pd.DataFrame({n: keys[n] for n in names})
     return Groups(dense, frame.reset_index(drop=True), is_time)
+
+
+def _sorted_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's code and the value of each code; codes follow the values' sort order
+    (an ordered category's own order), missing last."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=False)
+        return codes.astype(np.int64, copy=False), pd.Index(uniques)
+    categories, codes = _categories_and_codes(values, sort=not dtype.ordered)
+    n = len(categories)
+    codes[codes < 0] = n  # missing: after every value
+    dtype = pd.CategoricalDtype(categories, ordered=dtype.ordered)
+    return codes, pd.Index(pd.Categorical.from_codes(np.append(np.arange(n), -1), dtype=dtype))
 
 
 def take_rows(
@@ -347,12 +436,14 @@ def dense_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The sorted distinct values of non-negative int64 ``keys`` and each row's rank among them."""
     if len(keys) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    top = int(keys.max()) + 1
+    low = int(keys.min())  # ids often start far from 0: a table from the smallest on
+    top = int(keys.max()) - low + 1
     if top <= max(4 * len(keys), 1 << 20):
+        shifted = keys - low if low else keys
         seen = np.zeros(top, bool)
-        seen[keys] = True
+        seen[shifted] = True
         rank = np.cumsum(seen) - 1
-        return np.flatnonzero(seen).astype(np.int64), rank[keys]
+        return np.flatnonzero(seen).astype(np.int64) + low, rank[shifted]
     codes, uniques = pd.factorize(keys, sort=True)
     return np.asarray(uniques, np.int64), codes.astype(np.int64)
 
@@ -394,6 +485,20 @@ def count_distinct(
     return np.bincount(pairs["g"].to_numpy(), minlength=n).astype(np.int64)
 
 
+def n_distinct(values: np.ndarray, where: np.ndarray | None = None) -> int:
+    """How many distinct non-negative ``values`` there are (among rows ``where``)."""
+    keep = values >= 0 if where is None else where & (values >= 0)
+    v = values[keep]
+    if len(v) == 0:
+        return 0
+    top = int(v.max()) + 1
+    if top > max(8 * len(v), 1 << 22):
+        return len(unique_sorted(v))
+    seen = np.zeros(top, bool)
+    seen[v] = True
+    return int(np.count_nonzero(seen))
+
+
 def unique_sorted(values: np.ndarray) -> np.ndarray:
     """The sorted distinct values of an int64 array (a sort, not ``np.unique``: faster here)."""
     s = np.sort(values)
@@ -405,20 +510,22 @@ def unique_sorted(values: np.ndarray) -> np.ndarray:
     return s[first]
 
 
-def is_member(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Whether each of the int64 ``values`` is in the sorted, distinct int64 ``table``.
+def is_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Whether each of the int64 ``values`` is among the int64 ``members`` (in any order,
+    repeats allowed); -1, a missing key, never is.
 
-    A direct lookup table when the keys are small enough (a random binary search over
-    millions of rows is cache-hostile: 10x slower here), else a hash lookup.
+    A direct lookup table when the keys are small enough (sorting the members, or a random
+    binary search over millions of rows, is cache-hostile: 10x slower here), else hashing.
     """
-    if len(table) == 0 or len(values) == 0:
+    members = members[members >= 0]
+    if len(members) == 0 or len(values) == 0:
         return np.zeros(len(values), bool)
-    top = int(max(table[-1], values.max())) + 1
-    if table[0] >= 0 and values.min() >= -1 and top <= max(8 * len(values), 1 << 22):
+    top = int(max(members.max(), values.max())) + 1
+    if values.min() >= -1 and top <= max(8 * len(values), 1 << 22):
         seen = np.zeros(top + 1, bool)  # the extra slot answers value -1: False
-        seen[table] = True
+        seen[members] = True
         return seen[values]
-    return _positions(values, table) >= 0
+    return pd.Index(pd.unique(members)).get_indexer(values) >= 0
 
 
 def _positions(values: np.ndarray, table: np.ndarray) -> np.ndarray:

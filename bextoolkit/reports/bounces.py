@@ -80,34 +80,27 @@ def bounce_breakdown(
     events = k.in_window(events, start, end)
     ev = k.event_codes(events)
     base = (ev == k.SEND) | ((ev == k.SUPPRESSED) if bounce_rate == "requests" else False)
-    rows = np.flatnonzero((ev == k.BOUNCE) | base)
-    # recipient codes of the whole column: cheaper than copying the id strings of the rows
-    rec = k.recipients(events).codes[rows]
-    sub = k.take_rows(events, rows, ("bounceType",), by)
-    ev, base = ev[rows], base[rows]
+    rec = k.recipients(events).codes
+    rows = np.flatnonzero(ev == k.BOUNCE)
+    bounced = k.take_rows(events, rows, ("bounceType",), by)
     items = [] if by is None else [by] if isinstance(by, str | pd.Grouper) else list(by)
-    if classify and "bounceType" in items and "bounceType" in sub.columns:
-        sub = sub.assign(bounceType=k.bounce_classes(sub["bounceType"]))
-    groups = k.group_rows(sub, by)
-    is_bounce = ev == k.BOUNCE
+    if classify and "bounceType" in items and "bounceType" in bounced.columns:
+        bounced = bounced.assign(bounceType=k.bounce_classes(bounced["bounceType"]))
+    groups = k.group_rows(bounced, by)
+    bounces = k.count_rows(groups.codes, groups.n)
+    unique = k.count_distinct(groups.codes, groups.n, rec[rows])
     send_items = [
         item
         for item in items
         if not (isinstance(item, str) and item in _BOUNCE_ONLY_KEYS)
-        and not (isinstance(item, str) and item in sub.columns and sub[item][base].isna().all())
+        and not (isinstance(item, str) and item in events and events[item][base].isna().all())
     ]
-    rate_groups = k.group_rows(sub, send_items or None)
-    bounces = k.count_rows(groups.codes, groups.n, is_bounce)
-    unique = k.count_distinct(groups.codes, groups.n, rec, is_bounce)
-    sent = k.count_distinct(rate_groups.codes, rate_groups.n, rec, base)
-    rate_group_of = np.zeros(groups.n, np.int64)
-    rate_group_of[groups.codes[is_bounce]] = rate_groups.codes[is_bounce]
+    sent = _sent_per_group(events, base, rec, groups, send_items)
     out = groups.keys.copy()
     out["bounces"] = bounces
     out["unique_recipients"] = unique
     out["share"] = k.ratio(bounces, bounces.sum())
-    out["rate"] = k.ratio(unique, sent[rate_group_of])
-    out = out[bounces > 0]
+    out["rate"] = k.ratio(unique, sent)
     if not groups.is_time:
         out = out.iloc[np.argsort(-out["bounces"].to_numpy(), kind="stable")]
     out = out.reset_index(drop=True)
@@ -118,3 +111,18 @@ def bounce_breakdown(
     base_words = "a send" if bounce_rate == "sent" else "a send or a suppression"
     out.attrs["rate"] = f"unique_recipients / distinct recipients with {base_words} per {keys}"
     return out
+
+
+def _sent_per_group(
+    events: pd.DataFrame, base: np.ndarray, rec: np.ndarray, groups: k.Groups, send_items: list
+) -> np.ndarray:
+    """Per bounce group, the distinct recipients with a ``base`` event (a send, or a
+    suppression) that share the group's ``send_items`` keys (all of them when none)."""
+    if not send_items:
+        return np.full(groups.n, k.n_distinct(rec, base))
+    rows = np.flatnonzero(base)
+    sends = k.group_rows(k.take_rows(events, rows, (), send_items), send_items)
+    per_key = sends.keys.assign(sent=k.count_distinct(sends.codes, sends.n, rec[rows]))
+    names = list(sends.keys.columns)
+    matched = groups.keys[names].merge(per_key, on=names, how="left")
+    return matched["sent"].fillna(0).to_numpy(np.int64)

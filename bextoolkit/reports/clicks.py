@@ -188,8 +188,7 @@ def _timing(
     """Add ``first_click``, ``last_click`` and ``median_time_to_click`` to ``out``."""
     ts = k.timestamps_ns(sub, required=False)
     pairs = k.pair_keys(k.mailing_codes(sub), rec.codes, rec.size)
-    clicked = k.unique_sorted(pairs[clicks])
-    sends = (ev == k.SEND) & k.is_member(pairs, clicked)  # only the sends clicks need
+    sends = (ev == k.SEND) & k.is_member(pairs, pairs[clicks])  # only the sends clicks need
     send_at = k.lookup_times(k.first_times(pairs, ts, sends), pairs[clicks])
     tc = ts[clicks]
     valid = (tc != k.NAT) & (send_at != k.NAT)

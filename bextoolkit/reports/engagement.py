@@ -97,8 +97,7 @@ def time_to_engage(
     width = max(rec.size, 1)
     pairs = k.pair_keys(mail, rec.codes, width)
     sent_keys, sent_at = k.first_times(pairs, ts, ev == k.SEND)
-    bounced = k.unique_sorted(pairs[(ev == k.BOUNCE) & (pairs >= 0)])
-    delivered = ~k.is_member(sent_keys, bounced)
+    delivered = ~k.is_member(sent_keys, pairs[ev == k.BOUNCE])
     sent_keys, sent_at = sent_keys[delivered], sent_at[delivered]
     engaged_at = k.lookup_times(k.first_times(pairs, ts, np.isin(ev, targets)), sent_keys)
     elapsed = np.where(engaged_at != k.NAT, engaged_at - sent_at, k.NAT)

@@ -309,8 +309,7 @@ def _without_send(
     """Opens/clicks whose (mailing, recipient) has no send in the frame; early events."""
     mail = k.mailing_codes(events)
     pairs = k.pair_keys(mail, rec.codes, rec.size)
-    sent_pairs = k.unique_sorted(pairs[(ev == k.SEND) & (pairs >= 0)])
-    no_send = ~k.is_member(pairs, sent_pairs) & (pairs >= 0)
+    no_send = ~k.is_member(pairs, pairs[ev == k.SEND]) & (pairs >= 0)
     notes, diag = [], {}
     for code, word in ((k.OPEN, "opens"), (k.CLICK, "clicks")):
         rows = no_send & (ev == code)

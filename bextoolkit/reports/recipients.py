@@ -97,37 +97,40 @@ def recipient_engagement(
     ev = k.event_codes(events)
     ev, excluded = exclude_flagged(events, ev, exclude)
     rec = k.recipients(events)
-    who = rec.codes
-    n = rec.size
+    who, n = rec.codes, rec.size
     known = who >= 0
     mail = k.mailing_codes(events)
     ts = k.timestamps_ns(events, required=False)
     hard, _ = k.is_hard_soft(events)
+    present = np.flatnonzero(np.bincount(who[known], minlength=n))  # codes with events
 
     def mailings(code: int) -> np.ndarray:
-        return k.count_distinct(who, n, mail, known & (ev == code))
+        return k.count_distinct(who, n, mail, known & (ev == code))[present]
 
     def flag(where: np.ndarray) -> np.ndarray:
-        return np.bincount(who[known & where], minlength=n) > 0
+        return np.bincount(who[known & where], minlength=n)[present] > 0
 
-    out = pd.DataFrame(index=range(n))
-    ids = rec.labels.to_numpy(dtype=object)
-    is_id = np.arange(n) < rec.n_ids
-    out["RECIPIENT_ID"] = pd.array(np.where(is_id, ids, np.array(None)), dtype="string")
-    out["Email"] = _first_emails(events, who, n, np.where(is_id, np.array(None), ids))
-    out["mailings_sent"] = mailings(k.SEND)
-    out["mailings_opened"] = mailings(k.OPEN)
-    out["mailings_clicked"] = mailings(k.CLICK)
     tz = getattr(getattr(events.get("timestamp"), "dt", None), "tz", None)
-    out["first_sent"] = _as_time(_extreme(who, ts, known & (ev == k.SEND), n, first=True), tz)
-    out["last_open"] = _as_time(_extreme(who, ts, known & (ev == k.OPEN), n, first=False), tz)
-    out["last_click"] = _as_time(_extreme(who, ts, known & (ev == k.CLICK), n, first=False), tz)
-    out["hard_bounced"] = flag((ev == k.BOUNCE) & hard)
-    out["opted_out"] = flag(ev == k.OPT_OUT)
-    present = np.bincount(who[known], minlength=n) > 0  # categories never seen: no row
-    out = out[present]
-    out = out.sort_values(["RECIPIENT_ID", "Email"], kind="stable", na_position="last")
-    out = out.reset_index(drop=True)
+
+    def moment(code: int, *, first: bool = False) -> pd.DatetimeIndex:
+        return _as_time(_extreme(who, ts, known & (ev == code), n, first=first)[present], tz)
+
+    labels = pd.Series(rec.labels.take(present), dtype="string")
+    is_id = present < rec.n_ids
+    out = pd.DataFrame(
+        {
+            "RECIPIENT_ID": labels.where(is_id),
+            "Email": _first_emails(events, who, present, labels.mask(is_id)),
+            "mailings_sent": mailings(k.SEND),
+            "mailings_opened": mailings(k.OPEN),
+            "mailings_clicked": mailings(k.CLICK),
+            "first_sent": moment(k.SEND, first=True),
+            "last_open": moment(k.OPEN),
+            "last_click": moment(k.CLICK),
+            "hard_bounced": flag((ev == k.BOUNCE) & hard),
+            "opted_out": flag(ev == k.OPT_OUT),
+        }
+    )
     out.attrs["unattributed"] = int((~known).sum())
     out.attrs["excluded"] = excluded
     if "window" in events.attrs:
@@ -140,15 +143,15 @@ def _extreme(
 ) -> np.ndarray:
     """Per recipient the earliest (``first``) or latest time among rows ``where``; NaT if none."""
     keep = where & (ts != k.NAT)
-    out = np.full(n, k.NAT, np.int64)
-    if not keep.any():
-        return out
-    w, t = who[keep], ts[keep]
-    order = np.argsort(t, kind="stable")
-    if first:
-        order = order[::-1]  # assignment keeps the last write: make it the earliest
-    out[w[order]] = t[order]
-    return out
+    if not first:
+        latest = np.full(n, k.NAT, np.int64)  # NaT is the smallest int64: any time beats it
+        np.maximum.at(latest, who[keep], ts[keep])
+        return latest
+    never = np.iinfo(np.int64).max
+    earliest = np.full(n, never, np.int64)
+    np.minimum.at(earliest, who[keep], ts[keep])
+    earliest[earliest == never] = k.NAT
+    return earliest
 
 
 def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
@@ -157,17 +160,18 @@ def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
 
 
 def _first_emails(
-    events: pd.DataFrame, who: np.ndarray, n: int, fallback: np.ndarray
-) -> pd.api.extensions.ExtensionArray:
-    """The first non-missing ``Email`` of each recipient's rows (else the email it is known by)."""
-    emails = np.asarray(fallback, dtype=object)
-    if "Email" in events.columns:
-        has = events["Email"].notna().to_numpy(bool) & (who >= 0)
-        rows = np.flatnonzero(has)[::-1]  # the first row written last, wins
-        first_row = np.full(n, -1, np.int64)
-        first_row[who[rows]] = rows
-        found = first_row >= 0
-        values = events["Email"].iloc[first_row[found]].astype(object).to_numpy()
-        emails = emails.copy()
-        emails[found] = values
-    return pd.array(emails, dtype="string")
+    events: pd.DataFrame, who: np.ndarray, present: np.ndarray, fallback: pd.Series
+) -> pd.Series:
+    """For the recipients ``present``, the first non-missing ``Email`` of their rows (else
+    ``fallback``: the e-mail a recipient without id is known by)."""
+    if "Email" not in events.columns:
+        return fallback
+    has = events["Email"].notna().to_numpy(bool) & (who >= 0)
+    rows = np.flatnonzero(has)[::-1]  # the first row written last, wins
+    first_row = np.full(int(who.max(initial=-1)) + 1, -1, np.int64)
+    first_row[who[rows]] = rows
+    first_row = first_row[present]
+    found = first_row >= 0
+    emails = fallback.copy()
+    emails[found] = events["Email"].iloc[first_row[found]].astype("string").to_numpy()
+    return emails

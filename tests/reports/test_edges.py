@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -97,3 +98,54 @@ def test_complaints_count_and_seed_recipients_stay_out_unless_asked():
     assert with_seeds.loc[0, "complaint_rate"] == pytest.approx(2 / 4)
     counts = bex.event_counts(ev).set_index("eventType")["events"].to_dict()
     assert counts == {"emailSend": 4, "emailOpen": 1, "emailComplaint": 2, "emailReply": 1}
+
+
+# --- recipient ids read as numbers --------------------------------------------------------
+def test_ids_that_read_as_one_number_stay_apart():
+    """Text ids are compared as text: "5", "05", "0x5", "-5" are four people, not one."""
+    ids = ["5", "05", "0x5", "-5", "5", "99999999999999999999"]
+    ev = pd.DataFrame({
+        "RECIPIENT_ID": pd.array(ids, dtype="str"),
+        "messageId": "m1",
+        "eventType": "emailSend",
+    })  # fmt: skip
+    people = bex.recipient_engagement(ev)
+    assert sorted(people["RECIPIENT_ID"]) == sorted(set(ids))
+    assert people.set_index("RECIPIENT_ID").loc["5", "mailings_sent"] == 1
+    assert bex.funnel(ev)["sent"].iloc[0] == 5
+
+
+def test_numeric_ids_sort_as_numbers_then_people_known_by_email():
+    ev = pd.DataFrame({
+        "RECIPIENT_ID": pd.array(["100", "9", None, "10", "9", None], dtype="str"),
+        "Email": pd.array(["c@x", "a@x", "z@x", "b@x", "a@x", "y@x"], dtype="str"),
+        "messageId": ["m1", "m1", "m1", "m1", "m2", "m1"],
+        "eventType": "emailSend",
+    })  # fmt: skip
+    people = bex.recipient_engagement(ev)
+    assert people["RECIPIENT_ID"].tolist()[:3] == ["9", "10", "100"]
+    assert people["Email"].tolist() == ["a@x", "b@x", "c@x", "y@x", "z@x"]
+    assert people["mailings_sent"].tolist() == [2, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("by", ["bounceType", ["messageId", "bounceType"], "domain"], ids=str)
+def test_bounce_breakdown_agrees_with_plain_pandas_on_a_month(by):
+    ev = samples.generate_events(n_recipients=400, n_mailings=40, days=30, seed=3)
+    got = bex.bounce_breakdown(ev, by=by, classify=False)
+    keys = [by] if isinstance(by, str) else by
+    ev = ev.assign(domain=ev["Email"].str.split("@").str[-1].str.lower())
+    bounces = ev[ev["eventType"] == "emailBounce"]
+    per_group = bounces.groupby(keys, observed=True, dropna=False)["RECIPIENT_ID"]
+    want = per_group.agg(["size", "nunique"])
+    send_keys = [key for key in keys if key != "bounceType"]
+    sends = ev[ev["eventType"] == "emailSend"]
+    if send_keys:
+        sent = sends.groupby(send_keys, observed=True)["RECIPIENT_ID"].nunique().rename("sent")
+        want = want.join(sent, on=send_keys)
+    else:
+        want["sent"] = sends["RECIPIENT_ID"].nunique()
+    got = got.astype({key: str for key in keys}).set_index(keys).sort_index()
+    want = want.reset_index().astype({key: str for key in keys}).set_index(keys).sort_index()
+    assert got["bounces"].tolist() == want["size"].tolist()
+    assert got["unique_recipients"].tolist() == want["nunique"].tolist()
+    np.testing.assert_allclose(got["rate"], want["nunique"] / want["sent"])
