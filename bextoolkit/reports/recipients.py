@@ -62,7 +62,8 @@ def recipient_engagement(
     -------
     DataFrame
         One row per recipient (as in the funnel: ``RECIPIENT_ID``, else the e-mail),
-        sorted by ``RECIPIENT_ID`` then ``Email``:
+        sorted by ``RECIPIENT_ID`` (as numbers when every id is one), then the recipients
+        known only by e-mail, by e-mail:
 
         - ``RECIPIENT_ID`` (string; missing for a recipient known only by e-mail)
         - ``Email`` (string): the first e-mail seen for the recipient
