@@ -385,6 +385,26 @@ def test_a_second_sync_on_the_same_store_stops_with_a_clear_error(
     assert_same_events(bex.read_events(str(dest)), bex.read_events(str(src)))
 
 
+def test_a_commit_refused_by_another_writer_is_a_clear_error(src: Path, tmp_path: Path) -> None:
+    """A writer that is not bextoolkit (Spark, say) ignores the lock: Delta refuses the
+    conflicting commit, and the sync says what happened and what to do."""
+    from deltalake import DeltaTable
+
+    from bextoolkit.sync._files import lock
+
+    dest = tmp_path / "store"
+    sync(src, dest)
+    uri = str(dest)
+    ours, theirs = DeltaTable(uri), DeltaTable(uri)
+    actions = pa.table(ours.get_add_actions(flatten=True))
+    day = actions.column(f"partition.{_store.DATE_COLUMN}")[0].as_py()
+    predicate = f"{_store.DATE_COLUMN} = '{day}'"
+    theirs.delete(predicate)
+    refused = r"another writer changed the table.*run the sync again"
+    with pytest.raises(BexError, match=refused), lock(uri, 0):
+        ours.delete(predicate)  # read before their delete: a real conflict
+
+
 KILLABLE_SYNC = textwrap.dedent(
     """
     import sys

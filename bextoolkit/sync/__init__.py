@@ -123,7 +123,8 @@ def sync(
         A source file cannot be parsed (the message names the file and line), or
         ``dest`` holds a store of the old format (the message says how to convert it).
     BexError
-        Another sync is writing to ``dest``.
+        Another sync is writing to ``dest``, or another writer (Spark, ...) committed a
+        change that conflicts with this run's commit.
 
     Examples
     --------

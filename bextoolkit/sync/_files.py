@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bextoolkit.exceptions import BexError
+from bextoolkit.exceptions import BexError, redact
 from bextoolkit.readers import store as _store
 from bextoolkit.readers._sources import Source
 from bextoolkit.readers.listing import modified_time
@@ -129,12 +129,28 @@ def lock(uri: str, wait: float) -> Iterator[None]:
     """Hold DEST's sync lock; another sync waits up to ``wait`` seconds, then BexError.
 
     On a local DEST the lock is an ``flock`` on ``DEST/_bex_sync.lock``: the system drops
-    it when its process ends, even when killed. On an object store Delta's own commit
-    protocol refuses a conflicting commit (:class:`BexError` too).
+    it when its process ends, even when killed. On an object store, and against writers
+    that are not bextoolkit (Spark, ...), Delta's own commit protocol refuses a
+    conflicting commit: a :class:`BexError` too.
     """
-    if "://" in uri:
-        yield
-        return
+    from deltalake.exceptions import CommitFailedError
+
+    try:
+        with contextlib.nullcontext() if "://" in uri else _flock(uri, wait):
+            yield
+    except CommitFailedError as exc:
+        why = str(exc).splitlines()[0]  # not delta-rs's advice to weaken the isolation level
+        raise BexError(
+            f"{redact(uri)}: another writer changed the table while this sync committed "
+            f"({why}). "
+            "Nothing half-written is visible; run the sync again to add what this run could "
+            "not commit."
+        ) from exc
+
+
+@contextlib.contextmanager
+def _flock(uri: str, wait: float) -> Iterator[None]:
+    """The ``flock`` on ``DEST/_bex_sync.lock`` (see :func:`lock`)."""
     os.makedirs(uri, exist_ok=True)
     path = os.path.join(uri, _store.LOCK_NAME)
     with open(path, "a+") as handle:
