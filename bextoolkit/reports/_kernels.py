@@ -235,10 +235,10 @@ def _whole_numbers(values: pd.Series) -> np.ndarray | None:
         return None
     middle = len(text) // 2
     with ThreadPoolExecutor(2) as pool:
-        halves = list(pool.map(_numbers, [text.slice(0, middle), text.slice(middle)]))
-    if any(half is None for half in halves):
+        first, second = pool.map(_numbers, [text.slice(0, middle), text.slice(middle)])
+    if first is None or second is None:
         return None
-    return np.concatenate(halves)
+    return np.concatenate([first, second])
 
 
 def _numbers(text: pa.ChunkedArray) -> np.ndarray | None:
