@@ -251,8 +251,15 @@ def read_sources(
     names = list(source_schema().names if with_keys else SOURCE_COLUMNS)
     if with_index and not with_keys:
         names += ["dates", "mailings"]
-    names = [n for n in names if n in sources.schema().to_arrow().names]
-    return sources.to_pyarrow_dataset().to_table(columns=names)
+    schema = pa.schema(sources.schema().to_arrow())
+    scan = files_dataset(uri, storage_options, data_files(sources), schema)
+    return scan.to_table(columns=[n for n in names if n in schema.names])
+
+
+def data_files(table: Any) -> list[str]:
+    """The data files of a Delta table's loaded version (paths relative to the table)."""
+    paths = pa.table(table.get_add_actions(flatten=True)).column("path").to_pylist()
+    return [unquote(str(p)) for p in paths]
 
 
 def source_schema() -> pa.Schema:
