@@ -39,7 +39,7 @@ import pyarrow.dataset as ds
 from bextoolkit.exceptions import BexFileError
 from bextoolkit.readers._provenance import provenance
 from bextoolkit.readers._timestamps import UNIT
-from bextoolkit.schema import BEX_COLUMNS, CATEGORY_COLUMNS, EVENT_TYPE_COLUMN, sorted_categorical
+from bextoolkit.schema import BEX_COLUMNS, CATEGORY_COLUMNS, EVENT_TYPE_COLUMN
 
 log = logging.getLogger(__name__)
 
@@ -251,8 +251,15 @@ def read_sources(
     names = list(source_schema().names if with_keys else SOURCE_COLUMNS)
     if with_index and not with_keys:
         names += ["dates", "mailings"]
-    names = [n for n in names if n in sources.schema().to_arrow().names]
-    return sources.to_pyarrow_dataset().to_table(columns=names)
+    schema = pa.schema(sources.schema().to_arrow())
+    scan = files_dataset(uri, storage_options, data_files(sources), schema)
+    return scan.to_table(columns=[n for n in names if n in schema.names])
+
+
+def data_files(table: Any) -> list[str]:
+    """The data files of a Delta table's loaded version (paths relative to the table)."""
+    paths = pa.table(table.get_add_actions(flatten=True)).column("path").to_pylist()
+    return [unquote(str(p)) for p in paths]
 
 
 def source_schema() -> pa.Schema:
@@ -410,27 +417,49 @@ def check_columns(available: Sequence[str], columns: Sequence[str] | None) -> li
 def to_frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow table read from the store as an events frame, dtypes as ``read_events``.
 
-    Categories are rebuilt from the values present, sorted, so a frame read from the
-    store has the same categories whatever files and versions its rows came from.
+    Dictionary columns (the categories, see :func:`scan_schema`) become categories of the
+    values present, sorted, so a frame read from the store has the same categories
+    whatever files and versions its rows came from.
     """
-    for i, name in enumerate(table.column_names):
-        column = table.column(i)
-        if pa.types.is_dictionary(column.type) and any(
-            c.dictionary.null_count for c in column.chunks
-        ):
-            table = table.set_column(i, name, _without_null_words(column))
-    mapping = {pa.large_string(): pd.StringDtype(), pa.string(): pd.StringDtype()}
-    frame = table.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+    names = table.column_names
+    categories = {
+        name: sorted_categories(column)
+        for name, column in zip(names, table.columns, strict=True)
+        if pa.types.is_dictionary(column.type)
+    }
+    text = table.drop_columns(list(categories))
     del table
-    for name in frame.columns:
-        if name in _CATEGORIES:
-            frame[name] = sorted_categorical(frame[name], "str")
+    mapping = {pa.large_string(): pd.StringDtype(), pa.string(): pd.StringDtype()}
+    frame = text.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+    for position, name in enumerate(names):
+        if name in categories:
+            frame.insert(position, name, categories[name])
     return frame
+
+
+def sorted_categories(column: pa.ChunkedArray) -> pd.Categorical[Any]:
+    """A dictionary column as a categorical of only the values it uses, sorted (``str``).
+
+    The same as :func:`bextoolkit.schema.sorted_categorical` gives, computed on the Arrow
+    dictionaries and indices: pandas' own conversion of thousands of chunks, each with
+    its own dictionary, took most of the time of a full read.
+    """
+    column = _without_null_words(column).unify_dictionaries()
+    value_type = column.type.value_type
+    dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], value_type)
+    indices = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type)
+    values = pd.Index(np.asarray(dictionary.to_pylist(), dtype=object), dtype="str")
+    used = pc.unique(indices).drop_null().to_numpy()
+    wanted = values[used].sort_values()
+    position = np.full(len(values) + 1, -1, dtype=np.int32)  # the last: missing (-1) stays -1
+    position[used] = wanted.get_indexer(values[used])
+    codes = position[pc.fill_null(indices, -1).to_numpy()]
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(wanted), validate=False)
 
 
 def _without_null_words(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Re-encode the chunks whose dictionary holds a null (Parquet gives those for pages
-    of nulls), which pandas cannot unify with the others."""
+    of nulls), which Arrow cannot unify with the others."""
     chunks = [
         pc.dictionary_encode(pc.cast(c, c.type.value_type)) if c.dictionary.null_count else c
         for c in column.chunks
@@ -480,8 +509,8 @@ def read_store(
     """
     table = open_table(urlpath, storage_options, version)
     names = check_columns(event_columns(table), columns)
-    sources = read_sources(urlpath, table.version(), storage_options, with_index=True)
     ids, types = as_list(messageId), as_list(event_types)
+    sources = read_sources(urlpath, table.version(), storage_options, with_index=ids is not None)
     files = select_files(
         table, start=start, end=end, message_ids=ids, dates=mailing_dates(sources, ids)
     )
@@ -505,45 +534,46 @@ def mailing_dates(sources: pa.Table, message_ids: Sequence[str] | None) -> set[A
     """The event dates of the source files that hold these mailings (None: any date)."""
     if message_ids is None or "mailings" not in sources.column_names:
         return None
-    wanted = set(message_ids)
-    dates: set[Any] = set()
-    for mailings, days in zip(
-        sources["mailings"].to_pylist(), sources["dates"].to_pylist(), strict=True
-    ):
-        if wanted.intersection(mailings or ()):
-            dates.update(days or ())
-    return dates
+    mailings = sources["mailings"].combine_chunks()
+    words = pc.list_flatten(mailings)
+    hit = pc.is_in(words, value_set=pa.array(list(message_ids), words.type))
+    files = pc.unique(pc.list_parent_indices(mailings).filter(hit))
+    return set(pc.unique(pc.list_flatten(sources["dates"].take(files))).to_pylist())
 
 
 def store_provenance(urlpath: str, table_version: int, sources: pa.Table) -> dict[Any, Any]:
     """``attrs`` of a frame read from the store: the files synced into ``table_version``."""
-    rows = sources.select([c for c in SOURCE_COLUMNS if c in sources.column_names]).to_pylist()
-    rows.sort(key=lambda r: r["source"])
-    files = [
-        {
-            "path": r["source"],
-            "rows": r["rows"],
-            "bytes": r["size"],
-            "mtime": r["mtime"],
-            "sha256": r["sha256"],
-            "duplicates": r["duplicates"],
-            "table_version": r["table_version"],
-        }
-        for r in rows
-        if not r["skipped_reason"]
-    ]
+    ordered = sources.take(pc.sort_indices(sources["source"]))
+    col = {name: ordered[name].to_pylist() for name in SOURCE_COLUMNS}  # by column: fast
+    paths, reasons = col["source"], col["skipped_reason"]
+    read = zip(
+        paths, col["rows"], col["size"], col["mtime"], col["sha256"], col["duplicates"],
+        col["table_version"], reasons, strict=True,
+    )  # fmt: skip
     return provenance(
-        files=files,
-        duplicates_dropped=sum(int(r["duplicates"] or 0) for r in rows),
+        files=[
+            {
+                "path": path,
+                "rows": rows,
+                "bytes": size,
+                "mtime": mtime,
+                "sha256": sha256,
+                "duplicates": duplicates,
+                "table_version": version,
+            }
+            for path, rows, size, mtime, sha256, duplicates, version, reason in read
+            if not reason
+        ],
+        duplicates_dropped=sum(int(n or 0) for n in col["duplicates"]),
         skipped_lines=[
-            {"file": r["source"], "line": None, "reason": f"{n} line(s) skipped when synced"}
-            for r in rows
-            if (n := int(r["skipped_lines"] or 0))
+            {"file": path, "line": None, "reason": f"{n} line(s) skipped when synced"}
+            for path, n in zip(paths, col["skipped_lines"], strict=True)
+            if n
         ],
         skipped_files=[
-            {"path": r["source"], "reason": r["skipped_reason"]}
-            for r in rows
-            if r["skipped_reason"]
+            {"path": path, "reason": reason}
+            for path, reason in zip(paths, reasons, strict=True)
+            if reason
         ],
         source=urlpath,
         version=table_version,
