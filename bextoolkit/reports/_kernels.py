@@ -203,6 +203,23 @@ def recipients(events: pd.DataFrame) -> Recipients:
     return Recipients(codes=codes, ids=ids, emails=pd.Index(emails.astype(object)))
 
 
+def recipient_keys(events: pd.DataFrame) -> np.ndarray:
+    """Per-row int64 keys, equal exactly for the same recipient (-1: unknown), to count
+    distinct recipients: not dense like :func:`recipients` codes, so cheaper to build.
+
+    When every row has a ``RECIPIENT_ID`` written as a whole number (no ``Email`` fallback)
+    and the numbers lie close together, the keys are the numbers less the smallest; else
+    the codes of :func:`recipients`.
+    """
+    if "RECIPIENT_ID" in events.columns:
+        numbers = _whole_numbers(events["RECIPIENT_ID"])
+        if numbers is not None and len(numbers) and numbers.min() >= 0:
+            low = int(numbers.min())
+            if int(numbers.max()) - low <= max(4 * len(numbers), 1 << 20):
+                return numbers - low
+    return recipients(events).codes
+
+
 def _id_codes(values: pd.Series) -> tuple[np.ndarray | pd.Index, np.ndarray]:
     """Distinct ``RECIPIENT_ID`` values and per-row codes (-1 = missing).
 
@@ -464,7 +481,11 @@ def count_distinct(
         return np.zeros(n, np.int64)
     v = values[keep]
     width = int(v.max()) + 1
-    if n * width <= max(8 * len(v), 1 << 22):  # a table of every (group, value): no sort
+    fits = max(8 * len(v), 1 << 22)
+    if n * width > fits and width <= fits:  # sparse keys (recipient_keys): make them dense
+        v = dense_codes(v)[1]
+        width = int(v.max()) + 1
+    if n * width <= fits:  # a table of every (group, value): no sort
         seen = np.zeros(n * width, bool)
         seen[groups[keep] * width + v] = True
         return seen.reshape(n, width).sum(axis=1, dtype=np.int64)
@@ -487,16 +508,15 @@ def count_distinct(
 
 def n_distinct(values: np.ndarray, where: np.ndarray | None = None) -> int:
     """How many distinct non-negative ``values`` there are (among rows ``where``)."""
-    keep = values >= 0 if where is None else where & (values >= 0)
-    v = values[keep]
+    v = values if where is None else values[where]
     if len(v) == 0:
         return 0
     top = int(v.max()) + 1
     if top > max(8 * len(v), 1 << 22):
-        return len(unique_sorted(v))
-    seen = np.zeros(top, bool)
+        return len(unique_sorted(v[v >= 0]))
+    seen = np.zeros(top + 1, bool)  # the last slot takes -1, the unknown: not counted
     seen[v] = True
-    return int(np.count_nonzero(seen))
+    return int(np.count_nonzero(seen[:-1]))
 
 
 def unique_sorted(values: np.ndarray) -> np.ndarray:

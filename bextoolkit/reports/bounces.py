@@ -80,7 +80,7 @@ def bounce_breakdown(
     events = k.in_window(events, start, end)
     ev = k.event_codes(events)
     base = (ev == k.SEND) | ((ev == k.SUPPRESSED) if bounce_rate == "requests" else False)
-    rec = k.recipients(events).codes
+    rec = k.recipient_keys(events)
     rows = np.flatnonzero(ev == k.BOUNCE)
     bounced = k.take_rows(events, rows, ("bounceType",), by)
     items = [] if by is None else [by] if isinstance(by, str | pd.Grouper) else list(by)
