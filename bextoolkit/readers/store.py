@@ -26,6 +26,7 @@ import json
 import logging
 import os
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
@@ -516,17 +517,20 @@ def read_store(
     )
     schema = scan_schema(table)
     expr = build_filter(start=start, end=end, message_ids=ids, event_types=types)
-    try:
-        scan = files_dataset(urlpath, storage_options, [p for p, _ in files], schema)
-        arrow = scan.to_table(columns=names, filter=expr)
-    except FileNotFoundError as exc:
-        raise BexFileError(
-            urlpath,
-            f"a data file of version {table.version()} is gone (removed by a vacuum?): "
-            f"read a newer version ({exc})",
-        ) from exc
-    frame = to_frame(arrow)
-    frame.attrs = store_provenance(urlpath, table.version(), sources)
+    # The provenance of thousands of files is Python work: done while Arrow scans.
+    with ThreadPoolExecutor(1) as pool:
+        attrs = pool.submit(store_provenance, urlpath, table.version(), sources)
+        try:
+            scan = files_dataset(urlpath, storage_options, [p for p, _ in files], schema)
+            arrow = scan.to_table(columns=names, filter=expr)
+        except FileNotFoundError as exc:
+            raise BexFileError(
+                urlpath,
+                f"a data file of version {table.version()} is gone (removed by a vacuum?): "
+                f"read a newer version ({exc})",
+            ) from exc
+        frame = to_frame(arrow)
+        frame.attrs = attrs.result()
     return frame
 
 
