@@ -2,9 +2,10 @@
 
 The reports never call ``groupby().nunique()`` on text: it is several times slower than
 DuckDB on millions of rows. Instead every text key becomes dense integer codes once
-(category codes, or ``pd.factorize``), keys are combined into one ``int64`` by mixed radix,
-and a distinct count is a sort of those ``int64`` keys plus a comparison with the
-neighbour (``np.sort`` is a SIMD sort; ``np.unique`` and hashing were 5-10x slower here).
+(category codes, ``pd.factorize``, or the numbers themselves for ids written as whole
+numbers), keys are combined into one ``int64`` by mixed radix, and a distinct count marks
+those keys in a table of booleans when it is small enough, else sorts them and compares
+each with its neighbour (``np.unique`` and hashing were 5-10x slower here).
 
 The recipient
 -------------
