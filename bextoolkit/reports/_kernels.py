@@ -178,13 +178,16 @@ class Recipients:
         return ids.append(self.emails)
 
 
-def recipients(events: pd.DataFrame) -> Recipients:
-    """Dense integer recipient codes: ``RECIPIENT_ID``, else ``Email`` (see module docs)."""
+def recipients(events: pd.DataFrame, numbers: np.ndarray | None = None) -> Recipients:
+    """Dense integer recipient codes: ``RECIPIENT_ID``, else ``Email`` (see module docs).
+
+    ``numbers``: the ids as :func:`_whole_numbers` read them, when already read.
+    """
     has_id, has_email = "RECIPIENT_ID" in events.columns, "Email" in events.columns
     if not (has_id or has_email):
         require_columns(events, ["RECIPIENT_ID", "Email"], what="identifying recipients")
     if has_id:
-        ids, codes = _id_codes(events["RECIPIENT_ID"])
+        ids, codes = _id_codes(events["RECIPIENT_ID"], numbers)
     else:
         ids, codes = pd.Index([], dtype=object), np.full(len(events), -1, dtype=np.int64)
     missing = codes < 0
@@ -212,23 +215,26 @@ def recipient_keys(events: pd.DataFrame) -> np.ndarray:
     and the numbers lie close together, the keys are the numbers less the smallest; else
     the codes of :func:`recipients`.
     """
-    if "RECIPIENT_ID" in events.columns:
-        numbers = _whole_numbers(events["RECIPIENT_ID"])
-        if numbers is not None and len(numbers) and numbers.min() >= 0:
-            low = int(numbers.min())
-            if int(numbers.max()) - low <= max(4 * len(numbers), 1 << 20):
-                return numbers - low
-    return recipients(events).codes
+    has_id = "RECIPIENT_ID" in events.columns
+    numbers = _whole_numbers(events["RECIPIENT_ID"]) if has_id else None
+    if numbers is not None and len(numbers) and numbers.min() >= 0:
+        low = int(numbers.min())
+        if int(numbers.max()) - low <= max(4 * len(numbers), 1 << 20):
+            return numbers - low
+    return recipients(events, numbers).codes
 
 
-def _id_codes(values: pd.Series) -> tuple[np.ndarray | pd.Index, np.ndarray]:
+def _id_codes(
+    values: pd.Series, numbers: np.ndarray | None = None
+) -> tuple[np.ndarray | pd.Index, np.ndarray]:
     """Distinct ``RECIPIENT_ID`` values and per-row codes (-1 = missing).
 
     Acoustic's ids are whole numbers ("100012406"): when every id is written as a positive
     number without a leading zero, the numbers are the keys, several times faster than
     hashing the text. Any other id: the text is factorized.
     """
-    numbers = _whole_numbers(values)
+    if numbers is None:
+        numbers = _whole_numbers(values)
     if numbers is None:
         ids, codes = _categories_and_codes(values, sort=True)
         return pd.Index(ids.astype(object)), codes
