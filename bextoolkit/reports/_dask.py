@@ -85,7 +85,7 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "recipient_engagement": (
         *_RECIPIENT, "eventType", "bounceType", "messageId", "timestamp", "machine_open",
-        "bot_click",
+        "bot_click", "Recipient Type",
     ),
 }  # fmt: skip
 

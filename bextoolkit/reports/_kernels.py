@@ -107,6 +107,18 @@ def seed_rows(events: pd.DataFrame) -> np.ndarray:
     return (kind.notna() & (kind != normal)).to_numpy(dtype=np.bool_)
 
 
+def leave_out_seeds(
+    events: pd.DataFrame, ev: np.ndarray, excluded: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``ev`` with the events of seed recipients made unknown (-1), and those rows; their
+    count goes to ``excluded["seeds"]``."""
+    seeds = seed_rows(events) & (ev >= 0)
+    if seeds.any():
+        ev = np.where(seeds, np.int8(-1), ev)
+        excluded["seeds"] = int(seeds.sum())
+    return ev, seeds
+
+
 def is_hard_soft(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Boolean arrays: rows whose ``bounceType`` reads as hard, and as soft.
 

@@ -174,10 +174,8 @@ def funnel(
     events = k.mailings_sent_in(events, start, end)
     ev = k.event_codes(events)
     ev, excluded = exclude_flagged(events, ev, exclude)
-    seeds = k.seed_rows(events) & (ev >= 0)
-    if not include_seeds and seeds.any():
-        ev = np.where(seeds, np.int8(-1), ev)
-        excluded["seeds"] = int(seeds.sum())
+    if not include_seeds:
+        ev, _ = k.leave_out_seeds(events, ev, excluded)
     options["include_seeds"] = include_seeds
     options["description"] += (
         " Seed and inbox-monitoring recipients (RRDE Recipient Type other than Normal) are "

@@ -40,6 +40,7 @@ def recipient_engagement(
     events: pd.DataFrame,
     *,
     exclude: str | Sequence[str] | bool | None = None,
+    include_seeds: bool = False,
     start: k.Moment = None,
     end: k.Moment = None,
 ) -> pd.DataFrame:
@@ -54,6 +55,10 @@ def recipient_engagement(
         As in :func:`bextoolkit.funnel`: flagged opens / clicks do not count as engagement
         (neither in ``mailings_opened`` / ``mailings_clicked`` nor in ``last_open`` /
         ``last_click``).
+    include_seeds : bool, default False
+        As in :func:`bextoolkit.funnel`: seed-list and inbox-monitoring recipients (an
+        RRDE ``Recipient Type`` other than ``Normal``) get no row unless True;
+        ``attrs["excluded"]["seeds"]`` counts their events.
     start, end : str or Timestamp, optional
         Only events with ``start <= timestamp < end`` (naive values on the timestamps'
         own clock).
@@ -97,9 +102,12 @@ def recipient_engagement(
     events = k.in_window(events, start, end)
     ev = k.event_codes(events)
     ev, excluded = exclude_flagged(events, ev, exclude)
+    seeds = np.zeros(len(ev), bool)
+    if not include_seeds:
+        ev, seeds = k.leave_out_seeds(events, ev, excluded)
     rec = k.recipients(events)
     who, n = rec.codes, rec.size
-    known = who >= 0
+    known = (who >= 0) & ~seeds
     mail = k.mailing_codes(events)
     ts = k.timestamps_ns(events, required=False)
     hard, _ = k.is_hard_soft(events)
@@ -132,7 +140,7 @@ def recipient_engagement(
             "opted_out": flag(ev == k.OPT_OUT),
         }
     )
-    out.attrs["unattributed"] = int((~known).sum())
+    out.attrs["unattributed"] = int((who < 0).sum())
     out.attrs["excluded"] = excluded
     if "window" in events.attrs:
         out.attrs["window"] = events.attrs["window"]

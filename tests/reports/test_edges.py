@@ -176,3 +176,19 @@ def test_a_bounce_known_only_by_email_counts_with_numeric_ids():
     })  # fmt: skip
     out = bex.bounce_breakdown(ev).iloc[0]
     assert (out["bounces"], out["unique_recipients"], out["rate"]) == (2, 2, 1.0)
+
+
+def test_seed_recipients_get_no_row_unless_asked():
+    ev = pd.DataFrame({
+        "messageId": ["m"] * 4,
+        "RECIPIENT_ID": pd.array(["1", "2", "9", "9"], dtype="str"),
+        "eventType": ["emailSend", "emailSend", "emailSend", "emailOpen"],
+        "Recipient Type": ["Normal", "Normal", "Seed", "Seed"],
+    })  # fmt: skip
+    people = bex.recipient_engagement(ev)
+    assert people["RECIPIENT_ID"].tolist() == ["1", "2"]
+    assert people["mailings_sent"].sum() == bex.funnel(ev)["sent"].sum() == 2
+    assert people.attrs["excluded"] == {"seeds": 2}
+    everyone = bex.recipient_engagement(ev, include_seeds=True)
+    assert everyone["RECIPIENT_ID"].tolist() == ["1", "2", "9"]
+    assert everyone["mailings_opened"].tolist() == [0, 0, 1]
