@@ -97,7 +97,7 @@ def test_event_counts_keeps_missing_event_type():
 # --- funnel -------------------------------------------------------------------------------
 def test_funnel_by_hand(campaign):
     out = bex.funnel(campaign)
-    assert list(out.columns) == ["messageId", *FUNNEL_COLUMNS]
+    assert list(out.columns) == ["messageId", "sent_at", *FUNNEL_COLUMNS]
     m1 = row(out, messageId="m1")
     expected = {
         "sent": 5, "suppressed": 1, "bounced": 2, "hard_bounced": 1, "soft_bounced": 1,
@@ -113,12 +113,24 @@ def test_funnel_by_hand(campaign):
     assert out["sent"].dtype == np.int64 and out["open_rate"].dtype == np.float64
 
 
-def test_funnel_mailing_without_sends_has_nan_rates(campaign):
-    m2 = row(bex.funnel(campaign), messageId="m2")
-    assert (m2["sent"], m2["delivered"], m2["unique_opens"]) == (0, 0, 1)
-    for rate in ("open_rate", "click_rate", "bounce_rate", "opt_out_rate"):
-        assert math.isnan(m2[rate]), rate
-    assert m2["click_to_open"] == 0.0  # 0 clicks / 1 opener: a real zero
+def test_funnel_mailing_without_sends_is_counted_apart_never_a_row(campaign):
+    out = bex.funnel(campaign)
+    assert out["messageId"].astype(str).tolist() == ["m1"]  # m2 has an open, no send
+    assert out.attrs["without_send"] == {
+        "pairs": 1, "suppressed": 1, "opens": 1, "clicks": 0, "bounces": 0, "opt_outs": 0,
+        "complaints": 0,
+    }  # fmt: skip
+    assert any("no send in the frame" in note for note in out.attrs["notes"])
+    assert out["sent_at"].notna().all()
+
+
+def test_funnel_suppressions_only_mailing_has_nan_rates():
+    ev = events_frame([("m1", "r1", "emailSuppressed", 0), ("m1", "r2", "emailSuppressed", 0)])
+    m1 = bex.funnel(ev).iloc[0]
+    assert (m1["sent"], m1["suppressed"], m1["delivered"]) == (0, 2, 0)
+    for rate in ("open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate"):
+        assert math.isnan(m1[rate]), rate
+    assert bex.funnel(ev, bounce_rate="requests").iloc[0]["bounce_rate"] == 0.0
 
 
 def test_funnel_zero_delivered_is_nan_not_error():
@@ -188,9 +200,10 @@ def test_funnel_whole_frame_list_and_time_bucket(campaign):
     assert whole["unique_opens"].iloc[0] == 2  # r1 (both mailings) and r2
     both = bex.funnel(campaign, by=["messageId", "bounceType"])
     assert both["bounced"].sum() == 2
-    by_hour = bex.funnel(campaign, by="hour")
-    assert list(by_hour["hour"]) == [T0, T0 + pd.Timedelta(hours=1), T0 + pd.Timedelta(hours=3)]
-    assert by_hour["gross_opens"].tolist() == [1, 2, 1]  # 08:30 | 09:02, 09:30 | 11:20
+    by_hour = bex.funnel(campaign, by="hour")  # sends are placed by their send time
+    assert list(by_hour["hour"]) == [T0]
+    assert by_hour["gross_opens"].tolist() == [3]  # m1's opens; m2's has no send
+    assert bex.funnel(campaign, by="send_hour")["send_hour"].tolist() == [T0]
     grouper = bex.funnel(campaign, by=pd.Grouper(key="timestamp", freq="D"))
     assert grouper["timestamp"].tolist() == [T0.normalize()]
     # T0 is Monday 2 November: weeks start on the Monday, months on the 1st
@@ -227,15 +240,15 @@ def test_funnel_opens_without_send_and_events_before_send():
     ])  # fmt: skip
     out = bex.funnel(ev, diagnostics=True)
     m1 = out.iloc[0]
-    assert (m1["unique_opens"], m1["unique_clicks"], m1["sent"]) == (2, 1, 1)
-    assert (m1["opens_without_send"], m1["clicks_without_send"]) == (1, 1)
+    assert (m1["unique_opens"], m1["unique_clicks"], m1["sent"]) == (1, 0, 1)
+    assert (m1["opens_without_send"], m1["clicks_without_send"]) == (1, 1)  # r2's pair
     assert m1["events_before_send"] == 1
     assert list(out.columns[-3:]) == [
         "opens_without_send",
         "clicks_without_send",
         "events_before_send",
     ]
-    assert any("1 open events" in note for note in out.attrs["notes"])
+    assert any("1 opens, 1 clicks" in note for note in out.attrs["notes"])
     assert "opens_without_send" not in bex.funnel(ev).columns
 
 
@@ -245,7 +258,7 @@ def test_funnel_recipient_falls_back_to_email():
     extra["Email"] = pd.array([" R1@Example.com", "new@example.com"], dtype="string")
     ev = pd.concat([ev, extra], ignore_index=True)
     m1 = bex.funnel(ev).iloc[0]
-    assert m1["unique_opens"] == 2  # r1 via its email, and new@example.com on its own
+    assert m1["unique_opens"] == 1  # r1 via its email; new@example.com was never sent m1
     # the open matched to r1 has a send; the other one has none
     assert bex.funnel(ev, diagnostics=True).iloc[0]["opens_without_send"] == 1
     no_ids = ev.drop(columns="RECIPIENT_ID")
@@ -517,7 +530,8 @@ def python_funnel(events: pd.DataFrame) -> dict[str, dict[str, int]]:
         if not pd.isna(rid) and not pd.isna(email):
             email_to_id.setdefault(str(email).strip().lower(), "id:" + str(rid))
     sets: dict[str, dict[str, set]] = {}
-    gross: dict[str, dict[str, int]] = {}
+    gross: dict[str, dict[tuple[str, bool], int]] = {}
+    pending: list[tuple[str, str, str]] = []
     for msg, rid, email, event, btype in zip(
         events["messageId"].astype(str), events["RECIPIENT_ID"], events["Email"],
         events["eventType"].astype(str), events["bounceType"], strict=True,
@@ -539,20 +553,31 @@ def python_funnel(events: pd.DataFrame) -> dict[str, dict[str, int]]:
             )
             if kind:
                 s.setdefault(kind, set()).add(who)
-        gross.setdefault(msg, {}).setdefault(event, 0)
-        gross[msg][event] += 1
+        pending.append((msg, who, event))
+    for msg, who, event in pending:
+        was_sent = who in sets[msg].get("emailSend", set())
+        per = gross.setdefault(msg, {})
+        per[(event, was_sent)] = per.get((event, was_sent), 0) + 1
+    # Every count is of sends: events of a (mailing, recipient) without a send count apart,
+    # a suppressed recipient who was also sent counts as sent, a send bounces once (hard first).
     out = {}
     for msg, s in sets.items():
-        get = lambda e, s=s: len(s.get(e, set()))  # noqa: E731
+        sent = s.get("emailSend", set())
+        counted = {e: members & sent for e, members in s.items()}
+        counted["soft"] = counted.get("soft", set()) - counted.get("hard", set())
+        counted["emailSuppressed"] = s.get("emailSuppressed", set()) - sent
+        if not sent and not counted["emailSuppressed"]:
+            continue
+        get = lambda e, c=counted: len(c.get(e, set()))  # noqa: E731
         out[msg] = {
             "sent": get("emailSend"), "suppressed": get("emailSuppressed"),
             "bounced": get("emailBounce"), "hard_bounced": get("hard"),
             "soft_bounced": get("soft"), "unique_opens": get("emailOpen"),
             "unique_clicks": get("emailClick"), "opt_outs": get("emailOptOut"),
-            "gross_opens": gross[msg].get("emailOpen", 0),
-            "gross_clicks": gross[msg].get("emailClick", 0),
+            "gross_opens": gross[msg].get(("emailOpen", True), 0),
+            "gross_clicks": gross[msg].get(("emailClick", True), 0),
         }  # fmt: skip
-        out[msg]["delivered"] = max(out[msg]["sent"] - out[msg]["bounced"], 0)
+        out[msg]["delivered"] = out[msg]["sent"] - out[msg]["bounced"]
     return out
 
 
