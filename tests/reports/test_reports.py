@@ -315,12 +315,16 @@ def test_bounce_breakdown_by_type(campaign):
 
 
 def test_bounce_breakdown_spellings_domain_and_requests():
+    """Sends a-d (a, b, c at x.org; d at example.com), e suppressed. a bounces twice (one
+    bounced send), b soft, c "mailbox full", d with no type."""
     ev = events_frame([
-        ("m1", "a", "emailSend", 0), ("m1", "b", "emailSend", 0), ("m1", "c", "emailSend", 0),
+        ("m1", "a", "emailSend", 0, {"Email": "a@X.org"}),
+        ("m1", "b", "emailSend", 0, {"Email": "b@x.org"}),
+        ("m1", "c", "emailSend", 0, {"Email": "c@x.org "}),
         ("m1", "d", "emailSend", 0), ("m1", "e", "emailSuppressed", 0),
-        ("m1", "a", "emailBounce", 1, {"bounceType": "HardBounce", "Email": "a@X.org"}),
-        ("m1", "a", "emailBounce", 2, {"bounceType": " hard bounce ", "Email": "a@X.org"}),
-        ("m1", "b", "emailBounce", 1, {"bounceType": "SOFT", "Email": "b@x.org"}),
+        ("m1", "a", "emailBounce", 1, {"bounceType": "HardBounce"}),
+        ("m1", "a", "emailBounce", 2, {"bounceType": " hard bounce "}),
+        ("m1", "b", "emailBounce", 1, {"bounceType": "SOFT"}),
         ("m1", "c", "emailBounce", 1, {"bounceType": "mailbox full"}),
         ("m1", "d", "emailBounce", 1),
     ])  # fmt: skip
@@ -328,15 +332,13 @@ def test_bounce_breakdown_spellings_domain_and_requests():
     assert out["bounceType"].astype(object).tolist()[:3] == ["hard", "mailbox full", "soft"]
     assert out["bounceType"].isna().iloc[-1]  # missing type: its own row, not dropped
     hard = row(out, bounceType="hard")
-    assert (hard["bounces"], hard["unique_recipients"], hard["share"]) == (2, 1, 0.4)
-    assert hard["rate"] == pytest.approx(1 / 4)
+    assert (hard["bounces"], hard["unique_recipients"], hard["share"]) == (1, 1, 0.25)
+    assert hard["rate"] == pytest.approx(1 / 4)  # 1 bounced send of 4 sends
     assert bex.bounce_breakdown(ev, bounce_rate="requests")["rate"].iloc[0] == pytest.approx(1 / 5)
     domains = bex.bounce_breakdown(ev, by="domain")
     x = row(domains, domain="x.org")
-    assert (x["bounces"], x["unique_recipients"]) == (3, 2)
-    # four sends to example.com... but a, b bounced from x.org: rate over sends to x.org = 0
-    assert math.isnan(x["rate"])
-    assert row(domains, domain="example.com")["rate"] == pytest.approx(2 / 4)
+    assert (x["bounces"], x["unique_recipients"], x["rate"]) == (3, 3, 1.0)
+    assert row(domains, domain="example.com")["rate"] == 1.0
     funnel = bex.funnel(ev).iloc[0]
     assert (funnel["hard_bounced"], funnel["soft_bounced"], funnel["bounced"]) == (1, 1, 4)
 
@@ -353,7 +355,7 @@ def test_bounce_breakdown_by_mailing_and_day(campaign):
 def test_click_urls_normalized(campaign):
     out = bex.click_urls(campaign)
     assert list(out.columns) == [
-        "clickUrl", "urlDescription", "gross_clicks", "unique_clicks", "click_share",
+        "clickUrl", "urlDescription", "gross_clicks", "unique_clicks", "people", "click_share",
         "unique_click_rate", "first_click", "last_click", "median_time_to_click",
         "unique_first_clicks",
     ]  # fmt: skip
@@ -402,12 +404,16 @@ def test_click_urls_per_mailing_and_no_send():
         ("m2", "r2", "emailClick", 10, {"clickUrl": None}),
     ])  # fmt: skip
     out = bex.click_urls(ev, by="messageId")
-    assert out["messageId"].astype(str).tolist() == ["m1", "m2", "m2"]
-    m2 = out[out["messageId"] == "m2"]
-    assert m2["unique_click_rate"].isna().all()  # nothing delivered in m2
-    assert m2["median_time_to_click"].isna().all()  # no send to measure from
-    assert m2["clickUrl"].isna().sum() == 1  # clicks without a URL: one row, kept
+    assert out["messageId"].astype(str).tolist() == ["m1"]  # m2 was never sent: apart
+    assert out.attrs["without_send"]["clicks"] == 2
     assert out.iloc[0]["median_time_to_click"] == pd.Timedelta(minutes=10)
+    no_url = events_frame([
+        ("m1", "r1", "emailSend", 0), ("m1", "r2", "emailSend", 0),
+        ("m1", "r1", "emailClick", 10, {"clickUrl": None}),
+        ("m1", "r2", "emailBounce", 1, {"bounceType": "Hard"}),
+    ])  # fmt: skip
+    only = bex.click_urls(no_url).iloc[0]  # clicks without a URL: one row, kept
+    assert pd.isna(only["clickUrl"]) and only["unique_click_rate"] == 1.0  # 1 delivered
 
 
 def test_click_urls_needs_click_url(campaign):
@@ -602,17 +608,15 @@ def test_click_urls_agree_with_duckdb(generated):
     sql = """
         WITH s AS (SELECT messageId, RECIPIENT_ID, min(timestamp) AS sent_at FROM ev
                    WHERE eventType = 'emailSend' GROUP BY ALL),
-        b AS (SELECT messageId, count(DISTINCT RECIPIENT_ID) AS n FROM ev
-              WHERE eventType = 'emailBounce' GROUP BY ALL),
-        d AS (SELECT s.messageId,
-                     count(DISTINCT s.RECIPIENT_ID) - coalesce(any_value(b.n), 0) AS delivered
-              FROM s LEFT JOIN b USING (messageId) GROUP BY ALL)
+        b AS (SELECT DISTINCT messageId, RECIPIENT_ID FROM ev WHERE eventType = 'emailBounce'),
+        d AS (SELECT s.messageId, count(*) - count(b.RECIPIENT_ID) AS delivered
+              FROM s LEFT JOIN b USING (messageId, RECIPIENT_ID) GROUP BY ALL)
         SELECT CAST(c.messageId AS VARCHAR) AS messageId, CAST(c.clickUrl AS VARCHAR) AS clickUrl,
                count(*) AS gross_clicks, count(DISTINCT c.RECIPIENT_ID) AS unique_clicks,
                count(DISTINCT c.RECIPIENT_ID) / any_value(d.delivered) AS unique_click_rate,
                min(c.timestamp) AS first_click, max(c.timestamp) AS last_click,
                median(c.timestamp - s.sent_at) AS median_time_to_click
-        FROM ev c LEFT JOIN s USING (messageId, RECIPIENT_ID) LEFT JOIN d USING (messageId)
+        FROM ev c JOIN s USING (messageId, RECIPIENT_ID) JOIN d USING (messageId)
         WHERE c.eventType = 'emailClick' GROUP BY ALL ORDER BY 1, 2
     """
     theirs = con.execute(sql).df()
