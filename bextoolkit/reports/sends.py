@@ -114,9 +114,11 @@ class Sends:
     ts: np.ndarray
     #: Pairs with a suppression and no send, one row each (``by`` keys and ``suppressed_at``).
     suppressed: pd.DataFrame
-    #: Pairs with later events but no send, one row each (``by`` keys, ``first_event_at``,
-    #: counts per event type).
+    #: Pairs with later events but no send, one row each (``by`` keys, ``at``: the first
+    #: such event, counts per event type).
     without_send: pd.DataFrame
+    #: Per event row, whether it is one of those events (in the window).
+    orphan_rows: np.ndarray
     tz: Any = None
     excluded: dict[str, int] = field(default_factory=dict)
     window: str | None = None
@@ -344,6 +346,7 @@ def build(
         ts=ts,
         suppressed=pd.DataFrame(),
         without_send=pd.DataFrame(),
+        orphan_rows=np.isin(ev, _OUTCOMES) & (send_of_row == -1),
         tz=tz,
         excluded=excluded,
         window=_window_note(start, end, n_all - n) if window else None,
@@ -354,8 +357,8 @@ def build(
     built.suppressed = _apart(
         built, (ev == k.SUPPRESSED) & (send_of_row == -1) & in_window, pair, wanted, providers
     )
-    orphan_rows = np.isin(ev, _OUTCOMES) & (send_of_row == -1) & in_window
-    built.without_send = _apart(built, orphan_rows, pair, wanted, providers)
+    built.orphan_rows &= in_window
+    built.without_send = _apart(built, built.orphan_rows, pair, wanted, providers)
     return built
 
 

@@ -71,7 +71,8 @@ def test_recipient_engagement_by_hand():
     assert out["RECIPIENT_ID"].isna().tolist() == [False, False, False, True]
     assert out["Email"].tolist() == ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]
     assert out["mailings_sent"].tolist() == [3, 2, 1, 0]
-    assert out["mailings_opened"].tolist() == [2, 0, 1, 1]
+    assert out["mailings_opened"].tolist() == [2, 0, 1, 0]  # d's open has no send: apart
+    assert out.attrs["without_send"]["opens"] == 1
     assert out["mailings_clicked"].tolist() == [1, 0, 0, 0]
     assert out["first_sent"].iloc[0] == pd.Timestamp("2026-01-01 10:00", tz="UTC")
     assert pd.isna(out["first_sent"].iloc[3])
@@ -85,7 +86,7 @@ def test_recipient_engagement_by_hand():
 def test_recipient_engagement_excludes_machine_opens_and_windows():
     ev = hand_frame()
     clean = recipient_engagement(ev, exclude="machine_opens")
-    assert clean["mailings_opened"].tolist() == [2, 0, 0, 1]
+    assert clean["mailings_opened"].tolist() == [2, 0, 0, 0]
     assert pd.isna(clean["last_open"].iloc[2])
     assert clean.attrs["excluded"] == {"machine_opens": 1}
     # the second week only: r1's m2 send and open, r2's m2 send and bounce
