@@ -51,6 +51,7 @@ from bextoolkit.reports import (
     funnel,
     normalize_url,
     recipient_engagement,
+    sends,
     time_to_engage,
 )
 from bextoolkit.samples import generate_events, write_exports, write_rrde
@@ -120,6 +121,7 @@ __all__ = [
     "plot_timeline",
     "read_events",
     "recipient_engagement",
+    "sends",
     "sftp_host",
     "sync",
     "time_to_engage",

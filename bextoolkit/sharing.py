@@ -21,7 +21,6 @@ import pandas as pd
 from bextoolkit import _html, plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError, redact
 from bextoolkit.reports import quality
-from bextoolkit.reports._kernels import seed_rows
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 __all__ = ["CampaignReport", "render_notebook"]
@@ -48,7 +47,10 @@ class CampaignReport:
     mailings : sequence of str, optional
         ``messageId`` values to keep; default all.
     start, end : str or Timestamp, optional
-        Keep events at or after ``start`` and before ``end`` (naive values read in ``tz``).
+        Show the sends sent at or after ``start`` and before ``end`` (naive values read in
+        ``tz``) with all their later events, as every report's ``start=``/``end=`` does:
+        the report and ``bex.funnel(events, start=..., end=...)`` give the same mailings
+        and totals.
     top_links : int, default 10
         How many links the click table shows.
 
@@ -66,9 +68,13 @@ class CampaignReport:
     end: Any = None
     top_links: int = 10
     _selected: pd.DataFrame = field(init=False, repr=False)
+    _whole: pd.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._selected = _select(self.events, self.mailings, self.start, self.end, self.tz)
+        base = _select(self.events, self.mailings)
+        window = {"start": _moment(self.start, self.tz), "end": _moment(self.end, self.tz)}
+        self._selected = reports.events_of_sends(base, **window)
+        self._whole = reports.funnel(base, by=None, **window)
 
     def __repr__(self) -> str:
         return (
@@ -100,7 +106,7 @@ class CampaignReport:
         ev = self._selected
         charts = _html.Charts()
         funnel = per_mailing(ev)
-        whole = reports.funnel(ev, by=None)
+        whole = self._whole
         parts = [
             f"<h1>{_esc(self.title)}</h1>",
             f"<p class='sub'>{_esc(_date_range(ev, self.tz))} · generated "
@@ -117,7 +123,7 @@ class CampaignReport:
             "<h2>Quality flags</h2>",
             _quality(ev),
             "<h2>Data and conventions</h2>",
-            _provenance(self.events, ev),
+            _provenance(self.events, ev, whole),
             f"<p class='note'>{_esc(_convention_sentence(funnel))}</p>",
         ]
         return "\n".join(parts)
@@ -153,16 +159,16 @@ class CampaignReport:
         out = charts.figure(
             lambda ax: plotting.plot_bounces(breakdown, ax=ax),
             height=1.6 + 0.45 * min(len(breakdown), 15),
-            description="Bounce events per bounce type, most first, with their share; "
+            description="Bounced sends per bounce type, most first, with their share; "
             "the numbers are in the table below.",
-        ) + _html.table(breakdown, caption="Bounces by type")
+        ) + _html.table(breakdown, caption="Bounced sends by type (rate of sends)")
         span = ev["timestamp"].max() - ev["timestamp"].min()
         if span > pd.Timedelta(days=2):
             over_time = reports.bounce_breakdown(ev, by=["day", "bounceType"])
             out += charts.figure(
                 lambda ax: plotting.plot_bounces(over_time, ax=ax),
                 height=3.4,
-                description="Bounce events per day, stacked by bounce type.",
+                description="Bounced sends per day of send, stacked by bounce type.",
             )
             daily = over_time.pivot_table(
                 index="day", columns="bounceType", values="bounces", aggfunc="sum",
@@ -171,11 +177,13 @@ class CampaignReport:
             daily.columns = [str(c) for c in daily.columns]
             out += (
                 "<details><summary>Bounces per day, as a table</summary>"
-                + _html.table(daily.reset_index(), caption="Bounce events per day", tz=self.tz)
+                + _html.table(
+                    daily.reset_index(), caption="Bounced sends per day of send", tz=self.tz
+                )
                 + "</details>"
             )
         shown = by_domain.head(10)
-        caption = f"Top recipient domains by bounces ({len(shown)} of {len(by_domain)})"
+        caption = f"Top recipient domains by bounced sends ({len(shown)} of {len(by_domain)})"
         return out + _html.table(shown, caption=caption)
 
     def _links(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
@@ -250,35 +258,27 @@ class CampaignReport:
 
 
 def per_mailing(events: pd.DataFrame) -> pd.DataFrame:
-    """The funnel per mailing with ``sent_at`` (its first send to a real recipient, as the
-    funnel leaves seed-list sends out), in send order."""
+    """The funnel per mailing (with ``sent_at``, its first send), in send order."""
     funnel = reports.funnel(events)
-    if "messageId" not in funnel.columns or funnel.empty:
+    if "sent_at" not in funnel.columns or funnel.empty:
         return funnel
-    is_send = (events[EVENT_TYPE_COLUMN] == "emailSend").to_numpy(bool) & ~seed_rows(events)
-    sends = events.loc[is_send, ["messageId", "timestamp"]]
-    first = sends.groupby("messageId", observed=True)["timestamp"].min()
-    first.index = first.index.astype(str)
-    sent_at = funnel["messageId"].astype(str).map(first)
-    position = list(funnel.columns).index("sent")
-    funnel.insert(position, "sent_at", pd.to_datetime(sent_at))
-    order = funnel["sent_at"].argsort(kind="stable")  # NaT (no send in the frame) last
+    order = funnel["sent_at"].argsort(kind="stable")
     return funnel.iloc[order].reset_index(drop=True)
 
 
 # --- selection ----------------------------------------------------------------------------
-def _select(
-    events: pd.DataFrame, mailings: Sequence[str] | None, start: Any, end: Any, tz: str
-) -> pd.DataFrame:
-    keep = pd.Series(True, index=events.index)
-    if mailings is not None:
-        keep &= events["messageId"].astype("string").isin([str(m) for m in mailings])
-    for bound, inside in ((start, "ge"), (end, "lt")):
-        if bound is not None:
-            stamp = pd.Timestamp(bound)
-            stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
-            keep &= getattr(events["timestamp"], inside)(stamp)
-    return events[keep]
+def _select(events: pd.DataFrame, mailings: Sequence[str] | None) -> pd.DataFrame:
+    if mailings is None:
+        return events
+    return events[events["messageId"].astype("string").isin([str(m) for m in mailings])]
+
+
+def _moment(bound: Any, tz: str) -> pd.Timestamp | None:
+    """``bound`` as a time; a naive one is read in ``tz``."""
+    if bound is None:
+        return None
+    stamp = pd.Timestamp(bound)
+    return stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
 
 
 # --- pieces of the page -------------------------------------------------------------------
@@ -347,9 +347,9 @@ def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
     )
     distinct = _html.cards(
         [
-            ("People reached", count(people.get("sent", 0))),
-            ("People who opened any mailing", count(people.get("unique_opens", 0))),
-            ("People who clicked any mailing", count(people.get("unique_clicks", 0))),
+            ("People reached", count(people.get("people_reached", 0))),
+            ("People who opened any mailing", count(people.get("people_opened", 0))),
+            ("People who clicked any mailing", count(people.get("people_clicked", 0))),
         ],
         "cards people",
     )
@@ -415,15 +415,23 @@ def _date_range(ev: pd.DataFrame, tz: str) -> str:
     return f"{stamps.min():%Y-%m-%d %H:%M} to {stamps.max():%Y-%m-%d %H:%M} ({tz})"
 
 
-def _provenance(events: pd.DataFrame, selected: pd.DataFrame) -> str:
+def _provenance(events: pd.DataFrame, selected: pd.DataFrame, whole: pd.DataFrame) -> str:
     files = events.attrs.get("files") or []
     skipped = events.attrs.get("skipped_lines") or []
-    lines = [
-        f"{len(selected):,} events shown of {len(events):,} loaded, from {len(files)} file(s); "
-        f"{events.attrs.get('duplicates_dropped', 0):,} duplicate events dropped; "
-        f"{len(skipped):,} bad line(s) skipped."
-    ]
-    out = f"<p>{_esc(lines[0])}</p>"
+    line = (
+        f"{len(selected):,} events of the sends shown, of {len(events):,} loaded, from "
+        f"{len(files)} file(s); {events.attrs.get('duplicates_dropped', 0):,} duplicate events "
+        f"dropped; {len(skipped):,} bad line(s) skipped."
+    )
+    apart = whole.attrs.get("without_send", {})
+    if apart.get("pairs"):
+        line += (
+            f" {apart['opens']:,} opens, {apart['clicks']:,} clicks, {apart['bounces']:,} "
+            f"bounces and {apart['opt_outs']:,} opt-outs of {apart['pairs']:,} "
+            "mailing-recipient pairs have no send in these files: they are counted apart, "
+            "in no number above."
+        )
+    out = f"<p>{_esc(line)}</p>"
     if files:
         table = pd.DataFrame(
             [{"file": redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]

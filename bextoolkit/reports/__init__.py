@@ -48,15 +48,20 @@ from bextoolkit.reports.clicks import click_urls
 from bextoolkit.reports.counts import event_counts
 from bextoolkit.reports.engagement import activity_heatmap, engagement_curve, time_to_engage
 from bextoolkit.reports.funnel import CONVENTIONS, FUNNEL_COLUMNS, funnel
+from bextoolkit.reports.providers import PROVIDER_DOMAINS, PROVIDERS, provider_of
 from bextoolkit.reports.quality import flag_bot_clicks, flag_machine_opens
 from bextoolkit.reports.recipients import RECIPIENT_COLUMNS, recipient_engagement
+from bextoolkit.reports.sends import SEND_COLUMNS, events_of_sends, sends
 from bextoolkit.reports.urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.reports.user_agents import classify_user_agents, client_mix
 
 __all__ = [
     "CONVENTIONS",
     "FUNNEL_COLUMNS",
+    "PROVIDERS",
+    "PROVIDER_DOMAINS",
     "RECIPIENT_COLUMNS",
+    "SEND_COLUMNS",
     "TRACKING_PARAMS",
     "Comparison",
     "activity_heatmap",
@@ -67,10 +72,13 @@ __all__ = [
     "compare",
     "engagement_curve",
     "event_counts",
+    "events_of_sends",
     "flag_bot_clicks",
     "flag_machine_opens",
     "funnel",
     "normalize_url",
+    "provider_of",
     "recipient_engagement",
+    "sends",
     "time_to_engage",
 ]

@@ -165,4 +165,3 @@ def _extreme(
 def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
     values = pd.DatetimeIndex(ns.view("M8[ns]"))
     return values.tz_localize("UTC").tz_convert(tz) if tz is not None else values
-

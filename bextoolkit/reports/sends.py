@@ -666,3 +666,34 @@ def match_groups(groups: k.Groups, table: pd.DataFrame, by: k.By) -> np.ndarray:
     labelled = groups.keys.assign(_group=np.arange(groups.n))
     merged = keys.reset_index(drop=True).merge(labelled, on=names, how="left", sort=False)
     return merged["_group"].fillna(-1).to_numpy(np.int64)
+
+
+def events_of_sends(
+    events: pd.DataFrame,
+    *,
+    include_seeds: bool = False,
+    start: k.Moment = None,
+    end: k.Moment = None,
+) -> pd.DataFrame:
+    """The events that belong to a send sent in ``start <= time < end``: the sends and
+    everything that followed them, whenever it happened.
+
+    Every report run on the result without a window gives the numbers the same report
+    gives on ``events`` with the window; events of no send are left out (a report with the
+    window counts them in ``attrs["without_send"]``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({
+    ...     "messageId": ["m1", "m1", "m2", "m2"], "RECIPIENT_ID": ["1", "1", "1", "1"],
+    ...     "eventType": ["emailSend", "emailOpen", "emailSend", "emailOpen"],
+    ...     "timestamp": pd.to_datetime(["2026-01-01", "2026-01-09", "2026-01-08",
+    ...                                  "2026-01-09"], utc=True)})
+    >>> events_of_sends(ev, end="2026-01-05")["messageId"].tolist()
+    ['m1', 'm1']
+    """
+    built = build(events, include_seeds=include_seeds, start=start, end=end)
+    out = events[built.send_of_row >= 0]
+    out.attrs = {**events.attrs, **built.attrs()}
+    return out
