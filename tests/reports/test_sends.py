@@ -20,7 +20,12 @@ import bextoolkit as bex
 from bextoolkit.reports import FUNNEL_COLUMNS, SEND_COLUMNS
 from bextoolkit.samples import campaigns as samples
 
-COUNTS = [c for c in FUNNEL_COLUMNS if not c.endswith(("_rate", "_to_open")) and not c.startswith("people")]  # fmt: skip
+#: The funnel's counts of sends (rates and people do not add up over groups).
+COUNTS = [
+    c
+    for c in FUNNEL_COLUMNS
+    if not c.endswith(("_rate", "_to_open")) and not c.startswith("people")
+]
 
 
 def two_mailings_to_100_people() -> pd.DataFrame:
@@ -32,12 +37,14 @@ def two_mailings_to_100_people() -> pd.DataFrame:
             domain = "gmail.com" if i % 2 else "example.org"
             email = {"Email": f"p{i}@{domain}"}
             rows.append((m, f"{i + 1}", "emailSend", minutes, email))
+            hard = {**email, "bounceType": "Hard"}
+            link = {**email, "clickUrl": "https://shop.example/"}
             if i in (10, 11):
-                rows.append((m, f"{i + 1}", "emailBounce", minutes + 1, {**email, "bounceType": "Hard"}))  # fmt: skip
+                rows.append((m, f"{i + 1}", "emailBounce", minutes + 1, hard))
             if 20 <= i < 30:
                 rows.append((m, f"{i + 1}", "emailOpen", minutes + 30, email))
             if 20 <= i < 24:
-                rows.append((m, f"{i + 1}", "emailClick", minutes + 31, {**email, "clickUrl": "https://shop.example/"}))  # fmt: skip
+                rows.append((m, f"{i + 1}", "emailClick", minutes + 31, link))
     return events_frame(rows)
 
 
@@ -82,7 +89,8 @@ def test_sends_by_hand():
         ("m2", "r4", "emailSuppressed", 0),
     ])  # fmt: skip
     s = bex.sends(ev)
-    assert list(s.columns) == [c for c in SEND_COLUMNS if c not in ("messageName", "subjectLine", "mailingType")]  # fmt: skip
+    mailing_text = ("messageName", "subjectLine", "mailingType")  # not in these events
+    assert list(s.columns) == [c for c in SEND_COLUMNS if c not in mailing_text]
     assert s["messageId"].astype(str).tolist() == ["m1"] * 3
     assert s["RECIPIENT_ID"].tolist() == ["r1", "r2", "r3"]
     assert s["domain"].astype(str).tolist() == ["example.com"] * 3
@@ -315,7 +323,9 @@ def small_accounts(draw) -> pd.DataFrame:
         r = draw(st.sampled_from(["1", "2", "3", "4", "5"]))
         event = draw(st.sampled_from(EVENTS))
         minute = draw(st.integers(-60, 60 * 24 * 40))
-        extra = {"bounceType": draw(st.sampled_from(["Hard", "Soft", None]))} if event == "emailBounce" else {}  # fmt: skip
+        extra = {}
+        if event == "emailBounce":
+            extra["bounceType"] = draw(st.sampled_from(["Hard", "Soft", None]))
         extra["Email"] = f"{r}@{draw(st.sampled_from(['gmail.com', 'x.org']))}"
         rows.append((m, r, event, minute, extra))
     if not rows:
