@@ -206,7 +206,12 @@ def funnel(
         + ("counted." if include_seeds else "left out.")
     )
     table, suppressed = built.table, built.suppressed
-    both = pd.concat([table, suppressed.rename(columns={"at": "sent_at"})], ignore_index=True)
+    both = table
+    if len(suppressed):  # requests that were not sent: their groups count them
+        keys = [c for c in table.columns if c in suppressed.columns or c == "sent_at"]
+        both = pd.concat(
+            [table[keys], suppressed.rename(columns={"at": "sent_at"})[keys]], ignore_index=True
+        )
     groups = group_sends(both, by)
     n_sends = len(table)
     out = groups.keys.copy()

@@ -101,7 +101,9 @@ def recipient_engagement(
     1            2              1                0
     """
     k.require_columns(events, [EVENT_TYPE_COLUMN], what="recipient_engagement")
-    built = build(events, exclude=exclude, include_seeds=include_seeds, start=start, end=end)
+    built = build(
+        events, exclude=exclude, include_seeds=include_seeds, start=start, end=end, times=True
+    )
     rec, table, who = built.recipients, built.table, built.recipient
     n = rec.size
     scope = (built.send_of_row >= 0) | built.orphan_rows  # rows of a send, or of no send

@@ -87,6 +87,10 @@ _OUTCOMES: Final = (k.OPEN, k.CLICK, k.BOUNCE, k.OPT_OUT, k.COMPLAINT)
 
 _NEVER: Final = np.iinfo(np.int64).max
 
+#: Per event code (and -1 as the last entry), whether it is one of :data:`_OUTCOMES`.
+_IS_OUTCOME: Final = np.isin(np.arange(len(schema.EVENT_CODES) + 1), _OUTCOMES)
+_IS_OUTCOME[-1] = False
+
 
 @dataclass
 class Sends:
@@ -112,6 +116,8 @@ class Sends:
     mailing: np.ndarray
     #: Per event row, the time (int64 ns UTC, NaT as int64 min).
     ts: np.ndarray
+    #: Per event row, its ``messageId`` code (0 without the column, -1 when missing).
+    row_mailing: np.ndarray
     #: Pairs with a suppression and no send, one row each (``by`` keys and ``suppressed_at``).
     suppressed: pd.DataFrame
     #: Pairs with later events but no send, one row each (``by`` keys, ``at``: the first
@@ -287,6 +293,7 @@ def build(
     start: k.Moment = None,
     end: k.Moment = None,
     flags: bool = False,
+    times: bool = False,
     describe: bool = False,
     by: k.By = None,
     columns: Sequence[str] = (),
@@ -296,7 +303,8 @@ def build(
 
     ``describe``: every descriptive column of :func:`sends` (ids as text, e-mails, names);
     else only the outcomes, ``sent_at`` and what ``by`` and ``columns`` need.
-    ``flags``: count flagged machine opens and bot clicks per send.
+    ``flags``: count flagged machine opens and bot clicks per send. ``times``: the first
+    and last open and click of each send.
     """
     k.require_columns(events, [EVENT_TYPE_COLUMN], what="building sends")
     ev = k.event_codes(events)
@@ -331,7 +339,10 @@ def build(
     table = pd.DataFrame(index=pd.RangeIndex(n))
     recipient, mailing = keys % width, keys // width
     table["recipient_code"] = recipient
-    _outcomes(table, events, ev, ts, send_of_row, first_at, machine, bot, flags)
+    _outcomes(
+        table, events, ev, ts, send_of_row, first_at, machine, bot, flags=flags,
+        times=times or describe,
+    )  # fmt: skip
     tz = _tz(events)
     table.insert(0, "sent_at", _as_time(first_at, tz))
     built = Sends(
@@ -344,9 +355,10 @@ def build(
         recipients=rec,
         mailing=mailing,
         ts=ts,
+        row_mailing=mail,
         suppressed=pd.DataFrame(),
         without_send=pd.DataFrame(),
-        orphan_rows=np.isin(ev, _OUTCOMES) & (send_of_row == -1),
+        orphan_rows=_IS_OUTCOME[ev] & (send_of_row == -1),
         tz=tz,
         excluded=excluded,
         window=_window_note(start, end, n_all - n) if window else None,
@@ -430,45 +442,51 @@ def _outcomes(
     sent_at: np.ndarray,
     machine: np.ndarray,
     bot: np.ndarray,
+    *,
     flags: bool,
+    times: bool,
 ) -> None:
-    """Add what followed each send: bounce, opens, clicks, opt-out, complaint, times."""
+    """Add what followed each send: bounce, opens, clicks, opt-out, complaint (and their
+    times when ``times``), read from the rows of each send other than the send itself."""
     n = len(table)
-    mine = send_of_row >= 0
+    rows = np.flatnonzero((send_of_row >= 0) & (ev >= 0) & (ev != k.SEND))
+    send, kind, at = send_of_row[rows], ev[rows], ts[rows]
 
     def count(where: np.ndarray) -> np.ndarray:
-        return np.bincount(send_of_row[mine & where], minlength=n).astype(np.int64)
+        return np.bincount(send[where], minlength=n).astype(np.int64)
 
-    hard, soft = k.is_hard_soft(events)
-    bounce = ev == k.BOUNCE
-    kind = np.where(
-        count(bounce & hard) > 0,
-        1,
-        np.where(count(bounce & soft) > 0, 2, np.where(count(bounce) > 0, 3, 0)),
-    )
-    table["bounced"] = pd.Categorical.from_codes(kind, categories=BOUNCE_KINDS)
-    opens, clicks = count(ev == k.OPEN), count(ev == k.CLICK)
+    bounce = kind == k.BOUNCE
+    worst = np.zeros(n, np.int8)  # 0 none; then the kind with the lowest rank wins
+    if bounce.any():
+        classes = pd.Series(np.full(int(bounce.sum()), pd.NA, object))
+        if "bounceType" in events.columns:
+            classes = k.bounce_classes(events["bounceType"].take(rows[bounce])).astype(object)
+        rank = np.where(classes == "hard", 1, np.where(classes == "soft", 2, 3)).astype(np.int8)
+        worst[:] = 4
+        np.minimum.at(worst, send[bounce], rank)
+        worst[worst == 4] = 0
+    table["bounced"] = pd.Categorical.from_codes(worst, categories=BOUNCE_KINDS)
+    opens, clicks = count(kind == k.OPEN), count(kind == k.CLICK)
     table["opened"] = opens > 0
     table["clicked"] = clicks > 0
-    table["opted_out"] = count(ev == k.OPT_OUT) > 0
-    table["complained"] = count(ev == k.COMPLAINT) > 0
+    table["opted_out"] = count(kind == k.OPT_OUT) > 0
+    table["complained"] = count(kind == k.COMPLAINT) > 0
     table["opens"] = opens
     table["clicks"] = clicks
     if flags:
-        table["machine_opens"] = count(machine)
-        table["bot_clicks"] = count(bot)
-    tz = _tz(events)
-    for code, word in ((k.OPEN, "open"), (k.CLICK, "click")):
-        rows = mine & (ev == code) & (ts != k.NAT)
-        table[f"first_{word}"] = _as_time(_extreme(send_of_row[rows], ts[rows], n, first=True), tz)
-        table[f"last_{word}"] = _as_time(_extreme(send_of_row[rows], ts[rows], n, first=False), tz)
+        table["machine_opens"] = count(machine[rows])
+        table["bot_clicks"] = count(bot[rows])
+    if times:
+        tz = _tz(events)
+        for code, word in ((k.OPEN, "open"), (k.CLICK, "click")):
+            mine = (kind == code) & (at != k.NAT)
+            for first, name in ((True, f"first_{word}"), (False, f"last_{word}")):
+                table[name] = _as_time(_extreme(send[mine], at[mine], n, first=first), tz)
     if flags:
         table["opened_by_machine_only"] = table["opened"] & (table["machine_opens"] == opens)
         table["clicked_by_bot_only"] = table["clicked"] & (table["bot_clicks"] == clicks)
-    own = np.flatnonzero(mine)
-    early = (ev[own] >= 0) & (ev[own] != k.SEND) & (ts[own] != k.NAT)
-    early &= ts[own] < sent_at[send_of_row[own]]
-    table["events_before_send"] = np.bincount(send_of_row[own][early], minlength=n).astype(np.int64)
+    early = (at != k.NAT) & (at < sent_at[send])
+    table["events_before_send"] = count(early)
 
 
 def _extreme(who: np.ndarray, ts: np.ndarray, n: int, *, first: bool) -> np.ndarray:
@@ -534,7 +552,7 @@ def describe_rows(
                 continue
             values = per_recipient.array.take(recipient, allow_fill=True)
         elif name in MAILING_COLUMNS:
-            per_mailing = _per_mailing(events, name)
+            per_mailing = _per_mailing(built, name)
             if per_mailing is None:
                 continue
             values = per_mailing.array.take(mailing, allow_fill=True)
@@ -554,21 +572,30 @@ def first_rows(codes: np.ndarray, has: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _per_mailing(events: pd.DataFrame, name: str) -> pd.Series | None:
+def _per_mailing(built: Sends, name: str) -> pd.Series | None:
     """Per ``messageId`` code, the first non-missing ``name`` (``mailingType`` falls back
     to ``originatedFrom`` values that are mailing types); None when the events lack it."""
+    events = built.events
     if name in events.columns:
         source = events[name]
     elif name == "mailingType" and "originatedFrom" in events.columns:
-        source = events["originatedFrom"].astype("string").str.strip()
-        source = source.where(source.isin(schema.MAILING_TYPES).fillna(False))
+        source = _mailing_types(events["originatedFrom"])
         if source.isna().all():
             return None
     else:
         return None
-    mail = k.mailing_codes(events)
+    mail = built.row_mailing
     found = first_rows(mail, source.notna().to_numpy(bool), int(mail.max(initial=-1)) + 1)
     return pd.Series(source.array.take(found, allow_fill=True)).astype("string")
+
+
+def _mailing_types(values: pd.Series) -> pd.Series:
+    """The values that name a mailing type (:data:`schema.MAILING_TYPES`), else missing,
+    worked out once per distinct value."""
+    uniques, codes = k._categories_and_codes(values)
+    types = pd.Index(schema.MAILING_TYPES)
+    lookup = np.append(types.get_indexer([str(u).strip() for u in uniques]), -1)
+    return pd.Series(pd.Categorical.from_codes(lookup[codes], categories=types), index=values.index)
 
 
 def _apart(
