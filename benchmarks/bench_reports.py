@@ -308,7 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     con.execute("SET threads TO 2")
     con.register("events", events)
     questions = [
-        ("sends", lambda: bex.reports.sends(events), lambda: con.execute(DUCK_SENDS).df()),
+        (
+            "sends",
+            lambda: bex.reports.sends(events, flags=False),
+            lambda: con.execute(DUCK_SENDS).df(),
+        ),
         ("funnel", lambda: bex.funnel(events), lambda: duck_funnel(con)),
         (
             "funnel_by_domain",

@@ -304,8 +304,9 @@ def email_domains(events: pd.DataFrame) -> pd.Series:
     """The lower-cased part of ``Email`` after the last ``@`` (missing when none), as category."""
     require_columns(events, ["Email"], what=f"by={DOMAIN!r}")
     uniques, codes = _categories_and_codes(events["Email"])
-    domains = pd.Series(uniques.astype(object), dtype="string").str.strip().str.lower()
-    domains = domains.str.extract(r"@([^@]*)$", expand=False)  # also on no rows at all
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(uniques.astype(object), pa.string())))
+    found = pc.extract_regex(text, r"@(?P<domain>[^@]*)$").field("domain")
+    domains = pd.Series(found.to_pandas(types_mapper=pd.ArrowDtype), dtype="string")
     domains = domains.mask(domains == "")
     cats = pd.Index(domains.dropna().unique())
     lookup = np.append(cats.get_indexer(domains.astype(object)), -1)
