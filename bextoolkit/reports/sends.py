@@ -349,7 +349,7 @@ def build(
     table["recipient_code"] = recipient
     _outcomes(
         table, events, ev, ts, send_of_row, first_at, machine, bot, flags=flags,
-        times=times or describe,
+        times=times or describe, left_out=list(excluded),
     )  # fmt: skip
     tz = _tz(events)
     table.insert(0, "sent_at", _as_time(first_at, tz))
@@ -453,9 +453,12 @@ def _outcomes(
     *,
     flags: bool,
     times: bool,
+    left_out: Sequence[str] = (),
 ) -> None:
     """Add what followed each send: bounce, opens, clicks, opt-out, complaint (and their
-    times when ``times``), read from the rows of each send other than the send itself."""
+    times when ``times``), read from the rows of each send other than the send itself.
+    ``left_out``: the flag counts (``"machine_opens"``, ``"bot_clicks"``) whose events
+    ``ev`` no longer counts."""
     n = len(table)
     rows = np.flatnonzero((send_of_row >= 0) & (ev >= 0) & (ev != k.SEND))
     send, kind, at = send_of_row[rows], ev[rows], ts[rows]
@@ -481,18 +484,21 @@ def _outcomes(
     table["complained"] = count(kind == k.COMPLAINT) > 0
     table["opens"] = opens
     table["clicks"] = clicks
-    if flags:
-        table["machine_opens"] = count(machine[rows])
-        table["bot_clicks"] = count(bot[rows])
+    if flags:  # flagged events count here even when exclude= leaves them out of the rest
+        mine = send_of_row >= 0
+        table["machine_opens"] = np.bincount(send_of_row[machine & mine], minlength=n)
+        table["bot_clicks"] = np.bincount(send_of_row[bot & mine], minlength=n)
     if times:
         tz = _tz(events)
         for code, word in ((k.OPEN, "open"), (k.CLICK, "click")):
             mine = (kind == code) & (at != k.NAT)
             for first, name in ((True, f"first_{word}"), (False, f"last_{word}")):
                 table[name] = _as_time(_extreme(send[mine], at[mine], n, first=first), tz)
-    if flags:
-        table["opened_by_machine_only"] = table["opened"] & (table["machine_opens"] == opens)
-        table["clicked_by_bot_only"] = table["clicked"] & (table["bot_clicks"] == clicks)
+    if flags:  # every open (click) flagged: no other open (click) of the send counted
+        for word, flagged, counted in (("opened_by_machine_only", "machine_opens", opens),
+                                       ("clicked_by_bot_only", "bot_clicks", clicks)):  # fmt: skip
+            others = counted if flagged in left_out else counted - table[flagged].to_numpy()
+            table[word] = (table[flagged].to_numpy() > 0) & (others == 0)
     early = (at != k.NAT) & (at < sent_at[send])
     table["events_before_send"] = count(early)
 
