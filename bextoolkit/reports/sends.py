@@ -420,7 +420,14 @@ def _flags(
 
 
 def _flag(events: pd.DataFrame, column: str, compute: Any) -> np.ndarray:
-    values = events[column] if column in events.columns else compute(events)[column]
+    """The flag column of the events, else computed with the quality defaults (without
+    the all-links rule when the frame has no ``clickUrl`` to apply it to)."""
+    if column in events.columns:
+        values = events[column]
+    elif compute is flag_bot_clicks and "clickUrl" not in events.columns:
+        values = compute(events, all_links_seconds=None)[column]
+    else:
+        values = compute(events)[column]
     return values.fillna(False).to_numpy(dtype=bool)
 
 
