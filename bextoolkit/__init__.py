@@ -30,6 +30,7 @@ from bextoolkit.jobs import Channel, ColumnSpec, JobDefinition
 from bextoolkit.plotting import (
     plot_bounces,
     plot_click_urls,
+    plot_deliverability,
     plot_engagement,
     plot_funnel,
     plot_heatmap,
@@ -122,6 +123,7 @@ __all__ = [
     "parse_export_name",
     "plot_bounces",
     "plot_click_urls",
+    "plot_deliverability",
     "plot_engagement",
     "plot_funnel",
     "plot_heatmap",

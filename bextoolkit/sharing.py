@@ -21,6 +21,7 @@ import pandas as pd
 from bextoolkit import _html, plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError, redact
 from bextoolkit.reports import quality
+from bextoolkit.reports.deliverability import provider_notes
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 __all__ = ["CampaignReport", "render_notebook"]
@@ -111,11 +112,13 @@ class CampaignReport:
             f"<h1>{_esc(self.title)}</h1>",
             f"<p class='sub'>{_esc(_date_range(ev, self.tz))} · generated "
             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by bextoolkit</p>",
-            _headline(funnel, whole),
+            _headline(funnel, whole, complaints_known=_has_complaints(ev)),
             "<h2>Funnel per mailing</h2>",
             self._mailings(funnel, charts),
             "<h2>Bounces</h2>",
             self._bounces(ev, charts),
+            "<h2>Mailbox providers</h2>",
+            self._providers(ev, charts),
             "<h2>Top links</h2>",
             self._links(ev, charts),
             "<h2>When people engage</h2>",
@@ -185,6 +188,50 @@ class CampaignReport:
         shown = by_domain.head(10)
         caption = f"Top recipient domains by bounced sends ({len(shown)} of {len(by_domain)})"
         return out + _html.table(shown, caption=caption)
+
+    def _providers(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
+        """Gmail's, Yahoo's and Microsoft's published limits, per provider and week."""
+        table = reports.deliverability(ev, tz=self.tz)
+        if table.empty:
+            return "<p>No sends in these events.</p>"
+        known = _has_complaints(ev)
+        metric = "complaint_rate" if known else "hard_bounce_rate"
+        what = "spam-complaint rate" if known else "hard-bounce rate"
+        chart = charts.figure(
+            lambda ax: plotting.plot_deliverability(table, metric=metric, ax=ax),
+            height=3.4,
+            description=f"The {what} of each mailbox provider per week of send"
+            + (", with dashed lines at Gmail's 0.1 % and Gmail's and Yahoo's 0.3 %." if known
+               else "; the files carry no complaint events, so the complaint rate is unknown.")
+            + " The numbers are in the table below.",
+        )  # fmt: skip
+        late_opt_out = reports.mailed_after_opt_out(ev)
+        late_bounce = reports.mailed_after_hard_bounce(ev)
+        crossed = table[table["status"] != ("ok" if known else "complaints unknown")]
+        columns = ["period", "provider", "sends", "delivered", "hard_bounce_rate",
+                   "complaint_rate", "opt_out_rate", "peak_daily_sends", "status"]  # fmt: skip
+        labels = {"period": "Week of send", "peak_daily_sends": "Most sends in a day"}
+        weeks = _html.table(table[columns], labels=labels, tz=self.tz,
+                            caption="Every provider and week")  # fmt: skip
+        out = (
+            "<p>"
+            + _esc(
+                f"{len(late_opt_out):,} send(s) reached people more than 2 days after they "
+                f"opted out, and {len(late_bounce):,} reached people after a hard bounce "
+                "(Gmail and Yahoo require an unsubscribe to be honoured within 2 days; the "
+                "lists, one row per send: bex.mailed_after_opt_out(events) and "
+                "bex.mailed_after_hard_bounce(events), as in notebook 06-list-hygiene)."
+            )
+            + "</p>"
+            + chart
+        )
+        if len(crossed):
+            caption = f"Weeks over a published limit ({len(crossed):,})"
+            out += _html.table(crossed[columns], labels=labels, tz=self.tz, caption=caption)
+        out += f"<details><summary>Every provider and week ({len(table):,})</summary>"
+        out += f"{weeks}</details>"
+        notes = " ".join(provider_notes(known))
+        return out + f"<p class='note'>{_esc(notes)}</p>"
 
     def _links(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
         if not (ev[EVENT_TYPE_COLUMN] == "emailClick").any():
@@ -310,7 +357,8 @@ def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
 
 def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
     """Sums of the per-mailing counts and the rates of those sums (totals over totals)."""
-    counts = ("sent", "delivered", "unique_opens", "unique_clicks", "bounced", "opt_outs")
+    counts = ("sent", "delivered", "unique_opens", "unique_clicks", "bounced", "opt_outs",
+              "complaints")  # fmt: skip
     totals: dict[str, float] = {c: int(funnel[c].sum()) for c in counts if c in funnel.columns}
 
     def rate(num: str, den: str) -> float:
@@ -322,11 +370,17 @@ def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
         click_to_open=rate("unique_clicks", "unique_opens"),
         bounce_rate=rate("bounced", "sent"),
         opt_out_rate=rate("opt_outs", "delivered"),
+        complaint_rate=rate("complaints", "delivered"),
     )
     return totals
 
 
-def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
+def _has_complaints(events: pd.DataFrame) -> bool:
+    """Whether the files carry spam-complaint events at all (RRDE's "Reply Abuse")."""
+    return bool((events[EVENT_TYPE_COLUMN].astype(str) == "emailComplaint").any())
+
+
+def _headline(funnel: pd.DataFrame, whole: pd.DataFrame, *, complaints_known: bool) -> str:
     totals = funnel_totals(funnel) if len(funnel) else {}
     people = whole.iloc[0] if len(whole) else pd.Series(dtype=object)
 
@@ -343,6 +397,11 @@ def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
             ("Click rate", _rate(totals.get("click_rate"))),
             ("Click-to-open", _rate(totals.get("click_to_open"))),
             ("Bounce rate", _rate(totals.get("bounce_rate"))),
+            ("Opt-out rate", _rate(totals.get("opt_out_rate"))),
+            (
+                "Complaint rate",
+                _rate(totals.get("complaint_rate")) if complaints_known else "unknown",
+            ),
         ]
     )
     distinct = _html.cards(

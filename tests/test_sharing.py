@@ -91,9 +91,10 @@ def test_the_page_is_standalone_and_its_charts_are_named(page):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert page.count("<main>") == 1
     svgs = re.findall(r"<svg[^>]*>", page)
-    assert len(svgs) == 2 * 6  # funnel, bounces, bounces per day, links, engagement, heatmap
+    # funnel, bounces, bounces per day, providers, links, engagement, heatmap
+    assert len(svgs) == 2 * 7
     assert all("role='img'" in tag and "aria-labelledby" in tag for tag in svgs)
-    assert page.count("<figcaption>") == 6
+    assert page.count("<figcaption>") == 7
     assert "<text" in page  # text kept as text, not drawn as shapes
 
 

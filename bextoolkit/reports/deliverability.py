@@ -161,7 +161,7 @@ def deliverability(
         for r, c in zip(out["complaint_rate"], out["mailed_after_opt_out"], strict=True)
     ]
     out.attrs = built.attrs()
-    out.attrs["notes"] = [*out.attrs["notes"], *_notes(has_complaints)]
+    out.attrs["notes"] = [*out.attrs["notes"], *provider_notes(has_complaints)]
     out.attrs["freq"] = freq
     return out
 
@@ -187,7 +187,9 @@ def _status(rate: float, late: int, known: bool) -> str:
     return "ok" if known else "complaints unknown"
 
 
-def _notes(has_complaints: bool) -> list[str]:
+def provider_notes(has_complaints: bool) -> list[str]:
+    """What the events cannot show (SPF, DKIM, DMARC) and, without complaint events, that
+    the complaint rate is unknown: sentences for a report."""
     notes = [
         "SPF, DKIM and DMARC, which Gmail, Yahoo and Microsoft require of bulk senders, are "
         "in the messages' headers and DNS, not in the events: check them in the providers' "

@@ -201,3 +201,22 @@ def test_segments_cover_every_person_once():
     )
     engaged = seg[seg["segment"] == "engaged"]
     assert (engaged["last_genuine_open"].notna() | engaged["last_click"].notna()).all()
+
+
+def test_the_report_has_a_mailbox_providers_section():
+    page = bex.CampaignReport(provider_weeks()).to_html()
+    assert "<h2>Mailbox providers</h2>" in page
+    assert "Weeks over a published limit (2)" in page  # Google, both weeks
+    assert "complaints over 0.3 %" in page and "0.40%" in page
+    assert "SPF, DKIM and DMARC" in page
+    tiles = page[page.index("class='cards'") : page.index("class='cards people'")]
+    assert "Opt-out rate" in tiles and "Complaint rate" in tiles
+    bex_only = provider_weeks()
+    bex_only = bex_only[bex_only["eventType"] != "emailComplaint"]
+    plain = bex.CampaignReport(bex_only).to_html()
+    tiles = plain[plain.index("class='cards'") : plain.index("class='cards people'")]
+    assert "<b>unknown</b>Complaint rate" in tiles
+    assert "the complaint rate is unknown" in plain
+    late = bex.CampaignReport(opt_outs_and_bounces()).to_html()
+    assert "1 send(s) reached people more than 2 days after they opted out" in late
+    assert "and 3 reached people after a hard bounce" in late
