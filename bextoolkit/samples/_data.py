@@ -237,6 +237,4 @@ BATCH_SERIES: Final = tuple(
     m for m in MAILINGS if m[0] not in ("Welcome series #1", "Cart reminder")
 )
 #: The daily programs (Programs / AutoResponder) of a realistic account, taken in turn.
-PROGRAM_SERIES: Final = tuple(
-    m for m in MAILINGS if m[0] in ("Welcome series #1", "Cart reminder")
-)
+PROGRAM_SERIES: Final = tuple(m for m in MAILINGS if m[0] in ("Welcome series #1", "Cart reminder"))
