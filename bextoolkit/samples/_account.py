@@ -505,7 +505,8 @@ def _complaints(
     provider = sim.provider_codes(rcp)[s.person[delivered]].astype(np.int64)
     week = _weeks(s.t[delivered])
     group = provider * 1_000_000 + (week - (week.min() if len(week) else 0))
-    order = np.lexsort((rng.random(len(group)), group))
+    shuffled = rng.permutation(len(group))
+    order = shuffled[np.argsort(group[shuffled], kind="stable")]  # random within each group
     group = group[order]
     uniq, start, size = np.unique(group, return_index=True, return_counts=True)
     want = np.floor(rate * size + 0.5)
