@@ -313,7 +313,7 @@ def _draw_fates(
 ) -> _Sends:
     m = len(t)
     by_type, by_hour = factors
-    type_factor = np.array([by_type[x["mailingType"]] for x in mailings])
+    type_factor = np.array([by_type[x["mailingType"]] for x in mailings], dtype=float)
     factor = type_factor[mail] * by_hour[(t // HOUR) % 24] if m else np.empty(0)
     hard = t >= dead_at[person]
     soft = ~hard & (rng.random(m) < _SOFT_RATE)
@@ -424,7 +424,7 @@ def _events_of(
     kind: np.ndarray,
 ) -> list[dict]:
     """Every event of the sends that went out (``s`` holds only those)."""
-    n_links = np.array([len(m["links"]) for m in mailings])
+    n_links = np.array([len(m["links"]) for m in mailings], dtype=np.int64)
     link_base = np.r_[0, np.cumsum(n_links)[:-1]].astype(np.int64)
     doc = rcp.text[s.person].astype(np.int8)
     delivered = ~s.hard & ~s.soft

@@ -385,3 +385,12 @@ def test_realistic_accounts_are_reproducible_and_readable(tmp_path):
     files = write_exports(a.events, str(tmp_path), file_format="PSV")
     back = read_events(str(tmp_path))
     assert len(back) == len(a.events) - len(_of(a.events, "emailComplaint")) and files
+
+
+@pytest.mark.parametrize("kwargs", [{"n_recipients": 0}, {"n_mailings": 0}, {"days": 0.2}])
+def test_tiny_accounts_are_frames_of_the_same_shape(kwargs):
+    small = generate_campaign(realistic=True, **{"n_recipients": 200, **kwargs})
+    reference = generate_campaign(n_recipients=0)
+    assert list(small.events.columns) == list(reference.events.columns)
+    assert small.events["timestamp"].is_monotonic_increasing
+    assert all(table.empty for table in small.planted.values())
