@@ -3,8 +3,9 @@
 :mod:`.campaigns` simulates a database and its mailings and writes them as export files;
 :mod:`.delimited` is the one writer of delimited text (also used by the sandbox);
 :mod:`._simulation` and :mod:`._data` hold the simulation and its value pools;
-:mod:`._account` the realistic account (``generate_campaign(realistic=True)``): months of
-mailings to one list with suppression, daily programs, complaints and planted faults.
+:mod:`._account` (with :mod:`._plants` and :mod:`._sends`) the realistic account
+(``generate_campaign(realistic=True)``): months of mailings to one list with suppression,
+daily programs, complaints and planted faults.
 """
 
 from __future__ import annotations

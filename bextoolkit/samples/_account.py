@@ -7,14 +7,13 @@ earlier than every hard bounce and opt-out of the same person's earlier sends (s
 person and time, an exclusive running minimum). That equals sending mailing by mailing in
 time order, because a send that did not go out was later than a suppression that did.
 
-Plants change the fate of a few chosen people before that pass and record the truth
-from the final events (after the window cut), so the tables say exactly what is there.
+Plants (:mod:`._plants`) change the fate of a few chosen people before that pass; the
+candidate-send table and its per-person helpers are in :mod:`._sends`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -23,12 +22,22 @@ import pandas as pd
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.samples import _data as pools
 from bextoolkit.samples import _simulation as sim
-
-HOUR: Final = sim.MS_PER_HOUR
-DAY: Final = 24 * HOUR
-WEEK: Final = 7 * DAY
-#: 1970-01-05, the first Monday of the epoch: weeks run Monday to Sunday, in UTC.
-_MONDAY: Final = 4 * DAY
+from bextoolkit.samples._plants import (
+    ComplaintSurge,
+    Plants,
+    apply_plants,
+    choose_plants,
+    read_truth,
+)
+from bextoolkit.samples._sends import (
+    DAY,
+    HOUR,
+    NEVER,
+    Sends,
+    earlier_minimum,
+    group_starts,
+    weeks,
+)
 
 #: How much more (or less) likely a person is to open and click, by mailing type.
 TYPE_ENGAGEMENT: Final = {
@@ -50,72 +59,16 @@ ENGAGEMENT_CEILING: Final = 0.48
 SEND_HOURS: Final = tuple(range(6, 21))
 #: Mailing types sent every day under one messageId.
 DAILY_TYPES: Final = ("Programs", "AutoResponder")
-#: How long a planted person's opt-out or hard bounce is honoured before it is lost.
-PLANT_HONOURED_MS: Final = 3 * DAY
 
 _INVALID_SHARE = 0.015  # addresses that bounce hard on their first send
 _DEAD_MEAN_DAYS = 3650.0  # other addresses die at this mean age (about 10 % a year)
 _SOFT_RATE = 0.01
 _MPP_OPEN_PROB = 0.6
-_PLANT_MPP_OPEN_PROB = 0.9
 _OPT_OUT = {"opener": 0.0012, "other": 0.0003}
 _CLICK = {"opener": 0.16, "text": 0.03, "blind": 0.005}
 _DAILY_SHARE = 0.3  # of the database, over the whole window, each person once
 _SHARES = {"SendExperience": (0.6, 0.95), "ABTest": (0.6, 0.95), "AMG": (0.1, 0.3)}
 _DURATION_H = {"SendExperience": (1.0, 3.0), "ABTest": (1.0, 3.0), "AMG": (0.5, 1.0)}
-_NEVER = np.iinfo(np.int64).max // 4
-
-
-@dataclass(frozen=True)
-class ComplaintSurge:
-    """A mailbox provider whose spam complaints rise from one week on (a plant).
-
-    Parameters
-    ----------
-    provider : str
-        One of ``"Google"``, ``"Yahoo"``, ``"Microsoft"``, ``"Apple"``, ``"other"``.
-    since : str or pandas.Timestamp
-        A day; the surge starts on the Monday (00:00 UTC) of its week.
-    rate : float
-        Complaints per delivered send in every week of the surge (at least this: the
-        count is rounded up), default 0.6 % (Gmail's and Yahoo's limit is 0.3 %).
-    """
-
-    provider: str
-    since: str | pd.Timestamp
-    rate: float = 0.006
-
-
-@dataclass(frozen=True)
-class Plants:
-    """What to plant; every count 0 and no surge is a clean account."""
-
-    mailed_after_opt_out: int = 0
-    mailed_after_hard_bounce: int = 0
-    machine_opens_only: int = 0
-    complaint_surge: ComplaintSurge | None = None
-
-
-#: The truth tables' columns, by key of ``Campaign.planted``.
-PLANTED_COLUMNS: Final = {
-    "mailed_after_opt_out": (
-        "messageId", "RECIPIENT_ID", "Email", "opted_out_at", "sent_at", "lag",
-    ),
-    "mailed_after_hard_bounce": (
-        "messageId", "RECIPIENT_ID", "Email", "bounced_at", "sent_at", "lag",
-    ),
-    "machine_opens_only": (
-        "RECIPIENT_ID", "Email", "domain", "provider", "machine_opens", "sends",
-    ),
-    "complaint_surge": (
-        "provider", "week", "sends", "delivered", "complaints", "complaint_rate",
-    ),
-}  # fmt: skip
-
-
-def empty_planted() -> dict[str, pd.DataFrame]:
-    """The truth of a clean account: every table, without rows."""
-    return {key: pd.DataFrame(columns=list(cols)) for key, cols in PLANTED_COLUMNS.items()}
 
 
 def check_factors(
@@ -141,24 +94,6 @@ def check_factors(
     return types, hours
 
 
-def check_plants(plants: Plants) -> None:
-    for name in ("mailed_after_opt_out", "mailed_after_hard_bounce", "machine_opens_only"):
-        value = getattr(plants, name)
-        if not isinstance(value, (int, np.integer)) or value < 0:
-            raise BexConfigError(f"plant_{name}={value!r}: give a whole number, 0 or more")
-    surge = plants.complaint_surge
-    if surge is not None:
-        if surge.provider not in pools.PROVIDERS:
-            raise BexConfigError(
-                f"plant_complaint_surge: provider {surge.provider!r} is unknown; "
-                f"use one of {list(pools.PROVIDERS)}"
-            )
-        if not 0 < surge.rate <= 1:
-            raise BexConfigError(
-                f"plant_complaint_surge: rate={surge.rate} must be above 0 and at most 1"
-            )
-
-
 # --- the schedule -----------------------------------------------------------------------------
 def plan_account(
     rng: np.random.Generator, types: Sequence[str], start_ms: int, end_ms: int, id_base: int
@@ -178,12 +113,8 @@ def plan_account(
         if mailing_type in DAILY_TYPES:
             series = pools.PROGRAM_SERIES[n_daily % len(pools.PROGRAM_SERIES)]
             n_daily += 1
-            begin, duration, share, send_type = (
-                start_ms,
-                end_ms - start_ms,
-                _DAILY_SHARE,
-                "Triggered",
-            )
+            begin, duration = start_ms, end_ms - start_ms
+            share, send_type = _DAILY_SHARE, "Triggered"
         else:
             rank = int(np.searchsorted(batch, index))
             other = pools.BATCH_SERIES[int(rng.integers(len(pools.BATCH_SERIES)))]
@@ -229,77 +160,6 @@ def _candidate_sends(
     return np.concatenate(people), np.concatenate(mails), np.concatenate(times)
 
 
-def _group_starts(person: np.ndarray) -> np.ndarray:
-    """True where a new person begins in an array sorted by person."""
-    starts = np.ones(len(person), dtype=bool)
-    starts[1:] = person[1:] != person[:-1]
-    return starts
-
-
-def _earlier_minimum(person: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per row, the minimum of ``values`` over the same person's earlier rows (sorted)."""
-    running = pd.Series(values).groupby(person).cummin().to_numpy()
-    out = np.empty_like(values)
-    out[0:1] = _NEVER
-    out[1:] = running[:-1]
-    out[_group_starts(person)] = _NEVER
-    return out
-
-
-@dataclass
-class _Sends:
-    """Candidate sends, sorted by person and time, and what follows each."""
-
-    person: np.ndarray
-    mail: np.ndarray
-    t: np.ndarray
-    hard: np.ndarray
-    t_hard: np.ndarray
-    soft: np.ndarray
-    t_soft: np.ndarray
-    genuine: np.ndarray
-    t_open: np.ndarray
-    machine: np.ndarray
-    t_machine: np.ndarray
-    quits: np.ndarray
-    t_quit: np.ndarray
-
-    def take(self, index: np.ndarray) -> _Sends:
-        return _Sends(**{k: v[index] for k, v in vars(self).items()})
-
-
-def _choose_plants(
-    rng: np.random.Generator, rcp: sim.Recipients, s: _Sends, plants: Plants, end_ms: int
-) -> dict[str, np.ndarray]:
-    """Distinct people for each plant, with sends late enough for the plant to show."""
-    starts = np.flatnonzero(_group_starts(s.person))
-    first_t = s.t[starts]
-    sizes = np.diff(np.r_[starts, len(s.t)])
-    last_t = s.t[starts + sizes - 1]
-    second_t = np.where(sizes > 1, s.t[np.minimum(starts + 1, len(s.t) - 1)], _NEVER)
-    who = s.person[starts]
-    clean = ~rcp.suppressed[who]
-    late = last_t > first_t + PLANT_HONOURED_MS + 7 * HOUR
-    eligible = {
-        "mailed_after_opt_out": clean & late,
-        "mailed_after_hard_bounce": clean & late & (second_t > first_t + 60_000),
-        "machine_opens_only": clean & (first_t < end_ms - HOUR),
-    }
-    taken = np.zeros(rcp.n, dtype=bool)
-    chosen: dict[str, np.ndarray] = {}
-    for name, ok in eligible.items():
-        count = int(getattr(plants, name))
-        pool = who[ok & ~taken[who]]
-        if count > len(pool):
-            raise BexConfigError(
-                f"plant_{name}={count}: only {len(pool)} people can carry it (they need "
-                "sends more than 3 days apart); give more days, mailings or recipients"
-            )
-        chosen[name] = np.sort(rng.choice(pool, size=count, replace=False))
-        taken[chosen[name]] = True
-    return chosen
-
-
 def _draw_fates(
     rng: np.random.Generator,
     rcp: sim.Recipients,
@@ -310,7 +170,7 @@ def _draw_fates(
     dead_at: np.ndarray,
     engagement: np.ndarray,
     factors: tuple[dict[str, float], np.ndarray],
-) -> _Sends:
+) -> Sends:
     m = len(t)
     by_type, by_hour = factors
     type_factor = np.array([by_type[x["mailingType"]] for x in mailings], dtype=float)
@@ -327,7 +187,7 @@ def _draw_fates(
     p_quit = np.where(genuine, _OPT_OUT["opener"], _OPT_OUT["other"])
     quits = delivered & (rng.random(m) < p_quit)
     t_quit = np.where(genuine, t_open, t) + sim._lognormal_ms(rng, 45, 1.2, m).astype(np.int64)
-    return _Sends(
+    return Sends(
         person=person, mail=mail, t=t, hard=hard,
         t_hard=t + (1000 + rng.exponential(20_000, m)).astype(np.int64),
         soft=soft, t_soft=t + (rng.uniform(0.5, 8.0, m) * HOUR).astype(np.int64),
@@ -336,51 +196,14 @@ def _draw_fates(
     )  # fmt: skip
 
 
-def _apply_plants(
-    rng: np.random.Generator, s: _Sends, chosen: Mapping[str, np.ndarray], n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Change the chosen people's fates; return (kind per person, honour start, honour end).
-
-    kind: 0 none, 1 opt-out plant, 2 hard-bounce plant, 3 machine-opens-only plant.
-    """
-    kind = np.zeros(n, dtype=np.int8)
-    for code, name in enumerate(chosen, start=1):
-        kind[chosen[name]] = code
-    row_kind = kind[s.person]
-    planted = row_kind > 0
-    s.quits[planted] = False
-    first = _group_starts(s.person)
-    # opt-out plant: delivered first send, opted out 5 min - 6 h later
-    opt_first = first & (row_kind == 1)
-    s.hard[row_kind == 1] = False
-    s.soft[opt_first] = False
-    s.quits[opt_first] = True
-    s.t_quit[opt_first] = s.t[opt_first] + rng.integers(5 * 60_000, 6 * HOUR, opt_first.sum())
-    # hard-bounce plant: an address dead from the first send on, bouncing within 30 s
-    s.hard[row_kind == 2] = True
-    s.soft[row_kind == 2] = False
-    s.t_hard[row_kind == 2] = s.t[row_kind == 2] + rng.integers(1000, 30_000, (row_kind == 2).sum())
-    # machine-opens-only plant: never a genuine open, a click or an opt-out; first send lands
-    three = row_kind == 3
-    s.hard[three] = False
-    s.soft[three & first] = False
-    s.genuine[three] = False
-    s.machine[three] = ~s.soft[three] & (rng.random(three.sum()) < _PLANT_MPP_OPEN_PROB)
-    honour_from = np.full(n, _NEVER, dtype=np.int64)
-    honour_from[kind == 1] = s.t_quit[opt_first]
-    hard_first = first & (row_kind == 2)
-    honour_from[kind == 2] = s.t_hard[hard_first]
-    return kind, honour_from, honour_from + np.where(honour_from < _NEVER, PLANT_HONOURED_MS, 0)
-
-
 def _survivors(
-    s: _Sends, kind: np.ndarray, honour_from: np.ndarray, honour_to: np.ndarray
+    s: Sends, kind: np.ndarray, honour_from: np.ndarray, honour_to: np.ndarray
 ) -> np.ndarray:
     """Which candidate sends go out: none after a hard bounce or an opt-out (but plants)."""
-    stop = np.minimum(np.where(s.hard, s.t_hard, _NEVER), np.where(s.quits, s.t_quit, _NEVER))
+    stop = np.minimum(np.where(s.hard, s.t_hard, NEVER), np.where(s.quits, s.t_quit, NEVER))
     row_kind = kind[s.person]
-    stop[(row_kind == 1) | (row_kind == 2)] = _NEVER  # their suppression is lost later
-    keep = s.t < _earlier_minimum(s.person, stop)
+    stop[(row_kind == 1) | (row_kind == 2)] = NEVER  # their suppression is lost later
+    keep = s.t < earlier_minimum(s.person, stop)
     lo, hi = honour_from[s.person], honour_to[s.person]
     return keep & ~((s.t > lo) & (s.t <= hi))
 
@@ -420,7 +243,7 @@ def _events_of(
     rng: np.random.Generator,
     rcp: sim.Recipients,
     mailings: Sequence[dict],
-    s: _Sends,
+    s: Sends,
     kind: np.ndarray,
 ) -> list[dict]:
     """Every event of the sends that went out (``s`` holds only those)."""
@@ -483,14 +306,10 @@ def _events_of(
     return parts
 
 
-def _weeks(t: np.ndarray) -> np.ndarray:
-    return (t - _MONDAY) // WEEK
-
-
 def _complaints(
     rng: np.random.Generator,
     rcp: sim.Recipients,
-    s: _Sends,
+    s: Sends,
     rate: float,
     surge: ComplaintSurge | None,
     end_ms: int,
@@ -503,7 +322,7 @@ def _complaints(
     """
     delivered = np.flatnonzero(~s.hard & ~s.soft)
     provider = sim.provider_codes(rcp)[s.person[delivered]].astype(np.int64)
-    week = _weeks(s.t[delivered])
+    week = weeks(s.t[delivered])
     group = provider * 1_000_000 + (week - (week.min() if len(week) else 0))
     shuffled = rng.permutation(len(group))
     order = shuffled[np.argsort(group[shuffled], kind="stable")]  # random within each group
@@ -511,7 +330,7 @@ def _complaints(
     uniq, start, size = np.unique(group, return_index=True, return_counts=True)
     want = np.floor(rate * size + 0.5)
     if surge is not None:
-        since = _weeks(np.array([sim.to_epoch_ms(surge.since)]))[0]
+        since = weeks(np.array([sim.to_epoch_ms(surge.since)]))[0]
         g_provider, g_week = uniq // 1_000_000, uniq % 1_000_000 + (week.min() if len(week) else 0)
         hot = (g_provider == pools.PROVIDERS.index(surge.provider)) & (g_week >= since)
         want = np.where(hot, np.ceil(surge.rate * size - 1e-9), want)
@@ -542,7 +361,7 @@ def _ensure_genuine_opens(
     lonely = has_open & ~has_genuine & (kind != 3)
     rows = np.flatnonzero(mpp & lonely[ev["rec"]])
     rows = rows[np.lexsort((ev["t"][rows], ev["rec"][rows]))]
-    firsts = rows[_group_starts(ev["rec"][rows])] if len(rows) else rows
+    firsts = rows[group_starts(ev["rec"][rows])] if len(rows) else rows
     o = ev["t"][firsts]
     extra = sim.select_events(ev, firsts)
     extra["t"] = o + np.minimum(HOUR, (end_ms - o) // 2)
@@ -555,7 +374,7 @@ def _ensure_genuine_opens(
         pair = ev["mail"][sends].astype(np.int64) * rcp.n + ev["rec"][sends]
         sends = sends[~np.isin(pair, bounced)]
         sends = sends[np.lexsort((ev["t"][sends], ev["rec"][sends]))]
-        sends = sends[_group_starts(ev["rec"][sends])] if len(sends) else sends
+        sends = sends[group_starts(ev["rec"][sends])] if len(sends) else sends
         fix = sim.select_events(ev, sends)
         fix["kind"][:] = sim.OPEN
         fix["t"] = np.minimum(fix["t"] + 5000, end_ms - 1)
@@ -601,8 +420,8 @@ def simulate_account(
     s = _draw_fates(
         rng, rcp, mailings, person[order], mail[order], t[order], dead_at, engagement, factors
     )
-    chosen = _choose_plants(rng, rcp, s, plants, end_ms)
-    kind, honour_from, honour_to = _apply_plants(rng, s, chosen, n)
+    chosen = choose_plants(rng, rcp, s, plants, end_ms)
+    kind, honour_from, honour_to = apply_plants(rng, s, chosen, n)
     s = s.take(_survivors(s, kind, honour_from, honour_to))
     parts = [suppressed, *_events_of(rng, rcp, mailings, s, kind)]
     parts.append(_complaints(rng, rcp, s, complaint_rate, plants.complaint_surge, end_ms))
@@ -610,91 +429,5 @@ def simulate_account(
     ev = sim.select_events(ev, ev["t"] < end_ms)
     ev = _ensure_genuine_opens(ev, rcp, kind, end_ms)
     ev = sim.select_events(ev, np.argsort(ev["t"], kind="stable"))
-    planted = _truth(ev, rcp, mailings, kind, honour_from, plants.complaint_surge)
+    planted = read_truth(ev, rcp, mailings, kind, honour_from, plants.complaint_surge)
     return mailings, ev, planted
-
-
-def _times(ms: np.ndarray) -> pd.Series:
-    return pd.Series(pd.to_datetime(ms, unit="ms", utc=True).as_unit("us"))
-
-
-def _people(rcp: sim.Recipients, rec: np.ndarray) -> dict[str, pd.Series]:
-    import pyarrow as pa
-
-    rec_arr = pa.array(rec)
-    return {
-        "RECIPIENT_ID": pd.Series(rcp.recipient_id.take(rec_arr).to_pylist(), dtype="string"),
-        "Email": pd.Series(rcp.email.take(rec_arr).to_pylist(), dtype="string"),
-    }
-
-
-def _truth(
-    ev: Mapping[str, np.ndarray],
-    rcp: sim.Recipients,
-    mailings: Sequence[dict],
-    kind: np.ndarray,
-    honour_from: np.ndarray,
-    surge: ComplaintSurge | None,
-) -> dict[str, pd.DataFrame]:
-    """The planted tables, read from the final events."""
-    ids = np.array([m["messageId"] for m in mailings], dtype=object)
-    planted = empty_planted()
-    send = ev["kind"] == sim.SEND
-    for code, key, when in ((1, "mailed_after_opt_out", "opted_out_at"),
-                            (2, "mailed_after_hard_bounce", "bounced_at")):  # fmt: skip
-        rows = np.flatnonzero(send & (kind[ev["rec"]] == code))
-        rows = rows[ev["t"][rows] > honour_from[ev["rec"][rows]]]
-        rows = rows[np.lexsort((ev["t"][rows], ev["rec"][rows]))]
-        rec = ev["rec"][rows]
-        at, sent = _times(honour_from[rec]), _times(ev["t"][rows])
-        planted[key] = pd.DataFrame(
-            {"messageId": pd.Series(ids[ev["mail"][rows]], dtype="string"),
-             **_people(rcp, rec), when: at, "sent_at": sent, "lag": sent - at}
-        )  # fmt: skip
-    machine = (ev["kind"] == sim.OPEN) & (ev["agent"] == sim._MPP_AGENT_IDX)
-    who = np.flatnonzero(kind == 3)
-    domains = np.array(rcp.domain_names, dtype=object)
-    planted["machine_opens_only"] = pd.DataFrame(
-        {
-            **_people(rcp, who),
-            "domain": pd.Series(domains[rcp.domain[who]], dtype="string"),
-            "provider": pd.Series(
-                np.array(pools.PROVIDERS, dtype=object)[sim.provider_codes(rcp)[who]],
-                dtype="string",
-            ),
-            "machine_opens": np.bincount(ev["rec"][machine], minlength=rcp.n)[who],
-            "sends": np.bincount(ev["rec"][send], minlength=rcp.n)[who],
-        }
-    )
-    if surge is not None:
-        planted["complaint_surge"] = _surge_truth(ev, rcp, surge)
-    return planted
-
-
-def _surge_truth(
-    ev: Mapping[str, np.ndarray], rcp: sim.Recipients, surge: ComplaintSurge
-) -> pd.DataFrame:
-    """Per week of the surge: the provider's sends, delivered sends, complaints and rate."""
-    pair = ev["mail"].astype(np.int64) * rcp.n + ev["rec"]
-    send = ev["kind"] == sim.SEND
-    target = sim.provider_codes(rcp)[ev["rec"]] == pools.PROVIDERS.index(surge.provider)
-    since = _weeks(np.array([sim.to_epoch_ms(surge.since)]))[0]
-    rows = np.flatnonzero(send & target & (_weeks(ev["t"]) >= since))
-    sends = pd.DataFrame({"week": _weeks(ev["t"][rows]), "pair": pair[rows]})
-    sends["delivered"] = ~np.isin(sends["pair"], pair[ev["kind"] == sim.BOUNCE])
-    sends["complaints"] = np.isin(sends["pair"], pair[ev["kind"] == sim.COMPLAINT])
-    table = sends.groupby("week").agg(
-        sends=("pair", "size"), delivered=("delivered", "sum"), complaints=("complaints", "sum")
-    )
-    table = table.reset_index()
-    week = _times(table["week"].to_numpy() * WEEK + _MONDAY)
-    return pd.DataFrame(
-        {
-            "provider": pd.Series(surge.provider, index=table.index, dtype="string"),
-            "week": week,
-            "sends": table["sends"].astype(np.int64),
-            "delivered": table["delivered"].astype(np.int64),
-            "complaints": table["complaints"].astype(np.int64),
-            "complaint_rate": table["complaints"] / table["delivered"],
-        }
-    )

@@ -46,13 +46,15 @@ from bextoolkit import schema
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.samples import _account as account
 from bextoolkit.samples import _simulation as sim
-from bextoolkit.samples._account import (
-    HOUR_ENGAGEMENT,
-    PLANTED_COLUMNS,
-    TYPE_ENGAGEMENT,
-    ComplaintSurge,
-)
+from bextoolkit.samples._account import HOUR_ENGAGEMENT, TYPE_ENGAGEMENT
 from bextoolkit.samples._data import PROVIDER_DOMAINS, PROVIDERS
+from bextoolkit.samples._plants import (
+    PLANTED_COLUMNS,
+    ComplaintSurge,
+    Plants,
+    check_plants,
+    empty_planted,
+)
 from bextoolkit.samples._readme import samples_readme
 from bextoolkit.samples.delimited import TIMESTAMP_FORMATS, encode_rows, header_line, write_text
 
@@ -142,7 +144,7 @@ class Campaign:
     events: pd.DataFrame
     mailings: pd.DataFrame
     recipients: pd.DataFrame
-    planted: dict[str, pd.DataFrame] = field(default_factory=account.empty_planted)
+    planted: dict[str, pd.DataFrame] = field(default_factory=empty_planted)
 
 
 def generate_campaign(
@@ -284,7 +286,7 @@ def generate_campaign(
     columns = sim.check_database_columns(database_columns)
     if days <= 0:
         raise BexConfigError(f"days={days}: give a positive window length")
-    plants = account.Plants(
+    plants = Plants(
         mailed_after_opt_out=plant_mailed_after_opt_out,
         mailed_after_hard_bounce=plant_mailed_after_hard_bounce,
         machine_opens_only=plant_machine_opens_only,
@@ -341,12 +343,12 @@ def _generate_account(
     mailing_types: Sequence[str] | None,
     complaint_rate: float,
     factors: tuple[dict[str, float], np.ndarray],
-    plants: account.Plants,
+    plants: Plants,
 ) -> Campaign:
     """``generate_campaign(realistic=True)``: see there."""
     if not 0 <= complaint_rate <= 1:
         raise BexConfigError(f"complaint_rate={complaint_rate}: give a share from 0 to 1")
-    account.check_plants(plants)
+    check_plants(plants)
     types = account.account_types(n_mailings, mailing_types)
     rng = np.random.default_rng(seed)
     start_ms = sim.to_epoch_ms(start)
