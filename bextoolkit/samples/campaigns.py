@@ -32,6 +32,7 @@ What the simulation does (all vectorised with numpy; no Python loop per event):
 
 from __future__ import annotations
 
+import inspect
 import logging
 import posixpath
 import zipfile
@@ -369,25 +370,8 @@ def _generate_account(
     )
 
 
-def generate_events(
-    *,
-    n_recipients: int = 1000,
-    n_mailings: int = 4,
-    start: str | pd.Timestamp = "2026-11-02T08:00:00Z",
-    days: float = 1.0,
-    seed: int = 0,
-    database_columns: Sequence[str] | None = None,
-    mailing_types: Sequence[str] | None = None,
-    realistic: bool = False,
-    complaint_rate: float | None = None,
-    engagement_by_type: Mapping[str, float] | None = None,
-    engagement_by_hour: Sequence[float] | None = None,
-    plant_mailed_after_opt_out: int = 0,
-    plant_mailed_after_hard_bounce: int = 0,
-    plant_machine_opens_only: int = 0,
-    plant_complaint_surge: ComplaintSurge | None = None,
-) -> pd.DataFrame:
-    """The events frame of :func:`generate_campaign` (same parameters), nothing else.
+def generate_events(**options: Any) -> pd.DataFrame:
+    """The events frame of :func:`generate_campaign` (the same keyword parameters), nothing else.
 
     Examples
     --------
@@ -397,23 +381,12 @@ def generate_events(
     >>> events["eventId"].is_unique
     True
     """
-    return generate_campaign(
-        n_recipients=n_recipients,
-        n_mailings=n_mailings,
-        start=start,
-        days=days,
-        seed=seed,
-        database_columns=database_columns,
-        mailing_types=mailing_types,
-        realistic=realistic,
-        complaint_rate=complaint_rate,
-        engagement_by_type=engagement_by_type,
-        engagement_by_hour=engagement_by_hour,
-        plant_mailed_after_opt_out=plant_mailed_after_opt_out,
-        plant_mailed_after_hard_bounce=plant_mailed_after_hard_bounce,
-        plant_machine_opens_only=plant_machine_opens_only,
-        plant_complaint_surge=plant_complaint_surge,
-    ).events
+    return generate_campaign(**options).events
+
+
+generate_events.__signature__ = inspect.signature(generate_campaign).replace(  # type: ignore[attr-defined]
+    return_annotation=pd.DataFrame
+)
 
 
 def mailing_type_of(events: pd.DataFrame, *, column: str = MAILING_TYPE_COLUMN) -> pd.Series:
