@@ -610,6 +610,10 @@ def write_exports(
 
 def _without_rrde_only_events(events: pd.DataFrame) -> pd.DataFrame:
     """The events without complaints and replies, which BEX has no event type for."""
+    column = schema.EVENT_TYPE_COLUMN if schema.EVENT_TYPE_COLUMN in events.columns else "code"
+    dtype = events[column].dtype if column in events.columns else None
+    if isinstance(dtype, pd.CategoricalDtype) and not set(dtype.categories) & set(_NOT_IN_BEX):
+        return events  # nothing to look for, row by row
     rrde_only = _event_codes(events).isin(_NOT_IN_BEX).fillna(False).to_numpy()
     if rrde_only.any():
         counts = _event_codes(events)[rrde_only].value_counts()
