@@ -188,3 +188,36 @@ DATABASE_COLUMNS: Final = (
     "LoyaltyTier",
     "SignupDate",
 )
+
+# --- realistic accounts (generate_campaign(realistic=True)) ---------------------------------
+#: The mailbox provider of each webmail domain (domain.md, section 9); every other domain,
+#: corporate ones included, is "other".
+PROVIDER_DOMAINS: Final = {
+    "Google": ("gmail.com", "googlemail.com"),
+    "Yahoo": ("yahoo.com", "aol.com", "ymail.com", "yahoo.co.uk", "rocketmail.com"),
+    "Microsoft": ("outlook.com", "hotmail.com", "live.com", "msn.com"),
+    "Apple": ("icloud.com", "me.com", "mac.com"),
+}
+PROVIDERS: Final = (*PROVIDER_DOMAINS, "other")
+
+#: The domains of a realistic account, as (domain, weight, kind) like :data:`DOMAINS`: those,
+#: and every other domain of each mailbox provider.
+ACCOUNT_DOMAINS: Final = (
+    *DOMAINS,
+    ("googlemail.com", 2, "gmail"),
+    ("ymail.com", 1, "yahoo"),
+    ("rocketmail.com", 1, "yahoo"),
+    ("live.com", 2, "microsoft"),
+    ("msn.com", 1, "microsoft"),
+    ("mac.com", 1, "apple"),
+)
+
+#: The recurring batch mailings of a realistic account: (messageName, subjectLine, slug).
+#: Every third batch mailing is "Weekly Deals"; the others take these names in turn, so
+#: each name is used by many mailings on different dates.
+WEEKLY_DEALS: Final = ("Weekly Deals", "This week's deals: up to 50% off, until Sunday", "weekly")
+BATCH_SERIES: Final = tuple(
+    m for m in MAILINGS if m[0] not in ("Welcome series #1", "Cart reminder")
+)
+#: The daily programs (Programs / AutoResponder) of a realistic account, taken in turn.
+PROGRAM_SERIES: Final = tuple(m for m in MAILINGS if m[0] in ("Welcome series #1", "Cart reminder"))
