@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from bextoolkit import schema
+
 #: (first name as written, ASCII form for the e-mail address)
 FIRST_NAMES: Final = (
     ("Emma", "emma"), ("Liam", "liam"), ("Olivia", "olivia"), ("Noah", "noah"),
@@ -192,13 +194,11 @@ DATABASE_COLUMNS: Final = (
 # --- realistic accounts (generate_campaign(realistic=True)) ---------------------------------
 #: The mailbox provider of each webmail domain (domain.md, section 9); every other domain,
 #: corporate ones included, is "other".
+PROVIDERS: Final = schema.PROVIDERS
+#: Each provider's consumer domains (the one map in :data:`bextoolkit.schema.PROVIDER_DOMAINS`).
 PROVIDER_DOMAINS: Final = {
-    "Google": ("gmail.com", "googlemail.com"),
-    "Yahoo": ("yahoo.com", "aol.com", "ymail.com", "yahoo.co.uk", "rocketmail.com"),
-    "Microsoft": ("outlook.com", "hotmail.com", "live.com", "msn.com"),
-    "Apple": ("icloud.com", "me.com", "mac.com"),
+    p: tuple(d for d, q in schema.PROVIDER_DOMAINS.items() if q == p) for p in PROVIDERS[:-1]
 }
-PROVIDERS: Final = (*PROVIDER_DOMAINS, "other")
 
 #: The domains of a realistic account, as (domain, weight, kind) like :data:`DOMAINS`: those,
 #: and every other domain of each mailbox provider.
