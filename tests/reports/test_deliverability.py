@@ -220,3 +220,65 @@ def test_the_report_has_a_mailbox_providers_section():
     late = bex.CampaignReport(opt_outs_and_bounces()).to_html()
     assert "1 send(s) reached people more than 2 days after they opted out" in late
     assert "and 3 reached people after a hard bounce" in late
+
+
+# --- planted accounts: what the generator hides, the reports find exactly -------------------
+@pytest.fixture(scope="module")
+def planted():
+    from bextoolkit.samples import ComplaintSurge, generate_campaign
+
+    return generate_campaign(
+        n_recipients=2000, n_mailings=30, days=120, seed=21, realistic=True,
+        plant_mailed_after_opt_out=6, plant_mailed_after_hard_bounce=4,
+        plant_machine_opens_only=7,
+        plant_complaint_surge=ComplaintSurge("Yahoo", "2026-12-14", rate=0.006),
+    )  # fmt: skip
+
+
+def _pairs(frame: pd.DataFrame) -> list[tuple[str, str, pd.Timestamp]]:
+    rows = zip(frame["messageId"].astype(str), frame["RECIPIENT_ID"].astype(str),
+               pd.to_datetime(frame["sent_at"], utc=True), strict=True)  # fmt: skip
+    return sorted(rows)
+
+
+def test_planted_offending_sends_are_found_exactly(planted):
+    truth = planted.planted
+    assert len(truth["mailed_after_opt_out"]) > 0 and len(truth["mailed_after_hard_bounce"]) > 0
+    found = bex.mailed_after_opt_out(planted.events)
+    assert _pairs(found) == _pairs(truth["mailed_after_opt_out"])
+    found = bex.mailed_after_hard_bounce(planted.events)
+    assert _pairs(found) == _pairs(truth["mailed_after_hard_bounce"])
+
+
+def test_planted_machine_opens_only_people_are_found_exactly(planted):
+    seg = bex.segments(planted.events)
+    machine_only = seg.loc[seg["segment"] == "machine opens only", "RECIPIENT_ID"]
+    want = planted.planted["machine_opens_only"]["RECIPIENT_ID"].astype(str)
+    assert sorted(machine_only) == sorted(want)
+    assert not seg["segment"].isin(["engaged"]).loc[seg["RECIPIENT_ID"].isin(want)].any()
+
+
+def test_planted_complaint_surge_is_found_exactly(planted):
+    d = bex.deliverability(planted.events, freq="W")
+    over = d[d["status"].str.contains("0.3 %")]
+    surge = planted.planted["complaint_surge"]
+    assert len(surge) >= 3 and set(surge["provider"]) == {"Yahoo"}
+    got = over[["provider", "period", "complaints"]].astype({"provider": str})
+    want = surge[["provider", "week", "complaints"]].rename(columns={"week": "period"})
+    got = got.assign(period=got["period"].dt.strftime("%Y-%m-%d")).reset_index(drop=True)
+    want = want.assign(period=pd.to_datetime(want["period"], utc=True).dt.strftime("%Y-%m-%d"))
+    pd.testing.assert_frame_equal(
+        got, want.reset_index(drop=True).astype(got.dtypes.to_dict()), check_dtype=False
+    )
+
+
+def test_a_clean_realistic_account_has_nothing_to_find():
+    from bextoolkit.samples import generate_campaign
+
+    clean = generate_campaign(n_recipients=1500, n_mailings=20, days=90, seed=22, realistic=True)
+    assert bex.mailed_after_opt_out(clean.events).empty
+    assert bex.mailed_after_hard_bounce(clean.events).empty
+    weekly = bex.deliverability(clean.events, freq="W")
+    assert not weekly["status"].str.contains("0.3 %").any()
+    seg = bex.segments(clean.events)
+    assert (seg["segment"] == "machine opens only").sum() == 0
