@@ -56,6 +56,7 @@ from bextoolkit.reports import (
     normalize_url,
     recipient_engagement,
     segments,
+    send_hours,
     sends,
     time_to_engage,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "read_events",
     "recipient_engagement",
     "segments",
+    "send_hours",
     "sends",
     "sftp_host",
     "sync",

@@ -71,6 +71,7 @@ from bextoolkit.reports.providers import PROVIDER_DOMAINS, PROVIDERS, provider_o
 from bextoolkit.reports.quality import flag_bot_clicks, flag_machine_opens
 from bextoolkit.reports.recipients import RECIPIENT_COLUMNS, recipient_engagement
 from bextoolkit.reports.segments import SEGMENTS, segments
+from bextoolkit.reports.send_hours import engagement_hours, send_hours
 from bextoolkit.reports.sends import SEND_COLUMNS, events_of_sends, sends
 from bextoolkit.reports.urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.reports.user_agents import classify_user_agents, client_mix
@@ -93,6 +94,7 @@ __all__ = [
     "compare",
     "deliverability",
     "engagement_curve",
+    "engagement_hours",
     "event_counts",
     "events_of_sends",
     "flag_bot_clicks",
@@ -104,6 +106,7 @@ __all__ = [
     "provider_of",
     "recipient_engagement",
     "segments",
+    "send_hours",
     "sends",
     "time_to_engage",
 ]
