@@ -189,7 +189,8 @@ def test_ticked_types_are_sent_in_documented_order_and_none_means_all():
     form = JobDefinitionForm()
     fill(form)
     assert "eventTypes" not in preview(form)["channels"][0]
-    assert "none ticked = all" in form.children[7].children[0].value
+    group = next(c for c in form.children if "bex-event-types" in c._dom_classes)
+    assert "none ticked = all" in group.children[0].value
     form._event_types["emailBounce"].value = True
     form._event_types["emailSend"].value = True
     form._mailing_types["ABTest"].value = True
@@ -268,20 +269,58 @@ def test_form_starts_from_a_job_definition():
     assert form.job.to_dict() == job.to_dict()
 
 
-def test_a_job_the_form_cannot_show_whole_is_said_so():
-    columns = [{"columnName": f"c{i}", "columnOrder": i} for i in range(7)]
-    form = JobDefinitionForm(
-        job={
-            "contactSourceId": "1",
-            "ftpUserId": "a@b.co",
-            "channels": [{"jobFrequency": 5, "type": "Email", "columnNames": columns}],
-        }
-    )
-    assert len(form._column_rows) == 5
+UNOFFERED = {
+    "contactSourceId": "1",
+    "ftpUserId": "a@b.co",
+    "channels": [
+        {"jobFrequency": 5, "exportFileFormat": "XLS", "type": "Email",
+         "columnNames": [{"columnName": f"c{i}", "columnOrder": i} for i in range(7)]}
+    ],
+}  # fmt: skip
+
+
+def test_a_job_the_form_cannot_offer_is_shown_as_it_is_marked_and_not_sent():
+    form = JobDefinitionForm(job=UNOFFERED)
+    # the real values, not the form's defaults, and every one of them marked
+    assert (form._frequency.value, form._file_format.value) == (5, "XLS")
+    assert ("5 (not allowed: choose another)", 5) in form._frequency.options
+    assert [r.name.value for r in form._column_rows] == [f"c{i}" for i in range(7)]
+    assert form.body["channels"][0]["jobFrequency"] == 5  # an Update would send what is shown
+    invalid = {link["field"]: link["invalid"] for link in form._aria.links}
+    assert invalid[".bex-frequency"] and invalid[".bex-file-format"]
+    frequency_message = text_of(form._field_boxes["frequency"])
+    assert "must be one of 1, 2, 3, 4, 6, 8, 12, 24, got 5" in frequency_message
+    assert "at most 5 database columns, got 7" in text_of(form._field_boxes["columns"])
     assert text_of(form._status) == (
-        "The form shows this job in part: jobFrequency 5 is not one the form offers; "
-        "only the first 5 columns are shown."
+        "This job definition comes with values the form does not offer (jobFrequency 5; "
+        "exportFileFormat 'XLS'; 7 database columns (at most 5)): they are shown and marked; "
+        "choose allowed ones before Update."
     )
+    assert form._add_column.disabled
+    form._frequency.value = 6  # choosing a value takes the unknown one out of the list
+    assert [v for _, v in form._frequency.options] == list(schema.JOB_FREQUENCIES)
+    assert not invalid_of(form, ".bex-frequency")
+    form._file_format.value = "PSV"
+    form.remove_column(6)
+    assert form.problems and form._aria.focused == ".bex-column-5 input"
+    form.remove_column(5)
+    assert form.problems == []
+
+
+def invalid_of(form: JobDefinitionForm, css: str) -> bool:
+    return {link["field"]: link["invalid"] for link in form._aria.links}[css]
+
+
+def test_a_loaded_job_the_form_cannot_offer_keeps_update_off(api, client):
+    api._jobs["77"] = {**UNOFFERED, "id": "77"}  # as another tool left it on the server
+    form = JobDefinitionForm(client)
+    form._job_id.value = "77"
+    form._load.click()
+    assert "Loaded job definition 77, with values the form does not offer" in text_of(form._status)
+    assert form._frequency.value == 5 and form._file_format.value == "XLS"
+    assert form._update.disabled and form._create.disabled
+    form._update.click()
+    assert api.jobs["77"]["channels"][0]["jobFrequency"] == 5
 
 
 # --- the calls, against the sandbox over HTTP --------------------------------------------------
@@ -310,9 +349,14 @@ def test_create_sends_the_body_shows_the_id_and_disables_buttons_in_flight(api, 
     job_id = form._job_id.value
     assert job_id in api.jobs
     assert api.jobs[job_id] == {**sent_body, "id": job_id}
-    assert f"Created job definition {job_id}" in text_of(form._status)
-    assert buttons(form) == dict.fromkeys(("create", "load", "update", "delete"), True)
+    assert f"Created job definition {job_id}: change it with Update" in text_of(form._status)
+    # the form now stands for that job: a second Create would only meet a 409
+    assert buttons(form) == {"create": False, "load": True, "update": True, "delete": True}
+    assert f"Job id {job_id} is set: Update changes" in text_of(form._summary)
     assert [(a, j.id) for a, j in submitted] == [("create", job_id)]
+    assert form._aria.focused == ".bex-job-status"
+    form._job_id.value = ""
+    assert buttons(form)["create"]
 
 
 def test_load_fills_the_form_from_the_server(client):
@@ -379,15 +423,19 @@ def test_server_errors_are_shown_on_the_form_and_buttons_come_back(api, client):
     fill(second)
     second._create.click()
     status = text_of(second._status)
-    assert "409" in status and f"already has job definition {existing}" in status
-    assert second._job_id.value == ""
-    assert buttons(second)["create"]
+    assert status == (
+        f"Database 423251 already has job definition {existing} (the server answered 409): "
+        "its id is now in Job id; Load shows it, Update replaces it with this form."
+    )
+    assert "PUT" not in status and len(status) < 200
+    assert second._job_id.value == existing
+    assert buttons(second) == {"create": False, "load": True, "update": True, "delete": True}
     second._job_id.value = "999999"
     second._load.click()
     assert "404" in text_of(second._status) and "no job definition with id '999999'" in text_of(
         second._status
     )
-    assert buttons(second) == dict.fromkeys(("create", "load", "update", "delete"), True)
+    assert buttons(second) == {"create": False, "load": True, "update": True, "delete": True}
     assert len(api.jobs) == 1
 
 
