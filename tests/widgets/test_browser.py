@@ -157,7 +157,8 @@ def test_the_export_browser_loads_files(page):
     page.locator(".bex-export-load").click()
     rows = SMALL_EXPORT_TOTALS["rows"]
     expect(page.locator(".bex-export-status .bex-status-ok")).to_have_text(
-        f"Loaded {rows} rows from 3 files; 1 duplicate dropped; 1 skipped line."
+        f"Loaded {rows} rows from 3 files; 1 duplicate dropped; 1 skipped line. "
+        "The events are in this browser's .events."
     )
     expect(page.locator(".bex-export-progress")).to_contain_text("3/3")
     expect(page.locator(".bex-export-event-counts")).to_contain_text("emailClick")

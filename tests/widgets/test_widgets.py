@@ -517,6 +517,80 @@ def test_missing_settings_speak_to_the_person_at_the_form():
     assert connect._client_secret.value == "typed-secret"  # nothing was cleared meanwhile
 
 
+def links_of(widget: Any) -> dict[str, bool]:
+    """Which inputs the widget's AriaLinks marks invalid, by CSS selector."""
+    return {link["field"]: link["invalid"] for link in widget._aria.links}
+
+
+def test_connect_marks_the_fields_it_needs_and_its_status_is_announced():
+    connect = ConnectForm(env={})
+    assert connect._aria.live == [".bex-connect-status"]
+    assert not any(links_of(connect).values())
+    connect.connect()
+    invalid = links_of(connect)
+    assert invalid[".bex-client-id"] and invalid[".bex-client-secret"]
+    assert invalid[".bex-refresh-token"] and not invalid[".bex-base-url"]
+    assert {link["message"] for link in connect._aria.links} == {".bex-connect-status"}
+    assert connect._aria.focused == ".bex-connect-status"
+    connect._client_id.value = "id"
+    connect.connect()
+    assert not links_of(connect)[".bex-client-id"] and links_of(connect)[".bex-client-secret"]
+
+
+def test_connect_again_while_connected_checks_the_connection_and_disconnect_tells_all(api):
+    env = api.env()
+    connect = ConnectForm(env={"BEX_BASE_URL": env["BEX_BASE_URL"]})
+    connect._client_id.value = env["BEX_CLIENT_ID"]
+    connect._client_secret.value = env["BEX_CLIENT_SECRET"]
+    connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
+    form = JobDefinitionForm()
+    connect.on_connect(form.set_client)
+    assert connect._disconnect.layout.display == "none"
+    client = connect.connect()
+    assert client is not None and connect._disconnect.layout.display != "none"
+    connect._connect.click()  # the typed secrets are gone: still connected, no red line
+    assert connect.client is client
+    assert text_of(connect._status) == f"Still connected to {api.base_url}."
+    assert "bex-status-ok" in connect._status.value
+    connect._disconnect.click()
+    assert connect.client is None and form.client is None
+    assert text_of(connect._status) == "Disconnected."
+    assert connect._aria.focused == ".bex-connect"
+    assert connect._disconnect.layout.display == "none"
+    assert form._create.disabled
+    connect.connect()  # now the secrets must be pasted again, and the form says which
+    assert "Paste the client secret and refresh token" in text_of(connect._status)
+
+
+def test_a_typed_base_url_with_its_sftp_host_leads_to_the_export_files(tmp_path):
+    from bextoolkit.sandbox import Sandbox
+
+    with Sandbox(tmp_path / "sandbox") as sandbox:
+        connect = ConnectForm(env=sandbox.api.env())  # the API's URL and no SFTP host
+        assert connect._pod.value == "other"
+        assert connect._sftp_host.layout.display != "none"
+        client = connect.connect()
+        assert client is not None and client.sftp_host is None
+        said = text_of(connect._status)
+        assert said.endswith("fill in SFTP host to browse its export files.")
+        browser = ExportBrowser(client=client)  # says what to do instead of raising
+        assert "SFTP host" in text_of(browser._status) and "ConnectForm" in text_of(browser._status)
+        connect._sftp_host.value = f"127.0.0.1:{sandbox.sftp.port}"
+        client = connect.connect()
+        assert client is not None and client.sftp_port == sandbox.sftp.port
+        assert f"export files at sftp://127.0.0.1:{sandbox.sftp.port}/download/" in text_of(
+            connect._status
+        )
+        client.create_job(
+            {"contactSourceId": "1", "ftpUserId": "a@b.co",
+             "channels": [{"jobFrequency": 1, "type": "Email"}]}
+        )  # fmt: skip
+        sandbox.advance(hours=2)
+        browser.set_client(client)
+        assert "2 of 2 files shown" in text_of(browser._count)
+        assert browser._status.value == ""
+
+
 def _closed_port() -> int:
     import socket
 
@@ -659,6 +733,27 @@ def test_export_browser_filters_by_date_range(exports):
     assert "2 of 3 files shown" in text_of(browser._count)
 
 
+def test_the_date_filter_says_when_it_unselects_files(exports):
+    browser = ExportBrowser(str(exports))
+    browser._select_all.click()
+    browser._start.value = date(2026, 11, 2)
+    assert browser.selected == [str(exports / SMALL_EXPORT_NAMES[2])]
+    assert text_of(browser._count).endswith(
+        "2 selected files are outside these dates and were unselected."
+    )
+    browser._select_all.click()
+    browser._start.value = None  # nothing selected was hidden this time
+    assert "unselected" not in text_of(browser._count) and len(browser.selected) == 1
+
+
+def test_an_export_browser_without_a_folder_waits_for_a_client(exports):
+    browser = ExportBrowser()  # once an AttributeError or a BexConfigError
+    assert text_of(browser._status).startswith("Not connected: connect first (ConnectForm")
+    assert browser._files.options == () and browser._load.disabled
+    attributes = {a["selector"]: a["attributes"] for a in browser._aria.attributes}
+    assert attributes[".bex-export-files select"]["aria-label"].startswith("Export files")
+
+
 def test_export_browser_loads_the_selection_and_says_what_it_did(exports):
     browser = ExportBrowser(str(exports))
     loaded: list[Any] = []
@@ -671,8 +766,10 @@ def test_export_browser_loads_the_selection_and_says_what_it_did(exports):
     assert len(events) == SMALL_EXPORT_TOTALS["rows"]
     assert events.attrs["duplicates_dropped"] == SMALL_EXPORT_TOTALS["duplicates_dropped"]
     assert text_of(browser._status) == (
-        "Loaded 4 rows from 3 files; 1 duplicate dropped; 1 skipped line."
+        "Loaded 4 rows from 3 files; 1 duplicate dropped; 1 skipped line. "
+        "The events are in this browser's .events."
     )
+    assert browser._aria.focused == ".bex-export-status"
     counts = text_of(browser._counts)
     assert "emailSend2" in counts and "emailOpen1" in counts and "emailClick1" in counts
 
