@@ -25,6 +25,7 @@ from bextoolkit.jobs import JobDefinition, Problem, find_problems
 from bextoolkit.sandbox.api import SandboxAPI, SandboxCredentials
 from bextoolkit.sandbox.sftp import SFTPServer
 from bextoolkit.widgets import ConnectForm, ExportBrowser, JobDefinitionForm, JobManager
+from bextoolkit.widgets.manager import COLUMNS
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "browser" / "widgets.ipynb"
 VALID = {"database_id": "423251", "admin_email": "admin@example.com"}
@@ -667,6 +668,18 @@ def test_manager_says_when_the_server_cannot_be_reached(api, client):
     assert manager.jobs == [] and not manager._refresh.disabled
 
 
+def rows_of(manager: JobManager) -> list[w.HBox]:
+    return [r for r in manager._table.children if "bex-jobs-row" in r._dom_classes]
+
+
+def cells_of(row: w.HBox) -> list[str]:
+    return [text_of(c) for c in row.children[:-1]]
+
+
+def button_of(row: w.HBox, css: str) -> w.Button:
+    return next(b for b in row.children[-1].children if css in b._dom_classes)
+
+
 def test_manager_lists_edits_and_deletes(api, client):
     ids = [
         client.create_job(
@@ -677,28 +690,73 @@ def test_manager_lists_edits_and_deletes(api, client):
         for db, freq in ((11, 1), (12, 24))
     ]  # fmt: skip
     manager = JobManager(client)
-    rows = manager._table.children[1:]
-    assert [text_of(r.children[0]) for r in rows] == ids
-    assert [text_of(c) for c in rows[0].children[:6]] == [
-        ids[0],
-        "11",
-        "CSV",
-        "every 1 h",
-        "emailClick",
-        "none",
+    head = manager._table.children[0]
+    assert "bex-jobs-head" in head._dom_classes
+    assert [text_of(c) for c in head.children[:-1]] == [t for t, _ in COLUMNS]
+    assert [cells_of(r)[0] for r in rows_of(manager)] == ids
+    assert cells_of(rows_of(manager)[0]) == [ids[0], "11", "CSV", "every 1 h", "emailClick", "none"]
+    # every button says which job it acts on
+    assert [b.description for b in rows_of(manager)[1].children[-1].children] == [
+        f"Edit job {ids[1]}",
+        f"Delete job {ids[1]}",
     ]
-    rows[1].children[6].click()  # Edit
+    roles = {a["selector"]: a["attributes"].get("role") for a in manager._aria.attributes}
+    assert roles[".bex-jobs-table"] == "table" and roles[".bex-jobs-head > *"] == "columnheader"
+    button_of(rows_of(manager)[1], "bex-jobs-edit").click()
     form = manager.form
     assert form is not None and form._job_id.value == ids[1] and form._frequency.value == 24
+    assert manager._aria.focused == ".bex-jobs-form-area .bex-database-id"
     form._frequency.value = 4
     form._update.click()
-    assert text_of(manager._table.children[2].children[3]) == "every 4 h"
-    manager._table.children[1].children[7].click()  # Delete
-    form = manager.form
-    assert form._confirm_box.layout.display != "none"
-    form._confirm.click()
-    assert [text_of(r.children[0]) for r in manager._table.children[1:]] == [ids[1]]
-    assert "1 job definition." in text_of(manager._status)
+    assert cells_of(rows_of(manager)[1])[3] == "every 4 h"
+
+
+def test_manager_asks_below_the_row_and_cancel_returns_to_its_delete_button(api, client):
+    job_id = client.create_job(
+        {"contactSourceId": "11", "ftpUserId": "a@b.co",
+         "channels": [{"jobFrequency": 1, "type": "Email"}]}
+    )  # fmt: skip
+    other = client.create_job(
+        {"contactSourceId": "12", "ftpUserId": "a@b.co",
+         "channels": [{"jobFrequency": 1, "type": "Email"}]}
+    )  # fmt: skip
+    manager = JobManager(client)
+    button_of(rows_of(manager)[0], "bex-jobs-delete").click()
+    table = manager._table.children
+    assert "bex-jobs-row-" + job_id in table[1]._dom_classes
+    assert "bex-jobs-confirm" in table[2]._dom_classes  # right below its row
+    assert f"Delete job definition {job_id}?" in text_of(table[2].children[0].children[0])
+    assert manager._aria.focused == ".bex-jobs-cancel"
+    assert [".bex-jobs-confirm", ".bex-jobs-cancel"] in manager._aria.escape
+    next(b for b in table[2].children[0].children if "bex-jobs-cancel" in b._dom_classes).click()
+    assert not any("bex-jobs-confirm" in r._dom_classes for r in manager._table.children)
+    assert manager._aria.focused == f".bex-jobs-row-{job_id} .bex-jobs-delete"
+    assert job_id in api.jobs
+    button_of(rows_of(manager)[0], "bex-jobs-delete").click()
+    confirm = manager._table.children[2].children[0]
+    next(b for b in confirm.children if "bex-jobs-yes" in b._dom_classes).click()
+    assert job_id not in api.jobs and other in api.jobs
+    assert [cells_of(r)[0] for r in rows_of(manager)] == [other]
+    assert text_of(manager._status) == f"Deleted job definition {job_id}."
+    assert manager._aria.focused == ".bex-jobs-status"
+
+
+def test_a_manager_without_a_client_says_connect_first_and_follows_connect(api):
+    manager = JobManager(None)  # once an AttributeError on None
+    assert text_of(manager._status).startswith("Not connected: connect first (ConnectForm")
+    assert manager._new.disabled and manager.jobs == []
+    connect = ConnectForm(env=api.env())
+    connect.on_connect(manager.set_client)
+    form = JobDefinitionForm()
+    connect.on_connect(form.set_client)
+    connect.connect()
+    assert text_of(manager._status) == "0 job definitions." and not manager._new.disabled
+    manager.watch(form)
+    fill(form)
+    job_id = form.create()  # created in another form: listed without Refresh
+    assert [cells_of(r)[0] for r in rows_of(manager)] == [job_id]
+    connect.disconnect()
+    assert rows_of(manager) == [] and "Not connected" in text_of(manager._status)
 
 
 # --- ExportBrowser ---------------------------------------------------------------------------
