@@ -72,6 +72,12 @@ def _cell(text: str, grow: int, *, bold: bool = False) -> w.HTML:
     return w.HTML(f"<span style='overflow-wrap: anywhere'>{value}</span>", layout=layout)
 
 
+def _button(label: str, css: str, *, style: str = "") -> w.Button:
+    """A button as wide as its words (readable in a narrow notebook)."""
+    button = w.Button(description=label, button_style=style, layout=w.Layout(width="auto"))
+    return named(button, css)
+
+
 def _actions(*children: w.Widget) -> w.HBox:
     return w.HBox(list(children), layout=w.Layout(flex="0 0 auto", flex_flow="row wrap"))
 
@@ -189,18 +195,8 @@ class JobManager(w.VBox):
 
     def _row(self, job: JobDefinition) -> w.HBox:
         cells = [_cell(text, grow) for text, (_, grow) in zip(job_row(job), COLUMNS, strict=True)]
-        edit = named(
-            w.Button(description=f"Edit job {job.id}", layout=w.Layout(width="auto")),
-            "bex-jobs-edit",
-        )
-        delete = named(
-            w.Button(
-                description=f"Delete job {job.id}",
-                button_style="danger",
-                layout=w.Layout(width="auto"),
-            ),
-            "bex-jobs-delete",
-        )
+        edit = _button(f"Edit job {job.id}", "bex-jobs-edit")
+        delete = _button(f"Delete job {job.id}", "bex-jobs-delete", style="danger")
         edit.on_click(lambda _, j=job: self.open_form(j))
         delete.on_click(lambda _, j=job: self.ask_delete(str(j.id)))
         row = w.HBox([*cells, _actions(edit, delete)], layout=w.Layout(align_items="center"))
@@ -212,8 +208,8 @@ class JobManager(w.VBox):
                                         "This cannot be undone.")),
             "bex-jobs-confirm-text",
         )  # fmt: skip
-        yes = named(w.Button(description="Yes, delete", button_style="danger"), "bex-jobs-yes")
-        cancel = named(w.Button(description="Cancel"), "bex-jobs-cancel")
+        yes = _button("Yes, delete", "bex-jobs-yes", style="danger")
+        cancel = _button("Cancel", "bex-jobs-cancel")
         yes.on_click(lambda _: self.delete(job_id))
         cancel.on_click(lambda _: self.cancel_delete())
         body = w.HBox([text, yes, cancel], layout=w.Layout(flex_flow="row wrap", flex="1 1 0"))
