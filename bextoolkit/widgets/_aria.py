@@ -115,12 +115,13 @@ function render({ model, el }) {
   const onMessage = (msg) => {
     if (msg && msg.focus) focusWhenShown(msg.focus, 40);
   };
-  const observer = new MutationObserver(apply);  // rows come and go
+  const observer = new MutationObserver(apply);
   const start = () => {
     root = el.closest(model.get("root"));
     if (!root) return void requestAnimationFrame(start);  // not in the page yet
     apply();
-    observer.observe(root, { childList: true, subtree: true });
+    // rows come and go, and a new widget gets its CSS classes after it is in the page
+    observer.observe(root, { childList: true, subtree: true, attributeFilter: ["class"] });
     root.addEventListener("keydown", keep);
     root.addEventListener("click", copy);
   };
