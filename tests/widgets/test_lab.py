@@ -315,3 +315,28 @@ def test_notebook_command_keys_pressed_in_a_widget_stay_there(page):
         assert page.evaluate(ACTIVE_CELL_JS) == active, selector
     page.wait_for_timeout(300)
     assert page.evaluate(CELLS_JS) == cells
+
+
+def test_removing_a_column_row_gives_the_focus_to_the_row_that_took_its_place(page):
+    expect = sync_api.expect
+    cells = page.evaluate(CELLS_JS)
+    form = page.locator(".bex-job-form")
+    rows = form.locator(".bex-column")
+    while rows.count():  # set up by mouse: two rows, "first" and "second"
+        count = rows.count()
+        form.locator(".bex-column-0 .bex-column-remove").click()
+        expect(rows).to_have_count(count - 1)
+    for index, name in enumerate(("first", "second")):
+        form.locator(".bex-add-column").click()
+        form.locator(f".bex-column-{index} input").fill(name)
+    expect(form.locator(".bex-preview")).to_contain_text('"second"')
+    form.locator(".bex-column-0 .bex-column-remove").focus()
+    page.keyboard.press("Enter")
+    focus_is_in(page, ".bex-job-form .bex-column-0 input")
+    expect(form.locator(".bex-column-0 input")).to_have_value("second")
+    page.keyboard.press("Tab")  # the only row has no up or down: its remove button
+    focus_is_in(page, ".bex-job-form .bex-column-0 .bex-column-remove")
+    page.keyboard.press("Enter")
+    focus_is_in(page, ".bex-job-form .bex-add-column")
+    expect(rows).to_have_count(0)
+    assert page.evaluate(CELLS_JS) == cells
