@@ -211,9 +211,18 @@ def test_columns_can_be_added_reordered_and_removed_up_to_five():
     for row, name in zip(form._column_rows, "ABCDE", strict=True):
         row.name.value = name
     assert form._column_rows[0].up.disabled and form._column_rows[4].down.disabled
-    form._column_rows[0].down.click()  # B A C D E
+    assert [r.name.description for r in form._column_rows] == [f"Column {i}" for i in range(1, 6)]
+    form._column_rows[0].down.click()  # B A C D E: the focus follows B down
+    assert form._aria.focused == ".bex-column-1 .bex-column-down"
     form._column_rows[4].up.click()  # B A C E D
-    form._column_rows[2].remove.click()  # B A E D
+    assert form._aria.focused == ".bex-column-3 .bex-column-up"
+    form._column_rows[1].down.click()  # B C A E D ...
+    form._column_rows[2].up.click()  # ... and back: B A C E D
+    form._column_rows[3].down.click()  # B A C D E: the last row has no down button
+    assert form._aria.focused == ".bex-column-4 input"
+    form._column_rows[4].up.click()  # B A C E D
+    form._column_rows[2].remove.click()  # B A E D: the focus goes to E, now third
+    assert form._aria.focused == ".bex-column-2 input"
     columns = preview(form)["channels"][0]["columnNames"]
     assert columns == [
         {"columnName": n, "columnOrder": i} for i, n in enumerate(["B", "A", "E", "D"])
@@ -231,8 +240,48 @@ def test_column_messages_stand_beside_their_row():
     assert text_of(form._column_rows[1].message) == "type a column name or remove the row"
     assert form._column_rows[0].message.value == ""
     form._column_rows[1].name.value = "City"
-    assert "duplicate 'City'" in text_of(form._column_rows[1].message)
+    # numbered as the rows are labelled ("Column 1"), not as a wire index ("[0]")
+    assert text_of(form._column_rows[1].message) == "duplicate 'City' (same as column 1)"
     assert form._create.disabled
+
+
+def test_tick_all_ticks_every_box_of_its_group_and_follows_them():
+    form = JobDefinitionForm()
+    fill(form)
+    form._all_ticks["event_types"].value = True
+    assert all(box.value for box in form._event_types.values())
+    assert [e["eventType"] for e in preview(form)["channels"][0]["eventTypes"]] == list(
+        schema.EVENT_TYPES
+    )
+    assert not any(box.value for box in form._mailing_types.values())
+    form._event_types["emailOpen"].value = False
+    assert not form._all_ticks["event_types"].value
+    form._event_types["emailOpen"].value = True
+    assert form._all_ticks["event_types"].value
+    form._all_ticks["event_types"].value = False
+    assert "eventTypes" not in preview(form)["channels"][0]
+
+
+def test_a_prefix_that_runs_into_the_channel_name_is_pointed_out():
+    form = JobDefinitionForm()
+    form._prefix.value = "Test_Email"  # the seed's prefix: Test_EmailEmail_...
+    assert "Test_EmailEmail_" in text_of(form._example)
+    assert 'end it with "_" to keep them apart' in text_of(form._example)
+    assert preview(form)["channels"][0]["exportFileName"] == "Test_Email"  # sent as typed
+    form._prefix.value = "Test_Email_"
+    assert "keep them apart" not in text_of(form._example)
+
+
+def test_the_form_says_where_the_database_id_is_and_its_json_can_be_reached(client):
+    form = JobDefinitionForm(client)
+    assert "Data > Databases" in text_of(form._database_help)
+    assert "tabindex='0'" in form._preview.value and "aria-label='JSON body'" in form._preview.value
+    assert [".bex-copy-json", ".bex-preview pre"] in form._aria.copies
+    form._aria._on_browser_message(form._aria, {"copied": True}, [])
+    assert text_of(form._status) == "Copied the JSON body to the clipboard."
+    form._aria._on_browser_message(form._aria, {"copied": False, "reason": "NotAllowedError"}, [])
+    assert "did not copy (NotAllowedError)" in text_of(form._status)
+    assert "campaign-eu-1 is pod 6" in text_of(ConnectForm(env={})._pod_help)
 
 
 def test_file_name_example_follows_prefix_format_and_frequency():
