@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import ipywidgets as w
 
@@ -29,6 +29,7 @@ from bextoolkit.widgets._common import error_text, field, named, show, status_ht
 log = logging.getLogger(__name__)
 
 ConnectCallback = Callable[[BexClient | None], Any]
+T = TypeVar("T")
 _OTHER = "other"
 #: Seconds an interactive Connect may take before it says what went wrong.
 CONNECT_TIMEOUT = 5.0
@@ -247,31 +248,42 @@ class ConnectForm(w.VBox):
         if missing:
             self._say("error", missing)
             return None
+        client = self._attempt("connect", "Connecting…", self._new_client)
+        if client is None:
+            return None
+        self._forget_typed_secrets()
+        self._mark_invalid(())
+        return self._connected(client, f"Connected to {client.base_url}{_files_at(client)}.")
+
+    def _new_client(self) -> BexClient:
+        """A client built from the form (and the environment) that got a token."""
+        use_url = self._pod.value == _OTHER
+        host, port = parse_host_port(self._sftp_host.value) if use_url else (None, None)
+        client = BexClient(
+            pod=None if use_url else self._pod.value,
+            base_url=self._base_url.value.strip() if use_url else None,
+            client_id=self._client_id.value.strip() or None,
+            client_secret=self._client_secret.value or None,
+            refresh_token=self._refresh_token.value or None,
+            sftp_host=host,
+            sftp_port=port,
+            env=self._env,
+        )
+        client.check_connection(timeout=CONNECT_TIMEOUT)
+        return client
+
+    def _attempt(self, action: str, busy: str, call: Callable[[], T]) -> T | None:
+        """Run ``call`` with the buttons off; a failure is said on the form (None)."""
         self._busy(True)
-        self._say("busy", "Connecting…")
+        self._say("busy", busy)
         try:
-            use_url = self._pod.value == _OTHER
-            host, port = parse_host_port(self._sftp_host.value) if use_url else (None, None)
-            client = BexClient(
-                pod=None if use_url else self._pod.value,
-                base_url=self._base_url.value.strip() if use_url else None,
-                client_id=self._client_id.value.strip() or None,
-                client_secret=self._client_secret.value or None,
-                refresh_token=self._refresh_token.value or None,
-                sftp_host=host,
-                sftp_port=port,
-                env=self._env,
-            )
-            client.check_connection(timeout=CONNECT_TIMEOUT)
+            return call()
         except Exception as exc:  # shown on the form; never holds a secret
-            log.info("connect failed: %s", exc)
+            log.info("%s failed: %s", action, exc)
             self._say("error", error_text(exc))
             return None
         finally:
             self._busy(False)
-        self._forget_typed_secrets()
-        self._mark_invalid(())
-        return self._connected(client, f"Connected to {client.base_url}{_files_at(client)}.")
 
     def _target(self) -> tuple[str, ...]:
         """What the form points at, secrets aside: a change means a new connection."""
@@ -293,15 +305,12 @@ class ConnectForm(w.VBox):
         self._aria.move_focus(".bex-connect")
 
     def _check_again(self, client: BexClient) -> BexClient | None:
-        self._busy(True)
-        try:
+        def check() -> BexClient:
             client.check_connection(timeout=CONNECT_TIMEOUT)
-        except Exception as exc:
-            log.info("connection check failed: %s", exc)
-            self._say("error", error_text(exc))
+            return client
+
+        if self._attempt("connection check", "Checking the connection…", check) is None:
             return None
-        finally:
-            self._busy(False)
         self._say("ok", f"Still connected to {client.base_url}.")
         return client
 
@@ -360,19 +369,17 @@ class ConnectForm(w.VBox):
 
     def use_sandbox(self) -> BexClient | None:
         """Start a local sandbox (once) and connect to it."""
-        self._busy(True)
-        self._say("busy", "Starting the sandbox…")
-        try:
+
+        def start() -> BexClient:
             if self.sandbox is None:
                 self.sandbox = _start_sandbox(self._sandbox_options)
-            client = self.sandbox.client()
+            client: BexClient = self.sandbox.client()
             client.token.get()
-        except Exception as exc:
-            log.info("sandbox failed: %s", exc)
-            self._say("error", error_text(exc))
+            return client
+
+        client = self._attempt("sandbox", "Starting the sandbox…", start)
+        if client is None:
             return None
-        finally:
-            self._busy(False)
         self._pod.value = _OTHER
         self._base_url.value = client.base_url
         self._sftp_host.value = f"{client.sftp_host}:{client.sftp_port}"

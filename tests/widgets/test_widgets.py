@@ -517,7 +517,8 @@ def test_connect_prefills_from_env_but_never_puts_env_secrets_in_widgets(api):
         assert secret not in state
 
 
-def test_typed_secrets_are_cleared_after_connecting(api):
+def typed_connect(api: SandboxAPI) -> tuple[ConnectForm, JobDefinitionForm]:
+    """A ConnectForm with the credentials typed in, followed by a JobDefinitionForm."""
     env = api.env()
     connect = ConnectForm(env={"BEX_BASE_URL": env["BEX_BASE_URL"]})
     connect._client_id.value = env["BEX_CLIENT_ID"]
@@ -525,6 +526,12 @@ def test_typed_secrets_are_cleared_after_connecting(api):
     connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
     form = JobDefinitionForm()
     connect.on_connect(form.set_client)
+    return connect, form
+
+
+def test_typed_secrets_are_cleared_after_connecting(api):
+    env = api.env()
+    connect, form = typed_connect(api)
     connect._connect.click()
     assert form.client is connect.client is not None
     assert connect._client_secret.value == "" and connect._refresh_token.value == ""
@@ -588,13 +595,7 @@ def test_connect_marks_the_fields_it_needs_and_its_status_is_announced():
 
 
 def test_connect_again_while_connected_checks_the_connection_and_disconnect_tells_all(api):
-    env = api.env()
-    connect = ConnectForm(env={"BEX_BASE_URL": env["BEX_BASE_URL"]})
-    connect._client_id.value = env["BEX_CLIENT_ID"]
-    connect._client_secret.value = env["BEX_CLIENT_SECRET"]
-    connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
-    form = JobDefinitionForm()
-    connect.on_connect(form.set_client)
+    connect, form = typed_connect(api)
     assert connect._disconnect.layout.display == "none"
     client = connect.connect()
     assert client is not None and connect._disconnect.layout.display != "none"
