@@ -22,7 +22,12 @@ import ipywidgets as w
 
 from bextoolkit import auth
 from bextoolkit.client import BexClient
-from bextoolkit.exceptions import BexConfigError
+from bextoolkit.exceptions import (
+    BexAuthError,
+    BexBadRequestError,
+    BexConfigError,
+    BexConnectionError,
+)
 from bextoolkit.widgets._aria import AriaLinks
 from bextoolkit.widgets._common import error_text, field, named, show, status_html
 
@@ -136,6 +141,7 @@ class ConnectForm(w.VBox):
         self._sandbox_options = dict(sandbox_options or {})
         self.client: BexClient | None = None
         self._connected_to: tuple[str, ...] = ()
+        self._blamed: list[str] = []
         self.sandbox: Any = None
         self._callbacks: list[ConnectCallback] = []
 
@@ -250,6 +256,7 @@ class ConnectForm(w.VBox):
             return None
         client = self._attempt("connect", "Connecting…", self._new_client)
         if client is None:
+            self._mark_invalid(self._blamed)
             return None
         self._forget_typed_secrets()
         self._mark_invalid(())
@@ -281,6 +288,7 @@ class ConnectForm(w.VBox):
         except Exception as exc:  # shown on the form; never holds a secret
             log.info("%s failed: %s", action, exc)
             self._say("error", error_text(exc))
+            self._blamed = fields_to_blame(exc, typed_url=self._pod.value == _OTHER)
             return None
         finally:
             self._busy(False)
@@ -416,6 +424,31 @@ class ConnectForm(w.VBox):
 
     def _say(self, kind: str, text: str) -> None:
         self._status.value = status_html(kind, text)
+
+
+def fields_to_blame(exc: BaseException, *, typed_url: bool) -> list[str]:
+    """The fields (CSS names) a failed Connect points at: marked invalid on the form.
+
+    Refused credentials point at the three OAuth fields; a bad SFTP host at its field; an
+    address that does not answer (or is not one) at the base URL, when it was typed.
+
+    Examples
+    --------
+    >>> from bextoolkit.exceptions import BexAuthError, BexConnectionError
+    >>> fields_to_blame(BexAuthError("refused", status=401), typed_url=False)
+    ['bex-client-id', 'bex-client-secret', 'bex-refresh-token']
+    >>> fields_to_blame(BexConnectionError("connection refused"), typed_url=True)
+    ['bex-base-url']
+    >>> fields_to_blame(ValueError("odd"), typed_url=True)
+    []
+    """
+    if isinstance(exc, BexAuthError | BexBadRequestError):
+        return ["bex-client-id", "bex-client-secret", "bex-refresh-token"]
+    if isinstance(exc, BexConfigError) and str(exc).startswith("SFTP host"):
+        return ["bex-sftp-host"]
+    if typed_url and isinstance(exc, BexConnectionError | BexConfigError):
+        return ["bex-base-url"]
+    return []
 
 
 def _files_at(client: BexClient) -> str:

@@ -266,7 +266,6 @@ class JobDefinitionForm(w.VBox):
         self._delete.on_click(lambda _: self.ask_delete())
         self._confirm.on_click(lambda _: self.delete())
         self._cancel.on_click(lambda _: self.cancel_delete())
-        self._copy_json.on_click(lambda _: None)  # the browser copies (see AriaLinks)
         self._aria.on_copied(self._copied)
 
     def _watch(self, widget: w.ValueWidget, key: str) -> None:

@@ -542,6 +542,9 @@ def test_wrong_credentials_show_the_server_answer_without_the_secret(api):
     env = {**api.env(), "BEX_CLIENT_SECRET": "wrong-secret-value-123"}
     connect = ConnectForm(env=env)
     assert connect.connect() is None
+    invalid = links_of(connect)
+    assert invalid[".bex-client-secret"] and invalid[".bex-refresh-token"]
+    assert not invalid[".bex-base-url"]
     status = text_of(connect._status)
     assert "401" in status and "refused the credentials" in status
     assert "wrong-secret-value-123" not in status and env["BEX_REFRESH_TOKEN"] not in status
@@ -659,6 +662,15 @@ def test_typed_secrets_survive_a_failed_connect_and_go_after_a_good_one(api):
     connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
     assert connect.connect() is None
     assert "connection refused" in text_of(connect._status)
+    assert links_of(connect)[".bex-base-url"] and not links_of(connect)[".bex-client-secret"]
+    connect._sftp_host.value = "127.0.0.1:port"
+    assert connect.connect() is None
+    assert (
+        text_of(connect._status)
+        == "SFTP host '127.0.0.1:port': the port after ':' must be a number"
+    )
+    assert links_of(connect)[".bex-sftp-host"] and not links_of(connect)[".bex-base-url"]
+    connect._sftp_host.value = ""
     assert connect._client_secret.value == env["BEX_CLIENT_SECRET"]
     assert connect._refresh_token.value == env["BEX_REFRESH_TOKEN"]
     assert env["BEX_CLIENT_SECRET"] not in text_of(connect._status)
