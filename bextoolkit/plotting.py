@@ -41,6 +41,7 @@ __all__ = [
     "plot_funnel",
     "plot_heatmap",
     "plot_timeline",
+    "plot_trend",
 ]
 
 #: Funnel stages drawn by default: (column, label, column the percentage is taken over).
@@ -849,9 +850,85 @@ def plot_deliverability(
             ax.axhline(limit * 100, color=GREY, linestyle="--", label=label)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=2))
     ax.set_ylim(bottom=0)
+    _date_axis(ax, getattr(pd.to_datetime(data["period"]).dt, "tz", None))
     ax.set_xlabel("Period of send")
     ax.set_ylabel(metric.replace("_", " ").capitalize())
     ax.legend(loc="upper left", fontsize="small", frameon=False)
     what = f"{metric.replace('_', ' ').capitalize()} by mailbox provider"
     _title(ax, title, what, name)
+    return ax
+
+
+# --- plot_trend ---------------------------------------------------------------------------
+def plot_trend(
+    data: pd.DataFrame,
+    *,
+    freq: str = "send_week",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Sends per period (bars) and the open and click rates over delivered sends (lines),
+    with the account's average rate over the whole span (dashed).
+
+    Parameters
+    ----------
+    data : DataFrame
+        A :func:`bextoolkit.funnel` result by a send-time bucket, or the events frame (then
+        ``funnel(events, by=freq)`` is computed).
+    freq : {"send_week", "send_day", "send_month"}, default "send_week"
+        The period, when ``data`` is the events frame.
+    ax, title
+        As in :func:`plot_funnel`.
+
+    Returns
+    -------
+    matplotlib Axes
+        The rates' Axes (``ax.lines``: open rate, click rate, then their averages); the
+        sends are bars on a twin Axes behind it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> weeks = pd.DataFrame({
+    ...     "send_week": pd.to_datetime(["2026-03-02", "2026-03-09"], utc=True),
+    ...     "sent": [1000, 1200], "delivered": [980, 1190], "unique_opens": [200, 250],
+    ...     "unique_clicks": [30, 40], "open_rate": [200 / 980, 250 / 1190],
+    ...     "click_rate": [30 / 980, 40 / 1190]})
+    >>> ax = plot_trend(weeks)
+    >>> [line.get_label() for line in ax.lines][:2]
+    ['Open rate', 'Click rate']
+    """
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+    from bextoolkit.reports import funnel
+
+    data, _ = _report(data, ("sent", "open_rate", "click_rate"), funnel, by=freq)
+    key = _key_columns(data, ("sent",))[0]
+    data = data.sort_values(key)
+    ax = _axes(ax, (7.0, 3.4))
+    when = pd.to_datetime(data[key])
+    bars = ax.twinx()
+    width = (when.diff().median() if len(when) > 1 else pd.Timedelta(days=7)) * 0.8
+    bars.bar(when, data["sent"], width=width, color=PALETTE[5], alpha=0.35, label="Sends")
+    bars.set_ylabel("Sends")
+    bars.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    delivered = data["delivered"].sum()
+    rates = (("open_rate", "Open rate"), ("click_rate", "Click rate"))
+    for i, (column, label) in enumerate(rates):
+        ax.plot(when, data[column] * 100, marker="o", color=PALETTE[i], label=label)
+    for i, (count, label) in enumerate((("unique_opens", "open"), ("unique_clicks", "click"))):
+        if delivered:
+            average = data[count].sum() / delivered * 100
+            ax.axhline(average, color=PALETTE[i], linestyle="--", linewidth=1,
+                       label=f"Average {label} rate")  # fmt: skip
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("Rate of delivered sends")
+    names = {"send_week": "Week of send", "send_day": "Day of send"}
+    ax.set_xlabel(names.get(key, "Month of send"))
+    _date_axis(ax, getattr(when.dt, "tz", None))
+    ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=2)
+    ax.set_title(title if title is not None else "Sends and rates over time")
     return ax
