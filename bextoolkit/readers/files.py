@@ -447,7 +447,24 @@ def _with_event_type(
     if "bounceType" not in table.column_names and header.kind == "RRDE":
         bounce = _events.recode(source, lambda v: _events.canonical_event(v, vocab)[1])
         table = table.append_column("bounceType", bounce)
-    return table, _events.unknown_values(source, vocab)
+    unknown = _events.unknown_values(source, vocab)
+    if unknown and sum(unknown.values()) == len(source) - source.null_count:
+        raise _all_unknown(path, source_col or "code", unknown)
+    return table, unknown
+
+
+def _all_unknown(path: str, column: str, unknown: dict[str, int]) -> BexFileError:
+    """A file none of whose event values is known: coded types, not events of other kinds."""
+    values = sorted(unknown, key=lambda v: (-unknown[v], v))
+    shown = ", ".join(repr(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+    example = ", ".join(f"{v!r}: '<event type>'" for v in values[:2])
+    return BexFileError(
+        path,
+        f"no row has a known event type: the {column!r} values are {shown}. Numbers here "
+        "mean the export was made with coded types (RRDE's CODED_TYPE_FIELDS option); say "
+        f"what each value means with read_events(..., event_types_map={{{example}, ...}}) "
+        f"(event types: {', '.join(schema.EVENT_TYPES)}), or export again without codes",
+    )
 
 
 # --- all files -> one frame ----------------------------------------------------------------
