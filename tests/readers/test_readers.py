@@ -278,6 +278,7 @@ def test_memory_filesystem(exports):
             "format": "PSV",
             "kind": "BEX",
             "compression": None,
+            "columns": [*_events(1)[0], "eventType"],
         }
     ]
     fs.rm("/bex", recursive=True)
@@ -858,3 +859,29 @@ def test_a_few_unknown_event_values_among_known_ones_are_kept_and_warned(tmp_pat
     with pytest.warns(UserWarning, match=r"'emailForward' \(1 rows\)"):
         events = read_events(tmp_path / "x.csv")
     assert len(events) == 3 and events.attrs["unknown_event_types"] == {"emailForward": 1}
+
+
+def test_a_requested_column_that_differs_from_a_bex_column_only_by_case_is_renamed(tmp_path):
+    """Delta, DuckDB and Spark match names without case: ContactID next to contactId."""
+    rows = _events(6)
+    _write(tmp_path / "a.csv", rows)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    header = [*schema.RRDE_COLUMNS, "ContactID", "Country", "COUNTRY"]
+    writer.writerow(header)
+    for i, row in enumerate(rows):
+        values = {"Recipient Id": row["RECIPIENT_ID"], "Mailing Id": row["messageId"],
+                  "Event Type": "Open", "Event Timestamp": "11/01/2026 23:00:05",
+                  "ContactID": f"C{i}", "Country": "DE", "COUNTRY": "Germany"}  # fmt: skip
+        writer.writerow([values.get(c, "") for c in header])
+    with zipfile.ZipFile(tmp_path / "b.zip", "w") as archive:
+        archive.writestr("Raw Recipient Data Export.csv", out.getvalue())
+    events = read_events(tmp_path, tz="UTC")
+    lowered = [c.lower() for c in events.columns]
+    assert len(set(lowered)) == len(lowered)
+    assert events["ContactID_2"].dropna().tolist() == [f"C{i}" for i in range(6)]
+    assert events["COUNTRY_2"].dropna().unique().tolist() == ["Germany"]
+    rrde = events.attrs["files"][1]
+    assert rrde["renamed"] == {"ContactID": "ContactID_2", "COUNTRY": "COUNTRY_2"}
+    assert "ContactID_2" in rrde["columns"] and "renamed" not in events.attrs["files"][0]
+    assert events["contactId"].notna().sum() == 6  # the BEX column keeps its own values
