@@ -611,7 +611,7 @@ def _repeated_across_files(read: list[_FileResult], opts: _Options) -> np.ndarra
             again.append(result)
         results.append(result)
     _unique_ignoring_case(again)  # with columns= every file is read again: named as one
-    whole = [r.table for r in results]
+    whole = [r.table for r in results if r.table is not None]
     combined = _combine(whole, whole_opts, [])
     files = np.repeat(np.arange(len(whole)), [t.num_rows for t in whole])
     dropped = cross_file_duplicates(row_keys(combined), files)

@@ -26,6 +26,7 @@ and parses one batch, :mod:`._result` is what a run reports.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -241,6 +242,7 @@ def _known_bytes(store: Store, file: File, by_sha: dict[str, str], result: SyncR
     file.dates, file.mailings = set(old["dates"] or []), set(old["mailings"] or [])
     file.rows, file.skipped_lines = int(old["rows"]), int(old["skipped_lines"])
     file.skipped_reason = old["skipped_reason"]
+    file.columns, file.renamed = old.get("columns"), json.loads(old.get("renamed") or "{}")
     if same == file.key:  # touched: the same bytes, a new modified time
         file.duplicates, file.table_version = int(old["duplicates"]), int(old["table_version"])
         result.files_unchanged += 1

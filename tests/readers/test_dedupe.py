@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import warnings
-import zipfile
 
 import numpy as np
 import pytest
+from conftest import twelve_events, write_bex, write_rrde
 
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.readers import read_events
@@ -119,47 +119,6 @@ def test_a_column_added_later_does_not_make_old_events_new(tmp_path):
 
 # --- identity across column sets ----------------------------------------------------------
 
-CODES = ["emailSend", "emailOpen", "emailClick", "emailOpen"]
-RRDE_WORDS = {"emailSend": "Sent", "emailOpen": "Open", "emailClick": "Click Through"}
-
-
-def _twelve() -> list[dict[str, str]]:
-    """12 events of 3 people: a send, an open, a click and a second open each."""
-    return [
-        {
-            "who": str(who),
-            "code": code,
-            "url": "https://example.com/a" if code == "emailClick" else "",
-            "minute": f"{who * 4 + i:02d}",
-            "City": ["Berlin", "Paris", "Rome"][who],
-            "Plan": ["gold", "", "free"][who],
-        }
-        for who in range(3)
-        for i, code in enumerate(CODES)
-    ]
-
-
-def _bex(path, events, extra=()) -> None:
-    header = ["Email", "RECIPIENT_ID", "code", "messageId", "clickUrl", "timestamp", *extra]
-    lines = [",".join(header)]
-    for e in events:
-        row = [f"u{e['who']}@example.com", f"100{e['who']}", e["code"], "17288904", e["url"],
-               f"2026-11-01T10:{e['minute']}:00Z", *(e[c] for c in extra)]  # fmt: skip
-        lines.append(",".join(row))
-    path.write_text("\n".join(lines) + "\n")
-
-
-def _rrde(path, events, extra=()) -> None:
-    header = ["Recipient Id", "Mailing Id", "Email", "Event Type", "Event Timestamp", "URL",
-              *extra]  # fmt: skip
-    lines = [",".join(header)]
-    for e in events:
-        row = [f"100{e['who']}", "17288904", f"u{e['who']}@example.com", RRDE_WORDS[e["code"]],
-               f"11/01/2026 10:{e['minute']}:00", e["url"], *(e[c] for c in extra)]  # fmt: skip
-        lines.append(",".join(row))
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("Raw Recipient Data Export.csv", "\r\n".join(lines) + "\r\n")
-
 
 def _counts(events) -> dict[tuple[str, str], int]:
     return events.groupby(["RECIPIENT_ID", "eventType"], observed=True).size().to_dict()
@@ -176,8 +135,8 @@ def _counts(events) -> dict[tuple[str, str], int]:
     ],
 )
 def test_twelve_events_in_two_column_sets_read_as_twelve(tmp_path, narrow, wide):
-    events = _twelve()
-    writers = {"bex": (_bex, "csv"), "rrde": (_rrde, "zip")}
+    events = twelve_events()
+    writers = {"bex": (write_bex, "csv"), "rrde": (write_rrde, "zip")}
     for name, (kind, extra) in (("a", narrow), ("b", wide)):
         write, ext = writers[kind]
         write(tmp_path / f"{name}.{ext}", events, extra)
@@ -191,9 +150,9 @@ def test_twelve_events_in_two_column_sets_read_as_twelve(tmp_path, narrow, wide)
 
 
 def test_identical_rows_inside_one_file_stay_next_to_another_column_set(tmp_path):
-    events = _twelve()
-    _bex(tmp_path / "a.csv", events + events[1:2])  # two real opens in one minute
-    _bex(tmp_path / "b.csv", events, ("City",))
+    events = twelve_events()
+    write_bex(tmp_path / "a.csv", events + events[1:2])  # two real opens in one minute
+    write_bex(tmp_path / "b.csv", events, ("City",))
     read = read_events(tmp_path)
     assert len(read) == 13
     assert _counts(read)[("1000", "emailOpen")] == 3
@@ -201,18 +160,18 @@ def test_identical_rows_inside_one_file_stay_next_to_another_column_set(tmp_path
 
 def test_a_shared_column_empty_in_one_file_and_filled_in_the_other_is_two_events(tmp_path):
     """The rule: a missing value agrees only with a missing value (as in one column set)."""
-    events = _twelve()
-    _bex(tmp_path / "a.csv", events, ("City",))
+    events = twelve_events()
+    write_bex(tmp_path / "a.csv", events, ("City",))
     changed = [{**e, "City": ""} if e["who"] == "0" else e for e in events]
-    _bex(tmp_path / "b.csv", changed, ("City", "Plan"))
+    write_bex(tmp_path / "b.csv", changed, ("City", "Plan"))
     read = read_events(tmp_path)
     assert len(read) == 16  # person 0's four events differ in City: kept from both files
     assert read.attrs["files"][0]["columns"] != read.attrs["files"][1]["columns"]
 
 
 def test_column_sets_are_compared_when_only_some_columns_are_read(tmp_path):
-    events = _twelve()
-    _bex(tmp_path / "a.csv", events)
-    _rrde(tmp_path / "b.zip", events, ("City",))
+    events = twelve_events()
+    write_bex(tmp_path / "a.csv", events)
+    write_rrde(tmp_path / "b.zip", events, ("City",))
     part = read_events(tmp_path, columns=["RECIPIENT_ID", "eventType"], tz="UTC")
     assert len(part) == 12 and list(part.columns) == ["RECIPIENT_ID", "eventType"]
