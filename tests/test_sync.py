@@ -778,3 +778,54 @@ def test_a_column_that_differs_from_a_bex_column_only_by_case_syncs(tmp_path: Pa
     assert len(names) == len(set(names))
     last = [f for f in bex.read_events(str(dest)).attrs["files"] if f["path"].endswith("c.csv")]
     assert last[0]["renamed"] == {"CONTACTID_2": "CONTACTID_2_2"}
+
+
+def _duckdb_with_delta() -> object:
+    """DuckDB with its Delta reader loaded from the ``duckdb-extension-delta`` wheel: no
+    network (automatic installs and loads are off)."""
+    duckdb = pytest.importorskip("duckdb", reason="the test extra installs duckdb")
+    wheel = pytest.importorskip("duckdb_extension_delta", reason="the test extra installs it")
+    path = Path(wheel.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    extension = path / "delta.duckdb_extension"
+    assert extension.exists(), f"no duckdb-extension-delta build for duckdb {duckdb.__version__}"
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    )
+    con.execute(f"LOAD '{extension}'")
+    return con
+
+
+def test_every_engine_counts_what_read_events_counts_after_replacements_and_optimize(
+    src: Path, tmp_path: Path
+) -> None:
+    import dask
+    import dask.dataframe as dd
+    import polars as pl
+    from deltalake import DeltaTable
+
+    _bex_and_rrde_with_contact_id(src)  # ContactID next to contactId
+    dest = tmp_path / "store"
+    sync(src, dest, retention_hours=None, read_options={"tz": "UTC"})
+    rewritten = src / export_names(src)[3]
+    header, *lines = rewritten.read_text().splitlines(keepends=True)
+    rewritten.write_text(header + "".join(lines[: len(lines) // 2]))  # re-written, shorter
+    assert sync(src, dest, retention_hours=None, read_options={"tz": "UTC"}).files_replaced == 1
+    DeltaTable(str(dest)).optimize.compact()
+    expected = len(bex.read_events(str(dest)))
+    assert expected == len(bex.read_events(str(src), tz="UTC"))
+
+    table = DeltaTable(str(dest))
+    assert "ContactID_2" in table.schema().to_arrow().names
+    assert table.to_pyarrow_dataset().count_rows() == expected
+    assert pl.scan_delta(str(dest)).select(pl.len()).collect().item() == expected
+    con = _duckdb_with_delta()
+    assert con.execute(f"SELECT count(*) FROM delta_scan('{dest}')").fetchone()[0] == expected
+    with dask.config.set(scheduler="synchronous"):
+        assert len(dd.read_parquet(table.file_uris())) == expected
+        assert len(bex.read_events(str(dest), engine="dask")) == expected
+    # A plain Parquet scan of the folder also counts the replaced rows, until a vacuum.
+    plain = ds.dataset(str(dest), format="parquet", partitioning="hive", ignore_prefixes=["_"])
+    assert plain.count_rows() > expected
+    table.vacuum(0, dry_run=False, enforce_retention_duration=False)
+    plain = ds.dataset(str(dest), format="parquet", partitioning="hive", ignore_prefixes=["_"])
+    assert plain.count_rows() == expected
