@@ -257,6 +257,11 @@ def cross_shape_duplicates(
     stored = np.zeros(n, dtype=np.bool_) if stored is None else stored
     kept = ~dropped
     drop = np.zeros(n, dtype=np.bool_)
+    # Rows can only be one event at the same instant: hash only rows whose time the other
+    # set also has (overlapping files share an hour or two, not their whole span).
+    times = None
+    if "timestamp" in table.column_names:
+        times = pc.fill_null(pc.cast(table["timestamp"], pa.int64()), -1).to_numpy()
     widest = sorted(range(len(columns)), key=lambda s: (-len(columns[s]), s))
     done: list[tuple[int, np.ndarray]] = [(s, stored & (shapes == s)) for s in widest]
     for shape in widest:
@@ -267,10 +272,14 @@ def cross_shape_duplicates(
             if other == shape or not shared or not mine.any():
                 continue
             theirs = theirs & kept
+            if times is not None and "timestamp" in shared:
+                theirs = theirs & np.isin(times, times[mine])
             if not theirs.any():
                 continue
             have = pd.Series(row_keys(table.select(shared).filter(pa.array(theirs)))).value_counts()
             rows = np.flatnonzero(mine)
+            if times is not None and "timestamp" in shared:
+                rows = rows[np.isin(times[rows], times[theirs])]
             keys = row_keys(table.select(shared).take(pa.array(rows)))
             rank = pd.Series(keys).groupby(keys).cumcount().to_numpy()
             covered = rank < have.reindex(keys, fill_value=0).to_numpy()
