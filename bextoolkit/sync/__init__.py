@@ -7,7 +7,9 @@ events to the Delta table at ``DEST`` (layout: :mod:`bextoolkit.readers.store`).
 changes or deletes a source file.
 
 Event identity is the readers' (:mod:`bextoolkit.readers._dedupe`): two rows are the same
-event only when every column is equal and they come from different files. The table
+event only when they come from different files and agree on every column both files carry
+(each source's columns are recorded; a file of other columns is compared with the rows on
+its dates). The table
 holds, for each distinct row, as many copies as the most any one source file has; the
 sources table keeps each file's row keys and counts, so a later run (a re-delivery, an
 overlapping file, a file that changed) is compared against the whole table. A file that
