@@ -406,7 +406,7 @@ def covered_by_other_columns(
         if record.get("columns") and dates & set(record.get("dates") or ())
         and name not in {f.key for f in files}
     }  # fmt: skip
-    kinds = list(dict.fromkeys(sorted({*mine.values(), *stored.values()}, key=lambda s: -len(s))))
+    kinds = sorted({*mine.values(), *stored.values()}, key=lambda s: (-len(s), s))
     if len(kinds) < 2 or not take.any():
         return covered
     rows = np.flatnonzero(take)
