@@ -382,7 +382,13 @@ def _include(header: _parsing.Header, opts: _Options, source_col: str | None) ->
     wanted = set(opts.columns) | {"code", "eventId", "timestamp"}
     if header.kind == "RRDE":
         wanted.add("bounceType")
-    keep = [n for n in header.names if header.frame_name(n) in wanted or n == source_col]
+    # ``ContactID_2`` is a ``ContactID`` renamed for its case only after all are read
+    renamed = {c.rsplit("_", 1)[0].lower() for c in opts.columns if c.rsplit("_", 1)[-1].isdigit()}
+    keep = [
+        n
+        for n in header.names
+        if header.frame_name(n) in wanted or n == source_col or n.lower() in renamed
+    ]
     if header.kind == "RRDE" and "bounceType" in wanted:
         keep += [n for n in header.names if header.frame_name(n) == EVENT_TYPE and n not in keep]
     return keep

@@ -885,3 +885,5 @@ def test_a_requested_column_that_differs_from_a_bex_column_only_by_case_is_renam
     assert rrde["renamed"] == {"ContactID": "ContactID_2", "COUNTRY": "COUNTRY_2"}
     assert "ContactID_2" in rrde["columns"] and "renamed" not in events.attrs["files"][0]
     assert events["contactId"].notna().sum() == 6  # the BEX column keeps its own values
+    asked = read_events(tmp_path, tz="UTC", columns=["RECIPIENT_ID", "ContactID_2"])
+    assert asked["ContactID_2"].dropna().tolist() == [f"C{i}" for i in range(6)]
