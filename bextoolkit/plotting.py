@@ -908,7 +908,8 @@ def plot_trend(
     ax = _axes(ax, (7.0, 3.4))
     when = pd.to_datetime(data[key])
     bars = ax.twinx()
-    width = (when.diff().median() if len(when) > 1 else pd.Timedelta(days=7)) * 0.8
+    step = when.diff().median() if len(when) > 1 else pd.Timedelta(days=7)
+    width = 0.8 * step / pd.Timedelta(days=1)  # dates are days on a matplotlib axis
     bars.bar(when, data["sent"], width=width, color=PALETTE[5], alpha=0.35, label="Sends")
     bars.set_ylabel("Sends")
     bars.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))

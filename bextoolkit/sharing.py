@@ -76,7 +76,9 @@ class CampaignReport:
     def __post_init__(self) -> None:
         self._base = _select(self.events, self.mailings)
         window = {"start": _moment(self.start, self.tz), "end": _moment(self.end, self.tz)}
-        self._selected = reports.events_of_sends(self._base, **window)
+        self._selected = reports.events_of_sends(
+            self._base, start=window["start"], end=window["end"]
+        )
         self._whole = reports.funnel(self._base, by=None, **window)
 
     def __repr__(self) -> str:
@@ -430,8 +432,8 @@ def _this_and_previous(events: pd.DataFrame, start: Any, end: Any, tz: str) -> s
     sends = reports.sends(events, flags=False)
     if sends.empty:
         return ""
-    hi = _moment(end, tz) if end is not None else sends["sent_at"].max() + pd.Timedelta(seconds=1)
-    lo = _moment(start, tz) if start is not None else hi - pd.Timedelta(days=28)
+    hi = _moment(end, tz) or sends["sent_at"].max() + pd.Timedelta(seconds=1)
+    lo = _moment(start, tz) or hi - pd.Timedelta(days=28)
     span = hi - lo
     now = reports.funnel(events, by=None, start=lo, end=hi).iloc[0]
     before = reports.funnel(events, by=None, start=lo - span, end=lo).iloc[0]
