@@ -594,14 +594,31 @@ def _provenance(events: pd.DataFrame, selected: pd.DataFrame, whole: pd.DataFram
         )
     out = f"<p>{_esc(line)}</p>"
     if files:
+        names = _shown_paths([str(f.get("path", "")) for f in files])
         table = pd.DataFrame(
-            [{"file": redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]
+            [{"file": redact(n), "rows": f.get("rows")} for n, f in zip(names, files, strict=True)]
         )
         out += f"<details><summary>Files read</summary>{_html.table(table)}</details>"
     if skipped:
         table = pd.DataFrame(skipped).astype(str).map(redact)  # no login reaches a shared report
         out += f"<details open><summary>Skipped lines</summary>{_html.table(table)}</details>"
     return out
+
+
+def _shown_paths(paths: list[str]) -> list[str]:
+    """Paths as a shared report shows them: local files relative to the folder they share
+    (never the machine's absolute paths), URLs as they are.
+
+    Examples
+    --------
+    >>> _shown_paths(["/home/ana/exports/a.csv", "/home/ana/exports/2026/b.csv"])
+    ['a.csv', '2026/b.csv']
+    """
+    local = [p for p in paths if os.path.isabs(p.split("::")[0])]
+    if not local:
+        return paths
+    root = os.path.commonpath([os.path.dirname(p.split("::")[0]) for p in local])
+    return [os.path.relpath(p, root) if p in local else p for p in paths]
 
 
 def _convention_sentence(funnel: pd.DataFrame) -> str:

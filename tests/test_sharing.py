@@ -197,3 +197,14 @@ def test_a_mailing_is_sent_when_its_first_real_recipient_gets_it():
         pd.Timestamp("2026-11-02 09:00", tz="UTC"),
     ]
     assert table["sent"].tolist() == [1, 2]
+
+
+def test_files_read_are_shown_relative_to_their_folder_never_as_machine_paths():
+    from conftest import DATA_SAMPLES
+
+    events = bex.read_events(DATA_SAMPLES / "csv", progress=False, tz="UTC")
+    page = CampaignReport(events).to_html()
+    assert str(DATA_SAMPLES) not in page and "/work/" not in page
+    files = page[page.index("<summary>Files read") :]
+    names = sorted(p.name for p in (DATA_SAMPLES / "csv").glob("*.csv"))
+    assert all(f"<td>{name}</td>" in files for name in names)
