@@ -19,6 +19,7 @@ each bounce group's share, each link's unique click rate.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -175,6 +176,37 @@ def _shown_note(ax: Axes, shown: int, total: int, what: str, how: str) -> str:
     return f"\n{shown} of {total} {what} shown" + ("" if _narrow(ax) else f" ({how})")
 
 
+#: Column names in the words a plot uses for them.
+_WORDS: Final = {
+    "messageId": "mailing",
+    "messageName": "mailing",
+    "bounceType": "bounce type",
+    "domain": "recipient domain",
+    "provider": "mailbox provider",
+    "mailingType": "mailing type",
+    "code": "bounce code",
+    "eventType": "event type",
+    "clickUrl": "link",
+    **{f"send_{b}": f"{b} of send" for b in ("hour", "day", "week", "month")},
+    **{b: f"{b} of send" for b in ("hour", "day", "week", "month")},
+}
+
+
+def _words(name: str) -> str:
+    """A column name as words: "bounceType" -> "bounce type", "LoyaltyTier" -> "loyalty tier"."""
+    if name in _WORDS:
+        return _WORDS[name]
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ")
+    return spaced.lower() if not spaced.isupper() else spaced
+
+
+def _thousands(axis: Any) -> None:
+    """Counts on ``axis`` with thousands separators ("120,000", never "120000")."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
 def _percent(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.1%}"
 
@@ -250,7 +282,7 @@ def plot_funnel(
     if missing:
         raise BexConfigError(f"plot_funnel: the funnel has no column(s) {missing}")
     names = _mailing_labels(data, keys)
-    by_what = "mailing" if keys and keys[0] == "messageId" else (keys[0] if keys else "")
+    by_what = _words(keys[0]) if keys else ""
     if len(data) <= 1:
         ax = _axes(ax, (7.5, 1.2 + 0.7 * len(chosen)))
         row = data.iloc[0] if len(data) else pd.Series(0, index=chosen)
@@ -266,7 +298,8 @@ def plot_funnel(
         ax.set_ylabel("Funnel stage")
         ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.0 if _narrow(ax) else 1.45))  # labels
         ax.invert_yaxis()
-        ax.set_xlabel("Recipients")
+        ax.set_xlabel("Sends")
+        _thousands(ax.xaxis)
         name = names[0] if len(data) == 1 and keys else None
         _title(ax, title, "Funnel", name)
         return ax
@@ -303,7 +336,8 @@ def plot_funnel(
     ax.set_yticks(y, [_fit(n, ax, 0.28 if _narrow(ax) else 0.35) for n in names])
     ax.invert_yaxis()
     ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.1 if _narrow(ax) else 1.4))
-    ax.set_xlabel("Recipients")
+    ax.set_xlabel("Sends")
+    _thousands(ax.xaxis)
     ax.set_ylabel(by_what.capitalize() if by_what else "")
     columns = 4 if _width_in(ax) >= 5.5 else 2
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=columns, frameon=False,
@@ -384,9 +418,10 @@ def plot_bounces(
     ax.bar_label(bars, labels=texts, padding=3, fontsize="small")
     ax.invert_yaxis()
     ax.set_xlabel("Bounced sends")
-    ax.set_ylabel(" / ".join(keys) if keys else "")
+    _thousands(ax.xaxis)
+    ax.set_ylabel(" / ".join(_words(k).capitalize() for k in keys) if keys else "")
     ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (1.5 if _narrow(ax) else 1.25))
-    what = f"Bounces by {' / '.join(keys)}" if keys else "Bounces"
+    what = f"Bounces by {' / '.join(_words(k) for k in keys)}" if keys else "Bounces"
     note = _shown_note(ax, len(shown), len(data), "groups", "most bounces")
     _title(ax, title, what, name)
     ax.set_title(ax.get_title() + note)
@@ -435,14 +470,17 @@ def _bounces_over_time(
                label=str(column), align="edge")  # fmt: skip
         bottom += values
     ax.set_ylabel("Bounced sends")
+    _thousands(ax.yaxis)
     tz = getattr(table.index, "tz", None)
-    ax.set_xlabel(f"{time_key.capitalize()} ({tz})" if tz is not None else time_key.capitalize())
+    when = _words(time_key).split(" of ")[0].capitalize()  # "Day": the title says "of send"
+    ax.set_xlabel(f"{when} ({tz})" if tz is not None else when)
     _date_axis(ax, tz)
     if others:
-        ax.legend(title=" / ".join(others), fontsize="small", title_fontsize="small",
+        legend = " / ".join(_words(o).capitalize() for o in others)
+        ax.legend(title=legend, fontsize="small", title_fontsize="small",
                   loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # fmt: skip
     note = _shown_note(ax, len(kept), len(totals), "series", "the rest summed as other")
-    _title(ax, title, f"Bounces per {time_key}", name)
+    _title(ax, title, f"Bounces per {_words(time_key)}", name)
     ax.set_title(ax.get_title() + note)
     return ax
 
