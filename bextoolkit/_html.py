@@ -33,7 +33,7 @@ th, td { padding: .28em .55em; border-bottom: 1px solid #e4e8f0; text-align: lef
          vertical-align: top; }
 th { background: #f3f6fb; } td:first-child { min-width: 9em; }
 button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
-              cursor: pointer; text-align: inherit; color: inherit; }
+              cursor: pointer; text-align: inherit; color: inherit; white-space: normal; }
 button.sort::after { content: " \\2195"; color: #8c8c8c; }
 button.sort:focus-visible { outline: 2px solid #0072B2; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -54,9 +54,11 @@ figcaption, .note { color: #4f586b; font-size: .9em; }
   .wide-chart { display: block; } .narrow-chart { display: none; }
   h2 { break-after: avoid; } figure, tr { break-inside: avoid; }
   .scroll { overflow: visible; }
-  table { width: 100%; font-size: 7pt; table-layout: auto; }
-  th, td { padding: .15em .3em; overflow-wrap: anywhere; }
-  .num { white-space: normal; }
+  table { width: 100%; font-size: 6.2pt; table-layout: auto; }
+  th, td { padding: .15em .2em; overflow-wrap: normal; word-break: normal; }
+  td:first-child { min-width: 5em; }
+  .num { white-space: nowrap; }  /* no number or date is ever split over two lines */
+  button.sort::after { content: none; }
   details { display: block; } details > summary { display: none; }
 }
 """
@@ -73,12 +75,12 @@ LABELS: Final = {
     "gross_opens": "Opens",
     "gross_clicks": "Clicks",
     "bounced": "Bounced",
-    "opt_outs": "Opt-outs",
+    "opt_outs": "Opt\u2011outs",
     "open_rate": "Open rate",
     "click_rate": "Click rate",
-    "click_to_open": "Click-to-open",
+    "click_to_open": "Click\u2011to\u2011open",  # non-breaking hyphens: one word in print
     "bounce_rate": "Bounce rate",
-    "opt_out_rate": "Opt-out rate",
+    "opt_out_rate": "Opt\u2011out rate",
     "bounceType": "Bounce type",
     "domain": "Recipient domain",
     "bounces": "Bounced sends",

@@ -58,6 +58,27 @@ TABLES_FIT_JS = """
   .map(t => (t.caption ? t.caption.textContent : t.rows[0].textContent).slice(0, 60))
 """
 
+#: Numbers and words split over two lines inside a table cell (a run of letters, digits and
+#: the marks inside numbers: "7,962" over two lines is one).
+SPLIT_CELLS_JS = r"""
+() => { const split = []; let seen = 0;
+  for (const cell of document.querySelectorAll('td, th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT); let text;
+    while ((text = walker.nextNode())) {
+      for (const m of text.data.matchAll(/[\p{L}\p{N},.%:]+/gu)) {
+        seen += 1;
+        const range = document.createRange();
+        range.setStart(text, m.index); range.setEnd(text, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                                .map(r => Math.round(r.top)));
+        if (lines.size > 1) split.push(m[0]);
+      }
+    }
+  }
+  return {split, seen};
+}
+"""
+
 
 @pytest.fixture(scope="module")
 def month_report(tmp_path_factory) -> Path:
@@ -140,16 +161,21 @@ def test_axe_finds_no_accessibility_violation(month_report, browser):
     assert len(result["passes"]) > 10
 
 
-def test_every_table_fits_an_a4_portrait_page(month_report, browser):
+@pytest.mark.parametrize("report", ["month_report", "year_report"])
+def test_every_table_fits_an_a4_portrait_page(report, browser, request):
     # A4 portrait at 96 dpi, 12 mm margins: 210 - 24 mm = 703 px of text width
-    page, _, _ = _open(browser, month_report, 703)
+    path = request.getfixturevalue(report)
+    page, _, _ = _open(browser, path, 703)
     page.emulate_media(media="print")
     cut = page.evaluate(TABLES_FIT_JS)
+    words = page.evaluate(SPLIT_CELLS_JS)
     wide_charts = page.locator(".wide-chart svg:visible").count()
     chromium.ARTIFACTS.mkdir(exist_ok=True)
-    page.pdf(path=str(chromium.ARTIFACTS / "report-month-a4.pdf"), format="A4")
+    page.pdf(path=str(chromium.ARTIFACTS / f"{report}-a4.pdf"), format="A4")
     page.close()
     assert cut == [], f"tables wider than an A4 page: {cut}"
+    assert words["seen"] > 1000  # every cell's words were looked at
+    assert words["split"] == [], f"numbers or words split in a cell: {words['split'][:10]}"
     assert wide_charts == 7
 
 
