@@ -29,7 +29,7 @@ h1 { font-size: 1.7em; margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bot
      2px solid #dde3ee; padding-bottom: .2em; } .sub { color: #4f586b; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; margin: .6em 0; font-size: .85em; }
 caption { text-align: left; font-weight: 600; padding: .3em 0; }
-th, td { padding: .28em .55em; border-bottom: 1px solid #e4e8f0; text-align: left;
+th, td { padding: .28em .45em; border-bottom: 1px solid #e4e8f0; text-align: left;
          vertical-align: top; }
 th { background: #f3f6fb; } td:first-child { min-width: 9em; }
 button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;

@@ -329,7 +329,11 @@ class CampaignReport:
         numbers.columns = [f"{h:02d}" for h in numbers.columns]
         heat_table = (
             "<details><summary>Opens and clicks per weekday and hour, as a table</summary>"
-            + _html.table(numbers.reset_index(), labels={"weekday": "Weekday"})
+            + _html.table(
+                numbers.reset_index(),
+                labels={"weekday": "Weekday"},
+                caption=f"Opens and clicks per weekday and hour of day ({self.tz})",
+            )
             + "</details>"
         )
         return chart + table + heatmap + heat_table
@@ -560,7 +564,12 @@ def _quality(ev: pd.DataFrame) -> str:
     reason_table = reasons.rename_axis("reason").reset_index(name="events")
     labels = {"metric": "Metric", "all events": "All events", "without flagged": "Without flagged",
               "reason": "Reason", "events": "Events"}  # fmt: skip
-    as_rates = _html.table(compare, labels=labels, rates=["all events", "without flagged"])
+    as_rates = _html.table(
+        compare,
+        labels=labels,
+        rates=["all events", "without flagged"],
+        caption="Rates with and without the flagged events",
+    )
     return (
         f"<p>{machine:,} of {opens:,} opens look like machine opens (privacy proxies, "
         f"pre-fetch); {bots:,} of {clicks:,} clicks look like security-scanner clicks.</p>"
@@ -598,10 +607,12 @@ def _provenance(events: pd.DataFrame, selected: pd.DataFrame, whole: pd.DataFram
         table = pd.DataFrame(
             [{"file": redact(n), "rows": f.get("rows")} for n, f in zip(names, files, strict=True)]
         )
-        out += f"<details><summary>Files read</summary>{_html.table(table)}</details>"
+        listed = _html.table(table, caption=f"Files read ({len(files):,})")
+        out += f"<details><summary>Files read</summary>{listed}</details>"
     if skipped:
         table = pd.DataFrame(skipped).astype(str).map(redact)  # no login reaches a shared report
-        out += f"<details open><summary>Skipped lines</summary>{_html.table(table)}</details>"
+        listed = _html.table(table, caption=f"Skipped lines ({len(skipped):,})")
+        out += f"<details open><summary>Skipped lines</summary>{listed}</details>"
     return out
 
 
