@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,7 +212,8 @@ DUCK_CLICKS = (
     SENDS
     + """,
 c AS (SELECT regexp_replace(CAST(e.clickUrl AS VARCHAR), '[?&]utm_[^&]*', '', 'g') AS clickUrl,
-             e.messageId, e.rid, e.timestamp, e.timestamp - s.sent_at AS delay
+             e.messageId, e.rid, e.timestamp,
+             epoch_us(e.timestamp) - epoch_us(s.sent_at) AS delay
       FROM e JOIN sends s USING (messageId, rid) WHERE e.eventType = 'emailClick'),
 dm AS (SELECT messageId, count(*) FILTER (NOT bounced) AS delivered FROM sends GROUP BY 1),
 ld AS (SELECT clickUrl, sum(delivered) AS delivered
@@ -220,7 +222,7 @@ SELECT clickUrl, count(*) AS gross_clicks, count(DISTINCT (messageId, rid)) AS u
   count(DISTINCT rid) AS people, count(*) / sum(count(*)) OVER () AS click_share,
   count(DISTINCT (messageId, rid)) / any_value(ld.delivered) AS unique_click_rate,
   min(timestamp) AS first_click, max(timestamp) AS last_click,
-  median(delay) AS median_time_to_click
+  to_microseconds(CAST(median(delay) AS BIGINT)) AS median_time_to_click
 FROM c JOIN ld USING (clickUrl) GROUP BY 1 ORDER BY 2 DESC, 1
 """
 )
@@ -281,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="only these questions (e.g. funnel sends)")
     args = parser.parse_args(argv)
     import duckdb
+
+    # DuckDB 1.5's DataFrame conversion calls a pandas API pandas 3.1 deprecates, once a call
+    warnings.filterwarnings("ignore", message="The inplace keyword")
 
     start = time.perf_counter()
     tag = "-wide" if args.wide else ""
