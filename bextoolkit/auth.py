@@ -361,6 +361,35 @@ class DiskTokenCache:
             log.warning("cannot remove the cached token in %s: %s", self.folder, exc.strerror)
 
 
+def _lifetime(expires_in: Any, default: float, url: str) -> float:
+    """The token's lifetime in seconds: ``expires_in``, or ``default`` when it is no use.
+
+    A missing, unreadable, zero or negative ``expires_in`` cannot be planned with (it would
+    make every call ask for a new token); the token is kept for ``default`` seconds instead,
+    and a 401 still refreshes it once.
+
+    Examples
+    --------
+    >>> _lifetime(14223, 3600.0, "u"), _lifetime(None, 3600.0, "u"), _lifetime("0", 3600.0, "u")
+    (14223.0, 3600.0, 3600.0)
+    """
+    if expires_in is None:
+        return default
+    try:
+        lifetime = float(expires_in)
+    except (TypeError, ValueError):
+        lifetime = float("nan")
+    if not lifetime > 0 or lifetime == float("inf"):
+        log.warning(
+            "%s gave the token a lifetime of %r s; keeping it %.0f s (a 401 refreshes it)",
+            url,
+            expires_in,
+            default,
+        )
+        return default
+    return lifetime
+
+
 # --- the access token -------------------------------------------------------------------------
 
 
@@ -447,6 +476,14 @@ class AccessToken:
             assert entry.token is not None
             return entry.token
 
+    def current(self) -> str | None:
+        """The cached token as it is, without asking for one (None when there is none).
+
+        A request that has just called :meth:`get` sends this, so the token is asked for
+        once per request, not once by the caller and again by the ``Authorization`` header.
+        """
+        return self._entry.token
+
     def invalidate(self, token: str | None = None) -> None:
         """Forget the cached token (after a 401), here and on disk.
 
@@ -526,10 +563,7 @@ class AccessToken:
                 url=url,
                 status=resp.status_code,
             )
-        try:
-            lifetime = float(payload.get("expires_in", self._default_lifetime))
-        except (TypeError, ValueError):
-            lifetime = self._default_lifetime
+        lifetime = _lifetime(payload.get("expires_in"), self._default_lifetime, url)
         token = str(payload["access_token"])
         self._credentials.rotate_refresh_token(str(payload.get("refresh_token") or ""))
         del payload

@@ -147,7 +147,12 @@ class BexRateLimitError(BexAPIError):
 
 
 class BexServerError(BexAPIError):
-    """5xx: the service failed; idempotent calls were retried before this was raised."""
+    """5xx: the service failed; idempotent calls were retried before this was raised.
+
+    ``retry_after`` holds the server's ``Retry-After`` hint in seconds (a 503's), else None.
+    """
+
+    retry_after: float | None = None
 
 
 class BexConnectionError(BexError, OSError):

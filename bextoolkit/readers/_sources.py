@@ -154,7 +154,7 @@ def as_bex_error(exc: BaseException, url: str, options: Mapping[str, Any]) -> Ba
     where, user = _where(url, options)
     login = f" as {user!r}" if user else ""
     name = type(exc).__name__
-    text = redact(str(exc).splitlines()[0][:200]) if str(exc) else name
+    text = redact(str(exc).splitlines()[0])[:200] if str(exc) else name
     if name in ("AuthenticationException", "BadAuthenticationType") or (
         name == "error_perm" and text.startswith("530")
     ):
