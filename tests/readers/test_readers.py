@@ -278,6 +278,7 @@ def test_memory_filesystem(exports):
             "format": "PSV",
             "kind": "BEX",
             "compression": None,
+            "encoding": "utf-8",
         }
     ]
     fs.rm("/bex", recursive=True)
@@ -466,7 +467,7 @@ BROKEN = {
         _HEADER.encode()
         + _GOOD.format(1).encode()
         + b"caf\xe9@x.com,002,emailOpen,2026-11-01,e2\n",
-        r"invalid_utf8\.csv, line 3: is not valid UTF-8.*encoding='latin-1'",
+        r"invalid_utf8\.csv, line 3: is not valid UTF-8 \(encoding='utf-8' was given\).*'latin-1'",
         [3],
         1,
     ),
@@ -512,12 +513,16 @@ BROKEN = {
 }
 
 
+#: Files broken only under an encoding forced on them (else they are read as Latin-1).
+_FORCED = {"invalid_utf8.csv": "utf-8"}
+
+
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_broken_file_is_a_clear_error(tmp_path, name):
     data, pattern, _, _ = BROKEN[name]
     (tmp_path / name).write_bytes(data)
     with pytest.raises(BexFileError, match=pattern) as info:
-        read_events(tmp_path / name, max_uncompressed_bytes=1000)
+        read_events(tmp_path / name, max_uncompressed_bytes=1000, encoding=_FORCED.get(name))
     assert info.value.path.endswith(name)
 
 
@@ -525,7 +530,12 @@ def test_broken_file_is_a_clear_error(tmp_path, name):
 def test_broken_lines_are_skipped_and_recorded(tmp_path, name):
     data, _, lines, rows = BROKEN[name]
     (tmp_path / name).write_bytes(data)
-    events = read_events(tmp_path / name, on_bad_lines="skip", max_uncompressed_bytes=1000)
+    events = read_events(
+        tmp_path / name,
+        on_bad_lines="skip",
+        max_uncompressed_bytes=1000,
+        encoding=_FORCED.get(name),
+    )
     assert len(events) == rows
     skipped = events.attrs["skipped_lines"]
     assert [s["line"] for s in skipped] == lines
