@@ -448,6 +448,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         render_notebook(args.notebook, parameters, args.output)
     else:
         events = read_events(args.sources, storage_options=options or None, tz=args.tz)
+        if not events.attrs.get("files"):
+            shown = ", ".join(redact(s) for s in args.sources)
+            print(
+                f"bextoolkit report: no event exports in {shown}, so no report was written: "
+                "give the folder, files or URL the BEX exports are in",
+                file=sys.stderr,
+            )
+            return 1
         report = CampaignReport(
             events,
             title=args.title,

@@ -99,7 +99,9 @@ def sync(
         Events parsed before a batch is committed; bounds the memory a run needs.
     settle : float, default 120
         Files modified less than this many seconds ago are left for the next run (an
-        upload may be in progress), as are files not ending in a newline.
+        upload may be in progress), as are files that look cut: not ending in a newline,
+        ending inside a quoted field, a gzip stream or zip without its end. A finite number
+        of seconds, 0 or more.
     wait : float, default 0
         Seconds to wait for another sync on the same ``dest`` to finish; then
         :class:`BexError`.
@@ -133,7 +135,13 @@ def sync(
     synced 3 new file(s) of 420 (417 unchanged): +41,230 events ...
     """
     started = time.perf_counter()
+    _check_settle(settle)
     uri = _store.delta_uri(dest)
+    if "://" not in uri and os.path.exists(uri) and not os.path.isdir(uri):
+        raise BexConfigError(
+            f"DEST {redact(dest)} is a file, not a folder: give the folder of the Delta "
+            "table (it is created if missing)"
+        )
     if not _store.is_delta_table(uri, dest_storage_options) and _store.is_old_store(dest):
         raise _store.old_store_error(dest)
     options = _read_options(read_options)
@@ -271,6 +279,15 @@ def _flush(
     ]
     plan_batch(store, batch, events, result)
     return set().union(*(f.dates for f in batch))
+
+
+def _check_settle(settle: float) -> None:
+    """``settle`` must be a number of seconds: NaN would turn off the upload guard."""
+    if isinstance(settle, bool) or not isinstance(settle, int | float) or not 0 <= settle < 1e12:
+        raise BexConfigError(
+            f"settle={settle!r}: give the seconds a file must be left unmodified before it "
+            "is synced, a number from 0 (no wait) up (default 120)"
+        )
 
 
 #: read_events options a sync decides itself: the store holds every event and column.
