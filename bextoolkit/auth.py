@@ -271,7 +271,12 @@ def _entry(key: str) -> _Entry:
 
 
 def forget_tokens() -> None:
-    """Forget every access token cached in this process (the disk cache is left alone)."""
+    """Forget every access token cached in this process (the disk cache is left alone).
+
+    Examples
+    --------
+    >>> forget_tokens()  # the next call of every client asks the token endpoint again
+    """
     with _ENTRIES_LOCK:
         _ENTRIES.clear()
 
@@ -303,6 +308,17 @@ class DiskTokenCache:
         Default :func:`token_cache_dir`.
     wall : callable, default time.time
         The wall clock (files outlive a process's monotonic clock).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = DiskTokenCache(tempfile.mkdtemp())
+    >>> cache.save("k" * 64, "an-access-token", expires_in=3600, refresh_in=3300)
+    >>> token, expires_in, refresh_in = cache.load("k" * 64)
+    >>> token, round(expires_in, -2), round(refresh_in, -2)
+    ('an-access-token', 3600.0, 3300.0)
+    >>> cache.discard("k" * 64); cache.load("k" * 64) is None
+    True
     """
 
     def __init__(
@@ -416,6 +432,18 @@ class AccessToken:
         Also keep the token on disk for other processes (off by default).
     clock : callable, default time.monotonic
         Injectable for tests.
+
+    Examples
+    --------
+    >>> from bextoolkit.sandbox.api import SandboxAPI
+    >>> with SandboxAPI() as api:  # a real OAuth endpoint on 127.0.0.1
+    ...     env = api.env()
+    ...     credentials = Credentials(
+    ...         env["BEX_CLIENT_ID"], env["BEX_CLIENT_SECRET"], env["BEX_REFRESH_TOKEN"])
+    ...     token = AccessToken(env["BEX_BASE_URL"], credentials)
+    ...     first = token.get()
+    ...     print(token.get() == first, token.refresh_count, token.expires_in > 3600)
+    True 1 True
     """
 
     def __init__(

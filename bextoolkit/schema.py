@@ -166,7 +166,14 @@ RECIPIENT_TYPE_COLUMN: Final = "Recipient Type"
 
 
 def sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:
-    """``col`` as a category of only the values it uses, sorted (values of ``values_dtype``)."""
+    """``col`` as a category of only the values it uses, sorted (values of ``values_dtype``).
+
+    Examples
+    --------
+    >>> col = pd.Series(["b", "a", "b"], dtype="category").cat.add_categories(["z"])
+    >>> sorted_categorical(col, None).cat.categories.tolist()
+    ['a', 'b']
+    """
     if not isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype("category")
     cats = col.cat.categories

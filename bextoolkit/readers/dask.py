@@ -129,12 +129,29 @@ def read_store_dask(
     version: int | None = None,
     partition_rows: int = PARTITION_ROWS,
 ) -> dd.DataFrame:
-    """A synced store as a Dask DataFrame: one partition per ~``partition_rows`` events.
+    r"""A synced store as a Dask DataFrame: one partition per ~``partition_rows`` events.
 
     On the client only the Delta log is read: the data files of the version are pruned by
     date partition and by their statistics (mailings, times) against the filters. Each
     partition then reads its files on a worker, filters pushed down; selecting columns of
     the result (``frame[[...]]``) reads only those columns.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
+    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
+    >>> _ = (folder / "a.csv").write_text(header + send)
+    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
+    >>> _ = (folder / "b.csv").write_text(header + send + open_)
+    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
+
+    >>> import bextoolkit as bex
+    >>> _ = bex.sync(str(folder), str(folder / "store"), settle=0, progress=False)
+    >>> opens = read_store_dask(str(folder / "store"), event_types=["emailOpen"])
+    >>> opens.compute()["eventId"].tolist()  # the filter was pushed into the scan
+    ['e2']
     """
     dd = _require_dask()
     table = _store.open_table(urlpath, storage_options, version)
@@ -173,7 +190,7 @@ def read_files_dask(
     dedupe: bool | str = True,
     **read_options: Any,
 ) -> dd.DataFrame:
-    """Export files as a Dask DataFrame, parsed on the workers.
+    r"""Export files as a Dask DataFrame, parsed on the workers.
 
     Consecutive files are grouped into partitions of about ``partition_bytes`` (hourly
     files are small); each partition is one :func:`~bextoolkit.readers.read_files` call
@@ -193,6 +210,21 @@ def read_files_dask(
         As :func:`bextoolkit.read_events` means it, across partitions too (a shuffle).
     **read_options
         Passed to :func:`~bextoolkit.readers.read_files`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
+    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
+    >>> _ = (folder / "a.csv").write_text(header + send)
+    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
+    >>> _ = (folder / "b.csv").write_text(header + send + open_)
+    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
+
+    >>> events = read_files_dask(paths, tz="UTC")  # one partition per file here
+    >>> events.npartitions, len(events.compute())  # the send once
+    (2, 2)
     """
     dd = _require_dask()
     if not paths:
@@ -235,12 +267,27 @@ def group_files(
 
 
 def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
-    """Drop events that an earlier partition already delivered: the pandas engine's rule.
+    r"""Drop events that an earlier partition already delivered: the pandas engine's rule.
 
     Each partition already applied it among its own files (``read_files``); across
     partitions the rows are shuffled by :func:`row_keys` and, per key, the largest count
     of any one partition is kept. The max over partitions of per-partition maxima is the
     max over files, so the numbers equal the pandas engine's.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
+    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
+    >>> _ = (folder / "a.csv").write_text(header + send)
+    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
+    >>> _ = (folder / "b.csv").write_text(header + send + open_)
+    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
+
+    >>> every_row = read_files_dask(paths, tz="UTC", dedupe=False)
+    >>> len(every_row.compute()), len(drop_duplicate_events(every_row).compute())
+    (3, 2)
     """
 
     def keyed(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
@@ -268,7 +315,23 @@ def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
 
 
 def drop_repeated_event_ids(frame: dd.DataFrame) -> dd.DataFrame:
-    """``dedupe="eventId"``: the first event of each ``eventId`` across partitions."""
+    r"""``dedupe="eventId"``: the first event of each ``eventId`` across partitions.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
+    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
+    >>> _ = (folder / "a.csv").write_text(header + send)
+    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
+    >>> _ = (folder / "b.csv").write_text(header + send + open_)
+    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
+
+    >>> every_row = read_files_dask(paths, tz="UTC", dedupe=False)
+    >>> sorted(drop_repeated_event_ids(every_row).compute()["eventId"])
+    ['e1', 'e2']
+    """
 
     def with_key(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
         number = (partition_info or {}).get("number", 0)
@@ -286,7 +349,18 @@ def drop_repeated_event_ids(frame: dd.DataFrame) -> dd.DataFrame:
 
 
 def like_meta(part: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
-    """``part`` with the dtypes of ``meta`` (category values' dtype included)."""
+    """``part`` with the dtypes of ``meta`` (category values' dtype included).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> meta = pd.DataFrame({"RECIPIENT_ID": pd.Series([], dtype="string"),
+    ...                      "eventType": pd.Series([], dtype="category")})
+    >>> part = pd.DataFrame({"RECIPIENT_ID": pd.array(["1"], dtype=object),
+    ...                      "eventType": pd.Categorical(["emailOpen"])})
+    >>> like_meta(part, meta).dtypes.astype(str).tolist()
+    ['string', 'category']
+    """
     out = part
     for name in meta.columns:
         want, have = meta[name].dtype, part[name].dtype

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bextoolkit import schema
-from bextoolkit.exceptions import BexConfigError, BexFileError
+from bextoolkit.exceptions import BexConfigError, BexFileError, BexWarning
 from bextoolkit.readers import _event_types as _events
 from bextoolkit.readers import _parsing, _unpack
 from bextoolkit.readers._dedupe import cross_file_duplicates, duplicate_ids, row_keys
@@ -83,10 +83,22 @@ def read_files(
     encoding: str | None = None,
     max_uncompressed_bytes: int = _unpack.MAX_UNCOMPRESSED_BYTES,
 ) -> pd.DataFrame:
-    """Read export files (not a synced store, no row filters) into one events frame.
+    r"""Read export files (not a synced store, no row filters) into one events frame.
 
     The file reader behind :func:`bextoolkit.read_events`, which documents every
     parameter; the Dask engine and :func:`bextoolkit.sync` call it directly.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "export.csv").write_text(
+    ...     "Email,RECIPIENT_ID,code,timestamp,eventId\n"
+    ...     "a@x.com,001,emailOpen,2026-11-02T08:00:00Z,e1\n")
+    >>> events = read_files(folder, tz="UTC")
+    >>> events[["RECIPIENT_ID", "eventType", "timestamp"]]
+      RECIPIENT_ID  eventType                 timestamp
+    0          001  emailOpen 2026-11-02 08:00:00+00:00
     """
     opts = _check_options(
         format, tz, columns, event_types, event_type, event_types_map, on_bad_lines, encoding
@@ -148,6 +160,7 @@ def _unknown_event_types(read: list[_FileResult]) -> dict[str, int]:
             "event_counts; map them with read_events(..., event_types_map={value: "
             "'emailClick', ...}) if they are known events. Listed in "
             "df.attrs['unknown_event_types'].",
+            BexWarning,
             stacklevel=4,
         )
     return counts
@@ -162,6 +175,7 @@ def _tz_assumed(read: list[_FileResult], opts: _Options) -> dict[str, str]:
         "files do not say (the vendor does not document it; some integrations read them in "
         "the API user's time zone). Pass tz='America/New_York' (say), or set BEX_TZ, to "
         "read them in another zone. Recorded in df.attrs['tz_assumed'].",
+        BexWarning,
         stacklevel=4,
     )
     return {"tz_assumed": opts.tz}
@@ -308,7 +322,7 @@ def _read_payload(
         warnings.warn(
             f"{path} is not UTF-8: read as Latin-1 ({payload.encoding}), as "
             "df.attrs['files'][i]['encoding'] says; pass encoding= to choose one for every file",
-            UnicodeWarning,
+            BexWarning,
             stacklevel=5,
         )
     return result or _parse_payload(payload, path, info, opts)
@@ -356,6 +370,7 @@ def _skip(opts: _Options, skipped: list[dict[str, Any]]) -> list[dict[str, Any]]
         warnings.warn(
             f"{first['file']}: skipped {len(skipped)} bad line(s), first {where}: "
             f"{first['reason']}; all are listed in df.attrs['skipped_lines']",
+            BexWarning,
             stacklevel=4,
         )
     if skipped:
@@ -569,6 +584,7 @@ def _warn_if_not_a_key(table: pa.Table, dup: np.ndarray) -> None:
             "eventId is not an event key in these files: one eventId is shared by different "
             "recipients or event types, so dedupe='eventId' dropped distinct events. Use the "
             "default dedupe=True (a row repeated in another file is one event).",
+            BexWarning,
             stacklevel=4,
         )
 

@@ -324,6 +324,11 @@ def migrate(
     The events of the newest readable manifest version are copied (parts no version
     lists, left by compaction or crashes, are not); the source files recorded there keep
     their provenance. ``old`` is not changed. Syncs then go to ``new``.
+
+    Examples
+    --------
+    >>> bex.sync.migrate("data/bex-0.1", "data/bex")  # doctest: +SKIP
+    migrated ... into data/bex ...
     """
     import pyarrow.parquet as pq
 
@@ -390,6 +395,17 @@ def sync_forever(
     A run that fails (a dropped connection, an unreadable file) yields its exception and
     the loop goes on: the next run completes the work. Stop it with Ctrl-C, or give
     ``max_runs``. ``options`` go to :func:`sync`; ``sleep`` is injectable for tests.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from bextoolkit.samples import generate_events, write_exports
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_exports(generate_events(n_recipients=50, n_mailings=1, seed=1), str(root / "src"))
+    >>> runs = sync_forever(str(root / "src"), str(root / "store"), every_minutes=60, max_runs=2,
+    ...                     sleep=lambda seconds: None, settle=0, progress=False)
+    >>> [(run.files_read, run.files_unchanged > 0) for run in runs]  # the second run finds no news
+    [(7, False), (0, True)]
     """
     if every_minutes <= 0:
         raise ValueError(f"every_minutes must be positive, got {every_minutes}")
