@@ -138,20 +138,16 @@ def read_store_dask(
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
-    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
-    >>> _ = (folder / "a.csv").write_text(header + send)
-    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
-    >>> _ = (folder / "b.csv").write_text(header + send + open_)
-    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
-
-    >>> import bextoolkit as bex
-    >>> _ = bex.sync(str(folder), str(folder / "store"), settle=0, progress=False)
-    >>> opens = read_store_dask(str(folder / "store"), event_types=["emailOpen"])
-    >>> opens.compute()["eventId"].tolist()  # the filter was pushed into the scan
-    ['e2']
+    >>> import tempfile
+    >>> from bextoolkit.samples import generate_events, write_exports
+    >>> from bextoolkit.sync import sync
+    >>> folder = tempfile.mkdtemp()
+    >>> events = generate_events(n_recipients=50, n_mailings=1, seed=1)
+    >>> _ = write_exports(events, f"{folder}/src")
+    >>> _ = sync(f"{folder}/src", f"{folder}/store", settle=0, progress=False)
+    >>> opens = read_store_dask(f"{folder}/store", event_types=["emailOpen"])
+    >>> len(opens.compute()) == int((events["eventType"] == "emailOpen").sum())  # pushed down
+    True
     """
     dd = _require_dask()
     table = _store.open_table(urlpath, storage_options, version)
@@ -221,7 +217,6 @@ def read_files_dask(
     >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
     >>> _ = (folder / "b.csv").write_text(header + send + open_)
     >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
-
     >>> events = read_files_dask(paths, tz="UTC")  # one partition per file here
     >>> events.npartitions, len(events.compute())  # the send once
     (2, 2)
@@ -276,18 +271,11 @@ def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
-    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
-    >>> _ = (folder / "a.csv").write_text(header + send)
-    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
-    >>> _ = (folder / "b.csv").write_text(header + send + open_)
-    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
-
-    >>> every_row = read_files_dask(paths, tz="UTC", dedupe=False)
-    >>> len(every_row.compute()), len(drop_duplicate_events(every_row).compute())
-    (3, 2)
+    >>> import dask.dataframe as dd
+    >>> rows = pd.DataFrame({"RECIPIENT_ID": ["1", "2", "1"], "eventId": ["e1", "e2", "e1"]})
+    >>> twice = dd.from_pandas(rows.astype("string"), npartitions=2)  # e1 in both partitions
+    >>> sorted(drop_duplicate_events(twice).compute()["eventId"])
+    ['e1', 'e2']
     """
 
     def keyed(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
@@ -319,18 +307,11 @@ def drop_repeated_event_ids(frame: dd.DataFrame) -> dd.DataFrame:
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
-    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
-    >>> _ = (folder / "a.csv").write_text(header + send)
-    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
-    >>> _ = (folder / "b.csv").write_text(header + send + open_)
-    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
-
-    >>> every_row = read_files_dask(paths, tz="UTC", dedupe=False)
-    >>> sorted(drop_repeated_event_ids(every_row).compute()["eventId"])
-    ['e1', 'e2']
+    >>> import dask.dataframe as dd
+    >>> rows = pd.DataFrame({"RECIPIENT_ID": ["1", "2", "3"], "eventId": ["e1", "e2", "e1"]})
+    >>> shared = dd.from_pandas(rows.astype("string"), npartitions=2)
+    >>> drop_repeated_event_ids(shared).compute()["RECIPIENT_ID"].tolist()  # e1's first only
+    ['1', '2']
     """
 
     def with_key(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
