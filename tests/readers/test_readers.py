@@ -20,7 +20,13 @@ from pandas.testing import assert_frame_equal
 
 import bextoolkit
 from bextoolkit import schema
-from bextoolkit.exceptions import BexAuthError, BexConfigError, BexConnectionError, BexFileError
+from bextoolkit.exceptions import (
+    BexAuthError,
+    BexConfigError,
+    BexConnectionError,
+    BexFileError,
+    BexWarning,
+)
 from bextoolkit.readers import list_exports, parse_export_name, read_events
 from bextoolkit.sandbox.sftp import SFTPServer
 
@@ -373,7 +379,9 @@ def test_unknown_codes_keep_their_raw_value(tmp_path):
     rows = _events(2)
     rows[1]["code"] = "emailForward"
     _write(tmp_path / "x.csv", rows)
-    assert list(read_events(tmp_path / "x.csv")["eventType"]) == ["emailSend", "emailForward"]
+    with pytest.warns(BexWarning, match="unknown event types kept as they are: 'emailForward'"):
+        events = read_events(tmp_path / "x.csv")
+    assert list(events["eventType"]) == ["emailSend", "emailForward"]
 
 
 # --- timestamps ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bextoolkit import read_events
-from bextoolkit.exceptions import BexFileError
+from bextoolkit.exceptions import BexFileError, BexWarning
 
 HEADER = "Email,RECIPIENT_ID,code,timestamp,eventId,messageName\n"
 ROW = "{email},00{n},emailOpen,2026-11-01T00:00:0{n}Z,e{n},{name}\n"
@@ -177,7 +177,7 @@ def test_a_latin1_file_is_read_as_latin1_for_that_file_only_with_one_warning(tmp
 def test_bytes_cp1252_leaves_undefined_fall_back_to_iso_8859_1(tmp_path):
     data = rows(1, name="A\x81B").encode("latin-1")  # 0x81 has no cp1252 character
     (tmp_path / "l.csv").write_bytes(data)
-    with pytest.warns(UnicodeWarning, match="read as Latin-1 \\(latin-1\\)"):
+    with pytest.warns(BexWarning, match="read as Latin-1 \\(latin-1\\)"):
         events = read_events(tmp_path / "l.csv", tz="UTC")
     assert list(events["messageName"]) == ["A\x81B"]
 
@@ -187,7 +187,7 @@ def test_a_latin1_header_is_told_at_once(tmp_path):
         "Email,RECIPIENT_ID,code,timestamp,eventId,Stadt\na@x.com,1,emailOpen,2026-11-01,e1,Köln\n"
     )
     (tmp_path / "h.csv").write_bytes(text.replace("Stadt", "Straße").encode("cp1252"))
-    with pytest.warns(UnicodeWarning):
+    with pytest.warns(BexWarning):
         events = read_events(tmp_path / "h.csv", tz="UTC")
     assert list(events["Straße"]) == ["Köln"]
 
