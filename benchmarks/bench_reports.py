@@ -1,4 +1,4 @@
-"""Benchmark: funnel, click_urls, bounce_breakdown, recipient_engagement next to DuckDB SQL.
+"""Benchmark: sends and the reports built on them, next to DuckDB SQL answering the same.
 
 Run from the repository root::
 
@@ -144,101 +144,109 @@ def widen(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 # than the Email fallback bextoolkit still checks for): a conservative comparison.
 RID = "(SELECT *, RECIPIENT_ID AS rid FROM events)"
 
-# DuckDB's fastest form found for the funnel: one GROUP BY (mailing, kind) with a distinct
-# count, bounces counted again under their hard/soft kind, pivoted in pandas afterwards
-# (many FILTERed count(DISTINCT) columns in one SELECT were 10x slower).
-DUCK_FUNNEL = f"""
+# The sends in SQL: one row per (mailing, recipient) with a send, and what followed it. Every
+# question below aggregates this, as bextoolkit does (domain.md section 8).
+SENDS = f"""
 WITH e AS {RID},
-k AS (SELECT messageId, CAST(eventType AS VARCHAR) AS kind, rid FROM e
-      UNION ALL
-      SELECT messageId, CASE WHEN lower(bounceType) LIKE '%hard%' THEN 'hard'
-                             WHEN lower(bounceType) LIKE '%soft%' THEN 'soft' END, rid
-      FROM e WHERE eventType = 'emailBounce')
-SELECT CAST(messageId AS VARCHAR) AS messageId, kind, count(*) AS gross,
-       count(DISTINCT rid) AS uniq
-FROM k WHERE kind IS NOT NULL GROUP BY 1, 2
+s AS (SELECT messageId, rid, min(timestamp) AS sent_at FROM e
+      WHERE eventType = 'emailSend' GROUP BY ALL),
+o AS (SELECT messageId, rid,
+             count(*) FILTER (eventType = 'emailOpen') AS opens,
+             count(*) FILTER (eventType = 'emailClick') AS clicks,
+             max(timestamp) FILTER (eventType = 'emailOpen') AS last_open,
+             max(timestamp) FILTER (eventType = 'emailClick') AS last_click,
+             bool_or(eventType = 'emailBounce') AS bounced,
+             bool_or(eventType = 'emailBounce' AND lower(bounceType) LIKE '%hard%') AS hard,
+             bool_or(eventType = 'emailBounce' AND lower(bounceType) LIKE '%soft%') AS soft,
+             bool_or(eventType = 'emailOptOut') AS opted_out
+      FROM e WHERE eventType <> 'emailSend' GROUP BY ALL),
+sends AS (SELECT s.messageId, s.rid, s.sent_at, coalesce(opens, 0) AS opens,
+                 coalesce(clicks, 0) AS clicks, last_open, last_click,
+                 coalesce(bounced, false) AS bounced, coalesce(hard, false) AS hard,
+                 coalesce(soft AND NOT hard, false) AS soft,
+                 coalesce(opted_out, false) AS opted_out
+          FROM s LEFT JOIN o USING (messageId, rid))
 """
 
-_FUNNEL_KINDS = {
-    "sent": ("emailSend", "uniq"), "suppressed": ("emailSuppressed", "uniq"),
-    "bounced": ("emailBounce", "uniq"), "hard_bounced": ("hard", "uniq"),
-    "soft_bounced": ("soft", "uniq"), "unique_opens": ("emailOpen", "uniq"),
-    "unique_clicks": ("emailClick", "uniq"), "gross_opens": ("emailOpen", "gross"),
-    "gross_clicks": ("emailClick", "gross"), "opt_outs": ("emailOptOut", "uniq"),
-}  # fmt: skip
+DUCK_SENDS = SENDS + "SELECT * FROM sends"
+
+DUCK_FUNNEL = (
+    SENDS
+    + """
+SELECT CAST(messageId AS VARCHAR) AS messageId, count(*) AS sent,
+       count(*) FILTER (bounced) AS bounced, count(*) FILTER (hard) AS hard_bounced,
+       count(*) FILTER (soft) AS soft_bounced,
+       count(*) - count(*) FILTER (bounced) AS delivered,
+       count(*) FILTER (opens > 0) AS unique_opens, count(*) FILTER (clicks > 0) AS unique_clicks,
+       sum(opens) AS gross_opens, sum(clicks) AS gross_clicks,
+       count(*) FILTER (opted_out) AS opt_outs,
+       count(DISTINCT rid) AS people_reached
+FROM sends GROUP BY 1
+"""
+)
 
 
-def duck_funnel(con: object) -> pd.DataFrame:
-    """The DuckDB funnel: the SQL above, pivoted, rates computed (NaN on zero)."""
-    long = con.execute(DUCK_FUNNEL).df()  # type: ignore[attr-defined]
-    wide = long.pivot_table(index="messageId", columns="kind", values=["gross", "uniq"])
-    out = pd.DataFrame(index=wide.index)
-    for name, (kind, measure) in _FUNNEL_KINDS.items():
-        column = (measure, kind)
-        out[name] = wide[column].fillna(0).astype(np.int64) if column in wide else 0
-    out["delivered"] = (out["sent"] - out["bounced"]).clip(lower=0)
+def duck_funnel(con: object, sql: str = DUCK_FUNNEL) -> pd.DataFrame:
+    """The DuckDB funnel with its rates (NaN on zero)."""
+    out = con.execute(sql).df()  # type: ignore[attr-defined]
     den = out["delivered"].replace(0, np.nan)
     out["open_rate"] = out["unique_opens"] / den
     out["click_rate"] = out["unique_clicks"] / den
     out["click_to_open"] = out["unique_clicks"] / out["unique_opens"].replace(0, np.nan)
     out["bounce_rate"] = out["bounced"] / out["sent"].replace(0, np.nan)
-    out["opt_out_rate"] = out["opt_outs"] / den
-    return out.reset_index()
+    return out
 
+
+DUCK_FUNNEL_BY_DOMAIN = DUCK_FUNNEL.replace(
+    "CAST(messageId AS VARCHAR) AS messageId", "regexp_extract(e.Email, '@(.*)$', 1) AS domain"
+).replace(
+    "FROM sends GROUP BY 1",
+    "FROM sends JOIN (SELECT DISTINCT rid, Email FROM e) e USING (rid) GROUP BY 1",
+)
 
 # The same link with different utm tags is one link (in the generated and sample links the
 # utm tags come after any other query parameter, so dropping each "?utm_..."/"&utm_..." works).
-DUCK_CLICKS = f"""
-WITH e AS {RID},
-sends AS (SELECT messageId, rid, min(timestamp) AS sent_at FROM e
-          WHERE eventType = 'emailSend' GROUP BY ALL),
-d AS (SELECT count(DISTINCT rid) FILTER (eventType = 'emailSend')
-           - count(DISTINCT rid) FILTER (eventType = 'emailBounce') AS delivered FROM e),
+# A link's rate is over the delivered sends of the mailings it was clicked in.
+DUCK_CLICKS = (
+    SENDS
+    + """,
 c AS (SELECT regexp_replace(CAST(e.clickUrl AS VARCHAR), '[?&]utm_[^&]*', '', 'g') AS clickUrl,
-             e.rid, e.timestamp, e.timestamp - s.sent_at AS delay
-      FROM e LEFT JOIN sends s USING (messageId, rid) WHERE e.eventType = 'emailClick')
-SELECT clickUrl, count(*) AS gross_clicks, count(DISTINCT rid) AS unique_clicks,
-  count(*) / sum(count(*)) OVER () AS click_share,
-  count(DISTINCT rid) / (SELECT delivered FROM d) AS unique_click_rate,
+             e.messageId, e.rid, e.timestamp, e.timestamp - s.sent_at AS delay
+      FROM e JOIN sends s USING (messageId, rid) WHERE e.eventType = 'emailClick'),
+dm AS (SELECT messageId, count(*) FILTER (NOT bounced) AS delivered FROM sends GROUP BY 1),
+ld AS (SELECT clickUrl, sum(delivered) AS delivered
+       FROM (SELECT DISTINCT clickUrl, messageId FROM c) JOIN dm USING (messageId) GROUP BY 1)
+SELECT clickUrl, count(*) AS gross_clicks, count(DISTINCT (messageId, rid)) AS unique_clicks,
+  count(DISTINCT rid) AS people, count(*) / sum(count(*)) OVER () AS click_share,
+  count(DISTINCT (messageId, rid)) / any_value(ld.delivered) AS unique_click_rate,
   min(timestamp) AS first_click, max(timestamp) AS last_click,
   median(delay) AS median_time_to_click
-FROM c GROUP BY 1 ORDER BY 2 DESC, 1
+FROM c JOIN ld USING (clickUrl) GROUP BY 1 ORDER BY 2 DESC, 1
 """
+)
 
-DUCK_BOUNCES = f"""
-WITH e AS {RID}
-SELECT CASE WHEN lower(bounceType) LIKE '%hard%' THEN 'hard'
-            WHEN lower(bounceType) LIKE '%soft%' THEN 'soft' ELSE bounceType END AS bounceType,
+DUCK_BOUNCES = (
+    SENDS
+    + """
+SELECT CASE WHEN hard THEN 'hard' ELSE 'soft' END AS bounceType,
   count(*) AS bounces, count(DISTINCT rid) AS unique_recipients,
   count(*) / sum(count(*)) OVER () AS share,
-  count(DISTINCT rid) / (SELECT count(DISTINCT rid) FROM e WHERE eventType = 'emailSend') AS rate
-FROM e WHERE eventType = 'emailBounce' GROUP BY 1 ORDER BY 2 DESC
+  count(*) / (SELECT count(*) FROM sends) AS rate
+FROM sends WHERE bounced GROUP BY 1 ORDER BY 2 DESC
 """
+)
 
-
-# One row per recipient: distinct mailings per kind of event (DuckDB's fastest form found:
-# the distinct (recipient, kind, mailing) triples first, then counted), last activity, flags.
-DUCK_RECIPIENTS = f"""
-WITH e AS {RID},
-p AS (SELECT DISTINCT rid, CAST(eventType AS VARCHAR) AS kind, messageId FROM e
-      WHERE eventType IN ('emailSend', 'emailOpen', 'emailClick')),
-c AS (SELECT rid, count(*) FILTER (kind = 'emailSend') AS mailings_sent,
-             count(*) FILTER (kind = 'emailOpen') AS mailings_opened,
-             count(*) FILTER (kind = 'emailClick') AS mailings_clicked
-      FROM p GROUP BY rid),
-t AS (SELECT rid, min(timestamp) FILTER (eventType = 'emailSend') AS first_sent,
-             max(timestamp) FILTER (eventType = 'emailOpen') AS last_open,
-             max(timestamp) FILTER (eventType = 'emailClick') AS last_click,
-             coalesce(bool_or(eventType = 'emailBounce' AND lower(bounceType) LIKE '%hard%'),
-                      false) AS hard_bounced,
-             bool_or(eventType = 'emailOptOut') AS opted_out
-      FROM e GROUP BY rid)
-SELECT t.rid AS RECIPIENT_ID, coalesce(c.mailings_sent, 0) AS mailings_sent,
-       coalesce(c.mailings_opened, 0) AS mailings_opened,
-       coalesce(c.mailings_clicked, 0) AS mailings_clicked,
-       first_sent, last_open, last_click, hard_bounced, opted_out
-FROM t LEFT JOIN c USING (rid)
+DUCK_RECIPIENTS = (
+    SENDS
+    + """
+SELECT rid AS RECIPIENT_ID, count(*) AS mailings_sent,
+       count(*) FILTER (opens > 0) AS mailings_opened,
+       count(*) FILTER (clicks > 0) AS mailings_clicked,
+       min(sent_at) AS first_sent, max(last_open) AS last_open, max(last_click) AS last_click,
+       bool_or(hard) AS hard_bounced, bool_or(opted_out) AS opted_out
+FROM sends GROUP BY rid
 """
+)
 
 
 def frame_bytes(frame: pd.DataFrame) -> int:
@@ -270,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wide", action="store_true", help="add the other BEX columns (realistic frame size)"
     )
+    parser.add_argument("--only", nargs="*", help="only these questions (e.g. funnel sends)")
     args = parser.parse_args(argv)
     import duckdb
 
@@ -299,18 +308,35 @@ def main(argv: list[str] | None = None) -> int:
     con.execute("SET threads TO 2")
     con.register("events", events)
     questions = [
-        ("funnel", lambda: bex.funnel(events), None),
-        ("click_urls", lambda: bex.click_urls(events), DUCK_CLICKS),
-        ("bounce_breakdown", lambda: bex.bounce_breakdown(events), DUCK_BOUNCES),
-        ("recipient_engagement", lambda: bex.recipient_engagement(events), DUCK_RECIPIENTS),
+        (
+            "sends",
+            lambda: bex.reports.sends(events, flags=False),
+            lambda: con.execute(DUCK_SENDS).df(),
+        ),
+        ("funnel", lambda: bex.funnel(events), lambda: duck_funnel(con)),
+        (
+            "funnel_by_domain",
+            lambda: bex.funnel(events, by="domain"),
+            lambda: duck_funnel(con, DUCK_FUNNEL_BY_DOMAIN),
+        ),
+        ("click_urls", lambda: bex.click_urls(events), lambda: con.execute(DUCK_CLICKS).df()),
+        (
+            "bounce_breakdown",
+            lambda: bex.bounce_breakdown(events),
+            lambda: con.execute(DUCK_BOUNCES).df(),
+        ),
+        (
+            "recipient_engagement",
+            lambda: bex.recipient_engagement(events),
+            lambda: con.execute(DUCK_RECIPIENTS).df(),
+        ),
     ]
     print(f"{'question':21} {'bextoolkit s':>12} {'duckdb s':>9} {'ratio':>6} {'peak MiB':>9}")
-    for name, ours, sql in questions:
+    for name, ours, theirs in questions:
+        if args.only and name not in args.only:
+            continue
         ours_s, peak, result = measure(ours, args.repeat)
-        if sql is None:
-            duck_s, _, duck = measure(lambda: duck_funnel(con), args.repeat)
-        else:
-            duck_s, _, duck = measure(lambda sql=sql: con.execute(sql).df(), args.repeat)
+        duck_s, _, duck = measure(theirs, args.repeat)
         check(name, result, duck)
         print(f"{name:21} {ours_s:12.2f} {duck_s:9.2f} {ours_s / duck_s:6.2f} {peak / 2**20:9.0f}")
     print(f"(memory growth is compared with the frame's own {size / 2**20:,.0f} MiB)")
@@ -319,8 +345,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def check(name: str, ours: pd.DataFrame, duck: pd.DataFrame) -> None:
     """Assert that both answers agree on every column DuckDB computed."""
+    if name == "sends":  # one row per send: compare the totals
+        for ours_col, duck_col in (("opens", "opens"), ("clicks", "clicks")):
+            if int(ours[ours_col].sum()) != int(duck[duck_col].sum()):
+                raise AssertionError(f"sends.{ours_col}: bextoolkit and DuckDB disagree")
+        if len(ours) != len(duck) or int(ours["bounced"].ne("none").sum()) != int(
+            duck["bounced"].sum()
+        ):
+            raise AssertionError("sends: bextoolkit and DuckDB have different sends")
+        return
     key = {
         "funnel": "messageId",
+        "funnel_by_domain": "domain",
         "click_urls": "clickUrl",
         "bounce_breakdown": "bounceType",
         "recipient_engagement": "RECIPIENT_ID",

@@ -77,21 +77,33 @@ LABELS: Final = {
     "opt_out_rate": "Opt-out rate",
     "bounceType": "Bounce type",
     "domain": "Recipient domain",
-    "bounces": "Bounces",
+    "bounces": "Bounced sends",
     "unique_recipients": "People",
     "share": "Share of bounces",
-    "rate": "Rate (of sent)",
+    "rate": "Rate (of sends)",
     "clickUrl": "Link",
     "urlDescription": "Description",
     "click_share": "Share of clicks",
     "unique_click_rate": "Unique click rate",
     "median_time_to_click": "Median time to click",
     "day": "Day",
+    "provider": "Mailbox provider",
+    "period": "Period",
+    "sends": "Sends",
+    "hard_bounce_rate": "Hard bounces",
+    "soft_bounce_rate": "Soft bounces",
+    "complaints": "Complaints",
+    "complaint_rate": "Complaint rate",
+    "status": "Published limits",
+    "people": "People",
 }
 RATES: Final = frozenset(
     {"open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate", "share", "rate",
-     "click_share", "unique_click_rate"}
+     "click_share", "unique_click_rate", "hard_bounce_rate", "soft_bounce_rate",
+     "complaint_rate"}
 )  # fmt: skip
+#: Rates compared with limits of a tenth of a percent: shown with two decimals.
+FINE_RATES: Final = frozenset({"complaint_rate"})
 DASH: Final = "–"
 
 
@@ -118,6 +130,8 @@ def cell(
     value: Any, column: str, tz: str | None = None, rates: frozenset[str] = RATES
 ) -> tuple[str, bool]:
     """A value as text, and whether it is a number (right-aligned)."""
+    if column in FINE_RATES and not (value is None or pd.isna(value)):
+        return f"{value:.2%}", True
     if column in rates:
         return percent(value), True
     if isinstance(value, pd.Timedelta):

@@ -43,6 +43,10 @@ class BexAccessor:
     def __init__(self, frame: pd.DataFrame) -> None:
         self._frame = frame
 
+    def sends(self, **options: Any) -> pd.DataFrame:
+        """:func:`bextoolkit.sends` of this frame."""
+        return reports.sends(self._frame, **options)
+
     def event_counts(self, **options: Any) -> pd.DataFrame:
         """:func:`bextoolkit.event_counts` of this frame."""
         return reports.event_counts(self._frame, **options)

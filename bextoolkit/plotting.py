@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "plot_bounces",
     "plot_click_urls",
+    "plot_deliverability",
     "plot_engagement",
     "plot_funnel",
     "plot_heatmap",
@@ -352,7 +353,7 @@ def plot_bounces(
     title: str | None = None,
     **breakdown_options: Any,
 ) -> Axes:
-    """Bounce events per bounce type (or per ``by=`` group), labelled with their share.
+    """Bounced sends per bounce type (or per ``by=`` group), labelled with their share.
 
     Parameters
     ----------
@@ -403,7 +404,7 @@ def plot_bounces(
     ]
     ax.bar_label(bars, labels=texts, padding=3, fontsize="small")
     ax.invert_yaxis()
-    ax.set_xlabel("Bounce events")
+    ax.set_xlabel("Bounced sends")
     ax.set_ylabel(" / ".join(keys) if keys else "")
     ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (1.5 if _narrow(ax) else 1.25))
     what = f"Bounces by {' / '.join(keys)}" if keys else "Bounces"
@@ -454,7 +455,7 @@ def _bounces_over_time(
         ax.bar(table.index, values, width=width, bottom=bottom, color=color,
                label=str(column), align="edge")  # fmt: skip
         bottom += values
-    ax.set_ylabel("Bounce events")
+    ax.set_ylabel("Bounced sends")
     tz = getattr(table.index, "tz", None)
     ax.set_xlabel(f"{time_key.capitalize()} ({tz})" if tz is not None else time_key.capitalize())
     _date_axis(ax, tz)
@@ -851,4 +852,68 @@ def plot_heatmap(
     ax.set_xlabel(f"Hour of day ({tz})")
     ax.set_ylabel("Weekday")
     _title(ax, title, "Activity by weekday and hour", name)
+    return ax
+
+
+# --- plot_deliverability ------------------------------------------------------------------
+def plot_deliverability(
+    data: pd.DataFrame,
+    *,
+    metric: str = "complaint_rate",
+    ax: Axes | None = None,
+    title: str | None = None,
+    **options: Any,
+) -> Axes:
+    """A rate per mailbox provider over time, with the providers' published limits.
+
+    Parameters
+    ----------
+    data : DataFrame
+        A :func:`bextoolkit.deliverability` result, or the events frame (then it is
+        computed with ``**options``, e.g. ``freq="D"``).
+    metric : str, default "complaint_rate"
+        The rate to draw (``"hard_bounce_rate"``, ``"opt_out_rate"``, ...). For the
+        complaint rate, dashed lines mark Gmail's 0.1 % and Gmail's and Yahoo's 0.3 %.
+    ax, title
+        As in :func:`plot_funnel`.
+
+    Returns
+    -------
+    matplotlib Axes
+        One line per provider (``ax.lines``, in the providers' order, then the limit
+        lines), the rate in percent on the y axis.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({
+    ...     "period": pd.to_datetime(["2026-03-02", "2026-03-09"] * 2, utc=True),
+    ...     "provider": ["Google", "Google", "Yahoo", "Yahoo"],
+    ...     "sends": [1000] * 4, "complaint_rate": [0.002, 0.004, 0.0, 0.0005]})
+    >>> ax = plot_deliverability(table)
+    >>> [line.get_label() for line in ax.lines]
+    ['Google', 'Yahoo', 'limit 0.1 %', 'limit 0.3 %']
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    from bextoolkit.reports import deliverability
+    from bextoolkit.reports.deliverability import COMPLAINT_LIMITS
+
+    data, name = _report(data, ("period", "provider", metric), deliverability, **options)
+    ax = _axes(ax, (7.0, 3.4))
+    providers = list(pd.unique(data["provider"].astype(str)))
+    for i, provider in enumerate(providers[: len(PALETTE)]):
+        rows = data[data["provider"].astype(str) == provider].sort_values("period")
+        ax.plot(rows["period"], rows[metric] * 100, marker="o", color=PALETTE[i], label=provider)
+    if metric == "complaint_rate":
+        for limit, _label in sorted(COMPLAINT_LIMITS):
+            label = f"limit {limit:.1%}".replace("%", " %")
+            ax.axhline(limit * 100, color=GREY, linestyle="--", label=label)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=2))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("Period of send")
+    ax.set_ylabel(metric.replace("_", " ").capitalize())
+    ax.legend(loc="upper left", fontsize="small", frameon=False)
+    what = f"{metric.replace('_', ' ').capitalize()} by mailbox provider"
+    _title(ax, title, what, name)
     return ax

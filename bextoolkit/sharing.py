@@ -21,7 +21,7 @@ import pandas as pd
 from bextoolkit import _html, plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError, redact
 from bextoolkit.reports import quality
-from bextoolkit.reports._kernels import seed_rows
+from bextoolkit.reports.deliverability import provider_notes
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 __all__ = ["CampaignReport", "render_notebook"]
@@ -48,7 +48,10 @@ class CampaignReport:
     mailings : sequence of str, optional
         ``messageId`` values to keep; default all.
     start, end : str or Timestamp, optional
-        Keep events at or after ``start`` and before ``end`` (naive values read in ``tz``).
+        Show the sends sent at or after ``start`` and before ``end`` (naive values read in
+        ``tz``) with all their later events, as every report's ``start=``/``end=`` does:
+        the report and ``bex.funnel(events, start=..., end=...)`` give the same mailings
+        and totals.
     top_links : int, default 10
         How many links the click table shows.
 
@@ -66,9 +69,13 @@ class CampaignReport:
     end: Any = None
     top_links: int = 10
     _selected: pd.DataFrame = field(init=False, repr=False)
+    _whole: pd.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._selected = _select(self.events, self.mailings, self.start, self.end, self.tz)
+        base = _select(self.events, self.mailings)
+        window = {"start": _moment(self.start, self.tz), "end": _moment(self.end, self.tz)}
+        self._selected = reports.events_of_sends(base, **window)
+        self._whole = reports.funnel(base, by=None, **window)
 
     def __repr__(self) -> str:
         return (
@@ -100,16 +107,18 @@ class CampaignReport:
         ev = self._selected
         charts = _html.Charts()
         funnel = per_mailing(ev)
-        whole = reports.funnel(ev, by=None)
+        whole = self._whole
         parts = [
             f"<h1>{_esc(self.title)}</h1>",
             f"<p class='sub'>{_esc(_date_range(ev, self.tz))} · generated "
             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by bextoolkit</p>",
-            _headline(funnel, whole),
+            _headline(funnel, whole, complaints_known=_has_complaints(ev)),
             "<h2>Funnel per mailing</h2>",
             self._mailings(funnel, charts),
             "<h2>Bounces</h2>",
             self._bounces(ev, charts),
+            "<h2>Mailbox providers</h2>",
+            self._providers(ev, charts),
             "<h2>Top links</h2>",
             self._links(ev, charts),
             "<h2>When people engage</h2>",
@@ -117,7 +126,7 @@ class CampaignReport:
             "<h2>Quality flags</h2>",
             _quality(ev),
             "<h2>Data and conventions</h2>",
-            _provenance(self.events, ev),
+            _provenance(self.events, ev, whole),
             f"<p class='note'>{_esc(_convention_sentence(funnel))}</p>",
         ]
         return "\n".join(parts)
@@ -153,16 +162,16 @@ class CampaignReport:
         out = charts.figure(
             lambda ax: plotting.plot_bounces(breakdown, ax=ax),
             height=1.6 + 0.45 * min(len(breakdown), 15),
-            description="Bounce events per bounce type, most first, with their share; "
+            description="Bounced sends per bounce type, most first, with their share; "
             "the numbers are in the table below.",
-        ) + _html.table(breakdown, caption="Bounces by type")
+        ) + _html.table(breakdown, caption="Bounced sends by type (rate of sends)")
         span = ev["timestamp"].max() - ev["timestamp"].min()
         if span > pd.Timedelta(days=2):
             over_time = reports.bounce_breakdown(ev, by=["day", "bounceType"])
             out += charts.figure(
                 lambda ax: plotting.plot_bounces(over_time, ax=ax),
                 height=3.4,
-                description="Bounce events per day, stacked by bounce type.",
+                description="Bounced sends per day of send, stacked by bounce type.",
             )
             daily = over_time.pivot_table(
                 index="day", columns="bounceType", values="bounces", aggfunc="sum",
@@ -171,12 +180,58 @@ class CampaignReport:
             daily.columns = [str(c) for c in daily.columns]
             out += (
                 "<details><summary>Bounces per day, as a table</summary>"
-                + _html.table(daily.reset_index(), caption="Bounce events per day", tz=self.tz)
+                + _html.table(
+                    daily.reset_index(), caption="Bounced sends per day of send", tz=self.tz
+                )
                 + "</details>"
             )
         shown = by_domain.head(10)
-        caption = f"Top recipient domains by bounces ({len(shown)} of {len(by_domain)})"
+        caption = f"Top recipient domains by bounced sends ({len(shown)} of {len(by_domain)})"
         return out + _html.table(shown, caption=caption)
+
+    def _providers(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
+        """Gmail's, Yahoo's and Microsoft's published limits, per provider and week."""
+        table = reports.deliverability(ev, tz=self.tz)
+        if table.empty:
+            return "<p>No sends in these events.</p>"
+        known = _has_complaints(ev)
+        metric = "complaint_rate" if known else "hard_bounce_rate"
+        what = "spam-complaint rate" if known else "hard-bounce rate"
+        chart = charts.figure(
+            lambda ax: plotting.plot_deliverability(table, metric=metric, ax=ax),
+            height=3.4,
+            description=f"The {what} of each mailbox provider per week of send"
+            + (", with dashed lines at Gmail's 0.1 % and Gmail's and Yahoo's 0.3 %." if known
+               else "; the files carry no complaint events, so the complaint rate is unknown.")
+            + " The numbers are in the table below.",
+        )  # fmt: skip
+        late_opt_out = reports.mailed_after_opt_out(ev)
+        late_bounce = reports.mailed_after_hard_bounce(ev)
+        crossed = table[table["status"] != ("ok" if known else "complaints unknown")]
+        columns = ["period", "provider", "sends", "delivered", "hard_bounce_rate",
+                   "complaint_rate", "opt_out_rate", "peak_daily_sends", "status"]  # fmt: skip
+        labels = {"period": "Week of send", "peak_daily_sends": "Most sends in a day"}
+        weeks = _html.table(table[columns], labels=labels, tz=self.tz,
+                            caption="Every provider and week")  # fmt: skip
+        out = (
+            "<p>"
+            + _esc(
+                f"{len(late_opt_out):,} send(s) reached people more than 2 days after they "
+                f"opted out, and {len(late_bounce):,} reached people after a hard bounce "
+                "(Gmail and Yahoo require an unsubscribe to be honoured within 2 days; the "
+                "lists, one row per send: bex.mailed_after_opt_out(events) and "
+                "bex.mailed_after_hard_bounce(events), as in notebook 06-list-hygiene)."
+            )
+            + "</p>"
+            + chart
+        )
+        if len(crossed):
+            caption = f"Weeks over a published limit ({len(crossed):,})"
+            out += _html.table(crossed[columns], labels=labels, tz=self.tz, caption=caption)
+        out += f"<details><summary>Every provider and week ({len(table):,})</summary>"
+        out += f"{weeks}</details>"
+        notes = " ".join(provider_notes(known))
+        return out + f"<p class='note'>{_esc(notes)}</p>"
 
     def _links(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
         if not (ev[EVENT_TYPE_COLUMN] == "emailClick").any():
@@ -250,35 +305,27 @@ class CampaignReport:
 
 
 def per_mailing(events: pd.DataFrame) -> pd.DataFrame:
-    """The funnel per mailing with ``sent_at`` (its first send to a real recipient, as the
-    funnel leaves seed-list sends out), in send order."""
+    """The funnel per mailing (with ``sent_at``, its first send), in send order."""
     funnel = reports.funnel(events)
-    if "messageId" not in funnel.columns or funnel.empty:
+    if "sent_at" not in funnel.columns or funnel.empty:
         return funnel
-    is_send = (events[EVENT_TYPE_COLUMN] == "emailSend").to_numpy(bool) & ~seed_rows(events)
-    sends = events.loc[is_send, ["messageId", "timestamp"]]
-    first = sends.groupby("messageId", observed=True)["timestamp"].min()
-    first.index = first.index.astype(str)
-    sent_at = funnel["messageId"].astype(str).map(first)
-    position = list(funnel.columns).index("sent")
-    funnel.insert(position, "sent_at", pd.to_datetime(sent_at))
-    order = funnel["sent_at"].argsort(kind="stable")  # NaT (no send in the frame) last
+    order = funnel["sent_at"].argsort(kind="stable")
     return funnel.iloc[order].reset_index(drop=True)
 
 
 # --- selection ----------------------------------------------------------------------------
-def _select(
-    events: pd.DataFrame, mailings: Sequence[str] | None, start: Any, end: Any, tz: str
-) -> pd.DataFrame:
-    keep = pd.Series(True, index=events.index)
-    if mailings is not None:
-        keep &= events["messageId"].astype("string").isin([str(m) for m in mailings])
-    for bound, inside in ((start, "ge"), (end, "lt")):
-        if bound is not None:
-            stamp = pd.Timestamp(bound)
-            stamp = stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
-            keep &= getattr(events["timestamp"], inside)(stamp)
-    return events[keep]
+def _select(events: pd.DataFrame, mailings: Sequence[str] | None) -> pd.DataFrame:
+    if mailings is None:
+        return events
+    return events[events["messageId"].astype("string").isin([str(m) for m in mailings])]
+
+
+def _moment(bound: Any, tz: str) -> pd.Timestamp | None:
+    """``bound`` as a time; a naive one is read in ``tz``."""
+    if bound is None:
+        return None
+    stamp = pd.Timestamp(bound)
+    return stamp.tz_localize(tz) if stamp.tzinfo is None else stamp
 
 
 # --- pieces of the page -------------------------------------------------------------------
@@ -310,7 +357,8 @@ def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
 
 def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
     """Sums of the per-mailing counts and the rates of those sums (totals over totals)."""
-    counts = ("sent", "delivered", "unique_opens", "unique_clicks", "bounced", "opt_outs")
+    counts = ("sent", "delivered", "unique_opens", "unique_clicks", "bounced", "opt_outs",
+              "complaints")  # fmt: skip
     totals: dict[str, float] = {c: int(funnel[c].sum()) for c in counts if c in funnel.columns}
 
     def rate(num: str, den: str) -> float:
@@ -322,11 +370,17 @@ def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
         click_to_open=rate("unique_clicks", "unique_opens"),
         bounce_rate=rate("bounced", "sent"),
         opt_out_rate=rate("opt_outs", "delivered"),
+        complaint_rate=rate("complaints", "delivered"),
     )
     return totals
 
 
-def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
+def _has_complaints(events: pd.DataFrame) -> bool:
+    """Whether the files carry spam-complaint events at all (RRDE's "Reply Abuse")."""
+    return bool((events[EVENT_TYPE_COLUMN].astype(str) == "emailComplaint").any())
+
+
+def _headline(funnel: pd.DataFrame, whole: pd.DataFrame, *, complaints_known: bool) -> str:
     totals = funnel_totals(funnel) if len(funnel) else {}
     people = whole.iloc[0] if len(whole) else pd.Series(dtype=object)
 
@@ -343,13 +397,18 @@ def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
             ("Click rate", _rate(totals.get("click_rate"))),
             ("Click-to-open", _rate(totals.get("click_to_open"))),
             ("Bounce rate", _rate(totals.get("bounce_rate"))),
+            ("Opt-out rate", _rate(totals.get("opt_out_rate"))),
+            (
+                "Complaint rate",
+                _rate(totals.get("complaint_rate")) if complaints_known else "unknown",
+            ),
         ]
     )
     distinct = _html.cards(
         [
-            ("People reached", count(people.get("sent", 0))),
-            ("People who opened any mailing", count(people.get("unique_opens", 0))),
-            ("People who clicked any mailing", count(people.get("unique_clicks", 0))),
+            ("People reached", count(people.get("people_reached", 0))),
+            ("People who opened any mailing", count(people.get("people_opened", 0))),
+            ("People who clicked any mailing", count(people.get("people_clicked", 0))),
         ],
         "cards people",
     )
@@ -415,15 +474,23 @@ def _date_range(ev: pd.DataFrame, tz: str) -> str:
     return f"{stamps.min():%Y-%m-%d %H:%M} to {stamps.max():%Y-%m-%d %H:%M} ({tz})"
 
 
-def _provenance(events: pd.DataFrame, selected: pd.DataFrame) -> str:
+def _provenance(events: pd.DataFrame, selected: pd.DataFrame, whole: pd.DataFrame) -> str:
     files = events.attrs.get("files") or []
     skipped = events.attrs.get("skipped_lines") or []
-    lines = [
-        f"{len(selected):,} events shown of {len(events):,} loaded, from {len(files)} file(s); "
-        f"{events.attrs.get('duplicates_dropped', 0):,} duplicate events dropped; "
-        f"{len(skipped):,} bad line(s) skipped."
-    ]
-    out = f"<p>{_esc(lines[0])}</p>"
+    line = (
+        f"{len(selected):,} events of the sends shown, of {len(events):,} loaded, from "
+        f"{len(files)} file(s); {events.attrs.get('duplicates_dropped', 0):,} duplicate events "
+        f"dropped; {len(skipped):,} bad line(s) skipped."
+    )
+    apart = whole.attrs.get("without_send", {})
+    if apart.get("pairs"):
+        line += (
+            f" {apart['opens']:,} opens, {apart['clicks']:,} clicks, {apart['bounces']:,} "
+            f"bounces and {apart['opt_outs']:,} opt-outs of {apart['pairs']:,} "
+            "mailing-recipient pairs have no send in these files: they are counted apart, "
+            "in no number above."
+        )
+    out = f"<p>{_esc(line)}</p>"
     if files:
         table = pd.DataFrame(
             [{"file": redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]

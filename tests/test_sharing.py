@@ -74,8 +74,12 @@ def test_the_headline_agrees_with_the_table_and_counts_people_apart(events, page
     assert f"<b>{delivered:,}</b>Delivered" in page
     assert f"<b>{funnel['unique_opens'].sum() / delivered:.1%}</b>Open rate" in page
     assert f"<b>{funnel['bounced'].sum() / sends:.1%}</b>Bounce rate" in page
-    assert f"<b>{int(whole.sent):,}</b>People reached" in page
-    assert f"<b>{int(whole.unique_opens):,}</b>People who opened any mailing" in page
+    assert f"<b>{int(whole.sent):,}</b>Sends" in page  # the whole frame adds the mailings
+    assert f"<b>{int(whole.people_reached):,}</b>People reached" in page
+    assert f"<b>{int(whole.people_opened):,}</b>People who opened any mailing" in page
+    assert (
+        whole.people_reached == events["RECIPIENT_ID"][events["eventType"] == "emailSend"].nunique()
+    )
     # a rate of all mailings lies between the mailings' own rates
     rate = funnel["unique_opens"].sum() / delivered
     assert funnel["open_rate"].min() <= rate <= funnel["open_rate"].max()
@@ -87,9 +91,10 @@ def test_the_page_is_standalone_and_its_charts_are_named(page):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert page.count("<main>") == 1
     svgs = re.findall(r"<svg[^>]*>", page)
-    assert len(svgs) == 2 * 6  # funnel, bounces, bounces per day, links, engagement, heatmap
+    # funnel, bounces, bounces per day, providers, links, engagement, heatmap
+    assert len(svgs) == 2 * 7
     assert all("role='img'" in tag and "aria-labelledby" in tag for tag in svgs)
-    assert page.count("<figcaption>") == 6
+    assert page.count("<figcaption>") == 7
     assert "<text" in page  # text kept as text, not drawn as shapes
 
 

@@ -74,14 +74,16 @@ REPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "event_counts": (*_RECIPIENT, "eventType", "timestamp"),
     "funnel": (
         *_RECIPIENT, "eventType", "bounceType", "messageId", "messageName", "subjectLine",
-        "timestamp", "machine_open", "bot_click", "Recipient Type",
+        "mailingType", "originatedFrom", "timestamp", "machine_open", "bot_click",
+        "Recipient Type",
     ),
     "bounce_breakdown": (
         *_RECIPIENT, "eventType", "bounceType", "code", "messageId", "timestamp",
+        "Recipient Type",
     ),
     "click_urls": (
         *_RECIPIENT, "eventType", "bounceType", "clickUrl", "urlDescription", "messageId",
-        "timestamp", "bot_click",
+        "timestamp", "bot_click", "Recipient Type",
     ),
     "recipient_engagement": (
         *_RECIPIENT, "eventType", "bounceType", "messageId", "timestamp", "machine_open",

@@ -304,8 +304,9 @@ def email_domains(events: pd.DataFrame) -> pd.Series:
     """The lower-cased part of ``Email`` after the last ``@`` (missing when none), as category."""
     require_columns(events, ["Email"], what=f"by={DOMAIN!r}")
     uniques, codes = _categories_and_codes(events["Email"])
-    domains = pd.Series(uniques.astype(object), dtype="string").str.strip().str.lower()
-    domains = domains.str.extract(r"@([^@]*)$", expand=False)  # also on no rows at all
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(pa.array(uniques.astype(object), pa.string())))
+    found = pc.extract_regex(text, r"@(?P<domain>[^@]*)$").field("domain")
+    domains = pd.Series(found.to_pandas(types_mapper=pd.ArrowDtype), dtype="string")
     domains = domains.mask(domains == "")
     cats = pd.Index(domains.dropna().unique())
     lookup = np.append(cats.get_indexer(domains.astype(object)), -1)
@@ -567,7 +568,7 @@ def is_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     return pd.Index(pd.unique(members)).get_indexer(values) >= 0
 
 
-def _positions(values: np.ndarray, table: np.ndarray) -> np.ndarray:
+def positions(values: np.ndarray, table: np.ndarray) -> np.ndarray:
     """Index of each of ``values`` in the sorted distinct non-negative ``table``, -1 if absent."""
     top = int(max(table[-1], values.max())) + 1
     if table[0] >= 0 and values.min() >= -1 and top <= max(8 * len(values), 1 << 22):
@@ -598,7 +599,7 @@ def lookup_times(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray) -> np.n
     known, times = table
     if len(known) == 0 or len(keys) == 0:
         return np.full(len(keys), NAT, np.int64)
-    pos = _positions(keys, known)
+    pos = positions(keys, known)
     return np.where(pos >= 0, times[pos], NAT)
 
 
@@ -638,7 +639,7 @@ def _bound_ns(bound: Any, tz: Any, name: str) -> int:
     return int(stamp.as_unit("ns").value)
 
 
-def _bounds(events: pd.DataFrame, start: Moment, end: Moment) -> tuple[int, int]:
+def bounds(events: pd.DataFrame, start: Moment, end: Moment) -> tuple[int, int]:
     """``[start, end)`` as int64 ns UTC (open ends as the int64 extremes)."""
     require_columns(events, ["timestamp"], what="start=/end=")
     tz = getattr(pd.to_datetime(events["timestamp"].iloc[:0]).dt, "tz", None)
@@ -655,7 +656,7 @@ def window_mask(events: pd.DataFrame, start: Moment, end: Moment) -> np.ndarray 
     """
     if start is None and end is None:
         return None
-    lo, hi = _bounds(events, start, end)
+    lo, hi = bounds(events, start, end)
     ts = timestamps_ns(events)
     return (ts >= lo) & (ts < hi)
 
@@ -669,7 +670,7 @@ def in_window(events: pd.DataFrame, start: Moment, end: Moment) -> pd.DataFrame:
     if keep is None:
         return events
     out = events[keep]
-    out.attrs = {**events.attrs, "window": _window_note(start, end, len(events) - len(out))}
+    out.attrs = {**events.attrs, "window": window_note(start, end, len(events) - len(out))}
     return out
 
 
@@ -685,7 +686,7 @@ def mailings_sent_in(events: pd.DataFrame, start: Moment, end: Moment) -> pd.Dat
         return events
     if "messageId" not in events.columns:
         return in_window(events, start, end)
-    lo, hi = _bounds(events, start, end)
+    lo, hi = bounds(events, start, end)
     ts = timestamps_ns(events)
     mail = mailing_codes(events)
     sends = (event_codes(events) == SEND) & (mail >= 0) & (ts != NAT)
@@ -697,12 +698,12 @@ def mailings_sent_in(events: pd.DataFrame, start: Moment, end: Moment) -> pd.Dat
     unsent = first == never
     keep = chosen[mail] | (unsent[mail] & (ts >= lo) & (ts < hi))
     out = events[keep]
-    note = _window_note(start, end, len(events) - len(out), mailings=True)
+    note = window_note(start, end, len(events) - len(out), mailings=True)
     out.attrs = {**events.attrs, "window": note}
     return out
 
 
-def _window_note(start: Moment, end: Moment, left_out: int, *, mailings: bool = False) -> str:
+def window_note(start: Moment, end: Moment, left_out: int, *, mailings: bool = False) -> str:
     what = "mailings first sent" if mailings else "events"
     since = f"from {start}" if start is not None else "from the first"
     until = f"before {end}" if end is not None else "to the last"

@@ -1,7 +1,8 @@
-"""``bounce_breakdown``: bounces by type, code, domain, mailing or day (see reports)."""
+"""``bounce_breakdown``: bounced sends by type, code, domain, provider, mailing or send day."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final, Literal
 
 import numpy as np
@@ -10,6 +11,14 @@ import pandas as pd
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import _kernels as k
 from bextoolkit.reports._dask import accepts_dask
+from bextoolkit.reports.sends import (
+    Sends,
+    build,
+    by_items,
+    check_by,
+    first_rows,
+    group_sends,
+)
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 #: Keys that describe only the bounce itself: the rate's denominator ignores them.
@@ -23,28 +32,36 @@ def bounce_breakdown(
     by: k.By = "bounceType",
     classify: bool = True,
     bounce_rate: Literal["sent", "requests"] = "sent",
+    include_seeds: bool = False,
     start: k.Moment = None,
     end: k.Moment = None,
+    providers: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Bounces per bounce type, or per code, recipient domain, mailing, day, any column.
+    """Bounced sends per bounce type, or per code, recipient domain, provider, mailing, day.
 
     Parameters
     ----------
     events : DataFrame
         The events frame (``eventType``, ``RECIPIENT_ID`` or ``Email``, and the columns
         ``by`` needs: ``bounceType``, ``code``, ``Email`` for ``"domain"``,
-        ``timestamp`` for time buckets). Not modified.
+        ``timestamp`` for send-time buckets). Not modified.
     by : str, list, pd.Grouper or None, default "bounceType"
-        Groups, as in the module notes; ``"domain"`` is the recipient's email domain.
+        Groups, as in :func:`bextoolkit.funnel`. ``bounceType`` and ``code`` are read
+        from the send's bounce; every other key (``"domain"``, ``"provider"``,
+        ``"messageId"``, ``"day"``: the day of the send, ...) from the send.
     classify : bool, default True
         Show ``bounceType`` as ``"hard"`` / ``"soft"`` whatever its spelling ("Hard",
         "HardBounce", "hard bounce"); other values trimmed, as they are. False: raw values.
     bounce_rate : {"sent", "requests"}, default "sent"
-        Denominator of ``rate``: distinct recipients with ``emailSend``, or with
-        ``emailSend`` or ``emailSuppressed`` (requests).
+        Denominator of ``rate``: sends, or sends plus suppressed pairs (requests).
+    include_seeds : bool, default False
+        As in :func:`bextoolkit.funnel`: seed-list recipients are left out unless True.
     start, end : str or Timestamp, optional
-        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
-        own clock); ``attrs["window"]`` says how many were left out.
+        Only sends sent in ``start <= time < end`` (naive values on the timestamps' own
+        clock), with their bounces whenever they came; ``attrs["window"]`` says how many
+        sends were left out.
+    providers : mapping, optional
+        Domain -> provider for ``by="provider"``.
 
     Returns
     -------
@@ -52,15 +69,17 @@ def bounce_breakdown(
         One row per group that has bounces, most bounces first (time buckets: in time
         order): the key columns, then
 
-        - ``bounces``: bounce events (int64)
-        - ``unique_recipients``: distinct recipients who bounced (int64)
-        - ``share``: ``bounces`` / all bounce events in the frame (the shares add up to 1)
-        - ``rate``: ``unique_recipients`` / the recipients sent to in the same group, where
-          the group is taken without the keys that only describe a bounce (``bounceType``,
-          ``code``, ``eventType``): ``by="bounceType"`` divides by everyone sent to,
-          ``by=["messageId", "bounceType"]`` by those sent that mailing. NaN when 0.
+        - ``bounces``: sends that bounced (a send bounces once: its worst kind, hard
+          before soft)
+        - ``unique_recipients``: distinct people among them
+        - ``share``: ``bounces`` / all bounced sends (the shares add up to 1)
+        - ``rate``: ``bounces`` / the sends of the same group, taken without the keys that
+          only describe a bounce (``bounceType``, ``code``, ``eventType``):
+          ``by="bounceType"`` divides by every send, ``by=["messageId", "bounceType"]`` by
+          that mailing's sends, ``by="domain"`` by the domain's sends. NaN when 0.
 
-        ``attrs["rate"]`` says the denominator in words.
+        ``attrs["rate"]`` says the denominator in words; ``attrs["without_send"]`` counts
+        bounces whose send is not in the frame (in no row).
 
     Examples
     --------
@@ -77,30 +96,33 @@ def bounce_breakdown(
     if bounce_rate not in k.RATE_BASES:
         raise BexConfigError(f"bounce_rate={bounce_rate!r} is unknown; use one of {k.RATE_BASES}.")
     k.require_columns(events, [EVENT_TYPE_COLUMN], what="bounce_breakdown")
-    events = k.in_window(events, start, end)
-    ev = k.event_codes(events)
-    base = (ev == k.SEND) | ((ev == k.SUPPRESSED) if bounce_rate == "requests" else False)
-    rec = k.recipient_keys(events)
-    rows = np.flatnonzero(ev == k.BOUNCE)
-    bounced = k.take_rows(events, rows, ("bounceType",), by)
-    items = [] if by is None else [by] if isinstance(by, str | pd.Grouper) else list(by)
-    if classify and "bounceType" in items and "bounceType" in bounced.columns:
-        bounced = bounced.assign(bounceType=k.bounce_classes(bounced["bounceType"]))
-    groups = k.group_rows(bounced, by)
+    items = by_items(by)
+    bounce_keys = [i for i in items if isinstance(i, str) and i in _BOUNCE_ONLY_KEYS]
+    send_items = [i for i in items if not (isinstance(i, str) and i in _BOUNCE_ONLY_KEYS)]
+    check_by(events, send_items)
+    built = build(
+        events,
+        include_seeds=include_seeds,
+        start=start,
+        end=end,
+        by=send_items,
+        providers=providers,
+    )
+    table = built.table
+    bounced = np.flatnonzero(table["bounced"].cat.codes.to_numpy() > 0)
+    rows = table.iloc[bounced].reset_index(drop=True)
+    for key in bounce_keys:
+        rows[key] = _bounce_values(built, key, classify)[bounced]
+    groups = group_sends(rows, by)
     bounces = k.count_rows(groups.codes, groups.n)
-    unique = k.count_distinct(groups.codes, groups.n, rec[rows])
-    send_items = [
-        item
-        for item in items
-        if not (isinstance(item, str) and item in _BOUNCE_ONLY_KEYS)
-        and not (isinstance(item, str) and item in events and events[item][base].isna().all())
-    ]
-    sent = _sent_per_group(events, base, rec, groups, send_items)
     out = groups.keys.copy()
     out["bounces"] = bounces
-    out["unique_recipients"] = unique
+    out["unique_recipients"] = k.count_distinct(groups.codes, groups.n, built.recipient[bounced])
     out["share"] = k.ratio(bounces, bounces.sum())
-    out["rate"] = k.ratio(unique, sent)
+    base = table
+    if bounce_rate == "requests":
+        base = pd.concat([table, built.suppressed.rename(columns={"at": "sent_at"})])
+    out["rate"] = k.ratio(bounces, _sent_per_group(base, groups, send_items))
     if not groups.is_time:
         out = out.iloc[np.argsort(-out["bounces"].to_numpy(), kind="stable")]
     out = out.reset_index(drop=True)
@@ -108,21 +130,35 @@ def bounce_breakdown(
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].cat.remove_unused_categories()
     keys = ", ".join(map(str, send_items)) if send_items else "the whole frame"
-    base_words = "a send" if bounce_rate == "sent" else "a send or a suppression"
-    out.attrs["rate"] = f"unique_recipients / distinct recipients with {base_words} per {keys}"
+    base_words = "sends" if bounce_rate == "sent" else "sends and suppressed requests"
+    out.attrs = built.attrs()
+    out.attrs["rate"] = f"bounced sends / {base_words} per {keys}"
     return out
 
 
-def _sent_per_group(
-    events: pd.DataFrame, base: np.ndarray, rec: np.ndarray, groups: k.Groups, send_items: list
-) -> np.ndarray:
-    """Per bounce group, the distinct recipients with a ``base`` event (a send, or a
-    suppression) that share the group's ``send_items`` keys (all of them when none)."""
+def _bounce_values(built: Sends, key: str, classify: bool) -> np.ndarray:
+    """Per send, ``key`` as its first bounce event says it (``bounceType`` classified as
+    the send's own kind when ``classify``)."""
+    events = built.events
+    if key == EVENT_TYPE_COLUMN:
+        return np.full(built.n, "emailBounce", dtype=object)
+    k.require_columns(events, [key], what=f"by={key!r}")
+    is_bounce = (built.ev == k.BOUNCE) & (built.send_of_row >= 0)
+    rows = first_rows(built.send_of_row, is_bounce, built.n)
+    values = pd.Series(events[key].array.take(rows, allow_fill=True))
+    if key == "bounceType" and classify:
+        values = k.bounce_classes(values).astype(object)
+        kind = built.table["bounced"].astype(object)
+        values = values.where(~kind.isin(("hard", "soft")).to_numpy(), kind.to_numpy())
+    return values.to_numpy(dtype=object)
+
+
+def _sent_per_group(base: pd.DataFrame, groups: k.Groups, send_items: list) -> np.ndarray:
+    """Per bounce group, the sends (rows of ``base``) sharing its ``send_items`` keys."""
     if not send_items:
-        return np.full(groups.n, k.n_distinct(rec, base))
-    rows = np.flatnonzero(base)
-    sends = k.group_rows(k.take_rows(events, rows, (), send_items), send_items)
-    per_key = sends.keys.assign(sent=k.count_distinct(sends.codes, sends.n, rec[rows]))
+        return np.full(groups.n, len(base))
+    sends = group_sends(base, send_items)
+    per_key = sends.keys.assign(sent=k.count_rows(sends.codes, sends.n))
     names = list(sends.keys.columns)
     matched = groups.keys[names].merge(per_key, on=names, how="left")
     return matched["sent"].fillna(0).to_numpy(np.int64)

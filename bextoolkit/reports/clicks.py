@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,11 +11,9 @@ import pandas as pd
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import _kernels as k
 from bextoolkit.reports._dask import accepts_dask
-from bextoolkit.reports.quality import exclude_flagged
+from bextoolkit.reports.sends import Sends, build, check_by, group_sends
 from bextoolkit.reports.urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.schema import EVENT_TYPE_COLUMN
-
-_COLUMNS = ("RECIPIENT_ID", "Email", "messageId", "clickUrl", "urlDescription", "timestamp")
 
 
 @accepts_dask
@@ -26,10 +25,14 @@ def click_urls(
     tracking_params: Sequence[str] = TRACKING_PARAMS,
     exclude: str | Sequence[str] | bool | None = None,
     top: int | None = None,
+    include_seeds: bool = False,
     start: k.Moment = None,
     end: k.Moment = None,
 ) -> pd.DataFrame:
-    """Which links were clicked, how often, by how many, and how soon after the send.
+    """Which links were clicked, in how many sends, by how many people, how soon after the send.
+
+    One row per (group, link), aggregated over the clicks of sends (:func:`bextoolkit.sends`):
+    a click whose send is not in the frame counts apart (``attrs["without_send"]``).
 
     Parameters
     ----------
@@ -41,7 +44,8 @@ def click_urls(
         the fragment, so one link tagged for different campaigns is one row. False: every
         distinct ``clickUrl`` text is its own row.
     by : str, list, pd.Grouper or None, default None
-        Groups (see :mod:`bextoolkit.reports`), e.g. ``"messageId"`` for links per mailing.
+        Groups of sends, as in :func:`bextoolkit.funnel`, e.g. ``"messageId"`` for links
+        per mailing, ``"send_week"``.
     tracking_params : sequence of str, default :data:`bextoolkit.reports.urls.TRACKING_PARAMS`
         Query parameter names to strip (case-insensitive; ``"utm_*"`` is a prefix).
     exclude : {"machine_opens", "bot_clicks"}, list, True, optional
@@ -49,9 +53,11 @@ def click_urls(
     top : int, optional
         Keep only the first ``top`` links of each group (most unique clickers);
         ``attrs["links"]`` says how many each group had in all.
+    include_seeds : bool, default False
+        As in :func:`bextoolkit.funnel`: seed-list recipients are left out unless True.
     start, end : str or Timestamp, optional
-        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
-        own clock); ``attrs["window"]`` says how many were left out.
+        Only the clicks of sends sent in ``start <= time < end`` (naive values on the
+        timestamps' own clock), whenever they clicked.
 
     Returns
     -------
@@ -64,18 +70,21 @@ def click_urls(
           clicks without a URL form one row with a missing ``clickUrl``
         - ``urlDescription`` (string): the link's most frequent description
         - ``gross_clicks``: click events on the link
-        - ``unique_clicks``: per-link uniqueness, distinct recipients who clicked this link
+        - ``unique_clicks``: sends in which the link was clicked
+        - ``people``: distinct recipients who clicked it (equal to ``unique_clicks`` over
+          one mailing)
         - ``click_share``: ``gross_clicks`` / all clicks of the group
-        - ``unique_click_rate``: ``unique_clicks`` / delivered of the group (sent minus
-          bounced, as in :func:`bextoolkit.funnel`); NaN when nothing was delivered
+        - ``unique_click_rate``: ``unique_clicks`` / the delivered sends of the group's
+          mailings in which the link was clicked (a link of one mailing is not divided by
+          the sends of 500 others); NaN when nothing was delivered
         - ``first_click`` / ``last_click``: timestamps (the frame's time zone)
         - ``median_time_to_click`` (Timedelta): median over the link's clicks of the time
-          from the recipient's own earliest send of that mailing (NaT if none in the frame)
-        - ``unique_first_clicks``: per-recipient uniqueness, recipients whose first click
-          in the group was on this link; over the links of a group it adds up to the
-          group's distinct clickers (``funnel``'s ``unique_clicks``)
+          from their send
+        - ``unique_first_clicks``: sends whose first click was on this link; over the
+          links of a group it adds up to ``funnel``'s ``unique_clicks``
 
-        ``attrs`` record ``normalize``, ``tracking_params`` and ``excluded``.
+        ``attrs`` record ``normalize``, ``tracking_params``, ``excluded`` and
+        ``without_send``.
 
     Examples
     --------
@@ -98,37 +107,31 @@ def click_urls(
     k.require_columns(events, [EVENT_TYPE_COLUMN, "clickUrl"], what="click_urls")
     if top is not None and (not isinstance(top, int | np.integer) or top < 1):
         raise BexConfigError(f"top={top!r}: give a whole number of links >= 1, or None for all.")
-    events = k.in_window(events, start, end)
-    ev = k.event_codes(events)
-    ev, excluded = exclude_flagged(events, ev, exclude)
-    rows = np.flatnonzero(np.isin(ev, (k.CLICK, k.SEND, k.BOUNCE)))
-    sub = k.take_rows(events, rows, _COLUMNS, by)
-    ev = ev[rows]
-    groups = k.group_rows(sub, by)
-    rec = k.recipients(sub)
-    g, n, r = groups.codes, groups.n, rec.codes
-    delivered = np.maximum(
-        k.count_distinct(g, n, r, ev == k.SEND) - k.count_distinct(g, n, r, ev == k.BOUNCE), 0
-    )
-    clicks = ev == k.CLICK
-    link, labels = _links(sub["clickUrl"], normalize, tracking_params)
+    check_by(events, by)
+    built = build(events, exclude=exclude, include_seeds=include_seeds, start=start, end=end, by=by)
+    groups = group_sends(built.table, by)
+    n = groups.n
+    rows = np.flatnonzero((built.ev == k.CLICK) & (built.send_of_row >= 0))
+    send = built.send_of_row[rows]  # the send each click follows
+    g = groups.codes[send]
+    link, labels = _links(events["clickUrl"].take(rows), normalize, tracking_params)
     width = len(labels)
-    present, cell = k.dense_codes(g[clicks] * width + link[clicks])
+    present, cell = k.dense_codes(g * width + link)
     cells = len(present)
     cell_group, cell_link = present // width, present % width
-    rc = r[clicks]
     gross = k.count_rows(cell, cells)
     out = groups.keys.take(cell_group).reset_index(drop=True)
     out["clickUrl"] = labels.take(cell_link).astype("string")
-    out["urlDescription"] = _descriptions(sub, clicks, cell, cells)
+    out["urlDescription"] = _descriptions(events, rows, cell, cells)
     out["gross_clicks"] = gross
-    out["unique_clicks"] = k.count_distinct(cell, cells, rc)
+    out["unique_clicks"] = k.count_distinct(cell, cells, send)
+    out["people"] = k.count_distinct(cell, cells, built.recipient[send])
     out["click_share"] = k.ratio(gross, np.bincount(cell_group, gross, minlength=n)[cell_group])
-    out["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered[cell_group])
-    _timing(out, sub, ev, rec, clicks, cell, cells)
-    out["unique_first_clicks"] = _first_clicks(
-        g[clicks], rc, k.timestamps_ns(sub, required=False)[clicks], cell, cells
-    )
+    delivered = _delivered_where_clicked(built, groups, cell, cell_group, send)
+    out["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered)
+    ts = built.ts[rows]
+    _timing(out, ts, built.table["sent_at"], send, cell, cells, built.tz)
+    out["unique_first_clicks"] = _first_clicks(send, ts, cell, cells)
     texts = np.array(["\uffff" if pd.isna(x) else str(x) for x in labels])  # missing last
     label_rank = np.argsort(np.argsort(texts, kind="stable"))
     unique = out["unique_clicks"].to_numpy()
@@ -138,11 +141,30 @@ def click_urls(
     if top is not None:
         rank = np.arange(len(out)) - np.searchsorted(cell_group[order], cell_group[order])
         out = out[rank < top].reset_index(drop=True)
-    out.attrs.update(normalize=normalize, tracking_params=list(tracking_params), excluded=excluded)
+    out.attrs = built.attrs()
+    out.attrs.update(normalize=normalize, tracking_params=list(tracking_params))
     out.attrs["links"] = int(links_per_group.sum()) if by is None else links_per_group.tolist()
-    if "window" in events.attrs:
-        out.attrs["window"] = events.attrs["window"]
     return out
+
+
+def _delivered_where_clicked(
+    built: Sends, groups: k.Groups, cell: np.ndarray, cell_group: np.ndarray, send: np.ndarray
+) -> np.ndarray:
+    """Per (group, link) cell, the delivered sends of the group's mailings in which the
+    link was clicked (``cell``, ``send``: per click; ``cell_group``: per cell)."""
+    n_mail = int(built.mailing.max(initial=0)) + 1
+    delivered = built.table["bounced"].cat.codes.to_numpy() == 0
+    known, per_pair = k.dense_codes((groups.codes * n_mail + built.mailing)[delivered])
+    counts = np.bincount(per_pair, minlength=len(known))
+    clicked = k.unique_sorted(cell * n_mail + built.mailing[send])  # (cell, mailing) pairs
+    cell_of, mailing_of = clicked // n_mail, clicked % n_mail
+    if not (len(known) and len(clicked)):
+        return np.zeros(len(cell_group), np.int64)
+    where = k.positions(cell_group[cell_of] * n_mail + mailing_of, known)
+    found = where >= 0
+    return np.bincount(cell_of[found], counts[where[found]], minlength=len(cell_group)).astype(
+        np.int64
+    )
 
 
 def _links(
@@ -162,12 +184,14 @@ def _links(
     return lookup[codes], labels.append(pd.Index([None], dtype=object))
 
 
-def _descriptions(sub: pd.DataFrame, clicks: np.ndarray, cell: np.ndarray, cells: int) -> pd.Series:
+def _descriptions(
+    events: pd.DataFrame, rows: np.ndarray, cell: np.ndarray, cells: int
+) -> pd.Series:
     """The most frequent ``urlDescription`` of each cell (ties: the first in sort order)."""
-    if "urlDescription" not in sub.columns:
+    if "urlDescription" not in events.columns:
         return pd.Series(pd.NA, index=range(cells), dtype="string")
-    uniques, codes = k._categories_and_codes(sub["urlDescription"])
-    pairs = pd.DataFrame({"cell": cell, "desc": codes[clicks]})
+    uniques, codes = k._categories_and_codes(events["urlDescription"].take(rows))
+    pairs = pd.DataFrame({"cell": cell, "desc": codes})
     pairs = pairs[pairs["desc"] >= 0]
     counts = pairs.value_counts().reset_index(name="n")
     counts["text"] = np.asarray(uniques, dtype=object)[counts["desc"].to_numpy()]
@@ -178,39 +202,30 @@ def _descriptions(sub: pd.DataFrame, clicks: np.ndarray, cell: np.ndarray, cells
 
 def _timing(
     out: pd.DataFrame,
-    sub: pd.DataFrame,
-    ev: np.ndarray,
-    rec: k.Recipients,
-    clicks: np.ndarray,
+    ts: np.ndarray,
+    sent_at: pd.Series,
+    send: np.ndarray,
     cell: np.ndarray,
     cells: int,
+    tz: Any,
 ) -> None:
-    """Add ``first_click``, ``last_click`` and ``median_time_to_click`` to ``out``."""
-    ts = k.timestamps_ns(sub, required=False)
-    pairs = k.pair_keys(k.mailing_codes(sub), rec.codes, rec.size)
-    sends = (ev == k.SEND) & k.is_member(pairs, pairs[clicks])  # only the sends clicks need
-    send_at = k.lookup_times(k.first_times(pairs, ts, sends), pairs[clicks])
-    tc = ts[clicks]
-    valid = (tc != k.NAT) & (send_at != k.NAT)
-    delay = np.where(valid, tc - send_at, k.NAT)
-    frame = pd.DataFrame({"t": tc.view("M8[ns]"), "d": delay.view("m8[ns]")})
+    """Add ``first_click``, ``last_click`` and ``median_time_to_click`` (from the send)."""
+    sent = sent_at.to_numpy(dtype="datetime64[ns]").view(np.int64)[send]
+    valid = (ts != k.NAT) & (sent != k.NAT)
+    delay = np.where(valid, ts - sent, k.NAT)
+    frame = pd.DataFrame({"t": ts.view("M8[ns]"), "d": delay.view("m8[ns]")})
     stats = frame.groupby(cell).agg(first=("t", "min"), last=("t", "max"), d=("d", "median"))
     stats = stats.reindex(range(cells))
-    tz = getattr(getattr(sub.get("timestamp"), "dt", None), "tz", None)
     for name, column in (("first_click", "first"), ("last_click", "last")):
         values = pd.DatetimeIndex(stats[column])
         out[name] = values.tz_localize("UTC").tz_convert(tz) if tz is not None else values
     out["median_time_to_click"] = pd.to_timedelta(stats["d"].to_numpy())
 
 
-def _first_clicks(
-    groups: np.ndarray, rec: np.ndarray, ts: np.ndarray, cell: np.ndarray, cells: int
-) -> np.ndarray:
-    """Per cell: recipients whose earliest click in the group was on this cell's link."""
-    keep = rec >= 0
-    g, r, t, c = groups[keep], rec[keep], ts[keep], cell[keep]
-    order = np.lexsort((t, r, g))
-    g, r, c = g[order], r[order], c[order]
-    first = np.ones(len(g), bool)
-    first[1:] = (g[1:] != g[:-1]) | (r[1:] != r[:-1])
+def _first_clicks(send: np.ndarray, ts: np.ndarray, cell: np.ndarray, cells: int) -> np.ndarray:
+    """Per cell: sends whose earliest click was on this cell's link."""
+    order = np.lexsort((ts, send))
+    s, c = send[order], cell[order]
+    first = np.ones(len(s), bool)
+    first[1:] = s[1:] != s[:-1]
     return np.bincount(c[first], minlength=cells).astype(np.int64)

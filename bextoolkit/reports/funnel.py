@@ -7,7 +7,7 @@ notes of :mod:`bextoolkit.reports` and in :data:`CONVENTIONS`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -16,8 +16,16 @@ import pandas as pd
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import _kernels as k
 from bextoolkit.reports._dask import accepts_dask
-from bextoolkit.reports.quality import exclude_flagged
-from bextoolkit.schema import EVENT_TYPE_COLUMN
+from bextoolkit.reports.sends import (
+    BOUNCE_KINDS,
+    MAILING_COLUMNS,
+    Sends,
+    build,
+    by_items,
+    check_by,
+    group_sends,
+    match_groups,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +51,9 @@ FUNNEL_COLUMNS: Final = (
     "opt_out_rate",
     "complaints",
     "complaint_rate",
+    "people_reached",
+    "people_opened",
+    "people_clicked",
 )
 
 #: Named conventions: how peers differ (domain.md section 7). Keyword options override.
@@ -75,79 +86,86 @@ def funnel(
     include_seeds: bool = False,
     start: k.Moment = None,
     end: k.Moment = None,
+    providers: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Sent, delivered, opens, clicks, bounces and opt-outs with their rates, per group.
+    """Sent, delivered, opens, clicks, bounces and opt-outs with their rates, per group of sends.
+
+    Every count is a number of sends (:func:`bextoolkit.sends`): over one mailing that is
+    the number of recipients, over many mailings (a domain, a week, the whole account) it
+    adds the mailings' numbers exactly. Distinct people are the ``people_*`` columns.
 
     Parameters
     ----------
     events : DataFrame
         The events frame (``eventType``, ``RECIPIENT_ID`` or ``Email``; ``bounceType`` for
-        the hard/soft split; ``timestamp`` for time buckets and diagnostics). Not modified.
+        the hard/soft split; ``timestamp`` for time buckets and windows). Not modified.
     by : str, list, pd.Grouper or None, default "messageId"
-        Groups, as in the module notes. A time bucket groups each event by its own time.
+        Groups of sends: ``"messageId"``, any column (its value on the send's row),
+        ``"domain"``, ``"provider"`` (the recipient's mailbox provider), ``"mailingType"``,
+        a send-time bucket (``"send_hour"``, ``"send_day"``, ``"send_week"``,
+        ``"send_month"``, or the same without ``send_``), or ``None`` (one row).
     convention : {"acoustic", "iterable"}, default "acoustic"
         A named set of the three options below (:data:`CONVENTIONS`); ``"acoustic"`` is
         the vendor's own definitions, ``"iterable"`` takes click-to-open over openers or
         clickers. Options given explicitly override the named set.
     click_implies_open : bool, optional
-        True: a recipient who clicked counts as an opener even when no open was tracked
-        (images blocked), so ``unique_opens`` = distinct openers-or-clickers.
-        ``gross_opens`` always counts open events only.
+        True: a send that was clicked counts as opened even when no open was tracked
+        (images blocked). ``gross_opens`` always counts open events only.
     click_to_open : {"openers", "openers_or_clickers"}, optional
-        Denominator of ``click_to_open``: ``unique_opens`` (so with
-        ``click_implies_open`` it already includes clickers), or distinct recipients who
-        opened or clicked.
+        Denominator of ``click_to_open``: ``unique_opens``, or sends opened or clicked.
     bounce_rate : {"sent", "requests"}, optional
-        Denominator of ``bounce_rate``: ``sent``, or requests = distinct recipients with
-        an ``emailSend`` or an ``emailSuppressed`` (a recipient with both counts once).
+        Denominator of ``bounce_rate``: ``sent``, or requests = sends + suppressed.
     exclude : {"machine_opens", "bot_clicks"}, list of them, True (both), optional
         Leave out opens flagged ``machine_open`` and/or clicks flagged ``bot_click``. The
         flags are taken from those columns when the frame has them, else computed with
         :func:`bextoolkit.reports.quality.flag_machine_opens` / ``flag_bot_clicks`` defaults.
     diagnostics : bool, default False
-        Add ``opens_without_send`` and ``clicks_without_send`` (distinct recipients who
-        opened/clicked a mailing whose send to them is not in the frame) and
-        ``events_before_send`` (events timestamped before the recipient's own send of
-        that mailing) after the metric columns.
+        Add ``opens_without_send`` and ``clicks_without_send`` (mailing-recipient pairs of
+        the group with opens / clicks but no send in the frame) and
+        ``events_before_send`` (events timestamped before their own send).
     include_seeds : bool, default False
         Count seed-list and inbox-monitoring recipients too: rows whose RRDE ``Recipient
         Type`` is not ``Normal``. By default they are left out (they are not campaign
         recipients); ``attrs["excluded"]["seeds"]`` counts their events.
     start, end : str or Timestamp, optional
-        The mailings first sent in ``start <= time < end`` (naive values on the
-        timestamps' own clock), with all their events, also those after ``end``; events
-        of no mailing (or of a mailing whose send is not in the frame) count when they
-        lie in the window. ``attrs["window"]`` says how many events were left out.
+        The sends sent in ``start <= time < end`` (naive values on the timestamps' own
+        clock), with all their later events; a program that sends every day under one
+        ``messageId`` keeps the part sent in the window. ``attrs["window"]`` says how many
+        sends were left out.
+    providers : mapping, optional
+        Domain -> provider for ``by="provider"`` (default
+        :data:`bextoolkit.reports.providers.PROVIDER_DOMAINS`).
 
     Returns
     -------
     DataFrame
-        One row per group: the key columns; ``messageName`` and ``subjectLine`` (string,
-        the first value seen per mailing) when ``by`` includes ``messageId`` and the
-        frame has them; then, in this order (counts int64, rates float64, NaN when the
-        denominator is 0):
+        One row per group with sends or suppressions: the key columns; when ``by``
+        includes ``messageId``, ``messageName``, ``subjectLine`` and ``mailingType`` (the
+        first value seen per mailing, when the frame has them) and ``sent_at`` (the
+        group's first send); then, in this order (counts int64, rates float64, NaN when
+        the denominator is 0):
 
-        - ``sent``: distinct recipients with ``emailSend``
-        - ``suppressed``: distinct recipients with ``emailSuppressed``
-        - ``bounced``: distinct recipients with ``emailBounce``
-        - ``hard_bounced`` / ``soft_bounced``: of those, with a hard / soft ``bounceType``
-          (any spelling containing "hard"/"soft"); other or missing types count in
-          ``bounced`` only, and a recipient with both kinds counts in each
-        - ``delivered``: ``sent - bounced``, never below 0 (bounces whose send is not in
-          the frame can outnumber sends)
-        - ``unique_opens`` / ``unique_clicks``: distinct recipients with >= 1 open / click
-        - ``gross_opens`` / ``gross_clicks``: open / click events
-        - ``opt_outs``: distinct recipients with ``emailOptOut``
+        - ``sent``: sends; ``suppressed``: mailing-recipient pairs suppressed, not sent
+        - ``bounced``: sends that bounced, split into ``hard_bounced`` / ``soft_bounced``
+          (``bounceType`` containing "hard" / "soft"; a send with both is hard; other
+          types count in ``bounced`` only)
+        - ``delivered``: ``sent - bounced``
+        - ``unique_opens`` / ``unique_clicks``: sends with >= 1 open / click
+        - ``gross_opens`` / ``gross_clicks``: open / click events of those sends
+        - ``opt_outs``: sends followed by an opt-out
         - ``open_rate`` = unique_opens / delivered; ``click_rate`` = unique_clicks /
-          delivered; ``click_to_open`` = unique_clicks / (openers, or openers-or-clickers);
-          ``bounce_rate`` = bounced / (sent, or requests); ``opt_out_rate`` = opt_outs /
-          delivered
-        - ``complaints``: distinct recipients with ``emailComplaint`` (RRDE's "Reply
-          Abuse", a spam complaint); ``complaint_rate`` = complaints / delivered
+          delivered; ``click_to_open`` = unique_clicks / (unique_opens, or sends opened
+          or clicked); ``bounce_rate`` = bounced / (sent, or sent + suppressed);
+          ``opt_out_rate`` = opt_outs / delivered
+        - ``complaints``: sends followed by an ``emailComplaint`` (RRDE's "Reply Abuse");
+          ``complaint_rate`` = complaints / delivered
+        - ``people_reached``, ``people_opened``, ``people_clicked``: distinct recipients
+          sent to, who opened, who clicked (equal to the send counts over one mailing)
 
+        Events of a mailing-recipient pair whose send is not in the frame belong to no
+        send: ``attrs["without_send"]`` counts them and ``attrs["notes"]`` says so.
         ``attrs["convention"]`` holds the options used and ``"description"``, a sentence
-        saying them; ``attrs["excluded"]`` the number of events left out per flag;
-        ``attrs["notes"]`` sentences about opens/clicks without a send.
+        saying them; ``attrs["excluded"]`` the number of events left out per flag.
 
     Raises
     ------
@@ -170,40 +188,69 @@ def funnel(
     'openers'
     """
     options = _convention(convention, click_implies_open, click_to_open, bounce_rate)
-    k.require_columns(events, [EVENT_TYPE_COLUMN], what="funnel")
-    events = k.mailings_sent_in(events, start, end)
-    ev = k.event_codes(events)
-    ev, excluded = exclude_flagged(events, ev, exclude)
-    if not include_seeds:
-        ev, _ = k.leave_out_seeds(events, ev, excluded)
+    check_by(events, by)
+    mailing_columns = MAILING_COLUMNS if "messageId" in by_items(by) else ()
+    built = build(
+        events,
+        exclude=exclude,
+        include_seeds=include_seeds,
+        start=start,
+        end=end,
+        by=by,
+        columns=mailing_columns,
+        providers=providers,
+    )
     options["include_seeds"] = include_seeds
     options["description"] += (
         " Seed and inbox-monitoring recipients (RRDE Recipient Type other than Normal) are "
         + ("counted." if include_seeds else "left out.")
     )
-    groups = k.group_rows(events, by)
-    rec = k.recipients(events)
-    hard, soft = k.is_hard_soft(events)
-    m = _funnel_counts(groups, rec.codes, ev, hard, soft, options)
+    table, suppressed = built.table, built.suppressed
+    both = table
+    if len(suppressed):  # requests that were not sent: their groups count them
+        keys = [c for c in table.columns if c in suppressed.columns or c == "sent_at"]
+        both = pd.concat(
+            [table[keys], suppressed.rename(columns={"at": "sent_at"})[keys]], ignore_index=True
+        )
+    groups = group_sends(both, by)
+    n_sends = len(table)
     out = groups.keys.copy()
-    if "messageId" in out.columns:
-        for column in ("messageName", "subjectLine"):
-            if column in events.columns:
-                out[column] = _first_per_mailing(events, column, out["messageId"])
+    if mailing_columns:
+        names = [c for c in mailing_columns if c in table.columns]
+        firsts = both.groupby(groups.codes, sort=True)[names].first()
+        for column in names:
+            out[column] = firsts[column].to_numpy()
+        out["sent_at"] = _first_sent(groups.codes[:n_sends], table["sent_at"], groups.n)
+    m = _funnel_counts(groups.codes[:n_sends], groups.n, built, options)
+    m["suppressed"] = k.count_rows(groups.codes[n_sends:], groups.n)
+    if options["bounce_rate"] == "requests":
+        m["bounce_rate"] = k.ratio(m["bounced"], m["sent"] + m["suppressed"])
     for name in FUNNEL_COLUMNS:
         out[name] = m[name]
-    notes, diag = _without_send(events, groups, rec, ev, diagnostics)
     if diagnostics:
-        for name, values in diag.items():
-            out[name] = values
-    out.attrs["convention"] = options
-    out.attrs["excluded"] = excluded
-    out.attrs["notes"] = notes
-    if "window" in events.attrs:
-        out.attrs["window"] = events.attrs["window"]
-    for note in notes:
+        orphans = built.without_send
+        where = match_groups(groups, orphans.rename(columns={"at": "sent_at"}), by)
+        for column, name in (("opens", "opens_without_send"), ("clicks", "clicks_without_send")):
+            rows = (where >= 0) & (orphans[column].to_numpy() > 0)
+            out[name] = k.count_rows(where[rows], groups.n)
+        out["events_before_send"] = np.bincount(
+            groups.codes[:n_sends], table["events_before_send"].to_numpy(), minlength=groups.n
+        ).astype(np.int64)
+    out.attrs = {"convention": options, **built.attrs()}
+    for note in out.attrs["notes"]:
         log.info("funnel: %s", note)
     return out
+
+
+def _first_sent(groups: np.ndarray, sent_at: pd.Series, n: int) -> pd.Series:
+    """The earliest send of each group (the frame's time zone)."""
+    ns = sent_at.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    first = np.full(n, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, groups, ns)
+    first[first == np.iinfo(np.int64).max] = k.NAT
+    values = pd.DatetimeIndex(first.view("M8[ns]"))
+    tz = getattr(sent_at.dt, "tz", None)
+    return pd.Series(values.tz_localize("UTC").tz_convert(tz) if tz is not None else values)
 
 
 def _convention(
@@ -235,94 +282,55 @@ def _convention(
     )
     cto = "openers" if options["click_to_open"] == "openers" else "openers or clickers"
     options["description"] = (
-        f"{name} convention: a recipient is RECIPIENT_ID (fallback Email); "
-        f"delivered = sent - bounced; {opens}; open and click rates over delivered; "
+        f"{name} convention: a send is a mailing to a recipient (RECIPIENT_ID, fallback "
+        f"Email) and every count counts sends; delivered = sent - bounced; {opens}; "
+        "open and click rates over delivered; "
         f"click-to-open = unique clickers / unique {cto}; "
-        f"bounce rate = bounced / {options['bounce_rate']}."
+        f"bounce rate = bounced / {options['bounce_rate']}; sends selected by send time."
     )
     return options
 
 
 def _funnel_counts(
-    groups: k.Groups,
-    rec: np.ndarray,
-    ev: np.ndarray,
-    hard: np.ndarray,
-    soft: np.ndarray,
-    options: dict[str, Any],
+    g: np.ndarray, n: int, built: Sends, options: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    g, n = groups.codes, groups.n
+    """The funnel's counts and rates per group from the sends (``g``: each send's group)."""
+    table = built.table
 
-    def distinct(where: np.ndarray) -> np.ndarray:
-        return k.count_distinct(g, n, rec, where)
+    def sends_where(flag: np.ndarray) -> np.ndarray:
+        return k.count_rows(g, n, flag)
 
-    is_open, is_click, is_send = ev == k.OPEN, ev == k.CLICK, ev == k.SEND
-    is_bounce = ev == k.BOUNCE
+    def people(flag: np.ndarray | None = None) -> np.ndarray:
+        return k.count_distinct(g, n, built.recipient, flag)
+
+    kind = table["bounced"].cat.codes.to_numpy()
+    opened, clicked = table["opened"].to_numpy(bool), table["clicked"].to_numpy(bool)
+    either = opened | clicked
     m: dict[str, np.ndarray] = {
-        "sent": distinct(is_send),
-        "suppressed": distinct(ev == k.SUPPRESSED),
-        "bounced": distinct(is_bounce),
-        "hard_bounced": distinct(is_bounce & hard),
-        "soft_bounced": distinct(is_bounce & soft),
-        "unique_clicks": distinct(is_click),
-        "gross_opens": k.count_rows(g, n, is_open),
-        "gross_clicks": k.count_rows(g, n, is_click),
-        "opt_outs": distinct(ev == k.OPT_OUT),
-        "complaints": distinct(ev == k.COMPLAINT),
+        "sent": k.count_rows(g, n),
+        "bounced": sends_where(kind > 0),
+        "hard_bounced": sends_where(kind == BOUNCE_KINDS.index("hard")),
+        "soft_bounced": sends_where(kind == BOUNCE_KINDS.index("soft")),
+        "unique_clicks": sends_where(clicked),
+        "gross_opens": _sums(g, n, table["opens"]),
+        "gross_clicks": _sums(g, n, table["clicks"]),
+        "opt_outs": sends_where(table["opted_out"].to_numpy(bool)),
+        "complaints": sends_where(table["complained"].to_numpy(bool)),
     }
-    openers = distinct(is_open)
-    needs_either = options["click_implies_open"] or options["click_to_open"] != "openers"
-    either = distinct(is_open | is_click) if needs_either else openers
-    m["unique_opens"] = either if options["click_implies_open"] else openers
-    m["delivered"] = np.maximum(m["sent"] - m["bounced"], 0)
+    m["unique_opens"] = sends_where(either if options["click_implies_open"] else opened)
+    m["delivered"] = m["sent"] - m["bounced"]
     m["open_rate"] = k.ratio(m["unique_opens"], m["delivered"])
     m["click_rate"] = k.ratio(m["unique_clicks"], m["delivered"])
-    cto_base = m["unique_opens"] if options["click_to_open"] == "openers" else either
+    cto_base = m["unique_opens"] if options["click_to_open"] == "openers" else sends_where(either)
     m["click_to_open"] = k.ratio(m["unique_clicks"], cto_base)
-    if options["bounce_rate"] == "sent":
-        m["bounce_rate"] = k.ratio(m["bounced"], m["sent"])
-    else:
-        m["bounce_rate"] = k.ratio(m["bounced"], distinct(is_send | (ev == k.SUPPRESSED)))
+    m["bounce_rate"] = k.ratio(m["bounced"], m["sent"])
     m["opt_out_rate"] = k.ratio(m["opt_outs"], m["delivered"])
     m["complaint_rate"] = k.ratio(m["complaints"], m["delivered"])
+    m["people_reached"] = people()
+    m["people_opened"] = people(either if options["click_implies_open"] else opened)
+    m["people_clicked"] = people(clicked)
     return m
 
 
-def _first_per_mailing(events: pd.DataFrame, column: str, mailings: pd.Series) -> pd.Series:
-    """The first non-missing ``column`` value seen per ``messageId``, aligned to ``mailings``."""
-    pairs = events[["messageId", column]].dropna(subset=[column])
-    first = pairs.drop_duplicates("messageId").set_index("messageId")[column]
-    first.index = first.index.astype(object)
-    values = mailings.astype(object).map(first)
-    return values.astype("string")
-
-
-def _without_send(
-    events: pd.DataFrame,
-    groups: k.Groups,
-    rec: k.Recipients,
-    ev: np.ndarray,
-    diagnostics: bool,
-) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Opens/clicks whose (mailing, recipient) has no send in the frame; early events."""
-    mail = k.mailing_codes(events)
-    pairs = k.pair_keys(mail, rec.codes, rec.size)
-    no_send = ~k.is_member(pairs, pairs[ev == k.SEND]) & (pairs >= 0)
-    notes, diag = [], {}
-    for code, word in ((k.OPEN, "opens"), (k.CLICK, "clicks")):
-        rows = no_send & (ev == code)
-        if rows.any():
-            notes.append(
-                f"{int(rows.sum())} {word[:-1]} events come from recipients whose send of "
-                f"that mailing is not in the frame; they are counted in unique_{word}."
-            )
-        if diagnostics:
-            diag[f"{word}_without_send"] = k.count_distinct(groups.codes, groups.n, rec.codes, rows)
-    if diagnostics:
-        ts = k.timestamps_ns(events)
-        table = k.first_times(pairs, ts, ev == k.SEND)
-        send_at = k.lookup_times(table, pairs)
-        early = (ev >= 0) & (ev != k.SEND) & (send_at != np.iinfo(np.int64).min) & (ts < send_at)
-        early &= ts != np.iinfo(np.int64).min
-        diag["events_before_send"] = k.count_rows(groups.codes, groups.n, early)
-    return notes, diag
+def _sums(g: np.ndarray, n: int, values: pd.Series) -> np.ndarray:
+    return np.bincount(g, values.to_numpy(np.float64), minlength=n).astype(np.int64)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from bextoolkit.reports import _kernels as k
 from bextoolkit.reports._dask import accepts_dask
-from bextoolkit.reports.quality import exclude_flagged
+from bextoolkit.reports.sends import build
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 __all__ = ["RECIPIENT_COLUMNS", "recipient_engagement"]
@@ -60,8 +60,8 @@ def recipient_engagement(
         RRDE ``Recipient Type`` other than ``Normal``) get no row unless True;
         ``attrs["excluded"]["seeds"]`` counts their events.
     start, end : str or Timestamp, optional
-        Only events with ``start <= timestamp < end`` (naive values on the timestamps'
-        own clock).
+        Only sends sent in ``start <= time < end`` (naive values on the timestamps' own
+        clock), with their later events.
 
     Returns
     -------
@@ -72,16 +72,18 @@ def recipient_engagement(
 
         - ``RECIPIENT_ID`` (string; missing for a recipient known only by e-mail)
         - ``Email`` (string): the first e-mail seen for the recipient
-        - ``mailings_sent``: distinct mailings (``messageId``) with an ``emailSend`` to them
-        - ``mailings_opened`` / ``mailings_clicked``: distinct mailings they opened /
-          clicked (whether or not the send is in the frame)
+        - ``mailings_sent``: their sends (mailings sent to them, :func:`bextoolkit.sends`)
+        - ``mailings_opened`` / ``mailings_clicked``: of those, the sends they opened /
+          clicked
         - ``first_sent``: their earliest send; ``last_open`` / ``last_click``: their latest
-          open / click (NaT when none)
+          open / click of a send (NaT when none)
         - ``hard_bounced``: any hard bounce (``bounceType`` containing "hard");
-          ``opted_out``: any ``emailOptOut`` (booleans)
+          ``opted_out``: any ``emailOptOut`` (booleans; events whose send is not in the
+          frame count here too, so a person who opted out of an older mailing has a row)
 
         Events with neither id nor e-mail belong to no one: ``attrs["unattributed"]``
-        counts them. ``attrs["excluded"]`` counts the events left out per flag.
+        counts them. ``attrs["excluded"]`` counts the events left out per flag;
+        ``attrs["without_send"]`` the events whose send is not in the frame.
 
     Examples
     --------
@@ -99,51 +101,50 @@ def recipient_engagement(
     1            2              1                0
     """
     k.require_columns(events, [EVENT_TYPE_COLUMN], what="recipient_engagement")
-    events = k.in_window(events, start, end)
-    ev = k.event_codes(events)
-    ev, excluded = exclude_flagged(events, ev, exclude)
-    seeds = np.zeros(len(ev), bool)
-    if not include_seeds:
-        ev, seeds = k.leave_out_seeds(events, ev, excluded)
-    rec = k.recipients(events)
-    who, n = rec.codes, rec.size
-    known = (who >= 0) & ~seeds
-    mail = k.mailing_codes(events)
-    ts = k.timestamps_ns(events, required=False)
-    hard, _ = k.is_hard_soft(events)
-    present = np.flatnonzero(np.bincount(who[known], minlength=n))  # codes with events
+    built = build(
+        events, exclude=exclude, include_seeds=include_seeds, start=start, end=end, times=True
+    )
+    rec, table, who = built.recipients, built.table, built.recipient
+    n = rec.size
+    scope = (built.send_of_row >= 0) | built.orphan_rows  # rows of a send, or of no send
+    row_who = np.where(scope, rec.codes, -1)
+    present = np.flatnonzero(
+        np.bincount(who, minlength=n) + np.bincount(row_who[row_who >= 0], minlength=n)
+    )
 
-    def mailings(code: int) -> np.ndarray:
-        return k.count_distinct(who, n, mail, known & (ev == code))[present]
+    def per_person(values: pd.Series | None = None) -> np.ndarray:
+        weights = None if values is None else values.to_numpy(np.float64)
+        return np.bincount(who, weights, minlength=n)[present].astype(np.int64)
 
     def flag(where: np.ndarray) -> np.ndarray:
-        return np.bincount(who[known & where], minlength=n)[present] > 0
+        rows = where & (row_who >= 0)
+        return np.bincount(row_who[rows], minlength=n)[present] > 0
 
-    tz = getattr(getattr(events.get("timestamp"), "dt", None), "tz", None)
+    def moment(column: str, *, first: bool = False) -> pd.DatetimeIndex:
+        ns = table[column].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        return _as_time(_extreme(who, ns, ns != k.NAT, n, first=first)[present], built.tz)
 
-    def moment(code: int, *, first: bool = False) -> pd.DatetimeIndex:
-        return _as_time(_extreme(who, ts, known & (ev == code), n, first=first)[present], tz)
-
+    hard, _ = k.is_hard_soft(events)
     labels = pd.Series(rec.labels.take(present), dtype="string")
-    is_id = present < rec.n_ids
+    emails = built.recipient_column("Email")
     out = pd.DataFrame(
         {
-            "RECIPIENT_ID": labels.where(is_id),
-            "Email": _first_emails(events, who, present, labels.mask(is_id)),
-            "mailings_sent": mailings(k.SEND),
-            "mailings_opened": mailings(k.OPEN),
-            "mailings_clicked": mailings(k.CLICK),
-            "first_sent": moment(k.SEND, first=True),
-            "last_open": moment(k.OPEN),
-            "last_click": moment(k.CLICK),
-            "hard_bounced": flag((ev == k.BOUNCE) & hard),
-            "opted_out": flag(ev == k.OPT_OUT),
+            "RECIPIENT_ID": labels.where(present < rec.n_ids),
+            "Email": labels.mask(present < rec.n_ids)
+            if emails is None
+            else pd.Series(emails.array.take(present)),
+            "mailings_sent": per_person(),
+            "mailings_opened": per_person(table["opened"]),
+            "mailings_clicked": per_person(table["clicked"]),
+            "first_sent": moment("sent_at", first=True),
+            "last_open": moment("last_open"),
+            "last_click": moment("last_click"),
+            "hard_bounced": flag((built.ev == k.BOUNCE) & hard),
+            "opted_out": flag(built.ev == k.OPT_OUT),
         }
     )
-    out.attrs["unattributed"] = int((who < 0).sum())
-    out.attrs["excluded"] = excluded
-    if "window" in events.attrs:
-        out.attrs["window"] = events.attrs["window"]
+    out.attrs = built.attrs()
+    out.attrs["unattributed"] = int(((rec.codes < 0) & (built.ev >= 0)).sum())
     return out
 
 
@@ -166,21 +167,3 @@ def _extreme(
 def _as_time(ns: np.ndarray, tz: Any) -> pd.DatetimeIndex:
     values = pd.DatetimeIndex(ns.view("M8[ns]"))
     return values.tz_localize("UTC").tz_convert(tz) if tz is not None else values
-
-
-def _first_emails(
-    events: pd.DataFrame, who: np.ndarray, present: np.ndarray, fallback: pd.Series
-) -> pd.Series:
-    """For the recipients ``present``, the first non-missing ``Email`` of their rows (else
-    ``fallback``: the e-mail a recipient without id is known by)."""
-    if "Email" not in events.columns:
-        return fallback
-    has = events["Email"].notna().to_numpy(bool) & (who >= 0)
-    rows = np.flatnonzero(has)[::-1]  # the first row written last, wins
-    first_row = np.full(int(who.max(initial=-1)) + 1, -1, np.int64)
-    first_row[who[rows]] = rows
-    first_row = first_row[present]
-    found = first_row >= 0
-    emails = fallback.copy()
-    emails[found] = events["Email"].iloc[first_row[found]].astype("string").to_numpy()
-    return emails

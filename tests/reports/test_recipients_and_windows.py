@@ -71,7 +71,8 @@ def test_recipient_engagement_by_hand():
     assert out["RECIPIENT_ID"].isna().tolist() == [False, False, False, True]
     assert out["Email"].tolist() == ["a@x.org", "b@x.org", "c@x.org", "d@x.org"]
     assert out["mailings_sent"].tolist() == [3, 2, 1, 0]
-    assert out["mailings_opened"].tolist() == [2, 0, 1, 1]
+    assert out["mailings_opened"].tolist() == [2, 0, 1, 0]  # d's open has no send: apart
+    assert out.attrs["without_send"]["opens"] == 1
     assert out["mailings_clicked"].tolist() == [1, 0, 0, 0]
     assert out["first_sent"].iloc[0] == pd.Timestamp("2026-01-01 10:00", tz="UTC")
     assert pd.isna(out["first_sent"].iloc[3])
@@ -85,7 +86,7 @@ def test_recipient_engagement_by_hand():
 def test_recipient_engagement_excludes_machine_opens_and_windows():
     ev = hand_frame()
     clean = recipient_engagement(ev, exclude="machine_opens")
-    assert clean["mailings_opened"].tolist() == [2, 0, 0, 1]
+    assert clean["mailings_opened"].tolist() == [2, 0, 0, 0]
     assert pd.isna(clean["last_open"].iloc[2])
     assert clean.attrs["excluded"] == {"machine_opens": 1}
     # the second week only: r1's m2 send and open, r2's m2 send and bounce
@@ -129,12 +130,14 @@ def test_funnel_window_keeps_mailings_sent_in_it_with_their_later_events():
     assert first_day["messageId"].astype(str).tolist() == ["m1"]
     row = first_day.iloc[0]
     assert (row.sent, row.unique_opens, row.gross_opens, row.opt_outs) == (3, 2, 3, 1)
-    assert "mailings first sent" in first_day.attrs["window"]
-    # m3's send is Jan 15; the e-mail-only open of m3 is kept with its mailing
+    assert "sends sent from" in first_day.attrs["window"]
+    # m3's send is Jan 15; d@x.org's open of m3 has no send in the frame: counted apart
     later = funnel(ev, start="2026-01-10")
     assert later["messageId"].astype(str).tolist() == ["m3"]
-    assert later["unique_opens"].tolist() == [1]  # d@x.org (the other has no recipient)
-    assert later["gross_opens"].tolist() == [2]
+    assert later["unique_opens"].tolist() == [0]
+    assert later["gross_opens"].tolist() == [0]
+    assert later.attrs["without_send"]["pairs"] == 1
+    assert later.attrs["without_send"]["opens"] == 1  # the other open has no recipient
 
 
 def test_every_report_takes_start_and_end():

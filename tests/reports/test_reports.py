@@ -97,7 +97,7 @@ def test_event_counts_keeps_missing_event_type():
 # --- funnel -------------------------------------------------------------------------------
 def test_funnel_by_hand(campaign):
     out = bex.funnel(campaign)
-    assert list(out.columns) == ["messageId", *FUNNEL_COLUMNS]
+    assert list(out.columns) == ["messageId", "sent_at", *FUNNEL_COLUMNS]
     m1 = row(out, messageId="m1")
     expected = {
         "sent": 5, "suppressed": 1, "bounced": 2, "hard_bounced": 1, "soft_bounced": 1,
@@ -113,12 +113,24 @@ def test_funnel_by_hand(campaign):
     assert out["sent"].dtype == np.int64 and out["open_rate"].dtype == np.float64
 
 
-def test_funnel_mailing_without_sends_has_nan_rates(campaign):
-    m2 = row(bex.funnel(campaign), messageId="m2")
-    assert (m2["sent"], m2["delivered"], m2["unique_opens"]) == (0, 0, 1)
-    for rate in ("open_rate", "click_rate", "bounce_rate", "opt_out_rate"):
-        assert math.isnan(m2[rate]), rate
-    assert m2["click_to_open"] == 0.0  # 0 clicks / 1 opener: a real zero
+def test_funnel_mailing_without_sends_is_counted_apart_never_a_row(campaign):
+    out = bex.funnel(campaign)
+    assert out["messageId"].astype(str).tolist() == ["m1"]  # m2 has an open, no send
+    assert out.attrs["without_send"] == {
+        "pairs": 1, "suppressed": 1, "opens": 1, "clicks": 0, "bounces": 0, "opt_outs": 0,
+        "complaints": 0,
+    }  # fmt: skip
+    assert any("no send in the frame" in note for note in out.attrs["notes"])
+    assert out["sent_at"].notna().all()
+
+
+def test_funnel_suppressions_only_mailing_has_nan_rates():
+    ev = events_frame([("m1", "r1", "emailSuppressed", 0), ("m1", "r2", "emailSuppressed", 0)])
+    m1 = bex.funnel(ev).iloc[0]
+    assert (m1["sent"], m1["suppressed"], m1["delivered"]) == (0, 2, 0)
+    for rate in ("open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate"):
+        assert math.isnan(m1[rate]), rate
+    assert bex.funnel(ev, bounce_rate="requests").iloc[0]["bounce_rate"] == 0.0
 
 
 def test_funnel_zero_delivered_is_nan_not_error():
@@ -188,9 +200,10 @@ def test_funnel_whole_frame_list_and_time_bucket(campaign):
     assert whole["unique_opens"].iloc[0] == 2  # r1 (both mailings) and r2
     both = bex.funnel(campaign, by=["messageId", "bounceType"])
     assert both["bounced"].sum() == 2
-    by_hour = bex.funnel(campaign, by="hour")
-    assert list(by_hour["hour"]) == [T0, T0 + pd.Timedelta(hours=1), T0 + pd.Timedelta(hours=3)]
-    assert by_hour["gross_opens"].tolist() == [1, 2, 1]  # 08:30 | 09:02, 09:30 | 11:20
+    by_hour = bex.funnel(campaign, by="hour")  # sends are placed by their send time
+    assert list(by_hour["hour"]) == [T0]
+    assert by_hour["gross_opens"].tolist() == [3]  # m1's opens; m2's has no send
+    assert bex.funnel(campaign, by="send_hour")["send_hour"].tolist() == [T0]
     grouper = bex.funnel(campaign, by=pd.Grouper(key="timestamp", freq="D"))
     assert grouper["timestamp"].tolist() == [T0.normalize()]
     # T0 is Monday 2 November: weeks start on the Monday, months on the 1st
@@ -227,15 +240,15 @@ def test_funnel_opens_without_send_and_events_before_send():
     ])  # fmt: skip
     out = bex.funnel(ev, diagnostics=True)
     m1 = out.iloc[0]
-    assert (m1["unique_opens"], m1["unique_clicks"], m1["sent"]) == (2, 1, 1)
-    assert (m1["opens_without_send"], m1["clicks_without_send"]) == (1, 1)
+    assert (m1["unique_opens"], m1["unique_clicks"], m1["sent"]) == (1, 0, 1)
+    assert (m1["opens_without_send"], m1["clicks_without_send"]) == (1, 1)  # r2's pair
     assert m1["events_before_send"] == 1
     assert list(out.columns[-3:]) == [
         "opens_without_send",
         "clicks_without_send",
         "events_before_send",
     ]
-    assert any("1 open events" in note for note in out.attrs["notes"])
+    assert any("1 opens, 1 clicks" in note for note in out.attrs["notes"])
     assert "opens_without_send" not in bex.funnel(ev).columns
 
 
@@ -245,7 +258,7 @@ def test_funnel_recipient_falls_back_to_email():
     extra["Email"] = pd.array([" R1@Example.com", "new@example.com"], dtype="string")
     ev = pd.concat([ev, extra], ignore_index=True)
     m1 = bex.funnel(ev).iloc[0]
-    assert m1["unique_opens"] == 2  # r1 via its email, and new@example.com on its own
+    assert m1["unique_opens"] == 1  # r1 via its email; new@example.com was never sent m1
     # the open matched to r1 has a send; the other one has none
     assert bex.funnel(ev, diagnostics=True).iloc[0]["opens_without_send"] == 1
     no_ids = ev.drop(columns="RECIPIENT_ID")
@@ -302,12 +315,16 @@ def test_bounce_breakdown_by_type(campaign):
 
 
 def test_bounce_breakdown_spellings_domain_and_requests():
+    """Sends a-d (a, b, c at x.org; d at example.com), e suppressed. a bounces twice (one
+    bounced send), b soft, c "mailbox full", d with no type."""
     ev = events_frame([
-        ("m1", "a", "emailSend", 0), ("m1", "b", "emailSend", 0), ("m1", "c", "emailSend", 0),
+        ("m1", "a", "emailSend", 0, {"Email": "a@X.org"}),
+        ("m1", "b", "emailSend", 0, {"Email": "b@x.org"}),
+        ("m1", "c", "emailSend", 0, {"Email": "c@x.org "}),
         ("m1", "d", "emailSend", 0), ("m1", "e", "emailSuppressed", 0),
-        ("m1", "a", "emailBounce", 1, {"bounceType": "HardBounce", "Email": "a@X.org"}),
-        ("m1", "a", "emailBounce", 2, {"bounceType": " hard bounce ", "Email": "a@X.org"}),
-        ("m1", "b", "emailBounce", 1, {"bounceType": "SOFT", "Email": "b@x.org"}),
+        ("m1", "a", "emailBounce", 1, {"bounceType": "HardBounce"}),
+        ("m1", "a", "emailBounce", 2, {"bounceType": " hard bounce "}),
+        ("m1", "b", "emailBounce", 1, {"bounceType": "SOFT"}),
         ("m1", "c", "emailBounce", 1, {"bounceType": "mailbox full"}),
         ("m1", "d", "emailBounce", 1),
     ])  # fmt: skip
@@ -315,15 +332,13 @@ def test_bounce_breakdown_spellings_domain_and_requests():
     assert out["bounceType"].astype(object).tolist()[:3] == ["hard", "mailbox full", "soft"]
     assert out["bounceType"].isna().iloc[-1]  # missing type: its own row, not dropped
     hard = row(out, bounceType="hard")
-    assert (hard["bounces"], hard["unique_recipients"], hard["share"]) == (2, 1, 0.4)
-    assert hard["rate"] == pytest.approx(1 / 4)
+    assert (hard["bounces"], hard["unique_recipients"], hard["share"]) == (1, 1, 0.25)
+    assert hard["rate"] == pytest.approx(1 / 4)  # 1 bounced send of 4 sends
     assert bex.bounce_breakdown(ev, bounce_rate="requests")["rate"].iloc[0] == pytest.approx(1 / 5)
     domains = bex.bounce_breakdown(ev, by="domain")
     x = row(domains, domain="x.org")
-    assert (x["bounces"], x["unique_recipients"]) == (3, 2)
-    # four sends to example.com... but a, b bounced from x.org: rate over sends to x.org = 0
-    assert math.isnan(x["rate"])
-    assert row(domains, domain="example.com")["rate"] == pytest.approx(2 / 4)
+    assert (x["bounces"], x["unique_recipients"], x["rate"]) == (3, 3, 1.0)
+    assert row(domains, domain="example.com")["rate"] == 1.0
     funnel = bex.funnel(ev).iloc[0]
     assert (funnel["hard_bounced"], funnel["soft_bounced"], funnel["bounced"]) == (1, 1, 4)
 
@@ -340,7 +355,7 @@ def test_bounce_breakdown_by_mailing_and_day(campaign):
 def test_click_urls_normalized(campaign):
     out = bex.click_urls(campaign)
     assert list(out.columns) == [
-        "clickUrl", "urlDescription", "gross_clicks", "unique_clicks", "click_share",
+        "clickUrl", "urlDescription", "gross_clicks", "unique_clicks", "people", "click_share",
         "unique_click_rate", "first_click", "last_click", "median_time_to_click",
         "unique_first_clicks",
     ]  # fmt: skip
@@ -389,12 +404,16 @@ def test_click_urls_per_mailing_and_no_send():
         ("m2", "r2", "emailClick", 10, {"clickUrl": None}),
     ])  # fmt: skip
     out = bex.click_urls(ev, by="messageId")
-    assert out["messageId"].astype(str).tolist() == ["m1", "m2", "m2"]
-    m2 = out[out["messageId"] == "m2"]
-    assert m2["unique_click_rate"].isna().all()  # nothing delivered in m2
-    assert m2["median_time_to_click"].isna().all()  # no send to measure from
-    assert m2["clickUrl"].isna().sum() == 1  # clicks without a URL: one row, kept
+    assert out["messageId"].astype(str).tolist() == ["m1"]  # m2 was never sent: apart
+    assert out.attrs["without_send"]["clicks"] == 2
     assert out.iloc[0]["median_time_to_click"] == pd.Timedelta(minutes=10)
+    no_url = events_frame([
+        ("m1", "r1", "emailSend", 0), ("m1", "r2", "emailSend", 0),
+        ("m1", "r1", "emailClick", 10, {"clickUrl": None}),
+        ("m1", "r2", "emailBounce", 1, {"bounceType": "Hard"}),
+    ])  # fmt: skip
+    only = bex.click_urls(no_url).iloc[0]  # clicks without a URL: one row, kept
+    assert pd.isna(only["clickUrl"]) and only["unique_click_rate"] == 1.0  # 1 delivered
 
 
 def test_click_urls_needs_click_url(campaign):
@@ -517,7 +536,8 @@ def python_funnel(events: pd.DataFrame) -> dict[str, dict[str, int]]:
         if not pd.isna(rid) and not pd.isna(email):
             email_to_id.setdefault(str(email).strip().lower(), "id:" + str(rid))
     sets: dict[str, dict[str, set]] = {}
-    gross: dict[str, dict[str, int]] = {}
+    gross: dict[str, dict[tuple[str, bool], int]] = {}
+    pending: list[tuple[str, str, str]] = []
     for msg, rid, email, event, btype in zip(
         events["messageId"].astype(str), events["RECIPIENT_ID"], events["Email"],
         events["eventType"].astype(str), events["bounceType"], strict=True,
@@ -539,20 +559,31 @@ def python_funnel(events: pd.DataFrame) -> dict[str, dict[str, int]]:
             )
             if kind:
                 s.setdefault(kind, set()).add(who)
-        gross.setdefault(msg, {}).setdefault(event, 0)
-        gross[msg][event] += 1
+        pending.append((msg, who, event))
+    for msg, who, event in pending:
+        was_sent = who in sets[msg].get("emailSend", set())
+        per = gross.setdefault(msg, {})
+        per[(event, was_sent)] = per.get((event, was_sent), 0) + 1
+    # Every count is of sends: events of a (mailing, recipient) without a send count apart,
+    # a suppressed recipient who was also sent counts as sent, a send bounces once (hard first).
     out = {}
     for msg, s in sets.items():
-        get = lambda e, s=s: len(s.get(e, set()))  # noqa: E731
+        sent = s.get("emailSend", set())
+        counted = {e: members & sent for e, members in s.items()}
+        counted["soft"] = counted.get("soft", set()) - counted.get("hard", set())
+        counted["emailSuppressed"] = s.get("emailSuppressed", set()) - sent
+        if not sent and not counted["emailSuppressed"]:
+            continue
+        get = lambda e, c=counted: len(c.get(e, set()))  # noqa: E731
         out[msg] = {
             "sent": get("emailSend"), "suppressed": get("emailSuppressed"),
             "bounced": get("emailBounce"), "hard_bounced": get("hard"),
             "soft_bounced": get("soft"), "unique_opens": get("emailOpen"),
             "unique_clicks": get("emailClick"), "opt_outs": get("emailOptOut"),
-            "gross_opens": gross[msg].get("emailOpen", 0),
-            "gross_clicks": gross[msg].get("emailClick", 0),
+            "gross_opens": gross[msg].get(("emailOpen", True), 0),
+            "gross_clicks": gross[msg].get(("emailClick", True), 0),
         }  # fmt: skip
-        out[msg]["delivered"] = max(out[msg]["sent"] - out[msg]["bounced"], 0)
+        out[msg]["delivered"] = out[msg]["sent"] - out[msg]["bounced"]
     return out
 
 
@@ -577,17 +608,15 @@ def test_click_urls_agree_with_duckdb(generated):
     sql = """
         WITH s AS (SELECT messageId, RECIPIENT_ID, min(timestamp) AS sent_at FROM ev
                    WHERE eventType = 'emailSend' GROUP BY ALL),
-        b AS (SELECT messageId, count(DISTINCT RECIPIENT_ID) AS n FROM ev
-              WHERE eventType = 'emailBounce' GROUP BY ALL),
-        d AS (SELECT s.messageId,
-                     count(DISTINCT s.RECIPIENT_ID) - coalesce(any_value(b.n), 0) AS delivered
-              FROM s LEFT JOIN b USING (messageId) GROUP BY ALL)
+        b AS (SELECT DISTINCT messageId, RECIPIENT_ID FROM ev WHERE eventType = 'emailBounce'),
+        d AS (SELECT s.messageId, count(*) - count(b.RECIPIENT_ID) AS delivered
+              FROM s LEFT JOIN b USING (messageId, RECIPIENT_ID) GROUP BY ALL)
         SELECT CAST(c.messageId AS VARCHAR) AS messageId, CAST(c.clickUrl AS VARCHAR) AS clickUrl,
                count(*) AS gross_clicks, count(DISTINCT c.RECIPIENT_ID) AS unique_clicks,
                count(DISTINCT c.RECIPIENT_ID) / any_value(d.delivered) AS unique_click_rate,
                min(c.timestamp) AS first_click, max(c.timestamp) AS last_click,
                median(c.timestamp - s.sent_at) AS median_time_to_click
-        FROM ev c LEFT JOIN s USING (messageId, RECIPIENT_ID) LEFT JOIN d USING (messageId)
+        FROM ev c JOIN s USING (messageId, RECIPIENT_ID) JOIN d USING (messageId)
         WHERE c.eventType = 'emailClick' GROUP BY ALL ORDER BY 1, 2
     """
     theirs = con.execute(sql).df()
