@@ -383,7 +383,7 @@ def plot_bounces(
     >>> events = generate_events(n_recipients=200, n_mailings=2, seed=1)
     >>> ax = plot_bounces(events)
     >>> [label.get_text() for label in ax.get_yticklabels()], ax.get_xlabel()
-    (['hard', 'soft'], 'Bounce events')
+    (['hard', 'soft'], 'Bounced sends')
     >>> import matplotlib.pyplot as plt
     >>> plt.close("all")
     """

@@ -125,6 +125,7 @@ EXAMPLES_ELSEWHERE = {
     "bextoolkit.reports.compare",
     "bextoolkit.sharing.render_notebook",
     "bextoolkit.samples.Campaign",
+    "bextoolkit.samples.ComplaintSurge",
     "bextoolkit.samples.write_exports",
     "bextoolkit.samples.write_rrde",
     "bextoolkit.samples.write_samples",
