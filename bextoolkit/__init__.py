@@ -36,6 +36,7 @@ from bextoolkit.plotting import (
     plot_funnel,
     plot_heatmap,
     plot_timeline,
+    plot_trend,
 )
 from bextoolkit.readers import list_exports, parse_export_name, read_events
 from bextoolkit.reports import (
@@ -131,6 +132,7 @@ __all__ = [
     "plot_funnel",
     "plot_heatmap",
     "plot_timeline",
+    "plot_trend",
     "read_events",
     "recipient_engagement",
     "segments",

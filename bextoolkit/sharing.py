@@ -14,13 +14,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
 from bextoolkit import _html, plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError, redact
 from bextoolkit.reports import quality
+from bextoolkit.reports.abtest import wilson_interval
 from bextoolkit.reports.deliverability import provider_notes
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
@@ -68,14 +69,17 @@ class CampaignReport:
     start: Any = None
     end: Any = None
     top_links: int = 10
+    _base: pd.DataFrame = field(init=False, repr=False)
     _selected: pd.DataFrame = field(init=False, repr=False)
     _whole: pd.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        base = _select(self.events, self.mailings)
+        self._base = _select(self.events, self.mailings)
         window = {"start": _moment(self.start, self.tz), "end": _moment(self.end, self.tz)}
-        self._selected = reports.events_of_sends(base, **window)
-        self._whole = reports.funnel(base, by=None, **window)
+        self._selected = reports.events_of_sends(
+            self._base, start=window["start"], end=window["end"]
+        )
+        self._whole = reports.funnel(self._base, by=None, **window)
 
     def __repr__(self) -> str:
         return (
@@ -94,7 +98,8 @@ class CampaignReport:
             "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_esc(self.title)}</title><style>{_CSS}</style></head>"
-            f"<body><main>{self._body()}</main></body></html>\n"
+            f"<body><main>{self._body()}</main>"
+            f"<script>{_html.SORT_SCRIPT}</script></body></html>\n"
         )
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
@@ -114,7 +119,7 @@ class CampaignReport:
             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by bextoolkit</p>",
             _headline(funnel, whole, complaints_known=_has_complaints(ev)),
             "<h2>Funnel per mailing</h2>",
-            self._mailings(funnel, charts),
+            self._mailings(ev, funnel, charts),
             "<h2>Bounces</h2>",
             self._bounces(ev, charts),
             "<h2>Mailbox providers</h2>",
@@ -131,28 +136,54 @@ class CampaignReport:
         ]
         return "\n".join(parts)
 
-    def _mailings(self, funnel: pd.DataFrame, charts: _html.Charts) -> str:
+    def _mailings(self, ev: pd.DataFrame, funnel: pd.DataFrame, charts: _html.Charts) -> str:
         if funnel.empty:
             return "<p>No mailings in these events.</p>"
-        top = 20
-        shown = min(len(funnel), top)
+        many = len(funnel) > MANY_MAILINGS
+        out = self._at_a_glance(ev, funnel, charts) if many else self._each(funnel, charts)
+        table = _mailing_table(funnel, self.tz)
+        if many:  # folded: the page stays short at any number of mailings
+            table = f"<details><summary>Every mailing ({len(funnel):,})</summary>{table}</details>"
+        return out + table
+
+    def _each(self, funnel: pd.DataFrame, charts: _html.Charts) -> str:
+        """A few mailings: one nested bar per mailing."""
         description = (
-            f"Nested bars per mailing in send order ({shown} of {len(funnel)}): sent, "
-            "delivered, unique opens and unique clicks, each row labelled with its open and "
-            "click rates. The table below has every mailing."
+            f"Nested bars per mailing in send order ({len(funnel)}): sent, delivered, unique "
+            "opens and unique clicks, each row labelled with its open and click rates. The "
+            "table below has every mailing."
         )
-        labelled = funnel.copy()
-        if "messageName" in funnel.columns and funnel["messageName"].duplicated().any():
-            stamps = funnel["sent_at"]
-            stamps = stamps.dt.tz_convert(self.tz) if stamps.dt.tz is not None else stamps
-            when = stamps.dt.strftime("%d %b %H:%M")
-            labelled["messageName"] = funnel["messageName"].astype(str) + " · " + when.fillna("")
-        chart = charts.figure(
-            lambda ax: plotting.plot_funnel(labelled, ax=ax, top=top),
-            height=(2.6 if len(funnel) == 1 else 1.8 + 0.3 * shown),
+        labelled = funnel.assign(messageName=_names(funnel, self.tz))
+        return charts.figure(
+            lambda ax: plotting.plot_funnel(labelled, ax=ax, top=MANY_MAILINGS),
+            height=(2.6 if len(funnel) == 1 else 1.8 + 0.3 * len(funnel)),
             description=description,
         )
-        return chart + _mailing_table(funnel, self.tz)
+
+    def _at_a_glance(self, ev: pd.DataFrame, funnel: pd.DataFrame, charts: _html.Charts) -> str:
+        """Many mailings: the trend, best and worst, types, and this period against the last."""
+        weekly = reports.funnel(ev, by="send_week")
+        out = charts.figure(
+            lambda ax: plotting.plot_trend(weekly, ax=ax),
+            height=3.4,
+            description="Sends per week of send (bars) and the open and click rates of "
+            "delivered sends (lines), with the average of the whole span (dashed).",
+        )
+        best, worst = _best_and_worst(funnel, self.tz)
+        labels = {"click_rate_low": "Low (95 %)", "click_rate_high": "High (95 %)"}
+        rates = ["click_rate_low", "click_rate_high"]
+        ranked = f"of mailings with {MIN_DELIVERED:,}+ delivered sends"
+        for rows, word in ((best, "Best"), (worst, "Worst")):
+            if len(rows):
+                caption = f"{word} {len(rows)} by click rate ({ranked})"
+                out += _html.table(rows, caption=caption, labels=labels, rates=rates)
+        if "mailingType" in funnel.columns and funnel["mailingType"].notna().any():
+            types = reports.funnel(ev, by="mailingType")
+            columns = ["mailingType", "sent", "delivered", "open_rate", "click_rate",
+                       "bounce_rate", "opt_out_rate"]  # fmt: skip
+            out += _html.table(types[columns], caption="By mailing type",
+                               labels={"mailingType": "Mailing type"})  # fmt: skip
+        return out + _this_and_previous(self._base, self.start, self.end, self.tz)
 
     def _bounces(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
         if not (ev[EVENT_TYPE_COLUMN] == "emailBounce").any():
@@ -337,7 +368,9 @@ def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
     columns = [
         c
         for c in (
-            "messageName" if "messageName" in funnel.columns else "messageId",
+            "messageName",
+            "messageId",
+            "mailingType",
             "sent_at",
             "sent",
             "delivered",
@@ -351,8 +384,77 @@ def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
     ]
     totals = funnel_totals(funnel)
     footer = {columns[0]: "All mailings", **{c: totals[c] for c in columns if c in totals}}
-    caption = f"Every mailing, in send order ({len(funnel):,})"
-    return _html.table(funnel[columns], caption=caption, footer=footer, tz=tz)
+    caption = f"Every mailing, in send order ({len(funnel):,}); sort by any column"
+    labels = {"mailingType": "Type"}
+    return _html.table(
+        funnel[columns], caption=caption, footer=footer, tz=tz, labels=labels, sortable=True
+    )
+
+
+def _names(funnel: pd.DataFrame, tz: str) -> pd.Series:
+    """Each mailing's name with its send date (names repeat: "Weekly Deals · 02 Mar")."""
+    names = funnel.get("messageName", funnel["messageId"]).astype(str)
+    names = names.where(funnel.get("messageName", funnel["messageId"]).notna(),
+                        funnel["messageId"].astype(str))  # fmt: skip
+    stamps = funnel["sent_at"]
+    stamps = stamps.dt.tz_convert(tz) if stamps.dt.tz is not None else stamps
+    return names + " · " + stamps.dt.strftime("%d %b").fillna("")
+
+
+#: From this many mailings on, the report shows the trend, the best and the worst, and
+#: folds the table of every mailing.
+MANY_MAILINGS: Final = 12
+#: Mailings with fewer delivered sends are not ranked: their click rate is too uncertain.
+MIN_DELIVERED: Final = 100
+
+
+def _best_and_worst(funnel: pd.DataFrame, tz: str, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``n`` mailings with the highest and the lowest click rate, with Wilson intervals,
+    among those with at least :data:`MIN_DELIVERED` delivered sends."""
+    ranked = funnel[funnel["delivered"] >= MIN_DELIVERED].copy()
+    bounds = [
+        wilson_interval(int(c), int(d))
+        for c, d in zip(ranked["unique_clicks"], ranked["delivered"], strict=True)
+    ]
+    ranked["click_rate_low"] = [b[0] for b in bounds]
+    ranked["click_rate_high"] = [b[1] for b in bounds]
+    ranked["messageName"] = _names(ranked, tz) if len(ranked) else pd.Series(dtype=str)
+    columns = ["messageName", "messageId", "delivered", "click_rate", "click_rate_low",
+               "click_rate_high"]  # fmt: skip
+    ranked = ranked[columns].sort_values("click_rate", ascending=False, kind="stable")
+    return ranked.head(n), ranked.tail(n).iloc[::-1]
+
+
+def _this_and_previous(events: pd.DataFrame, start: Any, end: Any, tz: str) -> str:
+    """This period's totals against the previous period of the same length, with deltas.
+
+    The period is the report's window, else the last 28 days of sends."""
+    sends = reports.sends(events, flags=False)
+    if sends.empty:
+        return ""
+    hi = _moment(end, tz) or sends["sent_at"].max() + pd.Timedelta(seconds=1)
+    lo = _moment(start, tz) or hi - pd.Timedelta(days=28)
+    span = hi - lo
+    now = reports.funnel(events, by=None, start=lo, end=hi).iloc[0]
+    before = reports.funnel(events, by=None, start=lo - span, end=lo).iloc[0]
+    if before["sent"] == 0:
+        return ""
+    rows = []
+    for column, label in (("sent", "Sends"), ("delivered", "Delivered"), ("open_rate", "Open rate"),
+                          ("click_rate", "Click rate"), ("bounce_rate", "Bounce rate"),
+                          ("opt_out_rate", "Opt-out rate")):  # fmt: skip
+        a, b = now[column], before[column]
+        if column.endswith("_rate"):
+            change = "–" if pd.isna(a) or pd.isna(b) else f"{(a - b) * 100:+.1f} pp"
+            a, b = _html.percent(a), _html.percent(b)
+        else:
+            change = f"{(a - b) / b:+.1%}" if b else "–"
+            a, b = f"{int(a):,}", f"{int(b):,}"
+        rows.append({"metric": label, "this": a, "previous": b, "change": change})
+    caption = (f"This period ({lo:%d %b %Y} to {hi - pd.Timedelta(seconds=1):%d %b %Y}) "
+               f"against the {span.days} days before")  # fmt: skip
+    labels = {"metric": "Metric", "this": "This period", "previous": "Previous", "change": "Change"}
+    return _html.table(pd.DataFrame(rows), caption=caption, labels=labels)
 
 
 def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
@@ -492,14 +594,31 @@ def _provenance(events: pd.DataFrame, selected: pd.DataFrame, whole: pd.DataFram
         )
     out = f"<p>{_esc(line)}</p>"
     if files:
+        names = _shown_paths([str(f.get("path", "")) for f in files])
         table = pd.DataFrame(
-            [{"file": redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]
+            [{"file": redact(n), "rows": f.get("rows")} for n, f in zip(names, files, strict=True)]
         )
         out += f"<details><summary>Files read</summary>{_html.table(table)}</details>"
     if skipped:
         table = pd.DataFrame(skipped).astype(str).map(redact)  # no login reaches a shared report
         out += f"<details open><summary>Skipped lines</summary>{_html.table(table)}</details>"
     return out
+
+
+def _shown_paths(paths: list[str]) -> list[str]:
+    """Paths as a shared report shows them: local files relative to the folder they share
+    (never the machine's absolute paths), URLs as they are.
+
+    Examples
+    --------
+    >>> _shown_paths(["/home/ana/exports/a.csv", "/home/ana/exports/2026/b.csv"])
+    ['a.csv', '2026/b.csv']
+    """
+    local = [p for p in paths if os.path.isabs(p.split("::")[0])]
+    if not local:
+        return paths
+    root = os.path.commonpath([os.path.dirname(p.split("::")[0]) for p in local])
+    return [os.path.relpath(p, root) if p in local else p for p in paths]
 
 
 def _convention_sentence(funnel: pd.DataFrame) -> str:

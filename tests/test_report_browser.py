@@ -99,7 +99,8 @@ def test_the_report_opens_offline_without_errors(tmp_path, browser):
     page.screenshot(path=str(chromium.ARTIFACTS / "report.png"), full_page=True)
     page.close()
     assert heading == "Sample day"
-    assert figures == 5  # funnel, bounces, links, engagement, heatmap (one day: no per-day)
+    # funnel, bounces, providers, links, engagement, heatmap (one day: no bounces per day)
+    assert figures == 6
     assert sends == f"{int(funnel(events)['sent'].sum()):,}"
     assert requests == [path.as_uri()], f"the report fetched {requests[1:]}"
     assert errors == []
@@ -114,7 +115,7 @@ def test_a_month_reads_well_on_a_laptop_and_on_a_phone(month_report, browser, wi
     chromium.ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(chromium.ARTIFACTS / f"report-month-{width}.png"), full_page=True)
     page.close()
-    assert found["charts"] == 6
+    assert found["charts"] == 7  # the trend instead of a bar per mailing, and the providers
     assert found["clashes"] == [], f"overlapping chart texts at {width} px"
     assert found["outside"] == [], f"chart texts cut off at {width} px"
     assert found["smallest"] >= 8, f"chart text only {found['smallest']:.1f} px high"
@@ -149,4 +150,50 @@ def test_every_table_fits_an_a4_portrait_page(month_report, browser):
     page.pdf(path=str(chromium.ARTIFACTS / "report-month-a4.pdf"), format="A4")
     page.close()
     assert cut == [], f"tables wider than an A4 page: {cut}"
-    assert wide_charts == 6
+    assert wide_charts == 7
+
+
+@pytest.fixture(scope="module")
+def year_report(tmp_path_factory) -> Path:
+    account = samples.generate_campaign(
+        n_recipients=1500, n_mailings=300, days=365, seed=4, realistic=True
+    )
+    path = tmp_path_factory.mktemp("report") / "year.html"
+    CampaignReport(account.events, title="A year of 300 mailings").to_html(path)
+    return path
+
+
+@pytest.mark.parametrize(("width", "tallest"), [(1400, 12_000), (390, 16_000)])
+def test_300_mailings_fit_a_short_page(year_report, browser, width, tallest):
+    page, requests, errors = _open(browser, year_report, width)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    found = page.evaluate(CHART_TEXT_JS)
+    folded = page.locator("details:has(table.sortable)").get_attribute("open")
+    chromium.ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(chromium.ARTIFACTS / f"report-year-{width}.png"), full_page=True)
+    page.close()
+    assert height <= tallest, f"{height} px tall at {width} px"
+    assert folded is None  # every mailing is one click away, not on the page
+    assert found["clashes"] == [] and found["outside"] == []
+    assert requests == [year_report.as_uri()] and errors == []
+
+
+def test_the_mailing_table_sorts_by_keyboard(year_report, browser):
+    page, _, errors = _open(browser, year_report, 1400)
+    page.locator("summary", has_text="Every mailing").focus()
+    page.keyboard.press("Enter")  # unfold
+    button = page.locator("table.sortable th button.sort", has_text="Click rate")
+    button.focus()
+    page.keyboard.press("Enter")
+    rates = page.locator("table.sortable tbody tr td:nth-child(12)").all_inner_texts()
+    ascending = button.locator("xpath=..").get_attribute("aria-sort")
+    page.keyboard.press("Enter")
+    again = page.locator("table.sortable tbody tr td:nth-child(12)").all_inner_texts()
+    header = page.locator("table.sortable thead th").all_inner_texts()
+    page.close()
+    assert header[:4] == ["Mailing", "Mailing id", "Type", "Sent at"]
+    assert header[11] == "Click rate"
+    values = [float(r.rstrip("%")) for r in rates if r != "–"]
+    assert values == sorted(values) and ascending == "ascending"
+    assert [float(r.rstrip("%")) for r in again if r != "–"] == sorted(values, reverse=True)
+    assert errors == []

@@ -236,7 +236,8 @@ def funnel(
         out["events_before_send"] = np.bincount(
             groups.codes[:n_sends], table["events_before_send"].to_numpy(), minlength=groups.n
         ).astype(np.int64)
-    out.attrs = {"convention": options, **built.attrs()}
+    out.attrs = built.attrs()
+    out.attrs["convention"] = options
     for note in out.attrs["notes"]:
         log.info("funnel: %s", note)
     return out

@@ -53,7 +53,7 @@ def provider_of(domains: pd.Series, providers: Mapping[str, str] | None = None) 
     if not isinstance(domains.dtype, pd.CategoricalDtype):
         domains = domains.astype("category")
     mapped = [table.get(str(d).strip().lower(), "other") for d in domains.cat.categories]
-    lookup = np.append(order.get_indexer(mapped), -1)  # code -1 (missing) stays missing
+    lookup = np.append(order.get_indexer(pd.Index(mapped)), -1)  # code -1 (missing) stays missing
     codes = lookup[domains.cat.codes.to_numpy()]
     values = pd.Categorical.from_codes(codes, categories=order)
     return pd.Series(values, index=domains.index, name="provider")

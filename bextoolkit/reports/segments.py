@@ -142,7 +142,7 @@ def segments(
                 present < rec.n_ids
             ),
             "Email": _emails(built, present),
-            "segment": pd.Categorical.from_codes(segment, categories=SEGMENTS),
+            "segment": pd.Categorical.from_codes(segment, categories=pd.Index(SEGMENTS)),
             "sends": sends[present].astype(np.int64),
             "last_send": _time(last_send[present], built.tz),
             "last_genuine_open": _time(last_open[present], built.tz),

@@ -189,7 +189,7 @@ def engagement_hours(
             if emails is None
             else pd.Series(emails.array.take(present)),
             "hour": top["hour"].to_numpy(np.int64),
-            "events": total.loc[present].to_numpy(np.int64),
+            "events": total.reindex(present).to_numpy(np.int64),
         }
     )
     out["share"] = top["n"].to_numpy() / out["events"].to_numpy()

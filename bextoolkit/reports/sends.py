@@ -177,9 +177,9 @@ class Sends:
             out[column] = int(orphans[column].sum()) if len(orphans) else 0
         return out
 
-    def attrs(self) -> dict[str, Any]:
+    def attrs(self) -> dict[Hashable | None, Any]:
         """The ``attrs`` every report built on these sends carries."""
-        out: dict[str, Any] = {
+        out: dict[Hashable | None, Any] = {
             "excluded": dict(self.excluded),
             "without_send": self.summary(),
             "notes": self.notes(),
@@ -483,7 +483,7 @@ def _outcomes(
         worst[:] = 4
         np.minimum.at(worst, send[bounce], rank)
         worst[worst == 4] = 0
-    table["bounced"] = pd.Categorical.from_codes(worst, categories=BOUNCE_KINDS)
+    table["bounced"] = pd.Categorical.from_codes(worst, categories=pd.Index(BOUNCE_KINDS))
     opens, clicks = count(kind == k.OPEN), count(kind == k.CLICK)
     table["opened"] = opens > 0
     table["clicked"] = clicks > 0
@@ -617,7 +617,7 @@ def _mailing_types(values: pd.Series) -> pd.Series:
     worked out once per distinct value."""
     uniques, codes = k._categories_and_codes(values)
     types = pd.Index(schema.MAILING_TYPES)
-    lookup = np.append(types.get_indexer([str(u).strip() for u in uniques]), -1)
+    lookup = np.append(types.get_indexer(pd.Index([str(u).strip() for u in uniques])), -1)
     return pd.Series(pd.Categorical.from_codes(lookup[codes], categories=types), index=values.index)
 
 
@@ -748,5 +748,6 @@ def events_of_sends(
     """
     built = build(events, include_seeds=include_seeds, start=start, end=end)
     out = events[built.send_of_row >= 0]
-    out.attrs = {**events.attrs, **built.attrs()}
+    out.attrs = dict(events.attrs)  # a copy: the input is never modified
+    out.attrs.update(built.attrs())
     return out

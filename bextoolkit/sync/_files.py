@@ -61,6 +61,8 @@ class File:
     quotes: int = 0  # the '"' bytes copied: an odd count leaves a quoted field open
     last_byte: bytes = b""
     batch_index: int = -1  # its number among the files of one reader call
+    columns: list[str] | None = None  # the columns it carries (event identity compares them)
+    renamed: dict[str, str] = field(default_factory=dict)  # names that clashed by case
 
 
 def copy_file(file: File, folder: str) -> None:
