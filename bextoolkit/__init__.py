@@ -25,6 +25,7 @@ from bextoolkit.exceptions import (
     BexServerError,
     BexTimeoutError,
     BexValidationError,
+    BexWarning,
 )
 from bextoolkit.jobs import Channel, ColumnSpec, JobDefinition
 from bextoolkit.plotting import (
@@ -95,6 +96,7 @@ __all__ = [
     "BexServerError",
     "BexTimeoutError",
     "BexValidationError",
+    "BexWarning",
     "CampaignReport",
     "Channel",
     "ColumnSpec",

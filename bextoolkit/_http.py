@@ -2,8 +2,9 @@
 
 - :class:`RetryPolicy`: the one retry policy. Idempotent calls only (GET, PUT, DELETE, and
   the token grant, which changes nothing on the server), on connection errors, 429 and 5xx;
-  capped exponential backoff with jitter; a ``Retry-After`` honoured (and one longer than
-  ``max_retry_after`` raised rather than waited for); the sleep injectable so tests are fast.
+  capped exponential backoff with jitter; a ``Retry-After`` on a 429 or 5xx (a 503 during
+  maintenance) honoured, and one longer than ``max_retry_after`` raised rather than waited
+  for; the sleep injectable so tests are fast.
 - :func:`send`: one HTTP exchange, transport failures turned into
   :class:`~bextoolkit.exceptions.BexConnectionError` (``never_sent`` when the connection
   was refused, so even a POST may be tried again).
@@ -65,6 +66,8 @@ ADVICE: dict[int, str] = {
     429: "too many requests: wait and try again",
 }
 _SERVER_ADVICE = "the service failed; try again later"
+#: How much of an unreadable answer an error shows (after the secrets in it are masked).
+EXCERPT_CHARS = 200
 
 
 # --- the retry policy -----------------------------------------------------------------------
@@ -277,8 +280,8 @@ the id (list_jobs() shows the ones that exist))', request_id=None)
         field_errors=fields,
         request_id=request_id,
     )
-    if isinstance(error, BexRateLimitError):
-        error.retry_after = retry_after
+    if isinstance(error, BexRateLimitError | BexServerError):
+        error.retry_after = retry_after  # a 503's Retry-After is honoured like a 429's
     return error
 
 
@@ -404,7 +407,8 @@ def read_answer(
             problem = "a body that is not valid JSON"
     if not problem:
         return body
-    excerpt = scrub(text.strip()[:200])
+    excerpt = scrub(text.strip())[:EXCERPT_CHARS]  # masked whole, then cut: no half secret
+    del text, body  # they may hold secrets: keep them out of the traceback's locals
     raise error(
         f"expected JSON, got {problem} (Content-Type: {content_type or 'none'}): {excerpt!r}. "
         "The BEX API answers JSON, so something else answered (a proxy's or network's "
@@ -439,8 +443,7 @@ def error_from_answer(
         decoded = None
     fields: dict[str, str] = {}
     if decoded is None:
-        text = resp.text.strip()
-        general = [text[:200]] if text else []
+        general = [scrub(resp.text.strip())[:EXCERPT_CHARS]] if resp.text.strip() else []
     else:
         _, general, fields = read_envelope(decoded)
     general = [scrub(g) for g in general]

@@ -271,7 +271,12 @@ def _entry(key: str) -> _Entry:
 
 
 def forget_tokens() -> None:
-    """Forget every access token cached in this process (the disk cache is left alone)."""
+    """Forget every access token cached in this process (the disk cache is left alone).
+
+    Examples
+    --------
+    >>> forget_tokens()  # the next call of every client asks the token endpoint again
+    """
     with _ENTRIES_LOCK:
         _ENTRIES.clear()
 
@@ -303,6 +308,17 @@ class DiskTokenCache:
         Default :func:`token_cache_dir`.
     wall : callable, default time.time
         The wall clock (files outlive a process's monotonic clock).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = DiskTokenCache(tempfile.mkdtemp())
+    >>> cache.save("k" * 64, "an-access-token", expires_in=3600, refresh_in=3300)
+    >>> token, expires_in, refresh_in = cache.load("k" * 64)
+    >>> token, round(expires_in, -2), round(refresh_in, -2)
+    ('an-access-token', 3600.0, 3300.0)
+    >>> cache.discard("k" * 64); cache.load("k" * 64) is None
+    True
     """
 
     def __init__(
@@ -361,6 +377,35 @@ class DiskTokenCache:
             log.warning("cannot remove the cached token in %s: %s", self.folder, exc.strerror)
 
 
+def _lifetime(expires_in: Any, default: float, url: str) -> float:
+    """The token's lifetime in seconds: ``expires_in``, or ``default`` when it is no use.
+
+    A missing, unreadable, zero or negative ``expires_in`` cannot be planned with (it would
+    make every call ask for a new token); the token is kept for ``default`` seconds instead,
+    and a 401 still refreshes it once.
+
+    Examples
+    --------
+    >>> _lifetime(14223, 3600.0, "u"), _lifetime(None, 3600.0, "u"), _lifetime("0", 3600.0, "u")
+    (14223.0, 3600.0, 3600.0)
+    """
+    if expires_in is None:
+        return default
+    try:
+        lifetime = float(expires_in)
+    except (TypeError, ValueError):
+        lifetime = float("nan")
+    if not lifetime > 0 or lifetime == float("inf"):
+        log.warning(
+            "%s gave the token a lifetime of %r s; keeping it %.0f s (a 401 refreshes it)",
+            url,
+            expires_in,
+            default,
+        )
+        return default
+    return lifetime
+
+
 # --- the access token -------------------------------------------------------------------------
 
 
@@ -387,6 +432,18 @@ class AccessToken:
         Also keep the token on disk for other processes (off by default).
     clock : callable, default time.monotonic
         Injectable for tests.
+
+    Examples
+    --------
+    >>> from bextoolkit.sandbox.api import SandboxAPI
+    >>> with SandboxAPI() as api:  # a real OAuth endpoint on 127.0.0.1
+    ...     env = api.env()
+    ...     credentials = Credentials(
+    ...         env["BEX_CLIENT_ID"], env["BEX_CLIENT_SECRET"], env["BEX_REFRESH_TOKEN"])
+    ...     token = AccessToken(env["BEX_BASE_URL"], credentials)
+    ...     first = token.get()
+    ...     print(token.get() == first, token.refresh_count, token.expires_in > 3600)
+    True 1 True
     """
 
     def __init__(
@@ -446,6 +503,14 @@ class AccessToken:
                 )
             assert entry.token is not None
             return entry.token
+
+    def current(self) -> str | None:
+        """The cached token as it is, without asking for one (None when there is none).
+
+        A request that has just called :meth:`get` sends this, so the token is asked for
+        once per request, not once by the caller and again by the ``Authorization`` header.
+        """
+        return self._entry.token
 
     def invalidate(self, token: str | None = None) -> None:
         """Forget the cached token (after a 401), here and on disk.
@@ -526,10 +591,7 @@ class AccessToken:
                 url=url,
                 status=resp.status_code,
             )
-        try:
-            lifetime = float(payload.get("expires_in", self._default_lifetime))
-        except (TypeError, ValueError):
-            lifetime = self._default_lifetime
+        lifetime = _lifetime(payload.get("expires_in"), self._default_lifetime, url)
         token = str(payload["access_token"])
         self._credentials.rotate_refresh_token(str(payload.get("refresh_token") or ""))
         del payload

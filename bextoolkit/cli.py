@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from bextoolkit.exceptions import (
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 EXIT_ERROR = 2
 EXIT_PROBLEMS = 1
 EXIT_INTERRUPTED = 130
+#: The report notebook installed with the package (notebooks/05-shareable-report.ipynb of
+#: the repository links to it), so ``report --notebook`` works outside a checkout.
+REPORT_NOTEBOOK = str(Path(__file__).resolve().parent / "templates" / "report.ipynb")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -418,11 +422,12 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument(
         "--notebook",
         nargs="?",
-        const="notebooks/05-shareable-report.ipynb",
+        const=REPORT_NOTEBOOK,
         metavar="IPYNB",
         help=(
             "run a report notebook with these parameters and export it as HTML instead "
-            "(default notebooks/05-shareable-report.ipynb; needs the 'notebook' extra)"
+            "(default: the report template installed with bextoolkit, notebook 05 of the "
+            "repository; needs the 'notebook' extra)"
         ),
     )
     cmd.set_defaults(func=_cmd_report)
@@ -448,6 +453,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         render_notebook(args.notebook, parameters, args.output)
     else:
         events = read_events(args.sources, storage_options=options or None, tz=args.tz)
+        if not events.attrs.get("files"):
+            shown = ", ".join(redact(s) for s in args.sources)
+            print(
+                f"bextoolkit report: no event exports in {shown}, so no report was written: "
+                "give the folder, files or URL the BEX exports are in",
+                file=sys.stderr,
+            )
+            return 1
         report = CampaignReport(
             events,
             title=args.title,

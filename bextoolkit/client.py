@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -70,15 +71,27 @@ MAX_IN_FLIGHT = 10
 SFTP_OAUTH_USER = "oauth"
 
 
+#: What a job definition id looks like: a short token (digits on a pod, in the sandbox).
+_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
 def _job_id(data: Any) -> str | None:
+    """The job id an answer holds, or None: a short token, never an HTML page or a sentence.
+
+    Examples
+    --------
+    >>> _job_id({"data": {"id": 1001}}), _job_id("  42 "), _job_id("<!DOCTYPE html><html>")
+    ('1001', '42', None)
+    """
     if isinstance(data, bool):
         return None
-    if isinstance(data, int | str) and str(data).strip():
-        return str(data).strip()
+    if isinstance(data, int | str):
+        text = str(data).strip()
+        return text if _JOB_ID.fullmatch(text) else None
     if isinstance(data, Mapping):
         for key in ("id", "jobId", "jobDefinitionId", "jobID"):
             if data.get(key) not in (None, ""):
-                return str(data[key])
+                return _job_id(data[key])
         for value in data.values():
             if isinstance(value, Mapping):
                 found = _job_id(value)
@@ -337,8 +350,9 @@ class BexClient:
         job_id = _job_id(data)
         if job_id is None:
             raise BexAPIError(
-                f"the service accepted the job definition but its answer holds no id "
-                f"(got {str(data)[:100]!r}); find it with list_jobs()",
+                f"the service accepted the job definition but its answer holds no id (an id "
+                f"is a short token; got {self.token.scrub(str(data))[:100]!r}): find it with "
+                "list_jobs(), and check base_url or the pod if the answer is a web page",
                 method="POST",
                 url=self._url(JOBS_PATH),
             )
@@ -480,13 +494,17 @@ class BexClient:
 
 
 class _Bearer(requests.auth.AuthBase):
-    """Sets ``Authorization: Bearer ...`` at send time, so no caller frame holds the token."""
+    """Sets ``Authorization: Bearer ...`` at send time, so no caller frame holds the token.
+
+    It sends the token the request has just got (:meth:`AccessToken.current`), so a token
+    is asked for once per request, never twice.
+    """
 
     def __init__(self, token: AccessToken) -> None:
         self._token = token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = "Bearer " + self._token.get()
+        request.headers["Authorization"] = "Bearer " + (self._token.current() or self._token.get())
         return request
 
     def __repr__(self) -> str:

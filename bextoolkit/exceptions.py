@@ -47,6 +47,12 @@ class BexError(Exception):
     """Root of every error raised by bextoolkit."""
 
 
+class BexWarning(UserWarning):
+    """A notice about the data bextoolkit read: a guessed time zone, skipped lines, a
+    Latin-1 file, an empty folder, unknown event types. The data was read; the message says
+    how to be explicit (and tests turn an unexpected one into an error)."""
+
+
 class BexConfigError(BexError, ValueError):
     """Missing or inconsistent configuration, such as credentials given neither way."""
 
@@ -147,7 +153,12 @@ class BexRateLimitError(BexAPIError):
 
 
 class BexServerError(BexAPIError):
-    """5xx: the service failed; idempotent calls were retried before this was raised."""
+    """5xx: the service failed; idempotent calls were retried before this was raised.
+
+    ``retry_after`` holds the server's ``Retry-After`` hint in seconds (a 503's), else None.
+    """
+
+    retry_after: float | None = None
 
 
 class BexConnectionError(BexError, OSError):

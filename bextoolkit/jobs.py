@@ -73,7 +73,16 @@ _MAX_FILE_NAME = 200
 
 
 class Problem(NamedTuple):
-    """One broken rule: the wire ``path`` of the field and what is wrong with it."""
+    """One broken rule: the wire ``path`` of the field and what is wrong with it.
+
+    Examples
+    --------
+    >>> body = {"contactSourceId": "1", "ftpUserId": "x", "channels": [{"jobFrequency": 1}]}
+    >>> [problem.path for problem in find_problems(body)]
+    ['channels[0].type', 'ftpUserId']
+    >>> find_problems(body)[1].message
+    "must be an email address (the Org Admin's login), got 'x'"
+    """
 
     path: str
     message: str
@@ -381,7 +390,13 @@ def find_problems(payload: Any, *, for_update: bool = False) -> list[Problem]:
 
 @dataclass
 class ColumnSpec:
-    """One requested database column: its ``name`` and its ``order`` in the export."""
+    """One requested database column: its ``name`` and its ``order`` in the export.
+
+    Examples
+    --------
+    >>> Channel(job_frequency=1, columns=[ColumnSpec("City", 0)]).to_dict()["columnNames"]
+    [{'columnName': 'City', 'columnOrder': 0}]
+    """
 
     name: str
     order: int
@@ -446,6 +461,13 @@ class Channel:
         order.
     extras : dict
         Fields the model does not know, kept so a body round-trips.
+
+    Examples
+    --------
+    >>> channel = Channel(job_frequency=6, export_file_format="PSV", event_types=["emailOpen"])
+    >>> channel.to_dict()
+    {'eventTypes': [{'eventType': 'emailOpen'}], 'exportFileFormat': 'PSV', 'jobFrequency': 6, \
+'type': 'Email'}
     """
 
     job_frequency: int | None = None

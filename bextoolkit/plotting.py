@@ -259,6 +259,18 @@ def plot_funnel(
         stages as nested bars, one colour per stage (``ax.containers[i]`` is stage
         ``i``, one bar per mailing), each row labelled with its open and click rates.
         The height grows with the rows up to ``top``.
+
+    Examples
+    --------
+    >>> from bextoolkit.samples import generate_events
+    >>> events = generate_events(n_recipients=200, n_mailings=2, seed=1)
+    >>> ax = plot_funnel(events)  # one row per mailing, labelled by its name
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['BF26 Early Access 2026-11-02', 'Newsletter Nov - "Winter Edit" 2026-11-02']
+    >>> len(ax.containers)  # one bar series per stage: sent, delivered, opens, clicks
+    4
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
     if _is_events(data, ("sent", "delivered")):
         from bextoolkit.reports import funnel
@@ -399,6 +411,16 @@ def plot_bounces(
         bucket (``by=["day", "bounceType"]``): bounces over time, one stacked bar
         series per value of the other keys (``ax.containers``, in time order, every
         bucket between the first and the last), nothing dropped.
+
+    Examples
+    --------
+    >>> from bextoolkit.samples import generate_events
+    >>> events = generate_events(n_recipients=200, n_mailings=2, seed=1)
+    >>> ax = plot_bounces(events)
+    >>> [label.get_text() for label in ax.get_yticklabels()], ax.get_xlabel()
+    (['hard', 'soft'], 'Bounced sends')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
     from bextoolkit.reports import bounce_breakdown
 
@@ -532,6 +554,16 @@ def plot_click_urls(
     matplotlib Axes
         One horizontal bar per link (most clicked on top), width = ``unique_clicks``,
         labelled ``"<unique_clicks> (<unique_click_rate>)"`` (rate over delivered).
+
+    Examples
+    --------
+    >>> from bextoolkit.samples import generate_events
+    >>> events = generate_events(n_recipients=200, n_mailings=2, seed=1)
+    >>> ax = plot_click_urls(events, top=3)
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['Men', 'Women', 'Hero banner']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
     from bextoolkit.reports import click_urls
 
@@ -603,6 +635,16 @@ def plot_timeline(
     matplotlib Axes
         One line per event type, x = the bucket start (every bucket between the first and
         the last, empty ones at 0), y = event count, labelled with the event type.
+
+    Examples
+    --------
+    >>> from bextoolkit.samples import generate_events
+    >>> events = generate_events(n_recipients=200, n_mailings=2, seed=1)
+    >>> ax = plot_timeline(events, freq="day")
+    >>> ax.get_title(), [line.get_label() for line in ax.lines][:3]
+    ('Events per day', ['emailSend', 'emailOpen', 'emailClick'])
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
     if freq not in _BUCKET_WORDS:
         raise BexConfigError(f"plot_timeline: freq={freq!r} is not one of {list(_BUCKET_WORDS)}")
@@ -688,6 +730,16 @@ def plot_engagement(
         Where over a tenth of the recipients have not been watched that long yet (the
         curve's ``observed`` < 90 % of ``delivered``: their send came shortly before the
         data ends), the background is shaded grey: the share there is a lower bound.
+
+    Examples
+    --------
+    >>> from bextoolkit.samples import generate_events
+    >>> events = generate_events(n_recipients=200, n_mailings=2, seed=1)
+    >>> ax = plot_engagement(events)
+    >>> [line.get_label() for line in ax.lines]
+    ['opened', 'clicked']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
     name, names = None, {}
     if _is_events(data, ("elapsed", "share")):
@@ -803,6 +855,16 @@ def plot_heatmap(
     matplotlib Axes
         Holding one image (``ax.images[0]``) whose array is the 7 x 24 table (or its
         shares), with a colour bar beside it.
+
+    Examples
+    --------
+    >>> from bextoolkit.samples import generate_events
+    >>> events = generate_events(n_recipients=200, n_mailings=2, seed=1)
+    >>> ax = plot_heatmap(events, tz="Europe/Berlin")
+    >>> ax.images[0].get_array().shape, ax.get_xlabel()  # weekdays x hours
+    ((7, 24), 'Hour of day (Europe/Berlin)')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
     name = None
     if EVENT_TYPE_COLUMN in data.columns:

@@ -153,7 +153,13 @@ RRDE_TO_BEX: Final = {
     "Body Type": "docType",
     "Click Name": "urlDescription",
     "URL": "clickUrl",
+    # the optional columns RETURN_MAILING_NAME and RETURN_SUBJECT add: renamed only where
+    # the file has no column of the BEX name already (RRDE_OPTIONAL_RENAMES)
+    "Mailing Name": "messageName",
+    "Subject": "subjectLine",
 }
+#: RRDE columns renamed only when the file does not hold the BEX column itself.
+RRDE_OPTIONAL_RENAMES: Final = frozenset({"Mailing Name", "Subject"})
 
 #: Event codes of RRDE rows that BEX does not export (domain.md, section 6): a spam
 #: complaint ("Reply Abuse"), and the other replies ("Reply Other", ...), whose exact
@@ -190,7 +196,14 @@ RECIPIENT_TYPE_COLUMN: Final = "Recipient Type"
 
 
 def sorted_categorical(col: pd.Series, values_dtype: str | None) -> pd.Series:
-    """``col`` as a category of only the values it uses, sorted (values of ``values_dtype``)."""
+    """``col`` as a category of only the values it uses, sorted (values of ``values_dtype``).
+
+    Examples
+    --------
+    >>> col = pd.Series(["b", "a", "b"], dtype="category").cat.add_categories(["z"])
+    >>> sorted_categorical(col, None).cat.categories.tolist()
+    ['a', 'b']
+    """
     if not isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype("category")
     cats = col.cat.categories

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import socket
 import threading
 import time
@@ -78,6 +79,20 @@ def _fresh_tokens(monkeypatch, tmp_path_factory):
     forget_tokens()
     yield
     forget_tokens()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _files_say_utc():
+    """Tests read naive timestamps as UTC on purpose (BEX_TZ, set before any fixture reads a
+    file), so the "read as UTC" notice appears only where a test asks for it: it deletes
+    BEX_TZ with monkeypatch and asserts the warning."""
+    before = os.environ.get("BEX_TZ")
+    os.environ["BEX_TZ"] = "UTC"
+    yield
+    if before is None:
+        os.environ.pop("BEX_TZ", None)
+    else:
+        os.environ["BEX_TZ"] = before
 
 
 @pytest.fixture(autouse=True)

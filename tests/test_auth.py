@@ -9,7 +9,15 @@ import stat
 import threading
 
 import pytest
-from conftest import CLIENT_SECRET, REFRESH_TOKEN, Reply, ScriptedServer, envelope, make_client
+from conftest import (
+    ACCESS_PREFIX,
+    CLIENT_SECRET,
+    REFRESH_TOKEN,
+    Reply,
+    ScriptedServer,
+    envelope,
+    make_client,
+)
 
 from bextoolkit._http import RetryPolicy
 from bextoolkit.auth import (
@@ -321,3 +329,38 @@ def test_a_damaged_cache_file_is_ignored(tmp_path):
     assert cache.load("k")[0] == "tok"
     cache.save("k", "tok", 100, -1)  # due for renewal: not handed out
     assert cache.load("k") is None
+
+
+@pytest.mark.parametrize("lifetime", [0, -5])
+def test_a_token_without_a_usable_lifetime_is_asked_for_once_not_twice_per_call(
+    lifetime, sleeps, caplog
+):
+    server = ScriptedServer(token_lifetime=lifetime)
+    try:
+        server.queue(*[Reply(200, envelope({"id": "1", "channels": []}))] * 50)
+        client = make_client(server.base_url, sleeps)
+        for _ in range(50):
+            client.get_job("1")
+        # at most one per call (it was 2: once by the call, once more by its header)
+        assert 1 <= server.token_count() <= 50
+        assert server.token_count() == 1  # kept for the default lifetime; a 401 renews it
+        assert f"lifetime of {lifetime}" in caplog.text
+    finally:
+        server.close()
+
+
+def test_each_request_asks_for_its_token_once_even_when_it_is_due(sleeps):
+    server = ScriptedServer(token_lifetime=100)
+    try:
+        clock = Clock()
+        server.queue(*[Reply(200, envelope({"id": "1", "channels": []}))] * 3)
+        client = make_client(server.base_url, sleeps)
+        client.token._clock = clock
+        for _ in range(3):
+            client.get_job("1")
+            clock.now += 95  # past the refresh point: the next call asks once
+        assert server.token_count() == 3
+        sent = [h["Authorization"] for m, p, h, _ in server.requests if p != "/oauth/token"]
+        assert sent == [f"Bearer {ACCESS_PREFIX}{n}" for n in (1, 2, 3)]
+    finally:
+        server.close()

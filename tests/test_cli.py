@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -532,3 +533,38 @@ def test_cli_stops_quietly_when_the_reader_of_its_output_has_gone(tmp_path):
         os.close(write_end)
     assert done.stderr == ""
     assert done.returncode == 141
+
+
+# --- small ones of issue 22 -------------------------------------------------------------------
+
+
+def test_report_on_a_folder_with_no_exports_exits_1_with_a_sentence(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "contacts").mkdir()
+    (tmp_path / "contacts" / "list.csv").write_text("Email,RECIPIENT_ID,Opt In Date\na@x,1,\n")
+    for folder in ("empty", "contacts"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main(["report", str(tmp_path / folder), "-o", str(tmp_path / "r.html")]) == 1
+        notices = [w for w in caught if "holds no export files" in str(w.message)]
+        assert len(notices) == (folder == "empty")  # read_events' notice of an empty folder
+        err = capsys.readouterr().err
+        assert f"no event exports in {tmp_path / folder}, so no report was written" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "inf"])
+def test_sync_refuses_a_settle_that_is_not_a_number_of_seconds(tmp_path, capsys, value):
+    src = tmp_path / "src"
+    src.mkdir()
+    assert main(["sync", str(src), str(tmp_path / "dest"), "--settle", value]) == 2
+    assert f"settle={float(value)!r}: give the seconds" in capsys.readouterr().err
+    assert not (tmp_path / "dest").exists()
+
+
+def test_sync_into_a_dest_that_is_a_file_names_it(tmp_path, capsys):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "dest").write_text("not a folder")
+    assert main(["sync", str(tmp_path / "src"), str(tmp_path / "dest")]) == 2
+    err = capsys.readouterr().err
+    assert f"DEST {tmp_path / 'dest'} is a file, not a folder" in err and "Errno" not in err

@@ -447,7 +447,7 @@ def test_an_answer_that_is_not_json_is_an_error_never_a_value(server, client, ca
     assert "-> 200: expected JSON, got " + said in text
     assert "Content-Type:" in text and "proxy" in text
     if reply.body:
-        assert error.body == reply.body.strip()[:200].replace(f"{ACCESS_PREFIX}1", "***")
+        assert error.body == reply.body.strip().replace(f"{ACCESS_PREFIX}1", "***")[:200]
         assert ACCESS_PREFIX not in text and len(error.body) <= 200
     assert len(server.api_requests()) == 1  # never replayed, never read as an id
 
@@ -617,3 +617,66 @@ def test_no_secret_in_any_repr_message_log_or_traceback_local(server, sleeps, ca
 
 
 # --- the command line: bextoolkit jobs ... ---------------------------------------------------
+
+
+# --- the second adversarial pass (issue 22) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 502])
+def test_a_secret_echoed_near_the_end_of_an_error_excerpt_never_shows_in_part(
+    server, sleeps, status
+):
+    # the excerpt is 200 characters: put the secret at every offset across the cut
+    client = make_client(server.base_url, sleeps, max_retries=0)
+    for offset in range(200 - len(CLIENT_SECRET) - 2, 203):
+        body = "x" * offset + CLIENT_SECRET + " and more text after it"
+        server.queue(Reply(status, body, content_type="text/html"))
+        with pytest.raises(BexAPIError) as info:
+            client.get_job("1001")
+        for text in _error_texts(info.value):
+            for n in range(6, len(CLIENT_SECRET) + 1):  # no prefix of it either
+                assert CLIENT_SECRET[:n] not in text, (offset, text[-60:])
+        assert "*" in str(info.value) or offset >= 200  # masked, then cut
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<!DOCTYPE html><html><body>Sign in to continue</body></html>",
+        {"data": {"id": "<html>oops</html>"}},
+        "the job definition was created",
+        "x" * 65,
+    ],
+)
+def test_create_job_refuses_an_answer_that_is_not_a_short_id(server, client, answer):
+    server.queue(
+        Reply(
+            200,
+            json.dumps(answer) if isinstance(answer, str) else answer,
+            content_type="application/json",
+        )
+    )
+    with pytest.raises(BexAPIError, match=r"holds no id.*short token"):
+        client.create_job(SEED)
+
+
+def test_create_job_takes_an_id_as_a_number_a_string_or_in_an_object(server, client):
+    server.queue(
+        Reply(200, 1001),
+        Reply(200, '" 1002 "', content_type="application/json"),
+        Reply(200, envelope({"jobDefinitionId": "abc-3"})),
+    )
+    assert [client.create_job(SEED) for _ in range(3)] == ["1001", "1002", "abc-3"]
+
+
+def test_503_honours_retry_after_capped(server, client, sleeps):
+    server.queue(
+        Reply(503, headers={"Retry-After": "2"}),
+        Reply(200, envelope(stored())),
+    )
+    client.get_job("1001")
+    assert sleeps == [2.0]
+    server.queue(Reply(503, envelope(general=["maintenance"]), headers={"Retry-After": "3600"}))
+    with pytest.raises(BexServerError, match="maintenance") as info:
+        client.get_job("1001")  # longer than max_retry_after: raised, not waited for
+    assert info.value.retry_after == 3600.0 and sleeps == [2.0]

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,103 @@ def test_the_contract_sees_an_upward_import_inside_a_function(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "bextoolkit.reports is not allowed to import bextoolkit.widgets" in done.stdout
     assert "bextoolkit.reports.funnel -> bextoolkit.widgets.job_form" in done.stdout
+
+
+# --- the wheel a newcomer installs (issue 22) ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel ``pip wheel .`` builds from this checkout, and pip's verbose log."""
+    out = tmp_path_factory.mktemp("wheel")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-w", str(out), "-v"],
+        capture_output=True, text=True, timeout=600, cwd=out,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return next(out.glob("bextoolkit-*.whl")), done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_builds_without_setuptools_warnings_and_says_its_license(wheel):
+    path, log = wheel
+    assert "SetuptoolsDeprecationWarning" not in log  # the license table was deprecated
+    with zipfile.ZipFile(path) as archive:
+        metadata = next(n for n in archive.namelist() if n.endswith("METADATA"))
+        assert "License-Expression: MIT" in archive.read(metadata).decode()
+
+
+@pytest.mark.slow
+def test_report_notebook_runs_from_the_installed_wheel_outside_a_checkout(wheel, tmp_path):
+    path, _ = wheel
+    site = tmp_path / "site"
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(site)  # the wheel as installed, ahead of the checkout on the path
+    assert (site / "bextoolkit" / "templates" / "report.ipynb").is_file()
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = tmp_path / "report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "bextoolkit.cli", "report", str(REPO / "data-samples" / "csv"),
+         "--notebook", "-o", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert str(site) in subprocess.run(
+        [sys.executable, "-c", "import bextoolkit; print(bextoolkit.__file__)"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    ).stdout  # fmt: skip
+    assert "<h1>Campaign report</h1>" in out.read_text()
+
+
+#: The modules the API reference documents, as docs/api/*.rst names them.
+DOCUMENTED = sorted(
+    line.split("::", 1)[1].strip()
+    for page in (REPO / "docs" / "api").glob("*.rst")
+    for line in page.read_text().splitlines()
+    if line.startswith(".. automodule::")
+)
+#: Public callables whose examples other branches write (reports/, sharing.py and samples/
+#: are being rewritten there); remove a name when its example lands.
+EXAMPLES_ELSEWHERE = {
+    "bextoolkit.reports.Comparison",
+    "bextoolkit.reports.compare",
+    "bextoolkit.sharing.render_notebook",
+    "bextoolkit.samples.Campaign",
+    "bextoolkit.samples.ComplaintSurge",
+    "bextoolkit.samples.write_exports",
+    "bextoolkit.samples.write_rrde",
+    "bextoolkit.samples.write_samples",
+}
+
+
+def _public_callables() -> list[tuple[str, object]]:
+    import importlib
+    import inspect
+
+    found = []
+    for module_name in DOCUMENTED:
+        module = importlib.import_module(module_name)
+        exported = getattr(module, "__all__", None)
+        for name in exported or [n for n in dir(module) if not n.startswith("_")]:
+            obj = getattr(module, name, None)
+            if not (inspect.isfunction(obj) or inspect.isclass(obj)):
+                continue
+            if exported is None and obj.__module__ != module_name:
+                continue  # imported from elsewhere, documented there
+            if inspect.isclass(obj) and issubclass(obj, BaseException):
+                continue  # the error tree reads as one list
+            found.append((f"{module_name}.{name}", obj))
+    return found
+
+
+def test_every_public_function_and_class_has_a_doctested_example():
+    import inspect
+
+    callables = _public_callables()
+    assert len(callables) > 70
+    missing = [
+        name
+        for name, obj in callables
+        if ">>> " not in (inspect.getdoc(obj) or "") and name not in EXAMPLES_ELSEWHERE
+    ]
+    assert missing == [], f"no Examples section with a doctest: {missing}"

@@ -829,3 +829,32 @@ def test_every_engine_counts_what_read_events_counts_after_replacements_and_opti
     table.vacuum(0, dry_run=False, enforce_retention_duration=False)
     plain = ds.dataset(str(dest), format="parquet", partitioning="hive", ignore_prefixes=["_"])
     assert plain.count_rows() == expected
+
+
+# --- uploads in progress that look whole (issue 22) ----------------------------------------------
+def test_a_stalled_gzip_and_a_file_cut_inside_quotes_are_pending_and_the_rest_syncs(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    header = "Email,RECIPIENT_ID,code,timestamp,eventId,messageId,subjectLine\n"
+    row = '{r}@x.com,{r},emailSend,2026-11-01T00:00:0{r}Z,e{r},17,"Sale, {r}"\n'
+    src = tmp_path / "src"
+    src.mkdir()
+    whole = header + "".join(row.format(r=r) for r in range(1, 4))
+    (src / "a_complete.csv").write_text(whole)
+    gz = gzip.compress((header + row.format(r=5) * 400).encode())
+    (src / "b_stalled.csv.gz").write_bytes(gz[: len(gz) // 2])  # the upload stalled
+    quoted = header + row.format(r=7) + '8@x.com,8,emailSend,2026-11-01T00:00:08Z,e8,17,"Line one\n'
+    (src / "c_cut.csv").write_text(quoted)  # cut just after a newline inside quotes
+    stray = header + '9@x.com,9,emailSend,2026-11-01T00:00:09Z,e9,17,Sale 5" TV\n'
+    (src / "d_stray_quote.csv").write_text(stray)  # an odd quote that closes nothing: whole
+    dest = tmp_path / "store"
+    result = sync(src, dest)
+    assert sorted(Path(p).name for p in result.files_pending) == ["b_stalled.csv.gz", "c_cut.csv"]
+    assert result.files_read == 2 and result.events_added == 4
+    (src / "b_stalled.csv.gz").write_bytes(gz)  # the uploads complete
+    (src / "c_cut.csv").write_text(quoted + 'line two"\n')
+    done = sync(src, dest)
+    assert done.files_pending == [] and done.files_read == 2
+    assert len(bex.read_events(str(dest), tz="UTC")) == 4 + 400 + 2

@@ -1,18 +1,15 @@
-"""Private helpers of :mod:`bextoolkit.readers.files`: one export file's bytes -> an Arrow table.
+"""Private helpers of :mod:`bextoolkit.readers.files`: one export's UTF-8 text -> an Arrow table.
 
-Steps, each a small function: unwrap compression (gzip, zip) by magic bytes, strip a
-UTF-8 BOM, read the header, tell BEX from RRDE and the delimiter, build explicit Arrow
-column types, parse with ``pyarrow.csv``, and find the physical line of any bad row.
+Steps, each a small function (after :mod:`._unpack` has unwrapped and decoded the bytes):
+read the header, tell BEX from RRDE and the delimiter, build explicit Arrow column types,
+parse with ``pyarrow.csv``, and find the physical line of any bad row.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +20,8 @@ import pyarrow.csv as pacsv
 
 from bextoolkit import schema
 from bextoolkit.exceptions import BexFileError
+from bextoolkit.readers._unpack import MAX_LINE_BYTES, NotAnExportError, Payload
 
-GZIP_MAGIC = b"\x1f\x8b"
-ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
-BOM = codecs.BOM_UTF8
 #: File extensions that name a format (besides ``.gz`` / ``.zip`` around them).
 FORMAT_BY_EXT = {".csv": "CSV", ".psv": "PSV", ".tsv": "TSV", ".txt": None}
 #: Header names accepted as an explicit event-type column (compared lower-cased, trimmed).
@@ -38,19 +33,6 @@ CATEGORY = pa.dictionary(pa.int32(), pa.string())
 _BEX_KEY = set(schema.BEX_COLUMNS) - {"Email"}
 _RRDE_KEY = set(schema.RRDE_COLUMNS) - {"Email"}
 _KNOWN = set(schema.BEX_COLUMNS) | set(schema.RRDE_COLUMNS) | {schema.EVENT_TYPE_COLUMN}
-
-
-class DamagedFileError(BexFileError):
-    """A file damaged in transfer (empty, bad gzip/zip): skipped with on_bad_lines='skip'."""
-
-
-@dataclass
-class Payload:
-    """The uncompressed bytes of one export file and what was learnt unwrapping them."""
-
-    data: pa.Buffer
-    name: str
-    compression: str | None = None
 
 
 @dataclass
@@ -101,111 +83,7 @@ def split_ext(name: str) -> tuple[str, str | None, str | None]:
     return base, None, compression
 
 
-#: The largest uncompressed size read from one compressed file, unless told otherwise.
-MAX_UNCOMPRESSED_BYTES = 16 * 1024**3
-
-
-def unwrap(raw: pa.Buffer, name: str, path: str, *, max_bytes: int) -> list[Payload]:
-    """Undo gzip / zip (told by magic bytes, not by name) and strip a UTF-8 BOM.
-
-    A zip gives one payload per member (folders and ``__MACOSX/`` aside). Decompression
-    streams and stops with an error past ``max_bytes``, so a damaged or hostile file
-    cannot fill the memory.
-    """
-    head = raw[:4].to_pybytes()
-    if head[:2] == GZIP_MAGIC:
-        data = _gunzip(raw, path, max_bytes)
-        inner = name[:-3] if name.lower().endswith(".gz") else name
-        payloads = [Payload(data, inner, "gzip")]
-    elif head in ZIP_MAGICS:
-        payloads = [Payload(data, member, "zip") for member, data in _unzip(raw, path, max_bytes)]
-    else:
-        payloads = [Payload(raw, name)]
-    for payload in payloads:
-        if payload.data[:3].to_pybytes() == BOM:
-            payload.data = payload.data.slice(3)
-    return payloads
-
-
-def _too_big(path: str, max_bytes: int) -> DamagedFileError:
-    return DamagedFileError(
-        path,
-        f"unpacks to more than {max_bytes:,} bytes; if that is expected, pass a larger "
-        "max_uncompressed_bytes=",
-    )
-
-
-def _gunzip(raw: pa.Buffer, path: str, max_bytes: int) -> pa.Buffer:
-    """Stream-decompress every gzip member of ``raw``, at most ``max_bytes`` of output."""
-    out = bytearray()
-    data = raw.to_pybytes()
-    try:
-        while data:
-            inflater = zlib.decompressobj(wbits=31)
-            pending = data
-            while True:
-                out += inflater.decompress(pending, max(1, max_bytes + 1 - len(out)))
-                if len(out) > max_bytes:
-                    raise _too_big(path, max_bytes)
-                if inflater.eof:
-                    break
-                pending = inflater.unconsumed_tail
-                if not pending:
-                    raise zlib.error("the data ends before the gzip stream does (a cut download?)")
-            data = inflater.unused_data.strip(b"\0")  # the next member, if any
-    except zlib.error as exc:
-        raise DamagedFileError(
-            path, f"is not a readable gzip file ({exc}); download it again"
-        ) from exc
-    return pa.py_buffer(out)
-
-
-def _unzip(raw: pa.Buffer, path: str, max_bytes: int) -> list[tuple[str, pa.Buffer]]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-    except zipfile.BadZipFile as exc:
-        raise DamagedFileError(
-            path, f"is not a readable zip file ({exc}); download it again"
-        ) from exc
-    members = [
-        m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
-    ]
-    if not members:
-        raise DamagedFileError(path, "is a zip file with nothing in it")
-    out = []
-    for member in members:
-        try:
-            with archive.open(member) as handle:
-                data = handle.read(max_bytes + 1)
-        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as exc:
-            raise DamagedFileError(
-                path, f"zip member {member.filename!r} is damaged ({exc}); download it again"
-            ) from exc
-        if len(data) > max_bytes:
-            raise _too_big(f"{path}::{member.filename}", max_bytes)
-        out.append((member.filename, pa.py_buffer(data)))
-    return out
-
-
-#: How messages describe each kind of file that is not an event export.
-_LOOKS_LIKE = {
-    "Web Tracking": "a Web Tracking export",
-    "contact list": "a contact-list export (ExportList)",
-    "binary": "a binary file (it holds NUL bytes)",
-    "other": "some other delimited file",
-}
-
-
-class NotAnExportError(BexFileError):
-    """A readable file that is not an event export (a contact list, Web Tracking, ...)."""
-
-    def __init__(self, path: str, kind: str, detail: str) -> None:
-        looks_like = _LOOKS_LIKE.get(kind, kind)
-        super().__init__(path, f"is not an event export: it looks like {looks_like}. {detail}")
-        self.kind = kind
-
-
-def read_header(payload: Payload, path: str, *, format: str | None, encoding: str) -> Header:
+def read_header(payload: Payload, path: str, *, format: str | None) -> Header:
     """Read and classify the header row; choose the delimiter.
 
     The delimiter comes from ``format=``, else from the file extension, else from the
@@ -216,7 +94,7 @@ def read_header(payload: Payload, path: str, *, format: str | None, encoding: st
     """
     if b"\0" in payload.data[:4096].to_pybytes():
         raise NotAnExportError(path, "binary", "Only delimited text exports can be read.")
-    first = _first_line(payload.data, encoding)
+    first = _first_line(payload.data)
     if not first.strip():
         raise BexFileError(path, "has no header row (the first line is empty)", line=1)
     _, ext_format, _ = split_ext(payload.name)
@@ -242,9 +120,28 @@ def read_header(payload: Payload, path: str, *, format: str | None, encoding: st
             f"Mailing Id, Event Type.{hint}",
         )
     names = unique_names(written)
-    renames = dict(schema.RRDE_TO_BEX) if kind == "RRDE" else {}
+    renames = _rrde_renames(names) if kind == "RRDE" else {}
     original = written if names != written else None
     return Header(names=names, kind=kind, format=chosen, renames=renames, original=original)
+
+
+def _rrde_renames(names: list[str]) -> dict[str, str]:
+    """RRDE header -> frame names; ``Mailing Name`` and ``Subject`` fill ``messageName`` and
+    ``subjectLine`` only where the file has no such column.
+
+    Examples
+    --------
+    >>> _rrde_renames(["Mailing Id", "Mailing Name", "Subject", "subjectLine"])["Mailing Name"]
+    'messageName'
+    >>> "Subject" in _rrde_renames(["Mailing Id", "Subject", "subjectLine"])
+    False
+    """
+    present = set(names)
+    return {
+        name: frame
+        for name, frame in schema.RRDE_TO_BEX.items()
+        if name not in schema.RRDE_OPTIONAL_RENAMES or frame not in present
+    }
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -327,10 +224,10 @@ def classify(names: list[str]) -> str | None:
     return None
 
 
-def _first_line(data: pa.Buffer, encoding: str) -> str:
+def _first_line(data: pa.Buffer) -> str:
     chunk = data[: 1 << 16].to_pybytes()
     line = re.split(rb"\r\n|\r|\n", chunk, maxsplit=1)[0]  # old Mac files end lines in CR
-    return line.decode(encoding, errors="replace")
+    return line.decode("utf-8", errors="replace")
 
 
 def _split_header(line: str, delimiter: str) -> list[str]:
@@ -353,12 +250,14 @@ def parse_table(
     path: str,
     *,
     include: list[str] | None,
-    encoding: str,
     skip_bad: bool,
+    block_size: int | None = None,
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Parse the rows of one file; return the table and the rows skipped as bad.
+    """Parse the rows of one file (UTF-8); return the table and the rows skipped as bad.
 
-    Raises :class:`BexFileError` naming the line of the first bad row unless ``skip_bad``.
+    Raises :class:`BexFileError` naming the line of the first bad row unless ``skip_bad``,
+    and :class:`NotUtf8Error` for a file whose encoding is still open
+    (``payload.encoding`` None) that is not valid UTF-8.
     """
     data = payload.data
     types = {name: column_type(header.frame_name(name)) for name in header.names}
@@ -370,19 +269,19 @@ def parse_table(
     # break a row; such breaks always leave a row with the wrong field count, so any bad
     # row in a file with quotes sends it to the slower, quote-aware chunker.
     try:
-        table, invalid = _read(data, header, types, include, encoding, newlines=False)
+        table, invalid = _read(data, header, types, include, block_size, newlines=False)
     except pa.ArrowInvalid as exc:
         if not quoted:
-            return _parse_failed(payload, header, path, include, encoding, skip_bad, exc)
+            return _parse_failed(payload, header, path, include, skip_bad, block_size, exc)
         table, invalid = None, ["?"]
     if invalid and quoted:
         try:
-            table, invalid = _read(data, header, types, include, encoding, newlines=True)
+            table, invalid = _read(data, header, types, include, block_size, newlines=True)
         except pa.ArrowInvalid as exc:
-            return _parse_failed(payload, header, path, include, encoding, skip_bad, exc)
+            return _parse_failed(payload, header, path, include, skip_bad, block_size, exc)
     assert table is not None
     if invalid and not skip_bad:
-        bad = find_bad_rows(data, header, encoding)
+        bad = find_bad_rows(data, header)
         raise BexFileError(
             path,
             f"{bad[0]['reason'] if bad else 'wrong number of fields'}; fix the file, or pass "
@@ -392,7 +291,7 @@ def parse_table(
         )
     skipped: list[dict[str, Any]] = []
     if invalid:
-        bad = find_bad_rows(data, header, encoding)
+        bad = find_bad_rows(data, header)
         if len(bad) != len(invalid):  # the two parsers disagree: keep what pyarrow saw
             bad = [{"line": None, "reason": f"wrong number of fields: {t[:80]!r}"} for t in invalid]
         skipped = [{"file": path, **b} for b in bad]
@@ -404,7 +303,7 @@ def _read(
     header: Header,
     types: dict[str, pa.DataType],
     include: list[str] | None,
-    encoding: str,
+    block_size: int | None,
     *,
     newlines: bool,
 ) -> tuple[pa.Table, list[str]]:
@@ -417,7 +316,9 @@ def _read(
 
     table = pacsv.read_csv(
         pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(encoding=encoding, column_names=header.names, skip_rows=1),
+        read_options=pacsv.ReadOptions(
+            column_names=header.names, skip_rows=1, block_size=block_size or _BLOCK
+        ),
         parse_options=pacsv.ParseOptions(
             delimiter=header.delimiter, newlines_in_values=newlines, invalid_row_handler=on_invalid
         ),
@@ -437,11 +338,29 @@ def _parse_failed(
     header: Header,
     path: str,
     include: list[str] | None,
-    encoding: str,
     skip_bad: bool,
+    block_size: int | None,
     exc: Exception,
 ) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """pyarrow gave up on the file: invalid UTF-8 (skippable by line) or a parse error."""
+    """pyarrow gave up on the file: a line longer than its block (parsed again with a block
+    that holds it), invalid UTF-8 (Latin-1 when the encoding is open, else skippable by
+    line) or a parse error."""
+    if "straddling" in str(exc):
+        line, length = longest_line(payload.data)
+        if length > MAX_LINE_BYTES or (block_size or 0) > length:
+            raise BexFileError(
+                path,
+                f"is {length:,} bytes long, over the {MAX_LINE_BYTES // 1024**2} MiB a line "
+                "may have: an export row is a few hundred bytes, so the file is damaged or not "
+                "an export (a missing line end, binary data?); check it or download it again",
+                line=line,
+            ) from exc
+        bigger = 1 << (2 * length).bit_length()
+        return parse_table(
+            payload, header, path, include=include, skip_bad=skip_bad, block_size=bigger
+        )
+    if "UTF8" in str(exc) and payload.encoding is None:
+        raise NotUtf8Error(path, "is not valid UTF-8") from exc
     if "UTF8" not in str(exc) and "UTF-8" not in str(exc):
         raise BexFileError(
             path,
@@ -452,8 +371,9 @@ def _parse_failed(
     if not skip_bad or not lines or 1 in lines:
         raise BexFileError(
             path,
-            "is not valid UTF-8; if it is Latin-1, pass encoding='latin-1', or pass "
-            "on_bad_lines='skip' to skip the lines that are not UTF-8",
+            "is not valid UTF-8 (encoding='utf-8' was given); if it is Latin-1, pass "
+            "encoding='latin-1' (or no encoding: a file that is not UTF-8 is then read as "
+            "Latin-1), or pass on_bad_lines='skip' to skip the lines that are not UTF-8",
             line=lines[0] if lines else None,
         ) from exc
     dropped = set(lines)
@@ -462,15 +382,39 @@ def _parse_failed(
         if number not in dropped:
             kept_numbers.append(number)
             kept.append(line)
-    cleaned = Payload(pa.py_buffer(b"\n".join(kept)), payload.name, payload.compression)
-    table, skipped = parse_table(
-        cleaned, header, path, include=include, encoding=encoding, skip_bad=skip_bad
+    cleaned = Payload(
+        pa.py_buffer(b"\n".join(kept)), payload.name, payload.compression, payload.encoding
     )
+    table, skipped = parse_table(cleaned, header, path, include=include, skip_bad=skip_bad)
     for entry in skipped:  # lines of the cleaned text -> lines of the file
         if entry["line"] is not None:
             entry["line"] = kept_numbers[entry["line"] - 1]
     utf8 = [{"file": path, "line": n, "reason": "not valid UTF-8"} for n in lines]
     return table, sorted(utf8 + skipped, key=lambda e: e["line"] or 0)
+
+
+#: pyarrow's own block size; a file with a longer line is parsed again with a larger one.
+_BLOCK = 1 << 20
+
+
+class NotUtf8Error(BexFileError):
+    """A file of open encoding is not UTF-8: the reader reads it again as Latin-1."""
+
+
+def longest_line(data: pa.Buffer) -> tuple[int, int]:
+    r"""The 1-based number and length in bytes of the longest line of ``data``.
+
+    Examples
+    --------
+    >>> longest_line(pa.py_buffer(b"a,b\nlonger line\r\nx"))
+    (2, 12)
+    """
+    view = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(view == ord("\n"))
+    bounds = np.concatenate(([-1], ends, [view.size]))
+    lengths = np.diff(bounds) - 1
+    index = int(np.argmax(lengths))
+    return index + 1, int(lengths[index])
 
 
 def _header_only(data: pa.Buffer) -> bool:
@@ -486,9 +430,9 @@ def _has_quote(data: pa.Buffer) -> bool:
     return any(bool((view[i : i + step] == ord('"')).any()) for i in range(0, view.size, step))
 
 
-def _records(data: pa.Buffer, header: Header, encoding: str) -> Iterator[tuple[int, list[str]]]:
+def _records(data: pa.Buffer, header: Header) -> Iterator[tuple[int, list[str]]]:
     """Every non-empty data record (the header skipped) and the line it starts on."""
-    text = data.to_pybytes().decode(encoding, errors="replace")
+    text = data.to_pybytes().decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=header.delimiter)
     start = 1
     for index, record in enumerate(reader):
@@ -497,7 +441,7 @@ def _records(data: pa.Buffer, header: Header, encoding: str) -> Iterator[tuple[i
         start = reader.line_num + 1
 
 
-def find_bad_rows(data: pa.Buffer, header: Header, encoding: str) -> list[dict[str, Any]]:
+def find_bad_rows(data: pa.Buffer, header: Header) -> list[dict[str, Any]]:
     """Re-scan with the csv module: every record whose field count differs from the header.
 
     Slow (pure Python), so only used once pyarrow has reported a problem.
@@ -505,7 +449,7 @@ def find_bad_rows(data: pa.Buffer, header: Header, encoding: str) -> list[dict[s
     expected = len(header.names)
     return [
         {"line": start, "reason": f"expected {expected} fields, found {len(record)}"}
-        for start, record in _records(data, header, encoding)
+        for start, record in _records(data, header)
         if len(record) != expected
     ]
 
@@ -522,7 +466,7 @@ def bad_utf8_lines(data: pa.Buffer) -> list[int]:
     return bad
 
 
-def record_lines(data: pa.Buffer, header: Header, encoding: str) -> list[int]:
+def record_lines(data: pa.Buffer, header: Header) -> list[int]:
     """The first line of every well-formed data record, in order (row i -> line)."""
     expected = len(header.names)
-    return [start for start, record in _records(data, header, encoding) if len(record) == expected]
+    return [start for start, record in _records(data, header) if len(record) == expected]

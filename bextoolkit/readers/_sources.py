@@ -21,7 +21,14 @@ import fsspec
 import pyarrow as pa
 from fsspec.implementations.local import LocalFileSystem
 
-from bextoolkit.exceptions import BexAuthError, BexConnectionError, BexError, BexFileError, redact
+from bextoolkit.exceptions import (
+    BexAuthError,
+    BexConnectionError,
+    BexError,
+    BexFileError,
+    BexWarning,
+    redact,
+)
 from bextoolkit.readers._parsing import readable_name
 
 UrlPath = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
@@ -91,6 +98,7 @@ def expand(
             sources.empty_folders.append(redact(url))
             warnings.warn(
                 f"{redact(url)} holds no export files (.csv, .psv, .tsv, .txt, .gz, .zip)",
+                BexWarning,
                 stacklevel=4,
             )
         for file_path in sorted(infos):
@@ -148,13 +156,23 @@ def as_bex_error(exc: BaseException, url: str, options: Mapping[str, Any]) -> Ba
     A refused login is :class:`BexAuthError`; a refused, timed-out or dropped connection
     :class:`BexConnectionError`; a missing path ``FileNotFoundError`` naming it; a denied
     one :class:`BexFileError`.
+
+    Examples
+    --------
+    >>> import paramiko
+    >>> refused = paramiko.AuthenticationException("Authentication failed.")
+    >>> error = as_bex_error(refused, "sftp://me:pw@host:22/download", {"username": "me"})
+    >>> type(error).__name__, str(error).split(":")[0:2]
+    ('BexAuthError', ['sftp', '//host'])
+    >>> "pw" in str(error)
+    False
     """
     if isinstance(exc, BexError):
         return exc
     where, user = _where(url, options)
     login = f" as {user!r}" if user else ""
     name = type(exc).__name__
-    text = redact(str(exc).splitlines()[0][:200]) if str(exc) else name
+    text = redact(str(exc).splitlines()[0])[:200] if str(exc) else name
     if name in ("AuthenticationException", "BadAuthenticationType") or (
         name == "error_perm" and text.startswith("530")
     ):

@@ -129,12 +129,25 @@ def read_store_dask(
     version: int | None = None,
     partition_rows: int = PARTITION_ROWS,
 ) -> dd.DataFrame:
-    """A synced store as a Dask DataFrame: one partition per ~``partition_rows`` events.
+    r"""A synced store as a Dask DataFrame: one partition per ~``partition_rows`` events.
 
     On the client only the Delta log is read: the data files of the version are pruned by
     date partition and by their statistics (mailings, times) against the filters. Each
     partition then reads its files on a worker, filters pushed down; selecting columns of
     the result (``frame[[...]]``) reads only those columns.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bextoolkit.samples import generate_events, write_exports
+    >>> from bextoolkit.sync import sync
+    >>> folder = tempfile.mkdtemp()
+    >>> events = generate_events(n_recipients=50, n_mailings=1, seed=1)
+    >>> _ = write_exports(events, f"{folder}/src")
+    >>> _ = sync(f"{folder}/src", f"{folder}/store", settle=0, progress=False)
+    >>> opens = read_store_dask(f"{folder}/store", event_types=["emailOpen"])
+    >>> len(opens.compute()) == int((events["eventType"] == "emailOpen").sum())  # pushed down
+    True
     """
     dd = _require_dask()
     table = _store.open_table(urlpath, storage_options, version)
@@ -173,7 +186,7 @@ def read_files_dask(
     dedupe: bool | str = True,
     **read_options: Any,
 ) -> dd.DataFrame:
-    """Export files as a Dask DataFrame, parsed on the workers.
+    r"""Export files as a Dask DataFrame, parsed on the workers.
 
     Consecutive files are grouped into partitions of about ``partition_bytes`` (hourly
     files are small); each partition is one :func:`~bextoolkit.readers.read_files` call
@@ -193,6 +206,20 @@ def read_files_dask(
         As :func:`bextoolkit.read_events` means it, across partitions too (a shuffle).
     **read_options
         Passed to :func:`~bextoolkit.readers.read_files`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> header = "Email,RECIPIENT_ID,code,timestamp,eventId\n"
+    >>> send = "a@x.com,1,emailSend,2026-11-02T08:00:00Z,e1\n"
+    >>> _ = (folder / "a.csv").write_text(header + send)
+    >>> open_ = send.replace("Send", "Open").replace("e1", "e2")
+    >>> _ = (folder / "b.csv").write_text(header + send + open_)
+    >>> paths = [str(folder / "a.csv"), str(folder / "b.csv")]  # b.csv delivers the send again
+    >>> events = read_files_dask(paths, tz="UTC")  # one partition per file here
+    >>> events.npartitions, len(events.compute())  # the send once
+    (2, 2)
     """
     dd = _require_dask()
     if not paths:
@@ -235,7 +262,7 @@ def group_files(
 
 
 def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
-    """Drop events that an earlier partition already delivered: the pandas engine's rule.
+    r"""Drop events that an earlier partition already delivered: the pandas engine's rule.
 
     Each partition already applied it among its own files (``read_files``, column sets
     included); across partitions the rows are shuffled by :func:`row_keys` and, per key,
@@ -243,6 +270,14 @@ def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
     columns are the same event only when their full rows are equal (not done yet: the
     comparison on the columns both carry). The max over partitions of per-partition maxima is the
     max over files, so the numbers equal the pandas engine's.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> rows = pd.DataFrame({"RECIPIENT_ID": ["1", "2", "1"], "eventId": ["e1", "e2", "e1"]})
+    >>> twice = dd.from_pandas(rows.astype("string"), npartitions=2)  # e1 in both partitions
+    >>> sorted(drop_duplicate_events(twice).compute()["eventId"])
+    ['e1', 'e2']
     """
 
     def keyed(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
@@ -270,7 +305,16 @@ def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
 
 
 def drop_repeated_event_ids(frame: dd.DataFrame) -> dd.DataFrame:
-    """``dedupe="eventId"``: the first event of each ``eventId`` across partitions."""
+    r"""``dedupe="eventId"``: the first event of each ``eventId`` across partitions.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> rows = pd.DataFrame({"RECIPIENT_ID": ["1", "2", "3"], "eventId": ["e1", "e2", "e1"]})
+    >>> shared = dd.from_pandas(rows.astype("string"), npartitions=2)
+    >>> drop_repeated_event_ids(shared).compute()["RECIPIENT_ID"].tolist()  # e1's first only
+    ['1', '2']
+    """
 
     def with_key(part: pd.DataFrame, partition_info: dict | None = None) -> pd.DataFrame:
         number = (partition_info or {}).get("number", 0)
@@ -288,7 +332,18 @@ def drop_repeated_event_ids(frame: dd.DataFrame) -> dd.DataFrame:
 
 
 def like_meta(part: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
-    """``part`` with the dtypes of ``meta`` (category values' dtype included)."""
+    """``part`` with the dtypes of ``meta`` (category values' dtype included).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> meta = pd.DataFrame({"RECIPIENT_ID": pd.Series([], dtype="string"),
+    ...                      "eventType": pd.Series([], dtype="category")})
+    >>> part = pd.DataFrame({"RECIPIENT_ID": pd.array(["1"], dtype=object),
+    ...                      "eventType": pd.Categorical(["emailOpen"])})
+    >>> like_meta(part, meta).dtypes.astype(str).tolist()
+    ['string', 'category']
+    """
     out = part
     for name in meta.columns:
         want, have = meta[name].dtype, part[name].dtype

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bextoolkit import schema
-from bextoolkit.exceptions import BexConfigError, BexFileError
+from bextoolkit.exceptions import BexConfigError, BexFileError, BexWarning
 from bextoolkit.readers import _event_types as _events
-from bextoolkit.readers import _parsing
+from bextoolkit.readers import _parsing, _unpack
 from bextoolkit.readers._dedupe import (
     cross_file_duplicates,
     cross_shape_duplicates,
@@ -54,9 +54,9 @@ class _Options:
     event_type: str | None
     vocabulary: _events.Vocabulary
     on_bad_lines: str
-    encoding: str
+    encoding: str | None  # None: UTF-8, else Latin-1, decided per file
     dedupe: bool | str = True
-    max_uncompressed_bytes: int = _parsing.MAX_UNCOMPRESSED_BYTES
+    max_uncompressed_bytes: int = _unpack.MAX_UNCOMPRESSED_BYTES
 
     @property
     def skip_bad(self) -> bool:
@@ -69,7 +69,7 @@ class _FileResult:
     info: dict[str, Any]
     skipped: list[dict[str, Any]]
     all_columns: bool = True  # False when ``columns=`` limited what was parsed
-    not_export: _parsing.NotAnExportError | None = None  # skipped: another kind of file
+    not_export: _unpack.NotAnExportError | None = None  # skipped: another kind of file
     origin: tuple[Source, int] | None = None  # the file and zip member it was read from
     #: The columns the file carries, which event identity compares (not those the reader
     #: made: RRDE's event words kept as ``code``, its implied ``bounceType``).
@@ -89,13 +89,25 @@ def read_files(
     dedupe: bool | str = True,
     on_bad_lines: OnBadLines = "error",
     progress: bool | None = None,
-    encoding: str = "utf-8",
-    max_uncompressed_bytes: int = _parsing.MAX_UNCOMPRESSED_BYTES,
+    encoding: str | None = None,
+    max_uncompressed_bytes: int = _unpack.MAX_UNCOMPRESSED_BYTES,
 ) -> pd.DataFrame:
-    """Read export files (not a synced store, no row filters) into one events frame.
+    r"""Read export files (not a synced store, no row filters) into one events frame.
 
     The file reader behind :func:`bextoolkit.read_events`, which documents every
     parameter; the Dask engine and :func:`bextoolkit.sync` call it directly.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "export.csv").write_text(
+    ...     "Email,RECIPIENT_ID,code,timestamp,eventId\n"
+    ...     "a@x.com,001,emailOpen,2026-11-02T08:00:00Z,e1\n")
+    >>> events = read_files(folder, tz="UTC")
+    >>> events[["RECIPIENT_ID", "eventType", "timestamp"]]
+      RECIPIENT_ID  eventType                 timestamp
+    0          001  emailOpen 2026-11-02 08:00:00+00:00
     """
     opts = _check_options(
         format, tz, columns, event_types, event_type, event_types_map, on_bad_lines, encoding
@@ -158,6 +170,7 @@ def _unknown_event_types(read: list[_FileResult]) -> dict[str, int]:
             "event_counts; map them with read_events(..., event_types_map={value: "
             "'emailClick', ...}) if they are known events. Listed in "
             "df.attrs['unknown_event_types'].",
+            BexWarning,
             stacklevel=4,
         )
     return counts
@@ -172,6 +185,7 @@ def _tz_assumed(read: list[_FileResult], opts: _Options) -> dict[str, str]:
         "files do not say (the vendor does not document it; some integrations read them in "
         "the API user's time zone). Pass tz='America/New_York' (say), or set BEX_TZ, to "
         "read them in another zone. Recorded in df.attrs['tz_assumed'].",
+        BexWarning,
         stacklevel=4,
     )
     return {"tz_assumed": opts.tz}
@@ -202,7 +216,7 @@ def _check_options(
     event_type: str | None,
     event_types_map: Mapping[str, str] | None,
     on_bad_lines: str,
-    encoding: str,
+    encoding: str | None,
 ) -> _Options:
     if format is not None and format.upper() not in schema.FILE_FORMATS:
         raise BexConfigError(f"format={format!r} is not one of {', '.join(schema.FILE_FORMATS)}")
@@ -261,9 +275,11 @@ def _read_source(source: Source, opts: _Options) -> list[_FileResult]:
     info: dict[str, Any] = {"path": path, "rows": 0, "bytes": raw.size}
     try:
         if raw.size == 0:
-            raise _parsing.DamagedFileError(path, "is empty (0 bytes, no header row)")
-        payloads = _parsing.unwrap(raw, source.name, path, max_bytes=opts.max_uncompressed_bytes)
-    except _parsing.DamagedFileError as exc:
+            raise _unpack.DamagedFileError(path, "is empty (0 bytes, no header row)")
+        payloads = _unpack.unwrap(
+            raw, source.name, path, max_bytes=opts.max_uncompressed_bytes, encoding=opts.encoding
+        )
+    except _unpack.DamagedFileError as exc:
         return [_damaged(exc, info, opts)]
     several = len(payloads) > 1
     results = []
@@ -272,11 +288,11 @@ def _read_source(source: Source, opts: _Options) -> list[_FileResult]:
         member_info = {**info, "path": where} if several else info
         try:
             result = _read_payload(payload, where, member_info, opts)
-        except _parsing.NotAnExportError as exc:
+        except _unpack.NotAnExportError as exc:
             if source.named and not several:
                 raise
             result = _FileResult(None, member_info, [], not_export=exc)
-        except _parsing.DamagedFileError as exc:
+        except _unpack.DamagedFileError as exc:
             result = _damaged(exc, member_info, opts)
         result.origin = (source, member)
         results.append(result)
@@ -286,30 +302,58 @@ def _read_source(source: Source, opts: _Options) -> list[_FileResult]:
     return results
 
 
-def _damaged(exc: _parsing.DamagedFileError, info: dict[str, Any], opts: _Options) -> _FileResult:
+def _damaged(exc: _unpack.DamagedFileError, info: dict[str, Any], opts: _Options) -> _FileResult:
     """A file damaged in transfer: an error, or a skip recorded with on_bad_lines='skip'."""
     if not opts.skip_bad:
         raise BexFileError(
-            info["path"], f"{exc.reason}; pass on_bad_lines='skip' to skip it", line=exc.line
-        ) from exc
+            exc.path, f"{exc.reason}; pass on_bad_lines='skip' to skip it", line=exc.line
+        ) from exc  # the error's path: a zip member where it is one
     entry = {"file": info["path"], "line": None, "reason": exc.reason}
     return _FileResult(None, info, _skip(opts, [entry]))
 
 
 def _read_payload(
-    payload: _parsing.Payload, path: str, info: dict[str, Any], opts: _Options
+    payload: _unpack.Payload, path: str, info: dict[str, Any], opts: _Options
 ) -> _FileResult:
-    """One export's uncompressed bytes -> a typed Arrow table in events-frame names."""
+    """One export's uncompressed bytes -> a typed Arrow table in events-frame names.
+
+    The bytes are made UTF-8 first (:func:`._unpack.to_utf8`); a file of open encoding
+    that turns out not to be UTF-8 is read again as Latin-1, with one warning naming it.
+    """
     if not payload.data[:4096].to_pybytes().strip():
-        raise _parsing.DamagedFileError(path, "holds no header row (empty after unpacking)")
-    header = _parsing.read_header(payload, path, format=opts.format, encoding=opts.encoding)
-    info.update(format=header.format, kind=header.kind, compression=payload.compression)
+        raise _unpack.DamagedFileError(path, "holds no header row (empty after unpacking)")
+    _unpack.to_utf8(payload, path, opts.encoding)
+    try:
+        result: _FileResult | None = _parse_payload(payload, path, info, opts)
+    except _parsing.NotUtf8Error:
+        _unpack.transcode(payload, path, _unpack.LATIN1)
+        result = None
+    if opts.encoding is None and payload.encoding in (_unpack.LATIN1, "latin-1"):
+        warnings.warn(
+            f"{path} is not UTF-8: read as Latin-1 ({payload.encoding}), as "
+            "df.attrs['files'][i]['encoding'] says; pass encoding= to choose one for every file",
+            BexWarning,
+            stacklevel=5,
+        )
+    return result or _parse_payload(payload, path, info, opts)
+
+
+def _parse_payload(
+    payload: _unpack.Payload, path: str, info: dict[str, Any], opts: _Options
+) -> _FileResult:
+    header = _parsing.read_header(payload, path, format=opts.format)
+    info.update(
+        format=header.format,
+        kind=header.kind,
+        compression=payload.compression,
+        encoding=payload.encoding or "utf-8",
+    )
     if header.original is not None:
         info["header"] = header.original
     source_col = _event_source(header, opts)
     include = _include(header, opts, source_col)
     table, skipped = _parsing.parse_table(
-        payload, header, path, include=include, encoding=opts.encoding, skip_bad=opts.skip_bad
+        payload, header, path, include=include, skip_bad=opts.skip_bad
     )
     table = table.rename_columns([header.frame_name(n) for n in table.column_names])
     table, bad_ts, naive = _with_timestamps(table, payload, header, path, opts)
@@ -353,6 +397,7 @@ def _skip(opts: _Options, skipped: list[dict[str, Any]]) -> list[dict[str, Any]]
         warnings.warn(
             f"{first['file']}: skipped {len(skipped)} bad line(s), first {where}: "
             f"{first['reason']}; all are listed in df.attrs['skipped_lines']",
+            BexWarning,
             stacklevel=4,
         )
     if skipped:
@@ -396,7 +441,7 @@ def _include(header: _parsing.Header, opts: _Options, source_col: str | None) ->
 
 def _with_timestamps(
     table: pa.Table,
-    payload: _parsing.Payload,
+    payload: _unpack.Payload,
     header: _parsing.Header,
     path: str,
     opts: _Options,
@@ -409,7 +454,7 @@ def _with_timestamps(
     table = table.set_column(index, "timestamp", parsed)
     if len(bad) == 0:
         return table, [], naive
-    lines = _parsing.record_lines(payload.data, header, opts.encoding)
+    lines = _parsing.record_lines(payload.data, header)
     value = _raw_cell(payload, header, opts, int(bad[0]))
     line_of = (lambda i: lines[i]) if len(lines) == table.num_rows else (lambda i: None)
     if not opts.skip_bad:
@@ -428,12 +473,10 @@ def _with_timestamps(
     return table.filter(pa.array(keep)), skipped, naive
 
 
-def _raw_cell(payload: _parsing.Payload, header: _parsing.Header, opts: _Options, row: int) -> str:
+def _raw_cell(payload: _unpack.Payload, header: _parsing.Header, opts: _Options, row: int) -> str:
     """The raw ``timestamp`` text of one data row, for an error message."""
     file_name = next(n for n in header.names if header.frame_name(n) == "timestamp")
-    table, _ = _parsing.parse_table(
-        payload, header, "", include=[file_name], encoding=opts.encoding, skip_bad=True
-    )
+    table, _ = _parsing.parse_table(payload, header, "", include=[file_name], skip_bad=True)
     value = table.column(0)[row]
     return value.as_py() if value.is_valid else ""
 
@@ -591,6 +634,7 @@ def _warn_if_not_a_key(table: pa.Table, dup: np.ndarray) -> None:
             "eventId is not an event key in these files: one eventId is shared by different "
             "recipients or event types, so dedupe='eventId' dropped distinct events. Use the "
             "default dedupe=True (a row repeated in another file is one event).",
+            BexWarning,
             stacklevel=4,
         )
 

@@ -17,9 +17,9 @@ import pandas as pd
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.readers import store as _dataset
 from bextoolkit.readers._event_types import canonical_names
-from bextoolkit.readers._parsing import MAX_UNCOMPRESSED_BYTES
 from bextoolkit.readers._sources import UrlPath, expand, with_login
 from bextoolkit.readers._timestamps import resolve_tz
+from bextoolkit.readers._unpack import MAX_UNCOMPRESSED_BYTES
 from bextoolkit.readers.files import OnBadLines, read_files
 
 ENGINES = ("pandas", "dask")
@@ -45,7 +45,7 @@ def read_events(
     dedupe: bool | str = True,
     on_bad_lines: OnBadLines = "error",
     progress: bool | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES,
     start: Any = None,
     end: Any = None,
@@ -112,11 +112,17 @@ def read_events(
         ``df.attrs["skipped_lines"]`` (``"warn"`` also warns).
     progress : bool, optional
         Show a ``tqdm`` bar over files; default: on in Jupyter for several files.
-    encoding : str, default "utf-8"
-        Text encoding of the files (a UTF-8 BOM is always accepted).
+    encoding : str, optional
+        Text encoding of every file. By default each file decides: a byte order mark
+        (UTF-8, UTF-16) says it by itself, UTF-16 without one is told by its NUL bytes,
+        else UTF-8; a file that is not valid UTF-8 is read as Latin-1 (cp1252, as RRDE's
+        ``iso-8859-1`` option writes it) for that file only, with one warning naming it.
+        ``attrs["files"][i]["encoding"]`` says what each file was read as.
     max_uncompressed_bytes : int, default 16 GiB
-        The most one gzip or zip file may unpack to (decompression streams and stops
-        with a :class:`BexFileError` past it).
+        The most one gzip or zip file may unpack to. Decompression streams, and stops with
+        a :class:`BexFileError` past this, at binary content, or at a line longer than
+        16 MiB, whatever this says: a small "bomb" is refused within
+        its first megabytes.
     start, end : datetime-like, optional
         Keep events with ``start <= timestamp < end`` (naive values are in ``tz``).
     messageId : str or list of str, optional

@@ -67,7 +67,13 @@ JobListener = Callable[[str, str, "dict[str, Any] | None"], None]
 
 @dataclass(frozen=True, repr=False)
 class SandboxCredentials:
-    """The OAuth values the sandbox accepts (made per sandbox; masked in ``repr``)."""
+    """The OAuth values the sandbox accepts (made per sandbox; masked in ``repr``).
+
+    Examples
+    --------
+    >>> SandboxCredentials("sandbox-app", "s3cret", "r3fresh")
+    SandboxCredentials(client_id='sandbox-app', client_secret=***, refresh_token=***)
+    """
 
     client_id: str
     client_secret: str

@@ -64,6 +64,14 @@ class ExportSpec:
     """What one channel of a job definition exports: read from the wire JSON.
 
     Empty ``event_types`` or ``mailing_types`` mean all of them, as in the documentation.
+
+    Examples
+    --------
+    >>> channel = {"jobFrequency": 6, "exportFileFormat": "TSV",
+    ...            "eventTypes": [{"eventType": "emailOpen"}]}
+    >>> spec, = ExportSpec.from_wire("1001", {"contactSourceId": "423251", "channels": [channel]})
+    >>> spec.frequency, spec.file_format, spec.event_types, spec.mailing_types  # () means all
+    (6, 'TSV', ('emailOpen',), ())
     """
 
     job_id: str
@@ -201,6 +209,20 @@ class ExportClock:
         it (or when it answers None) a job counts as created when the clock first sees it.
     tick : float
         Real seconds between two background catch-ups when ``speed > 0``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from pathlib import Path
+    >>> no_events = pd.DataFrame({"timestamp": pd.Series([], dtype="datetime64[ns, UTC]")})
+    >>> clock = ExportClock(
+    ...     jobs=lambda: {"1001": {"contactSourceId": "1", "channels": [{"jobFrequency": 6}]}},
+    ...     window_events=lambda spec, start, end: no_events,
+    ...     write_window=lambda spec, events, end: Path(f"{spec.job_id}_{end:%Y%m%d%H}.csv"))
+    >>> clock.now().isoformat()
+    '2026-11-02T00:00:00+00:00'
+    >>> [path.name for path in clock.advance(hours=12)]  # a file every 6 hours
+    ['1001_2026110206.csv', '1001_2026110212.csv']
     """
 
     def __init__(

@@ -102,7 +102,9 @@ def sync(
         Events parsed before a batch is committed; bounds the memory a run needs.
     settle : float, default 120
         Files modified less than this many seconds ago are left for the next run (an
-        upload may be in progress), as are files not ending in a newline.
+        upload may be in progress), as are files that look cut: not ending in a newline,
+        ending inside a quoted field, a gzip stream or zip without its end. A finite number
+        of seconds, 0 or more.
     wait : float, default 0
         Seconds to wait for another sync on the same ``dest`` to finish; then
         :class:`BexError`.
@@ -136,7 +138,13 @@ def sync(
     synced 3 new file(s) of 420 (417 unchanged): +41,230 events ...
     """
     started = time.perf_counter()
+    _check_settle(settle)
     uri = _store.delta_uri(dest)
+    if "://" not in uri and os.path.exists(uri) and not os.path.isdir(uri):
+        raise BexConfigError(
+            f"DEST {redact(dest)} is a file, not a folder: give the folder of the Delta "
+            "table (it is created if missing)"
+        )
     if not _store.is_delta_table(uri, dest_storage_options) and _store.is_old_store(dest):
         raise _store.old_store_error(dest)
     options = _read_options(read_options)
@@ -277,6 +285,15 @@ def _flush(
     return set().union(*(f.dates for f in batch))
 
 
+def _check_settle(settle: float) -> None:
+    """``settle`` must be a number of seconds: NaN would turn off the upload guard."""
+    if isinstance(settle, bool) or not isinstance(settle, int | float) or not 0 <= settle < 1e12:
+        raise BexConfigError(
+            f"settle={settle!r}: give the seconds a file must be left unmodified before it "
+            "is synced, a number from 0 (no wait) up (default 120)"
+        )
+
+
 #: read_events options a sync decides itself: the store holds every event and column.
 _OWN_OPTIONS = ("columns", "event_types", "start", "end", "messageId", "engine", "dedupe")
 
@@ -311,6 +328,11 @@ def migrate(
     The events of the newest readable manifest version are copied (parts no version
     lists, left by compaction or crashes, are not); the source files recorded there keep
     their provenance. ``old`` is not changed. Syncs then go to ``new``.
+
+    Examples
+    --------
+    >>> bex.sync.migrate("data/bex-0.1", "data/bex")  # doctest: +SKIP
+    migrated ... into data/bex ...
     """
     import pyarrow.parquet as pq
 
@@ -377,6 +399,17 @@ def sync_forever(
     A run that fails (a dropped connection, an unreadable file) yields its exception and
     the loop goes on: the next run completes the work. Stop it with Ctrl-C, or give
     ``max_runs``. ``options`` go to :func:`sync`; ``sleep`` is injectable for tests.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from bextoolkit.samples import generate_events, write_exports
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = write_exports(generate_events(n_recipients=50, n_mailings=1, seed=1), str(root / "src"))
+    >>> runs = sync_forever(str(root / "src"), str(root / "store"), every_minutes=60, max_runs=2,
+    ...                     sleep=lambda seconds: None, settle=0, progress=False)
+    >>> [(run.files_read, run.files_unchanged > 0) for run in runs]  # the second run finds no news
+    [(7, False), (0, True)]
     """
     if every_minutes <= 0:
         raise ValueError(f"every_minutes must be positive, got {every_minutes}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import fcntl
 import hashlib
@@ -12,6 +13,7 @@ import shutil
 import socket
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,7 @@ import numpy as np
 from bextoolkit.exceptions import BexError, redact
 from bextoolkit.readers import store as _store
 from bextoolkit.readers._sources import Source
+from bextoolkit.readers._unpack import GZIP_MAGIC, ZIP_MAGICS, gzip_complete
 from bextoolkit.readers.listing import modified_time
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ class File:
     skipped_lines: int = 0
     skipped_reason: str | None = None
     table_version: int | None = None  # kept from an earlier run when only its stat changed
+    quotes: int = 0  # the '"' bytes copied: an odd count leaves a quoted field open
+    last_byte: bytes = b""
     batch_index: int = -1  # its number among the files of one reader call
     columns: list[str] | None = None  # the columns it carries (event identity compares them)
     renamed: dict[str, str] = field(default_factory=dict)  # names that clashed by case
@@ -73,23 +78,50 @@ def copy_file(file: File, folder: str) -> None:
             digest.update(chunk)
             out.write(chunk)
             size += len(chunk)
+            file.quotes += chunk.count(b'"')
+            file.last_byte = chunk[-1:]
     file.sha256 = digest.hexdigest()
     file.size = size
 
 
 def still_being_written(file: File, listed_size: int) -> str | None:
-    """Why a copied file looks incomplete (else None)."""
+    """Why a copied file looks like an upload in progress (else None).
+
+    It grew while copied; a text file does not end in a newline, or ends inside a quoted
+    field (a newline in a quoted subject, then the upload stalled); a gzip file's stream
+    stops before its end; a zip has no central directory yet.
+    """
     if file.size != listed_size:
         return f"{listed_size} bytes listed, {file.size} copied"
-    lower = file.source.name.lower()
-    if lower.endswith((".gz", ".zip")):
-        return None
     with open(file.local, "rb") as handle:
-        if file.size:
-            handle.seek(-1, os.SEEK_END)
-        if handle.read(1) != b"\n":
-            return "does not end with a newline"
+        head = handle.read(4)
+        if head[:2] == GZIP_MAGIC:
+            handle.seek(0)
+            return None if gzip_complete(handle) else "its gzip stream stops before its end"
+        if head in ZIP_MAGICS:
+            return None if zipfile.is_zipfile(handle) else "its zip directory is missing"
+    if file.last_byte != b"\n":
+        return "does not end with a newline"
+    if file.quotes % 2 and _ends_in_quotes(file.local):
+        return "ends inside a quoted field"
     return None
+
+
+def _ends_in_quotes(path: str) -> bool:
+    """Whether a text file's last field opens a quote it never closes (a cut upload).
+
+    Only asked for a file with an odd number of quote bytes, which a quote inside an
+    unquoted field (``Sale 5" TV``) also gives: the csv module tells the two apart.
+    """
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        first = handle.readline()
+        delimiter = max(",|\t", key=first.count)
+        try:
+            for _ in csv.reader(handle, delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+    return False
 
 
 # --- staging and the lock ----------------------------------------------------------------

@@ -44,6 +44,15 @@ class SyncResult:
         Date partitions compacted (``optimize``) after the run.
     seconds : float
         Wall-clock time of the run.
+
+    Examples
+    --------
+    >>> result = SyncResult(src="sftp://host/download", dest="data/bex", files_listed=3,
+    ...     files_read=2, files_unchanged=1, events_read=100, events_added=98, duplicates=2,
+    ...     dataset_events=98, dataset_files=2, table_version=0)
+    >>> print(result)
+    synced 2 new file(s) of 3 (1 unchanged): +98 events (2 duplicates dropped) in 0.0 s; \
+data/bex holds 98 events from 2 file(s), version 0
     """
 
     src: str = ""

@@ -23,7 +23,7 @@ def client():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: another cluster may hold 8787
         silence_logs=40,
     )
     with cluster, distributed.Client(cluster) as dask_client:

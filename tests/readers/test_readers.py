@@ -20,7 +20,13 @@ from pandas.testing import assert_frame_equal
 
 import bextoolkit
 from bextoolkit import schema
-from bextoolkit.exceptions import BexAuthError, BexConfigError, BexConnectionError, BexFileError
+from bextoolkit.exceptions import (
+    BexAuthError,
+    BexConfigError,
+    BexConnectionError,
+    BexFileError,
+    BexWarning,
+)
 from bextoolkit.readers import list_exports, parse_export_name, read_events
 from bextoolkit.sandbox.sftp import SFTPServer
 
@@ -278,6 +284,7 @@ def test_memory_filesystem(exports):
             "format": "PSV",
             "kind": "BEX",
             "compression": None,
+            "encoding": "utf-8",
             "columns": [*_events(1)[0], "eventType"],
         }
     ]
@@ -373,7 +380,9 @@ def test_unknown_codes_keep_their_raw_value(tmp_path):
     rows = _events(2)
     rows[1]["code"] = "emailForward"
     _write(tmp_path / "x.csv", rows)
-    assert list(read_events(tmp_path / "x.csv")["eventType"]) == ["emailSend", "emailForward"]
+    with pytest.warns(BexWarning, match="unknown event types kept as they are: 'emailForward'"):
+        events = read_events(tmp_path / "x.csv")
+    assert list(events["eventType"]) == ["emailSend", "emailForward"]
 
 
 # --- timestamps ---------------------------------------------------------------------------
@@ -467,7 +476,7 @@ BROKEN = {
         _HEADER.encode()
         + _GOOD.format(1).encode()
         + b"caf\xe9@x.com,002,emailOpen,2026-11-01,e2\n",
-        r"invalid_utf8\.csv, line 3: is not valid UTF-8.*encoding='latin-1'",
+        r"invalid_utf8\.csv, line 3: is not valid UTF-8 \(encoding='utf-8' was given\).*'latin-1'",
         [3],
         1,
     ),
@@ -513,12 +522,16 @@ BROKEN = {
 }
 
 
+#: Files broken only under an encoding forced on them (else they are read as Latin-1).
+_FORCED = {"invalid_utf8.csv": "utf-8"}
+
+
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_broken_file_is_a_clear_error(tmp_path, name):
     data, pattern, _, _ = BROKEN[name]
     (tmp_path / name).write_bytes(data)
     with pytest.raises(BexFileError, match=pattern) as info:
-        read_events(tmp_path / name, max_uncompressed_bytes=1000)
+        read_events(tmp_path / name, max_uncompressed_bytes=1000, encoding=_FORCED.get(name))
     assert info.value.path.endswith(name)
 
 
@@ -526,7 +539,12 @@ def test_broken_file_is_a_clear_error(tmp_path, name):
 def test_broken_lines_are_skipped_and_recorded(tmp_path, name):
     data, _, lines, rows = BROKEN[name]
     (tmp_path / name).write_bytes(data)
-    events = read_events(tmp_path / name, on_bad_lines="skip", max_uncompressed_bytes=1000)
+    events = read_events(
+        tmp_path / name,
+        on_bad_lines="skip",
+        max_uncompressed_bytes=1000,
+        encoding=_FORCED.get(name),
+    )
     assert len(events) == rows
     skipped = events.attrs["skipped_lines"]
     assert [s["line"] for s in skipped] == lines
