@@ -675,6 +675,10 @@ def render_notebook(notebook: str | Path, parameters: dict[str, Any], output: st
         (nbclient, nbconvert, ipykernel) is not installed.
     BexError
         A cell failed; the message gives its error.
+
+    Examples
+    --------
+    >>> render_notebook("report.ipynb", {"sources": ["exports/"]}, "report.html")  # doctest: +SKIP
     """
     try:
         import nbclient

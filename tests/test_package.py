@@ -121,9 +121,6 @@ DOCUMENTED = sorted(
 #: Public callables whose examples other branches write (reports/, sharing.py and samples/
 #: are being rewritten there); remove a name when its example lands.
 EXAMPLES_ELSEWHERE = {
-    "bextoolkit.reports.Comparison",
-    "bextoolkit.reports.compare",
-    "bextoolkit.sharing.render_notebook",
     "bextoolkit.samples.Campaign",
     "bextoolkit.samples.ComplaintSurge",
     "bextoolkit.samples.write_exports",

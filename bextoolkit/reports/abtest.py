@@ -99,6 +99,16 @@ class Comparison:
     confidence : the level of the intervals and of the test (alpha = 1 - confidence).
     winner : ``"A"``, ``"B"`` or None.
     verdict : one sentence saying who won, that nobody did, or why it cannot be said.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> arms = pd.DataFrame({"label": ["A", "B"], "successes": [30, 10], "trials": [100] * 2,
+    ...                      "rate": [0.3, 0.1], "ci_low": [0.22, 0.06], "ci_high": [0.4, 0.17]},
+    ...                     index=["A", "B"])
+    >>> c = Comparison("click_rate", arms, 3.5, 0.0005, 0.95, "A", "A wins.")
+    >>> round(c.difference, 2)
+    -0.2
     """
 
     metric: str
@@ -216,6 +226,22 @@ def compare(
     BexConfigError
         For an unknown metric, a bad confidence, an arm with no events, or arms sharing
         values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({
+    ...     "messageId": ["A"] * 200 + ["B"] * 200 + ["A"] * 60 + ["B"] * 20,
+    ...     "RECIPIENT_ID": [str(i) for i in range(400)] + [str(i) for i in range(60)]
+    ...                     + [str(200 + i) for i in range(20)],
+    ...     "eventType": ["emailSend"] * 400 + ["emailClick"] * 80})
+    >>> result = compare(ev, "A", "B", metric="click_rate")
+    >>> result.winner, round(result.difference, 2)
+    ('A', -0.2)
+    >>> result.to_frame()[["label", "successes", "trials", "rate"]].reset_index(drop=True)
+      label  successes  trials  rate
+    0     A         60     200   0.3
+    1     B         20     200   0.1
     """
     if metric not in METRICS:
         raise BexConfigError(
