@@ -37,6 +37,7 @@ from bextoolkit.reports.funnel import _convention, funnel_counts, with_rates
 from bextoolkit.reports.recipients import recipient_engagement
 from bextoolkit.reports.sends import (
     MAILING_COLUMNS,
+    SEND_COLUMNS,
     SEND_TIME_BUCKETS,
     _mailing_types,
     _window_note,
@@ -407,17 +408,25 @@ def recipient_engagement_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataF
     return result
 
 
-def _sends_task(part: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
-    return sends.__wrapped__(_plain(part), **kwargs)  # type: ignore[attr-defined]
+def _sends_task(part: pd.DataFrame, kwargs: dict, meta: pd.DataFrame | None = None) -> pd.DataFrame:
+    out = sends.__wrapped__(_plain(part), **kwargs)  # type: ignore[attr-defined]
+    if meta is None or list(out.columns) == list(meta.columns):
+        return out
+    return out.reindex(columns=meta.columns).astype(meta.dtypes.to_dict())
 
 
 def sends_on_dask(frame: dd.DataFrame, **kwargs: Any) -> dd.DataFrame:
     """:func:`bextoolkit.sends` as a Dask frame: each partition's sends (the sends of the
     recipients living there, sorted by mailing then recipient within it). Its ``attrs``
-    are not kept: run a report for the counts of events without a send."""
+    are not kept: run a report for the counts of events without a send. ``mailingType``
+    is a column whenever the events have ``mailingType`` or ``originatedFrom`` (pandas
+    leaves it out when no value names a mailing type)."""
     shuffled = by_recipient(frame)
     meta = _sends_task(shuffled._meta, kwargs)
-    return shuffled.map_partitions(_sends_task, kwargs, meta=meta)
+    if "mailingType" not in meta.columns and "originatedFrom" in frame.columns:
+        position = sum(c in meta.columns for c in SEND_COLUMNS[: SEND_COLUMNS.index("mailingType")])
+        meta.insert(position, "mailingType", pd.Series(dtype="string"))
+    return shuffled.map_partitions(_sends_task, kwargs, meta, meta=meta)
 
 
 #: The reports computed from partial aggregates, by name.

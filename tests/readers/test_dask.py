@@ -161,6 +161,7 @@ def test_funnel_numbers_are_the_distinct_recipients(client, data) -> None:
 def test_only_the_columns_a_report_needs_reach_the_client() -> None:
     assert report_columns("bounce_breakdown", {"by": "day"}) == [
         "RECIPIENT_ID", "Email", "eventType", "bounceType", "code", "messageId", "timestamp",
+        "Recipient Type",
     ]  # fmt: skip
     assert report_columns("funnel", {"exclude": True}) is None  # flags need every column
 
