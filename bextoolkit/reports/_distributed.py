@@ -32,6 +32,13 @@ import pandas as pd
 
 from bextoolkit.reports import _kernels as k
 from bextoolkit.reports.bounces import bounce_breakdown
+from bextoolkit.reports.clicks import (
+    _first_clicks,
+    _timing,
+    check_top,
+    in_order,
+    link_cells,
+)
 from bextoolkit.reports.counts import _event_type_order, event_counts
 from bextoolkit.reports.funnel import _convention, funnel_counts, with_rates
 from bextoolkit.reports.recipients import recipient_engagement
@@ -46,6 +53,7 @@ from bextoolkit.reports.sends import (
     notes_of,
     sends,
 )
+from bextoolkit.reports.urls import TRACKING_PARAMS
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -190,7 +198,8 @@ def add_up(
         values = frame[name].to_numpy(np.float64)
         out[name] = np.bincount(groups.codes, values, minlength=n).astype(np.int64)
     for name, how in [*((m, "min") for m in mins), *((m, "max") for m in maxs)]:
-        out[name] = frame[name].groupby(groups.codes).agg(how).reindex(range(n)).to_numpy()
+        extreme = frame[name].groupby(groups.codes).agg(how).reindex(range(n))
+        out[name] = extreme.reset_index(drop=True)
     return out.reset_index(drop=True), groups.codes
 
 
@@ -429,6 +438,135 @@ def sends_on_dask(frame: dd.DataFrame, **kwargs: Any) -> dd.DataFrame:
     return shuffled.map_partitions(_sends_task, kwargs, meta, meta=meta)
 
 
+def _clicks_task(part: pd.DataFrame, options: dict) -> dict[str, Any]:
+    """The partition's link cells with additive counts, and what the client needs for the
+    rest: description counts, click delays, the mailings each link was clicked in, and
+    the delivered sends per group and mailing."""
+    part = _plain(part)
+    cells = link_cells(part, **options)
+    built, table = cells.built, cells.table
+    ts = built.ts[cells.rows]
+    _timing(table, ts, built.table["sent_at"], cells.send, cells.cell, len(table), built.tz)
+    table["unique_first_clicks"] = _first_clicks(cells.send, ts, cells.cell, len(table))
+    sent = built.table["sent_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)[cells.send]
+    valid = (ts != k.NAT) & (sent != k.NAT)
+    delays = pd.DataFrame({"cell": cells.cell[valid], "delay": (ts - sent)[valid]})
+    described = pd.DataFrame(
+        {"cell": cells.cell, "text": _column_at(part, "urlDescription", cells.rows)}
+    )
+    described = described.dropna().value_counts().rename("n").reset_index()
+    mailing = _column_at(part, "messageId", built.send_row)
+    clicked = pd.DataFrame({"cell": cells.cell, "_mailing": mailing.take(cells.send).to_numpy()})
+    delivered = built.table["bounced"].cat.codes.to_numpy() == 0
+    per_mailing = pd.DataFrame(
+        {"group": cells.groups.codes[delivered], "_mailing": mailing[delivered].to_numpy()}
+    )
+    per_mailing = per_mailing.value_counts(dropna=False).rename("delivered").reset_index()
+    keys = cells.groups.keys.take(per_mailing["group"]).reset_index(drop=True)
+    per_mailing = pd.concat([keys, per_mailing[["_mailing", "delivered"]]], axis=1)
+    table.attrs = built.attrs()
+    return {
+        "table": table.drop(columns=["median_time_to_click"]),
+        "delays": delays,
+        "described": described,
+        "clicked": clicked.drop_duplicates(),
+        "delivered": per_mailing,
+        "groups": cells.groups.keys,
+    }
+
+
+def _column_at(part: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
+    """``name`` at ``rows`` as text (missing everywhere without the column)."""
+    if name not in part.columns:
+        return pd.Series(pd.NA, index=range(len(rows)), dtype="string")
+    return pd.Series(part[name].array.take(rows, allow_fill=True)).astype("string")
+
+
+def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.click_urls` from partial counts per partition. The median time
+    to click is not additive: the workers send each click's delay from its send (8 bytes
+    and a cell number per click, not per event) and the client takes the median."""
+    top = kwargs.pop("top", None)
+    check_top(top)
+    options = {
+        "normalize": kwargs.get("normalize", True), "by": kwargs.get("by"),
+        "tracking_params": kwargs.get("tracking_params", TRACKING_PARAMS),
+        "exclude": kwargs.get("exclude"), "include_seeds": kwargs.get("include_seeds", False),
+        "start": kwargs.get("start"), "end": kwargs.get("end"),
+    }  # fmt: skip
+    check_by(frame._meta, options["by"])
+    results = per_partition(by_recipient(frame), _clicks_task, options)
+    tables = [r["table"] for r in results]
+    keys = list(tables[0].columns[: len(by_items(options["by"]))])
+    sums = ["gross_clicks", "unique_clicks", "people", "unique_first_clicks"]
+    out, codes = add_up(
+        tables, [*keys, "clickUrl"], sums, mins=["first_click"], maxs=["last_click"]
+    )
+    offsets = np.cumsum([0] + [len(t) for t in tables])
+    n = len(out)
+
+    def global_cells(name: str) -> pd.DataFrame:
+        pieces = [r[name].assign(cell=codes[offsets[i] + r[name]["cell"].to_numpy(np.int64)])
+                  for i, r in enumerate(results)]  # fmt: skip
+        return pd.concat(pieces, ignore_index=True)
+
+    described = global_cells("described").groupby(["cell", "text"], as_index=False)["n"].sum()
+    best = described.sort_values(["cell", "n", "text"], ascending=[True, False, True])
+    best = best.drop_duplicates("cell").set_index("cell")["text"]
+    delays = global_cells("delays")
+    median = (
+        pd.Series(delays["delay"].to_numpy().view("m8[ns]"))
+        .groupby(delays["cell"].to_numpy())
+        .median()
+    )
+    group, n_groups = np.zeros(n, np.int64), 1
+    if keys:  # every group of sends, with links or not (attrs["links"] counts per group)
+        every = k.group_rows(unite([*(r["groups"] for r in results), out[keys]]), keys)
+        group, n_groups = every.codes[len(every.codes) - n :], every.n
+    gross = out["gross_clicks"].to_numpy()
+    result = out[[*keys, "clickUrl"]].copy()
+    result["clickUrl"] = result["clickUrl"].astype("string")
+    result["urlDescription"] = pd.Series(best.reindex(range(n)).to_numpy(), dtype="string")
+    for name in ("gross_clicks", "unique_clicks", "people"):
+        result[name] = out[name]
+    result["click_share"] = k.ratio(gross, np.bincount(group, gross, minlength=n_groups)[group])
+    delivered = _delivered_where_clicked_on_dask(results, global_cells("clicked"), out, keys)
+    result["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered)
+    for name in ("first_click", "last_click"):
+        result[name] = out[name]
+    result["median_time_to_click"] = pd.to_timedelta(median.reindex(range(n)).to_numpy())
+    result["unique_first_clicks"] = out["unique_first_clicks"]
+    attrs = add_attrs(tables, options["start"], options["end"])
+    return in_order(
+        result, group, n_groups, top=top, by=options["by"], attrs=attrs,
+        normalize=options["normalize"], tracking_params=options["tracking_params"],
+    )  # fmt: skip
+
+
+def _delivered_where_clicked_on_dask(
+    results: list[dict], clicked: pd.DataFrame, out: pd.DataFrame, keys: list[str]
+) -> np.ndarray:
+    """Per cell, the delivered sends of its group's mailings in which its link was clicked
+    (the delivered sends per group and mailing are added over partitions first)."""
+    per_mailing, _ = add_up([r["delivered"] for r in results], [*keys, "_mailing"], ["delivered"])
+    pairs = clicked.drop_duplicates()
+    wanted = out[keys].take(pairs["cell"].to_numpy()).reset_index(drop=True)
+    wanted["_mailing"] = pairs["_mailing"].to_numpy()
+    names = [*keys, "_mailing"]
+    left, right = _as_objects(wanted, names), _as_objects(per_mailing, names)
+    matched = left.merge(right.assign(_n=per_mailing["delivered"]), on=names, how="left")["_n"]
+    weights = matched.fillna(0).to_numpy(np.float64)
+    return np.bincount(pairs["cell"].to_numpy(), weights, minlength=len(out)).astype(np.int64)
+
+
+def _as_objects(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    out = frame[names].copy()
+    for name in names:
+        if isinstance(out[name].dtype, pd.CategoricalDtype) or name == "_mailing":
+            out[name] = out[name].astype(object).where(out[name].notna(), None)
+    return out
+
+
 #: The reports computed from partial aggregates, by name.
 ON_DASK: Final[dict[str, Callable[..., Any]]] = {
     "funnel": funnel_on_dask,
@@ -436,4 +574,5 @@ ON_DASK: Final[dict[str, Callable[..., Any]]] = {
     "event_counts": event_counts_on_dask,
     "recipient_engagement": recipient_engagement_on_dask,
     "sends": sends_on_dask,
+    "click_urls": click_urls_on_dask,
 }
