@@ -169,3 +169,39 @@ def test_only_aggregates_come_back_to_the_client(client, monkeypatch) -> None:
 
     with pytest.warns(BexPerformanceWarning, match="gathers the events"):
         assert len(mailings(lazy)) == 12  # computed on the client: it says so
+
+
+def test_report_command_on_a_dask_scheduler_writes_the_pandas_page(client, tmp_path) -> None:
+    """``bextoolkit report --engine dask --scheduler ADDRESS``: the same page as pandas
+    (the generated-at line aside); the events are gathered, with a warning saying so."""
+    import re
+    import subprocess
+    import sys
+
+    from bextoolkit.samples.campaigns import write_exports
+
+    src = tmp_path / "download"
+    write_exports(generate_events(n_recipients=300, n_mailings=3, days=3, seed=5), str(src))
+    pages = {}
+    for engine in ("pandas", "dask"):
+        out = tmp_path / f"{engine}.html"
+        argv = [sys.executable, "-m", "bextoolkit.cli", "report", str(src), "-o", str(out),
+                "--tz", "Europe/Berlin", "--engine", engine]  # fmt: skip
+        if engine == "dask":
+            argv += ["--scheduler", client.scheduler.address]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        if engine == "dask":
+            assert "BexPerformanceWarning" in done.stderr and "gathers the events" in done.stderr
+        page = re.sub(r"generated [\d-]+ [\d:]+ UTC", "", out.read_text())
+        pages[engine] = re.sub(r"<dc:date>[^<]*</dc:date>", "", page)  # SVG stamps
+    data = "<h2>Data and conventions</h2>"  # a Dask frame carries no list of files read
+    assert pages["dask"].split(data)[0] == pages["pandas"].split(data)[0]
+    assert data in pages["dask"]
+
+
+def test_scheduler_without_the_dask_engine_is_a_clear_error(tmp_path, capsys) -> None:
+    from bextoolkit.cli import main
+
+    assert main(["report", str(tmp_path), "--scheduler", "tcp://127.0.0.1:1"]) != 0
+    assert "--scheduler needs --engine dask" in capsys.readouterr().err
