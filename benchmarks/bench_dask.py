@@ -9,9 +9,9 @@ to a Delta table, then, each in its own fresh process so its peak memory is its 
 
 - ``dask``: a ``LocalCluster`` of 2 worker processes with ``--memory-limit`` each; the
   funnel per mailing, the funnel per domain, ``click_urls`` and ``bounce_breakdown`` on
-  ``read_events(DEST, engine="dask")``. Measured: the client's peak RSS and its peak of
-  Python allocations (``tracemalloc``), each worker's peak RSS, the bytes the workers
-  spilled to disk, and the seconds per million events.
+  the store read by ``read_store_dask(DEST, partition_rows=...)``. Measured: the
+  client's peak RSS and its peak of Python allocations (``tracemalloc``), each worker's
+  peak RSS, the bytes the workers spilled to disk, and the seconds per million events.
 - ``pandas`` (the smallest size only): the same reports on ``read_events(DEST)``; the
   ``dask`` step checks its results equal these exactly.
 - ``duckdb``: the funnel per mailing in DuckDB over the table's current Parquet files
@@ -84,8 +84,6 @@ def step_dask(args: argparse.Namespace) -> dict:
     import pandas as pd
     from distributed import Client, LocalCluster
 
-    import bextoolkit as bex
-
     tracemalloc.start()
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -93,7 +91,10 @@ def step_dask(args: argparse.Namespace) -> dict:
     )  # fmt: skip
     with cluster, Client(cluster) as client:
         started = time.perf_counter()
-        results, each = _run_reports(bex.read_events(args.dest, engine="dask"))
+        from bextoolkit.readers.dask import read_store_dask
+
+        lazy = read_store_dask(args.dest, partition_rows=args.partition_rows)
+        results, each = _run_reports(lazy)
         seconds = time.perf_counter() - started
         workers = client.run(_peak_mb)
         spilled = client.run(_spilled)
@@ -164,6 +165,7 @@ def run_step(
     command = [
         sys.executable, __file__, "--child", step, "--workdir", str(workdir), "--sizes",
         str(events), "--memory-limit", args.memory_limit, "--pandas-dir", pandas_dir,
+        "--partition-rows", str(args.partition_rows),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -179,6 +181,9 @@ def main() -> None:
         "--workdir", default=str(Path(__file__).resolve().parent.parent / ".bench_dask")
     )
     parser.add_argument("--memory-limit", default="1GiB", help="per worker process")
+    parser.add_argument(
+        "--partition-rows", type=int, default=500_000, help="events per partition read"
+    )
     parser.add_argument("--child", dest="step", help=argparse.SUPPRESS)
     parser.add_argument("--pandas-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -1,10 +1,13 @@
-"""Reports on a Dask DataFrame: the workers project the columns, the client runs the report.
+"""Reports on a Dask DataFrame: computed on the workers, or gathered with a warning.
 
 :func:`accepts_dask` decorates a pandas report. Given a Dask frame, the workers keep only
-the columns the report reads (:data:`REPORT_COLUMNS`, e.g. 8 of 26 for a funnel); the
-client gathers that reduced frame and runs the unchanged pandas report on it, so every
-number is the pandas number. The reduced frame must fit in the client's memory (about 60
-bytes per event for a funnel). Dask is imported only when a Dask frame comes in.
+the columns the report reads (:data:`REPORT_COLUMNS`, e.g. 8 of 26 for a funnel). A report
+in :data:`ON_DASK` then runs on the workers after a shuffle by recipient and only its
+partial sums come to the client (:mod:`._distributed`); any other report gathers that
+reduced frame to the client (about 60 bytes per event for a funnel), warns
+(:class:`~bextoolkit.exceptions.BexPerformanceWarning`) and runs the unchanged pandas
+report. Either way every number is the pandas number. Dask is imported only when a Dask
+frame comes in.
 """
 
 from __future__ import annotations
@@ -116,10 +119,14 @@ def report_columns(name: str, kwargs: Mapping[str, Any]) -> list[str] | None:
     return columns
 
 
+#: Report name -> its Dask implementation from partial sums (:mod:`._distributed` fills it).
+ON_DASK: dict[str, Callable[..., Any]] = {}
+
+
 def accepts_dask(report: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a pandas report so it also takes a Dask DataFrame, with the same numbers.
 
-    With a Dask frame, a report of :data:`._distributed.ON_DASK` runs on the workers per
+    With a Dask frame, a report of :data:`ON_DASK` runs on the workers per
     partition after a shuffle by recipient and only its partial aggregates come to the
     client (:mod:`._distributed`). Any other report: the workers project the columns it
     needs (:func:`report_columns`), the client gathers that reduced frame and runs the
@@ -131,8 +138,6 @@ def accepts_dask(report: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(events: Any, *args: Any, **kwargs: Any) -> Any:
         if not is_dask_frame(events):
             return report(events, *args, **kwargs)
-        from bextoolkit.reports._distributed import ON_DASK
-
         columns = report_columns(report.__name__, kwargs)
         if report.__name__ in ON_DASK and not args:
             projected = (

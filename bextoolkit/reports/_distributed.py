@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bextoolkit.reports import _kernels as k
+from bextoolkit.reports._dask import ON_DASK
 from bextoolkit.reports.bounces import bounce_breakdown
 from bextoolkit.reports.clicks import (
     _first_clicks,
@@ -64,6 +65,9 @@ log = logging.getLogger(__name__)
 ROW: Final = "_bex_row"
 _KEY: Final = "_bex_recipient"
 _ROWS_PER_PARTITION: Final = 1 << 40
+#: Partitions after the shuffle per partition before it: smaller pieces for the pandas
+#: reports, whose working memory is several times the events'.
+SPLIT: Final = 4
 
 
 # --- the shuffle --------------------------------------------------------------------------
@@ -72,12 +76,14 @@ def by_recipient(frame: dd.DataFrame) -> dd.DataFrame:
 
     Adds the column :data:`ROW` (the row's place in ``frame``); the result is lazy.
     """
+    if frame.npartitions == 1:  # every recipient already on the one partition
+        return frame.map_partitions(_number_rows, meta=frame._meta.assign(**{ROW: np.int64(0)}))
     numbered = frame.map_partitions(_number_rows, meta=frame._meta.assign(**{ROW: np.int64(0)}))
     aliases = email_aliases(numbered)
     keyed = numbered.map_partitions(
         _with_key, aliases, meta=numbered._meta.assign(**{_KEY: np.uint64(0)})
     )
-    shuffled = keyed.shuffle(on=_KEY, npartitions=max(frame.npartitions, 1))
+    shuffled = keyed.shuffle(on=_KEY, npartitions=frame.npartitions * SPLIT)
     return shuffled.map_partitions(_in_order, meta=numbered._meta)
 
 
@@ -171,10 +177,15 @@ def unite(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     (sorted, as the pandas reader of a synced store gives them)."""
     from dask.dataframe.methods import concat
 
-    frames = [p for p in parts if len(p.columns)]
+    # Empty partials (partitions without the report's rows) may type their columns
+    # differently (object): they add nothing, so leave them out.
+    frames = [p for p in parts if len(p) and len(p.columns)] or [
+        p for p in parts[:1] if len(p.columns)
+    ]
     out = concat(list(frames), ignore_index=True) if frames else pd.DataFrame()
     for name in out.columns:
-        if isinstance(out[name].dtype, pd.CategoricalDtype) and not out[name].dtype.ordered:
+        dtype = out[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype) and not dtype.ordered:
             categories = out[name].cat.categories
             out[name] = out[name].cat.reorder_categories(categories.sort_values())
     return out
@@ -207,7 +218,8 @@ def add_attrs(parts: Sequence[pd.DataFrame], start: Any = None, end: Any = None)
     """The ``attrs`` of the partials as one: counts added, notes and window said again."""
     out: dict[str, Any] = {}
     for part in parts:
-        for key, value in part.attrs.items():
+        for name, value in part.attrs.items():
+            key = str(name)
             if key in ("without_send", "excluded"):
                 total = out.setdefault(key, {})
                 for name, count in value.items():
@@ -342,7 +354,8 @@ def bounce_breakdown_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame
     parts = [r[0] for r in results]
     keys = list(parts[0].columns[: len(items)])
     out, _ = add_up(parts, keys, ["bounces", "unique_recipients"])
-    out["share"] = k.ratio(out["bounces"].to_numpy(), out["bounces"].sum())
+    bounces = out["bounces"].to_numpy()
+    out["share"] = k.ratio(bounces, np.full(len(bounces), bounces.sum()))
     sent_parts = [r[1] for r in results]
     send_keys = list(sent_parts[0].columns[: len(send_items)])
     sent, _ = add_up(sent_parts, send_keys, ["sent", "suppressed"])
@@ -462,9 +475,9 @@ def _clicks_task(part: pd.DataFrame, options: dict) -> dict[str, Any]:
         {"group": cells.groups.codes[delivered], "_mailing": mailing[delivered].to_numpy()}
     )
     per_mailing = per_mailing.value_counts(dropna=False).rename("delivered").reset_index()
-    keys = cells.groups.keys.take(per_mailing["group"]).reset_index(drop=True)
+    keys = cells.groups.keys.take(per_mailing["group"].to_numpy()).reset_index(drop=True)
     per_mailing = pd.concat([keys, per_mailing[["_mailing", "delivered"]]], axis=1)
-    table.attrs = built.attrs()
+    table.attrs.update(built.attrs())
     return {
         "table": table.drop(columns=["median_time_to_click"]),
         "delays": delays,
@@ -510,9 +523,9 @@ def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
                   for i, r in enumerate(results)]  # fmt: skip
         return pd.concat(pieces, ignore_index=True)
 
-    described = global_cells("described").groupby(["cell", "text"], as_index=False)["n"].sum()
-    best = described.sort_values(["cell", "n", "text"], ascending=[True, False, True])
-    best = best.drop_duplicates("cell").set_index("cell")["text"]
+    described = global_cells("described").groupby(["cell", "text"])["n"].sum().reset_index()
+    ranked = described.sort_values(["cell", "n", "text"], ascending=[True, False, True])
+    best = ranked.drop_duplicates("cell").set_index("cell")["text"]
     delays = global_cells("delays")
     median = (
         pd.Series(delays["delay"].to_numpy().view("m8[ns]"))
@@ -567,12 +580,14 @@ def _as_objects(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return out
 
 
-#: The reports computed from partial aggregates, by name.
-ON_DASK: Final[dict[str, Callable[..., Any]]] = {
-    "funnel": funnel_on_dask,
-    "bounce_breakdown": bounce_breakdown_on_dask,
-    "event_counts": event_counts_on_dask,
-    "recipient_engagement": recipient_engagement_on_dask,
-    "sends": sends_on_dask,
-    "click_urls": click_urls_on_dask,
-}
+# The reports computed from partial aggregates, by name.
+ON_DASK.update(
+    {
+        "funnel": funnel_on_dask,
+        "bounce_breakdown": bounce_breakdown_on_dask,
+        "event_counts": event_counts_on_dask,
+        "recipient_engagement": recipient_engagement_on_dask,
+        "sends": sends_on_dask,
+        "click_urls": click_urls_on_dask,
+    }
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,7 +191,7 @@ def in_order(
     *,
     top: int | None,
     by: k.By,
-    attrs: dict[str, Any],
+    attrs: Mapping[Any, Any],
     normalize: bool,
     tracking_params: Sequence[str],
 ) -> pd.DataFrame:
