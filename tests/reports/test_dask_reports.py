@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import canonical
 
 import bextoolkit as bex
 from bextoolkit.exceptions import BexPerformanceWarning
@@ -50,16 +51,6 @@ def account() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def lazy(account: pd.DataFrame):
     return dd.from_pandas(account, npartitions=5, sort=False)
-
-
-def canonical(result: pd.DataFrame) -> pd.DataFrame:
-    """Rows in key order, categories as text (partitions unite categories in sort order)."""
-    out = result.copy()
-    for name in out.columns:
-        if isinstance(out[name].dtype, pd.CategoricalDtype):
-            out[name] = out[name].astype("string")
-    keys = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 WINDOW = {"start": "2026-11-06", "end": "2026-11-16"}
