@@ -29,9 +29,13 @@ h1 { font-size: 1.7em; margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bot
      2px solid #dde3ee; padding-bottom: .2em; } .sub { color: #4f586b; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; margin: .6em 0; font-size: .85em; }
 caption { text-align: left; font-weight: 600; padding: .3em 0; }
-th, td { padding: .28em .55em; border-bottom: 1px solid #e4e8f0; text-align: left;
+th, td { padding: .28em .45em; border-bottom: 1px solid #e4e8f0; text-align: left;
          vertical-align: top; }
 th { background: #f3f6fb; } td:first-child { min-width: 9em; }
+button.sort { font: inherit; font-weight: 600; background: none; border: 0; padding: 0;
+              cursor: pointer; text-align: inherit; color: inherit; white-space: normal; }
+button.sort::after { content: " \\2195"; color: #8c8c8c; }
+button.sort:focus-visible { outline: 2px solid #0072B2; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
  tfoot td { font-weight: 600; border-top: 2px solid #c9d1e0; }
 .cards { display: flex; flex-wrap: wrap; gap: .8em; margin: 1em 0 .4em; }
@@ -50,9 +54,11 @@ figcaption, .note { color: #4f586b; font-size: .9em; }
   .wide-chart { display: block; } .narrow-chart { display: none; }
   h2 { break-after: avoid; } figure, tr { break-inside: avoid; }
   .scroll { overflow: visible; }
-  table { width: 100%; font-size: 7pt; table-layout: auto; }
-  th, td { padding: .15em .3em; overflow-wrap: anywhere; }
-  .num { white-space: normal; }
+  table { width: 100%; font-size: 6.2pt; table-layout: auto; }
+  th, td { padding: .15em .2em; overflow-wrap: normal; word-break: normal; }
+  td:first-child { min-width: 5em; }
+  .num { white-space: nowrap; }  /* no number or date is ever split over two lines */
+  button.sort::after { content: none; }
   details { display: block; } details > summary { display: none; }
 }
 """
@@ -69,29 +75,41 @@ LABELS: Final = {
     "gross_opens": "Opens",
     "gross_clicks": "Clicks",
     "bounced": "Bounced",
-    "opt_outs": "Opt-outs",
+    "opt_outs": "Opt\u2011outs",
     "open_rate": "Open rate",
     "click_rate": "Click rate",
-    "click_to_open": "Click-to-open",
+    "click_to_open": "Click\u2011to\u2011open",  # non-breaking hyphens: one word in print
     "bounce_rate": "Bounce rate",
-    "opt_out_rate": "Opt-out rate",
+    "opt_out_rate": "Opt\u2011out rate",
     "bounceType": "Bounce type",
     "domain": "Recipient domain",
-    "bounces": "Bounces",
+    "bounces": "Bounced sends",
     "unique_recipients": "People",
     "share": "Share of bounces",
-    "rate": "Rate (of sent)",
+    "rate": "Rate (of sends)",
     "clickUrl": "Link",
     "urlDescription": "Description",
     "click_share": "Share of clicks",
     "unique_click_rate": "Unique click rate",
     "median_time_to_click": "Median time to click",
     "day": "Day",
+    "provider": "Mailbox provider",
+    "period": "Period",
+    "sends": "Sends",
+    "hard_bounce_rate": "Hard bounces",
+    "soft_bounce_rate": "Soft bounces",
+    "complaints": "Complaints",
+    "complaint_rate": "Complaint rate",
+    "status": "Published limits",
+    "people": "People",
 }
 RATES: Final = frozenset(
     {"open_rate", "click_rate", "click_to_open", "bounce_rate", "opt_out_rate", "share", "rate",
-     "click_share", "unique_click_rate"}
+     "click_share", "unique_click_rate", "hard_bounce_rate", "soft_bounce_rate",
+     "complaint_rate"}
 )  # fmt: skip
+#: Rates compared with limits of a tenth of a percent: shown with two decimals.
+FINE_RATES: Final = frozenset({"complaint_rate"})
 DASH: Final = "–"
 
 
@@ -118,6 +136,8 @@ def cell(
     value: Any, column: str, tz: str | None = None, rates: frozenset[str] = RATES
 ) -> tuple[str, bool]:
     """A value as text, and whether it is a number (right-aligned)."""
+    if column in FINE_RATES and not (value is None or pd.isna(value)):
+        return f"{value:.2%}", True
     if column in rates:
         return percent(value), True
     if isinstance(value, pd.Timedelta):
@@ -145,16 +165,25 @@ def table(
     footer: Mapping[str, Any] | None = None,
     tz: str | None = None,
     rates: Sequence[str] = (),
+    sortable: bool = False,
 ) -> str:
     """An HTML table: human column labels, formatted numbers right-aligned, text left.
 
-    Columns named in :data:`RATES` or ``rates`` show as percentages.
+    Columns named in :data:`RATES` or ``rates`` show as percentages. ``sortable``: every
+    column head is a button that sorts the rows by it (:data:`SORT_SCRIPT`, by mouse or
+    keyboard, offline); cells carry the raw value to sort by.
     """
     names = {**LABELS, **(labels or {})}
     as_rates = RATES | frozenset(rates)
     columns = [str(c) for c in frame.columns]
     head = "".join(
-        f"<th scope='col'{_num_class(frame, c, as_rates)}>{esc(names.get(c, c))}</th>"
+        f"<th scope='col'{_num_class(frame, c, as_rates)}>"
+        + (
+            f"<button type='button' class='sort'>{esc(names.get(c, c))}</button>"
+            if sortable
+            else esc(names.get(c, c))
+        )
+        + "</th>"
         for c in columns
     )
     rows = []
@@ -162,8 +191,9 @@ def table(
         cells = []
         for column, value in zip(columns, values, strict=True):
             text, numeric = cell(value, column, tz, as_rates)
+            key = f" data-v='{esc(_sort_key(value))}'" if sortable and numeric else ""
             cells.append(
-                f"<td class='num'>{esc(text)}</td>" if numeric else f"<td>{esc(text)}</td>"
+                f"<td class='num'{key}>{esc(text)}</td>" if numeric else f"<td>{esc(text)}</td>"
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     foot = ""
@@ -179,11 +209,45 @@ def table(
             )
         foot = "<tfoot><tr>" + "".join(cells) + "</tr></tfoot>"
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    kind = " class='sortable'" if sortable else ""
     return (
         f"<div class='scroll' tabindex='0' role='region' aria-label='{esc(caption or 'Table')}'>"
-        f"<table>{cap}<thead><tr>{head}</tr></thead>"
+        f"<table{kind}>{cap}<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody>{foot}</table></div>"
     )
+
+
+def _sort_key(value: Any) -> str:
+    """A number to sort a numeric cell by (times as epoch seconds, missing last)."""
+    if value is None or value is pd.NA or (not isinstance(value, str) and pd.isna(value)):
+        return "Infinity"
+    if isinstance(value, pd.Timestamp):
+        return f"{value.timestamp():.0f}"
+    if isinstance(value, pd.Timedelta):
+        return f"{value.total_seconds():.0f}"
+    return f"{float(value):.10g}"
+
+
+#: The few lines that make ``table(sortable=True)`` sort, offline: a click (or Enter /
+#: Space on the focused button) sorts by that column, again to reverse; ``aria-sort`` says
+#: which way for screen readers. Text compares as text, numbers by their raw ``data-v``.
+SORT_SCRIPT: Final = """
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  table.querySelectorAll('th button.sort').forEach(function (button, column) {
+    button.addEventListener('click', function () {
+      var th = button.parentNode, up = th.getAttribute('aria-sort') !== 'ascending';
+      table.querySelectorAll('th').forEach(function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', up ? 'ascending' : 'descending');
+      var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+      function key(row) { var c = row.cells[column]; return c.dataset.v !== undefined ?
+        parseFloat(c.dataset.v) : c.textContent.toLowerCase(); }
+      rows.sort(function (a, b) { var x = key(a), y = key(b);
+        return (x < y ? -1 : x > y ? 1 : 0) * (up ? 1 : -1); });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+"""
 
 
 def _num_class(frame: pd.DataFrame, column: str, rates: frozenset[str]) -> str:

@@ -19,6 +19,7 @@ each bounce group's share, each link's unique click rate.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -36,10 +37,12 @@ log = logging.getLogger(__name__)
 __all__ = [
     "plot_bounces",
     "plot_click_urls",
+    "plot_deliverability",
     "plot_engagement",
     "plot_funnel",
     "plot_heatmap",
     "plot_timeline",
+    "plot_trend",
 ]
 
 #: Funnel stages drawn by default: (column, label, column the percentage is taken over).
@@ -173,6 +176,37 @@ def _shown_note(ax: Axes, shown: int, total: int, what: str, how: str) -> str:
     return f"\n{shown} of {total} {what} shown" + ("" if _narrow(ax) else f" ({how})")
 
 
+#: Column names in the words a plot uses for them.
+_WORDS: Final = {
+    "messageId": "mailing",
+    "messageName": "mailing",
+    "bounceType": "bounce type",
+    "domain": "recipient domain",
+    "provider": "mailbox provider",
+    "mailingType": "mailing type",
+    "code": "bounce code",
+    "eventType": "event type",
+    "clickUrl": "link",
+    **{f"send_{b}": f"{b} of send" for b in ("hour", "day", "week", "month")},
+    **{b: f"{b} of send" for b in ("hour", "day", "week", "month")},
+}
+
+
+def _words(name: str) -> str:
+    """A column name as words: "bounceType" -> "bounce type", "LoyaltyTier" -> "loyalty tier"."""
+    if name in _WORDS:
+        return _WORDS[name]
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ")
+    return spaced.lower() if not spaced.isupper() else spaced
+
+
+def _thousands(axis: Any) -> None:
+    """Counts on ``axis`` with thousands separators ("120,000", never "120000")."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+
+
 def _percent(value: float) -> str:
     return "" if pd.isna(value) else f"{value:.1%}"
 
@@ -248,7 +282,7 @@ def plot_funnel(
     if missing:
         raise BexConfigError(f"plot_funnel: the funnel has no column(s) {missing}")
     names = _mailing_labels(data, keys)
-    by_what = "mailing" if keys and keys[0] == "messageId" else (keys[0] if keys else "")
+    by_what = _words(keys[0]) if keys else ""
     if len(data) <= 1:
         ax = _axes(ax, (7.5, 1.2 + 0.7 * len(chosen)))
         row = data.iloc[0] if len(data) else pd.Series(0, index=chosen)
@@ -264,7 +298,8 @@ def plot_funnel(
         ax.set_ylabel("Funnel stage")
         ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.0 if _narrow(ax) else 1.45))  # labels
         ax.invert_yaxis()
-        ax.set_xlabel("Recipients")
+        ax.set_xlabel("Sends")
+        _thousands(ax.xaxis)
         name = names[0] if len(data) == 1 and keys else None
         _title(ax, title, "Funnel", name)
         return ax
@@ -301,7 +336,8 @@ def plot_funnel(
     ax.set_yticks(y, [_fit(n, ax, 0.28 if _narrow(ax) else 0.35) for n in names])
     ax.invert_yaxis()
     ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.1 if _narrow(ax) else 1.4))
-    ax.set_xlabel("Recipients")
+    ax.set_xlabel("Sends")
+    _thousands(ax.xaxis)
     ax.set_ylabel(by_what.capitalize() if by_what else "")
     columns = 4 if _width_in(ax) >= 5.5 else 2
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=columns, frameon=False,
@@ -340,7 +376,7 @@ def plot_bounces(
     title: str | None = None,
     **breakdown_options: Any,
 ) -> Axes:
-    """Bounce events per bounce type (or per ``by=`` group), labelled with their share.
+    """Bounced sends per bounce type (or per ``by=`` group), labelled with their share.
 
     Parameters
     ----------
@@ -381,10 +417,11 @@ def plot_bounces(
     ]
     ax.bar_label(bars, labels=texts, padding=3, fontsize="small")
     ax.invert_yaxis()
-    ax.set_xlabel("Bounce events")
-    ax.set_ylabel(" / ".join(keys) if keys else "")
+    ax.set_xlabel("Bounced sends")
+    _thousands(ax.xaxis)
+    ax.set_ylabel(" / ".join(_words(k).capitalize() for k in keys) if keys else "")
     ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (1.5 if _narrow(ax) else 1.25))
-    what = f"Bounces by {' / '.join(keys)}" if keys else "Bounces"
+    what = f"Bounces by {' / '.join(_words(k) for k in keys)}" if keys else "Bounces"
     note = _shown_note(ax, len(shown), len(data), "groups", "most bounces")
     _title(ax, title, what, name)
     ax.set_title(ax.get_title() + note)
@@ -432,15 +469,18 @@ def _bounces_over_time(
         ax.bar(table.index, values, width=width, bottom=bottom, color=color,
                label=str(column), align="edge")  # fmt: skip
         bottom += values
-    ax.set_ylabel("Bounce events")
+    ax.set_ylabel("Bounced sends")
+    _thousands(ax.yaxis)
     tz = getattr(table.index, "tz", None)
-    ax.set_xlabel(f"{time_key.capitalize()} ({tz})" if tz is not None else time_key.capitalize())
+    when = _words(time_key).split(" of ")[0].capitalize()  # "Day": the title says "of send"
+    ax.set_xlabel(f"{when} ({tz})" if tz is not None else when)
     _date_axis(ax, tz)
     if others:
-        ax.legend(title=" / ".join(others), fontsize="small", title_fontsize="small",
+        legend = " / ".join(_words(o).capitalize() for o in others)
+        ax.legend(title=legend, fontsize="small", title_fontsize="small",
                   loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # fmt: skip
     note = _shown_note(ax, len(kept), len(totals), "series", "the rest summed as other")
-    _title(ax, title, f"Bounces per {time_key}", name)
+    _title(ax, title, f"Bounces per {_words(time_key)}", name)
     ax.set_title(ax.get_title() + note)
     return ax
 
@@ -789,4 +829,145 @@ def plot_heatmap(
     ax.set_xlabel(f"Hour of day ({tz})")
     ax.set_ylabel("Weekday")
     _title(ax, title, "Activity by weekday and hour", name)
+    return ax
+
+
+# --- plot_deliverability ------------------------------------------------------------------
+def plot_deliverability(
+    data: pd.DataFrame,
+    *,
+    metric: str = "complaint_rate",
+    ax: Axes | None = None,
+    title: str | None = None,
+    **options: Any,
+) -> Axes:
+    """A rate per mailbox provider over time, with the providers' published limits.
+
+    Parameters
+    ----------
+    data : DataFrame
+        A :func:`bextoolkit.deliverability` result, or the events frame (then it is
+        computed with ``**options``, e.g. ``freq="D"``).
+    metric : str, default "complaint_rate"
+        The rate to draw (``"hard_bounce_rate"``, ``"opt_out_rate"``, ...). For the
+        complaint rate, dashed lines mark Gmail's 0.1 % and Gmail's and Yahoo's 0.3 %.
+    ax, title
+        As in :func:`plot_funnel`.
+
+    Returns
+    -------
+    matplotlib Axes
+        One line per provider (``ax.lines``, in the providers' order, then the limit
+        lines), the rate in percent on the y axis.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({
+    ...     "period": pd.to_datetime(["2026-03-02", "2026-03-09"] * 2, utc=True),
+    ...     "provider": ["Google", "Google", "Yahoo", "Yahoo"],
+    ...     "sends": [1000] * 4, "complaint_rate": [0.002, 0.004, 0.0, 0.0005]})
+    >>> ax = plot_deliverability(table)
+    >>> [line.get_label() for line in ax.lines]
+    ['Google', 'Yahoo', 'limit 0.1 %', 'limit 0.3 %']
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    from bextoolkit.reports import deliverability
+    from bextoolkit.reports.deliverability import COMPLAINT_LIMITS
+
+    data, name = _report(data, ("period", "provider", metric), deliverability, **options)
+    ax = _axes(ax, (7.0, 3.4))
+    providers = list(pd.unique(data["provider"].astype(str)))
+    for i, provider in enumerate(providers[: len(PALETTE)]):
+        rows = data[data["provider"].astype(str) == provider].sort_values("period")
+        ax.plot(rows["period"], rows[metric] * 100, marker="o", color=PALETTE[i], label=provider)
+    if metric == "complaint_rate":
+        for limit, _label in sorted(COMPLAINT_LIMITS):
+            label = f"limit {limit:.1%}".replace("%", " %")
+            ax.axhline(limit * 100, color=GREY, linestyle="--", label=label)
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=2))
+    ax.set_ylim(bottom=0)
+    _date_axis(ax, getattr(pd.to_datetime(data["period"]).dt, "tz", None))
+    ax.set_xlabel("Period of send")
+    ax.set_ylabel(metric.replace("_", " ").capitalize())
+    ax.legend(loc="upper left", fontsize="small", frameon=False)
+    what = f"{metric.replace('_', ' ').capitalize()} by mailbox provider"
+    _title(ax, title, what, name)
+    return ax
+
+
+# --- plot_trend ---------------------------------------------------------------------------
+def plot_trend(
+    data: pd.DataFrame,
+    *,
+    freq: str = "send_week",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Sends per period (bars) and the open and click rates over delivered sends (lines),
+    with the account's average rate over the whole span (dashed).
+
+    Parameters
+    ----------
+    data : DataFrame
+        A :func:`bextoolkit.funnel` result by a send-time bucket, or the events frame (then
+        ``funnel(events, by=freq)`` is computed).
+    freq : {"send_week", "send_day", "send_month"}, default "send_week"
+        The period, when ``data`` is the events frame.
+    ax, title
+        As in :func:`plot_funnel`.
+
+    Returns
+    -------
+    matplotlib Axes
+        The rates' Axes (``ax.lines``: open rate, click rate, then their averages); the
+        sends are bars on a twin Axes behind it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> weeks = pd.DataFrame({
+    ...     "send_week": pd.to_datetime(["2026-03-02", "2026-03-09"], utc=True),
+    ...     "sent": [1000, 1200], "delivered": [980, 1190], "unique_opens": [200, 250],
+    ...     "unique_clicks": [30, 40], "open_rate": [200 / 980, 250 / 1190],
+    ...     "click_rate": [30 / 980, 40 / 1190]})
+    >>> ax = plot_trend(weeks)
+    >>> [line.get_label() for line in ax.lines][:2]
+    ['Open rate', 'Click rate']
+    """
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+    from bextoolkit.reports import funnel
+
+    data, _ = _report(data, ("sent", "open_rate", "click_rate"), funnel, by=freq)
+    key = _key_columns(data, ("sent",))[0]
+    data = data.sort_values(key)
+    ax = _axes(ax, (7.0, 3.4))
+    when = pd.to_datetime(data[key])
+    bars = ax.twinx()
+    step = when.diff().median() if len(when) > 1 else pd.Timedelta(days=7)
+    width = 0.8 * step / pd.Timedelta(days=1)  # dates are days on a matplotlib axis
+    bars.bar(when, data["sent"], width=width, color=PALETTE[5], alpha=0.35, label="Sends")
+    bars.set_ylabel("Sends")
+    bars.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    delivered = data["delivered"].sum()
+    rates = (("open_rate", "Open rate"), ("click_rate", "Click rate"))
+    for i, (column, label) in enumerate(rates):
+        ax.plot(when, data[column] * 100, marker="o", color=PALETTE[i], label=label)
+    for i, (count, label) in enumerate((("unique_opens", "open"), ("unique_clicks", "click"))):
+        if delivered:
+            average = data[count].sum() / delivered * 100
+            ax.axhline(average, color=PALETTE[i], linestyle="--", linewidth=1,
+                       label=f"Average {label} rate")  # fmt: skip
+    ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("Rate of delivered sends")
+    names = {"send_week": "Week of send", "send_day": "Day of send"}
+    ax.set_xlabel(names.get(key, "Month of send"))
+    _date_axis(ax, getattr(when.dt, "tz", None))
+    ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=2)
+    ax.set_title(title if title is not None else "Sends and rates over time")
     return ax

@@ -5,6 +5,8 @@ Everything here is a constant other modules import; nothing here does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final
 
 import numpy as np
@@ -20,6 +22,34 @@ EVENT_TYPES: Final = (
     "emailBounce",
 )
 MAILING_TYPES: Final = ("SendExperience", "Programs", "AMG", "AutoResponder", "ABTest")
+
+#: Mailbox providers, in the order reports list them; every other domain is ``"other"``.
+PROVIDERS: Final = ("Google", "Yahoo", "Microsoft", "Apple", "other")
+
+#: Consumer mailbox domains (lower case) and their provider (domain.md section 9); reports
+#: take another mapping as ``providers=``.
+PROVIDER_DOMAINS: Final[Mapping[str, str]] = MappingProxyType({
+    **dict.fromkeys(("gmail.com", "googlemail.com"), "Google"),
+    **dict.fromkeys(
+        (
+            "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "yahoo.it",
+            "yahoo.ca", "yahoo.com.au", "yahoo.co.in", "yahoo.co.jp", "ymail.com",
+            "rocketmail.com", "aol.com", "aim.com", "verizon.net", "att.net", "sbcglobal.net",
+        ),
+        "Yahoo",
+    ),
+    **dict.fromkeys(
+        (
+            "outlook.com", "hotmail.com", "live.com", "msn.com", "hotmail.co.uk",
+            "hotmail.fr", "hotmail.de", "hotmail.it", "hotmail.es", "live.co.uk", "live.fr",
+            "outlook.de", "outlook.fr", "passport.com",
+        ),
+        "Microsoft",
+    ),
+    **dict.fromkeys(("icloud.com", "me.com", "mac.com"), "Apple"),
+})  # fmt: skip
+
+
 FILE_FORMATS: Final = ("CSV", "PSV", "TSV")
 JOB_FREQUENCIES: Final = (1, 2, 3, 4, 6, 8, 12, 24)
 CHANNEL_TYPES: Final = ("Email",)

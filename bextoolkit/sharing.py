@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -23,6 +23,8 @@ from bextoolkit import _html, plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError, BexPerformanceWarning, redact
 from bextoolkit.reports import quality
 from bextoolkit.reports._dask import is_dask_frame, reduce_for_report
+from bextoolkit.reports.abtest import wilson_interval
+from bextoolkit.reports.deliverability import provider_notes
 from bextoolkit.schema import EVENT_TYPE_COLUMN
 
 __all__ = ["CampaignReport", "render_notebook"]
@@ -71,16 +73,19 @@ class CampaignReport:
     start: Any = None
     end: Any = None
     top_links: int = 10
+    _base: pd.DataFrame = field(init=False, repr=False)
     _selected: pd.DataFrame = field(init=False, repr=False)
     _whole: pd.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if is_dask_frame(self.events):
             self.events = _gathered(self.events)
-        base = _select(self.events, self.mailings)
+        self._base = _select(self.events, self.mailings)
         window = {"start": _moment(self.start, self.tz), "end": _moment(self.end, self.tz)}
-        self._selected = reports.events_of_sends(base, **window)
-        self._whole = reports.funnel(base, by=None, **window)
+        self._selected = reports.events_of_sends(
+            self._base, start=window["start"], end=window["end"]
+        )
+        self._whole = reports.funnel(self._base, by=None, **window)
 
     def __repr__(self) -> str:
         return (
@@ -99,7 +104,8 @@ class CampaignReport:
             "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_esc(self.title)}</title><style>{_CSS}</style></head>"
-            f"<body><main>{self._body()}</main></body></html>\n"
+            f"<body><main>{self._body()}</main>"
+            f"<script>{_html.SORT_SCRIPT}</script></body></html>\n"
         )
         if path is not None:
             Path(path).write_text(page, encoding="utf-8")
@@ -117,11 +123,13 @@ class CampaignReport:
             f"<h1>{_esc(self.title)}</h1>",
             f"<p class='sub'>{_esc(_date_range(ev, self.tz))} · generated "
             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by bextoolkit</p>",
-            _headline(funnel, whole),
+            _headline(funnel, whole, complaints_known=_has_complaints(ev)),
             "<h2>Funnel per mailing</h2>",
-            self._mailings(funnel, charts),
+            self._mailings(ev, funnel, charts),
             "<h2>Bounces</h2>",
             self._bounces(ev, charts),
+            "<h2>Mailbox providers</h2>",
+            self._providers(ev, charts),
             "<h2>Top links</h2>",
             self._links(ev, charts),
             "<h2>When people engage</h2>",
@@ -134,28 +142,54 @@ class CampaignReport:
         ]
         return "\n".join(parts)
 
-    def _mailings(self, funnel: pd.DataFrame, charts: _html.Charts) -> str:
+    def _mailings(self, ev: pd.DataFrame, funnel: pd.DataFrame, charts: _html.Charts) -> str:
         if funnel.empty:
             return "<p>No mailings in these events.</p>"
-        top = 20
-        shown = min(len(funnel), top)
+        many = len(funnel) > MANY_MAILINGS
+        out = self._at_a_glance(ev, funnel, charts) if many else self._each(funnel, charts)
+        table = _mailing_table(funnel, self.tz)
+        if many:  # folded: the page stays short at any number of mailings
+            table = f"<details><summary>Every mailing ({len(funnel):,})</summary>{table}</details>"
+        return out + table
+
+    def _each(self, funnel: pd.DataFrame, charts: _html.Charts) -> str:
+        """A few mailings: one nested bar per mailing."""
         description = (
-            f"Nested bars per mailing in send order ({shown} of {len(funnel)}): sent, "
-            "delivered, unique opens and unique clicks, each row labelled with its open and "
-            "click rates. The table below has every mailing."
+            f"Nested bars per mailing in send order ({len(funnel)}): sent, delivered, unique "
+            "opens and unique clicks, each row labelled with its open and click rates. The "
+            "table below has every mailing."
         )
-        labelled = funnel.copy()
-        if "messageName" in funnel.columns and funnel["messageName"].duplicated().any():
-            stamps = funnel["sent_at"]
-            stamps = stamps.dt.tz_convert(self.tz) if stamps.dt.tz is not None else stamps
-            when = stamps.dt.strftime("%d %b %H:%M")
-            labelled["messageName"] = funnel["messageName"].astype(str) + " · " + when.fillna("")
-        chart = charts.figure(
-            lambda ax: plotting.plot_funnel(labelled, ax=ax, top=top),
-            height=(2.6 if len(funnel) == 1 else 1.8 + 0.3 * shown),
+        labelled = funnel.assign(messageName=_names(funnel, self.tz))
+        return charts.figure(
+            lambda ax: plotting.plot_funnel(labelled, ax=ax, top=MANY_MAILINGS),
+            height=(2.6 if len(funnel) == 1 else 1.8 + 0.3 * len(funnel)),
             description=description,
         )
-        return chart + _mailing_table(funnel, self.tz)
+
+    def _at_a_glance(self, ev: pd.DataFrame, funnel: pd.DataFrame, charts: _html.Charts) -> str:
+        """Many mailings: the trend, best and worst, types, and this period against the last."""
+        weekly = reports.funnel(ev, by="send_week")
+        out = charts.figure(
+            lambda ax: plotting.plot_trend(weekly, ax=ax),
+            height=3.4,
+            description="Sends per week of send (bars) and the open and click rates of "
+            "delivered sends (lines), with the average of the whole span (dashed).",
+        )
+        best, worst = _best_and_worst(funnel, self.tz)
+        labels = {"click_rate_low": "Low (95 %)", "click_rate_high": "High (95 %)"}
+        rates = ["click_rate_low", "click_rate_high"]
+        ranked = f"of mailings with {MIN_DELIVERED:,}+ delivered sends"
+        for rows, word in ((best, "Best"), (worst, "Worst")):
+            if len(rows):
+                caption = f"{word} {len(rows)} by click rate ({ranked})"
+                out += _html.table(rows, caption=caption, labels=labels, rates=rates)
+        if "mailingType" in funnel.columns and funnel["mailingType"].notna().any():
+            types = reports.funnel(ev, by="mailingType")
+            columns = ["mailingType", "sent", "delivered", "open_rate", "click_rate",
+                       "bounce_rate", "opt_out_rate"]  # fmt: skip
+            out += _html.table(types[columns], caption="By mailing type",
+                               labels={"mailingType": "Mailing type"})  # fmt: skip
+        return out + _this_and_previous(self._base, self.start, self.end, self.tz)
 
     def _bounces(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
         if not (ev[EVENT_TYPE_COLUMN] == "emailBounce").any():
@@ -191,6 +225,50 @@ class CampaignReport:
         shown = by_domain.head(10)
         caption = f"Top recipient domains by bounced sends ({len(shown)} of {len(by_domain)})"
         return out + _html.table(shown, caption=caption)
+
+    def _providers(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
+        """Gmail's, Yahoo's and Microsoft's published limits, per provider and week."""
+        table = reports.deliverability(ev, tz=self.tz)
+        if table.empty:
+            return "<p>No sends in these events.</p>"
+        known = _has_complaints(ev)
+        metric = "complaint_rate" if known else "hard_bounce_rate"
+        what = "spam-complaint rate" if known else "hard-bounce rate"
+        chart = charts.figure(
+            lambda ax: plotting.plot_deliverability(table, metric=metric, ax=ax),
+            height=3.4,
+            description=f"The {what} of each mailbox provider per week of send"
+            + (", with dashed lines at Gmail's 0.1 % and Gmail's and Yahoo's 0.3 %." if known
+               else "; the files carry no complaint events, so the complaint rate is unknown.")
+            + " The numbers are in the table below.",
+        )  # fmt: skip
+        late_opt_out = reports.mailed_after_opt_out(ev)
+        late_bounce = reports.mailed_after_hard_bounce(ev)
+        crossed = table[table["status"] != ("ok" if known else "complaints unknown")]
+        columns = ["period", "provider", "sends", "delivered", "hard_bounce_rate",
+                   "complaint_rate", "opt_out_rate", "peak_daily_sends", "status"]  # fmt: skip
+        labels = {"period": "Week of send", "peak_daily_sends": "Most sends in a day"}
+        weeks = _html.table(table[columns], labels=labels, tz=self.tz,
+                            caption="Every provider and week")  # fmt: skip
+        out = (
+            "<p>"
+            + _esc(
+                f"{len(late_opt_out):,} send(s) reached people more than 2 days after they "
+                f"opted out, and {len(late_bounce):,} reached people after a hard bounce "
+                "(Gmail and Yahoo require an unsubscribe to be honoured within 2 days; the "
+                "lists, one row per send: bex.mailed_after_opt_out(events) and "
+                "bex.mailed_after_hard_bounce(events), as in notebook 06-list-hygiene)."
+            )
+            + "</p>"
+            + chart
+        )
+        if len(crossed):
+            caption = f"Weeks over a published limit ({len(crossed):,})"
+            out += _html.table(crossed[columns], labels=labels, tz=self.tz, caption=caption)
+        out += f"<details><summary>Every provider and week ({len(table):,})</summary>"
+        out += f"{weeks}</details>"
+        notes = " ".join(provider_notes(known))
+        return out + f"<p class='note'>{_esc(notes)}</p>"
 
     def _links(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
         if not (ev[EVENT_TYPE_COLUMN] == "emailClick").any():
@@ -257,7 +335,11 @@ class CampaignReport:
         numbers.columns = [f"{h:02d}" for h in numbers.columns]
         heat_table = (
             "<details><summary>Opens and clicks per weekday and hour, as a table</summary>"
-            + _html.table(numbers.reset_index(), labels={"weekday": "Weekday"})
+            + _html.table(
+                numbers.reset_index(),
+                labels={"weekday": "Weekday"},
+                caption=f"Opens and clicks per weekday and hour of day ({self.tz})",
+            )
             + "</details>"
         )
         return chart + table + heatmap + heat_table
@@ -314,7 +396,9 @@ def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
     columns = [
         c
         for c in (
-            "messageName" if "messageName" in funnel.columns else "messageId",
+            "messageName",
+            "messageId",
+            "mailingType",
             "sent_at",
             "sent",
             "delivered",
@@ -328,13 +412,83 @@ def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
     ]
     totals = funnel_totals(funnel)
     footer = {columns[0]: "All mailings", **{c: totals[c] for c in columns if c in totals}}
-    caption = f"Every mailing, in send order ({len(funnel):,})"
-    return _html.table(funnel[columns], caption=caption, footer=footer, tz=tz)
+    caption = f"Every mailing, in send order ({len(funnel):,}); sort by any column"
+    labels = {"mailingType": "Type"}
+    return _html.table(
+        funnel[columns], caption=caption, footer=footer, tz=tz, labels=labels, sortable=True
+    )
+
+
+def _names(funnel: pd.DataFrame, tz: str) -> pd.Series:
+    """Each mailing's name with its send date (names repeat: "Weekly Deals · 02 Mar")."""
+    names = funnel.get("messageName", funnel["messageId"]).astype(str)
+    names = names.where(funnel.get("messageName", funnel["messageId"]).notna(),
+                        funnel["messageId"].astype(str))  # fmt: skip
+    stamps = funnel["sent_at"]
+    stamps = stamps.dt.tz_convert(tz) if stamps.dt.tz is not None else stamps
+    return names + " · " + stamps.dt.strftime("%d %b").fillna("")
+
+
+#: From this many mailings on, the report shows the trend, the best and the worst, and
+#: folds the table of every mailing.
+MANY_MAILINGS: Final = 12
+#: Mailings with fewer delivered sends are not ranked: their click rate is too uncertain.
+MIN_DELIVERED: Final = 100
+
+
+def _best_and_worst(funnel: pd.DataFrame, tz: str, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``n`` mailings with the highest and the lowest click rate, with Wilson intervals,
+    among those with at least :data:`MIN_DELIVERED` delivered sends."""
+    ranked = funnel[funnel["delivered"] >= MIN_DELIVERED].copy()
+    bounds = [
+        wilson_interval(int(c), int(d))
+        for c, d in zip(ranked["unique_clicks"], ranked["delivered"], strict=True)
+    ]
+    ranked["click_rate_low"] = [b[0] for b in bounds]
+    ranked["click_rate_high"] = [b[1] for b in bounds]
+    ranked["messageName"] = _names(ranked, tz) if len(ranked) else pd.Series(dtype=str)
+    columns = ["messageName", "messageId", "delivered", "click_rate", "click_rate_low",
+               "click_rate_high"]  # fmt: skip
+    ranked = ranked[columns].sort_values("click_rate", ascending=False, kind="stable")
+    return ranked.head(n), ranked.tail(n).iloc[::-1]
+
+
+def _this_and_previous(events: pd.DataFrame, start: Any, end: Any, tz: str) -> str:
+    """This period's totals against the previous period of the same length, with deltas.
+
+    The period is the report's window, else the last 28 days of sends."""
+    sends = reports.sends(events, flags=False)
+    if sends.empty:
+        return ""
+    hi = _moment(end, tz) or sends["sent_at"].max() + pd.Timedelta(seconds=1)
+    lo = _moment(start, tz) or hi - pd.Timedelta(days=28)
+    span = hi - lo
+    now = reports.funnel(events, by=None, start=lo, end=hi).iloc[0]
+    before = reports.funnel(events, by=None, start=lo - span, end=lo).iloc[0]
+    if before["sent"] == 0:
+        return ""
+    rows = []
+    for column, label in (("sent", "Sends"), ("delivered", "Delivered"), ("open_rate", "Open rate"),
+                          ("click_rate", "Click rate"), ("bounce_rate", "Bounce rate"),
+                          ("opt_out_rate", "Opt-out rate")):  # fmt: skip
+        a, b = now[column], before[column]
+        if column.endswith("_rate"):
+            change = "–" if pd.isna(a) or pd.isna(b) else f"{(a - b) * 100:+.1f} pp"
+            a, b = _html.percent(a), _html.percent(b)
+        else:
+            change = f"{(a - b) / b:+.1%}" if b else "–"
+            a, b = f"{int(a):,}", f"{int(b):,}"
+        rows.append({"metric": label, "this": a, "previous": b, "change": change})
+    caption = (f"This period ({lo:%d %b %Y} to {hi - pd.Timedelta(seconds=1):%d %b %Y}) "
+               f"against the {span.days} days before")  # fmt: skip
+    labels = {"metric": "Metric", "this": "This period", "previous": "Previous", "change": "Change"}
+    return _html.table(pd.DataFrame(rows), caption=caption, labels=labels)
 
 
 def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
     """Sums of the per-mailing counts and the rates of those sums (totals over totals)."""
-    counts = ("sent", "delivered", "unique_opens", "unique_clicks", "bounced", "opt_outs")
+    counts = ("sent", "delivered", "unique_opens", "unique_clicks", "bounced", "opt_outs",
+              "complaints")  # fmt: skip
     totals: dict[str, float] = {c: int(funnel[c].sum()) for c in counts if c in funnel.columns}
 
     def rate(num: str, den: str) -> float:
@@ -346,11 +500,17 @@ def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
         click_to_open=rate("unique_clicks", "unique_opens"),
         bounce_rate=rate("bounced", "sent"),
         opt_out_rate=rate("opt_outs", "delivered"),
+        complaint_rate=rate("complaints", "delivered"),
     )
     return totals
 
 
-def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
+def _has_complaints(events: pd.DataFrame) -> bool:
+    """Whether the files carry spam-complaint events at all (RRDE's "Reply Abuse")."""
+    return bool((events[EVENT_TYPE_COLUMN].astype(str) == "emailComplaint").any())
+
+
+def _headline(funnel: pd.DataFrame, whole: pd.DataFrame, *, complaints_known: bool) -> str:
     totals = funnel_totals(funnel) if len(funnel) else {}
     people = whole.iloc[0] if len(whole) else pd.Series(dtype=object)
 
@@ -367,6 +527,11 @@ def _headline(funnel: pd.DataFrame, whole: pd.DataFrame) -> str:
             ("Click rate", _rate(totals.get("click_rate"))),
             ("Click-to-open", _rate(totals.get("click_to_open"))),
             ("Bounce rate", _rate(totals.get("bounce_rate"))),
+            ("Opt-out rate", _rate(totals.get("opt_out_rate"))),
+            (
+                "Complaint rate",
+                _rate(totals.get("complaint_rate")) if complaints_known else "unknown",
+            ),
         ]
     )
     distinct = _html.cards(
@@ -423,7 +588,12 @@ def _quality(ev: pd.DataFrame) -> str:
     reason_table = reasons.rename_axis("reason").reset_index(name="events")
     labels = {"metric": "Metric", "all events": "All events", "without flagged": "Without flagged",
               "reason": "Reason", "events": "Events"}  # fmt: skip
-    as_rates = _html.table(compare, labels=labels, rates=["all events", "without flagged"])
+    as_rates = _html.table(
+        compare,
+        labels=labels,
+        rates=["all events", "without flagged"],
+        caption="Rates with and without the flagged events",
+    )
     return (
         f"<p>{machine:,} of {opens:,} opens look like machine opens (privacy proxies, "
         f"pre-fetch); {bots:,} of {clicks:,} clicks look like security-scanner clicks.</p>"
@@ -457,14 +627,33 @@ def _provenance(events: pd.DataFrame, selected: pd.DataFrame, whole: pd.DataFram
         )
     out = f"<p>{_esc(line)}</p>"
     if files:
+        names = _shown_paths([str(f.get("path", "")) for f in files])
         table = pd.DataFrame(
-            [{"file": redact(str(f.get("path", ""))), "rows": f.get("rows")} for f in files]
+            [{"file": redact(n), "rows": f.get("rows")} for n, f in zip(names, files, strict=True)]
         )
-        out += f"<details><summary>Files read</summary>{_html.table(table)}</details>"
+        listed = _html.table(table, caption=f"Files read ({len(files):,})")
+        out += f"<details><summary>Files read</summary>{listed}</details>"
     if skipped:
         table = pd.DataFrame(skipped).astype(str).map(redact)  # no login reaches a shared report
-        out += f"<details open><summary>Skipped lines</summary>{_html.table(table)}</details>"
+        listed = _html.table(table, caption=f"Skipped lines ({len(skipped):,})")
+        out += f"<details open><summary>Skipped lines</summary>{listed}</details>"
     return out
+
+
+def _shown_paths(paths: list[str]) -> list[str]:
+    """Paths as a shared report shows them: local files relative to the folder they share
+    (never the machine's absolute paths), URLs as they are.
+
+    Examples
+    --------
+    >>> _shown_paths(["/home/ana/exports/a.csv", "/home/ana/exports/2026/b.csv"])
+    ['a.csv', '2026/b.csv']
+    """
+    local = [p for p in paths if os.path.isabs(p.split("::")[0])]
+    if not local:
+        return paths
+    root = os.path.commonpath([os.path.dirname(p.split("::")[0]) for p in local])
+    return [os.path.relpath(p, root) if p in local else p for p in paths]
 
 
 def _convention_sentence(funnel: pd.DataFrame) -> str:

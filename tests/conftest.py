@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import zipfile
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -367,3 +368,46 @@ def src(tmp_path: Path, events: pd.DataFrame) -> Path:
 
 def export_names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
+
+
+# --- the same events in files of different columns (event identity) ---------------------
+_CODES = ["emailSend", "emailOpen", "emailClick", "emailOpen"]
+_RRDE_WORDS = {"emailSend": "Sent", "emailOpen": "Open", "emailClick": "Click Through"}
+
+
+def twelve_events() -> list[dict[str, str]]:
+    """12 events of 3 people: a send, an open, a click and a second open each."""
+    return [
+        {
+            "who": str(who),
+            "code": code,
+            "url": "https://example.com/a" if code == "emailClick" else "",
+            "minute": f"{who * 4 + i:02d}",
+            "City": ["Berlin", "Paris", "Rome"][who],
+            "Plan": ["gold", "", "free"][who],
+        }
+        for who in range(3)
+        for i, code in enumerate(_CODES)
+    ]
+
+
+def write_bex(path, events, extra=()) -> None:
+    header = ["Email", "RECIPIENT_ID", "code", "messageId", "clickUrl", "timestamp", *extra]
+    lines = [",".join(header)]
+    for e in events:
+        row = [f"u{e['who']}@example.com", f"100{e['who']}", e["code"], "17288904", e["url"],
+               f"2026-11-01T10:{e['minute']}:00Z", *(e[c] for c in extra)]  # fmt: skip
+        lines.append(",".join(row))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_rrde(path, events, extra=()) -> None:
+    header = ["Recipient Id", "Mailing Id", "Email", "Event Type", "Event Timestamp", "URL",
+              *extra]  # fmt: skip
+    lines = [",".join(header)]
+    for e in events:
+        row = [f"100{e['who']}", "17288904", f"u{e['who']}@example.com", _RRDE_WORDS[e["code"]],
+               f"11/01/2026 10:{e['minute']}:00", e["url"], *(e[c] for c in extra)]  # fmt: skip
+        lines.append(",".join(row))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Raw Recipient Data Export.csv", "\r\n".join(lines) + "\r\n")

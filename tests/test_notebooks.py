@@ -46,12 +46,13 @@ def _values(node: object, key: str) -> list[str]:
 
 def test_there_are_numbered_notebooks():
     names = [p.name for p in NOTEBOOKS]
-    assert names[:5] == [
+    assert names[:6] == [
         "01-set-up-the-export.ipynb",
         "02-load-exports.ipynb",
         "03-campaign-report.ipynb",
         "04-compare-mailings.ipynb",
         "05-shareable-report.ipynb",
+        "06-list-hygiene.ipynb",
     ]
 
 

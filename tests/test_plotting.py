@@ -166,7 +166,7 @@ def test_funnel_bars_are_the_report_numbers(events):
     ]
     assert _ticks(ax) == ["Sent", "Delivered", "Unique opens", "Unique clicks"]
     assert ax.get_title() == "Funnel: Spring sale"
-    assert ax.get_xlabel() == "Recipients" and ax.get_ylabel() == "Funnel stage"
+    assert ax.get_xlabel() == "Sends" and ax.get_ylabel() == "Funnel stage"
     assert ax.yaxis_inverted()  # sent on top
 
 
@@ -252,10 +252,10 @@ def test_bounces_bars_and_shares(events):
     assert _ticks(ax) == ["hard", "soft"]
     assert _bar_widths(ax) == [1, 1]
     assert _bar_texts(ax) == ["1 (50.0%)", "1 (50.0%)"]
-    assert ax.get_title() == "Bounces by bounceType: Spring sale"
-    assert ax.get_xlabel() == "Bounce events" and ax.get_ylabel() == "bounceType"
+    assert ax.get_title() == "Bounces by bounce type: Spring sale"  # words, not a column
+    assert ax.get_xlabel() == "Bounced sends" and ax.get_ylabel() == "Bounce type"
     report = plot_bounces(bounce_breakdown(events))
-    assert _bar_widths(report) == [1, 1] and report.get_title() == "Bounces by bounceType"
+    assert _bar_widths(report) == [1, 1] and report.get_title() == "Bounces by bounce type"
 
 
 def test_bounces_top_keeps_the_largest(two_mailings):
@@ -364,7 +364,7 @@ def test_bounces_over_time_are_stacked_and_drop_nothing(month):
     days = pd.date_range(table["day"].min(), table["day"].max(), freq="D")
     assert all(len(c) == len(days) for c in ax.containers)  # every day, in time order
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["hard", "soft"]
-    assert ax.get_title() == "Bounces per day" and ax.get_ylabel() == "Bounce events"
+    assert ax.get_title() == "Bounces per day of send" and ax.get_ylabel() == "Bounced sends"
     # labels are dates, not full timestamps
     assert not any("00:00:00" in t.get_text() for t in ax.get_xticklabels())
     assert overlapping_texts(ax.figure) == []

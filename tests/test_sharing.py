@@ -32,7 +32,7 @@ def page(events) -> str:
 def _cells(html: str) -> list[str]:
     return [
         htmllib.unescape(re.sub(r"<[^>]+>", "", c)).strip()
-        for c in re.findall(r"<td(?: class='num')?>(.*?)</td>", html, re.S)
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", html, re.S)
     ]
 
 
@@ -48,21 +48,25 @@ def test_the_mailing_table_shows_the_funnel_in_send_order(events, page):
     funnel = bex.funnel(events)
     body, total = rows[:-1], rows[-1]
     assert len(body) == len(funnel)
-    sent_at = [r[1] for r in body]
+    # name, id and type beside every mailing, then the send time
+    assert [r[1] for r in body] == funnel.sort_values("sent_at")["messageId"].astype(str).tolist()
+    sent_at = [r[3] for r in body]
     assert sent_at == sorted(sent_at)  # send order, with a "sent at" column
     for row in funnel.itertuples():
-        shown = next(r for r in body if r[0] == row.messageName)
-        assert shown[2:6] == [
+        shown = next(r for r in body if r[1] == row.messageId)
+        assert shown[0] == row.messageName and shown[2] == row.mailingType
+        assert shown[4:8] == [
             f"{row.sent:,}",
             f"{row.delivered:,}",
             f"{row.unique_opens:,}",
             f"{row.unique_clicks:,}",
         ]
-        assert shown[8] == f"{row.open_rate:.1%}"
+        assert shown[10] == f"{row.open_rate:.1%}"
     # the footer: sums of the rows, rates over those sums
-    assert total[0] == "All mailings" and total[2] == f"{funnel['sent'].sum():,}"
-    assert total[8] == f"{funnel['unique_opens'].sum() / funnel['delivered'].sum():.1%}"
-    assert "<th scope='col'>Mailing</th>" in page and "Unique opens</th>" in page
+    assert total[0] == "All mailings" and total[4] == f"{funnel['sent'].sum():,}"
+    assert total[10] == f"{funnel['unique_opens'].sum() / funnel['delivered'].sum():.1%}"
+    assert "<button type='button' class='sort'>Mailing</button>" in page
+    assert "Unique opens</button>" in page
     assert "unique_opens" not in re.sub(r"<svg.*?</svg>", "", page, flags=re.S)
 
 
@@ -87,13 +91,14 @@ def test_the_headline_agrees_with_the_table_and_counts_people_apart(events, page
 
 def test_the_page_is_standalone_and_its_charts_are_named(page):
     assert page.startswith("<!DOCTYPE html>")
-    assert "<script" not in page
+    assert "<script src" not in page and page.count("<script>") == 1  # the sort, inline
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert page.count("<main>") == 1
     svgs = re.findall(r"<svg[^>]*>", page)
-    assert len(svgs) == 2 * 6  # funnel, bounces, bounces per day, links, engagement, heatmap
+    # funnel, bounces, bounces per day, providers, links, engagement, heatmap
+    assert len(svgs) == 2 * 7
     assert all("role='img'" in tag and "aria-labelledby" in tag for tag in svgs)
-    assert page.count("<figcaption>") == 6
+    assert page.count("<figcaption>") == 7
     assert "<text" in page  # text kept as text, not drawn as shapes
 
 
@@ -192,3 +197,14 @@ def test_a_mailing_is_sent_when_its_first_real_recipient_gets_it():
         pd.Timestamp("2026-11-02 09:00", tz="UTC"),
     ]
     assert table["sent"].tolist() == [1, 2]
+
+
+def test_files_read_are_shown_relative_to_their_folder_never_as_machine_paths():
+    from conftest import DATA_SAMPLES
+
+    events = bex.read_events(DATA_SAMPLES / "csv", progress=False, tz="UTC")
+    page = CampaignReport(events).to_html()
+    assert str(DATA_SAMPLES) not in page and "/work/" not in page
+    files = page[page.index("<summary>Files read") :]
+    names = sorted(p.name for p in (DATA_SAMPLES / "csv").glob("*.csv"))
+    assert all(f"<td>{name}</td>" in files for name in names)

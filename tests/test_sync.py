@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-from conftest import export_names, normalized
+from conftest import export_names, normalized, twelve_events, write_bex, write_rrde
 
 import bextoolkit as bex
 from bextoolkit.cli import main
@@ -708,3 +708,124 @@ def test_a_read_of_one_mailing_opens_only_its_files(src: Path, tmp_path: Path) -
         assert mailing not in set(pd.read_parquet(dest / path)["messageId"].astype(str))
     got = bex.read_events(str(dest), messageId=mailing)
     assert_same_events(got, full[full["messageId"] == mailing])
+
+
+# --- identity across column sets, names unique ignoring case -----------------------------
+@pytest.mark.parametrize("together", [False, True])
+def test_events_in_another_column_set_are_not_doubled_by_a_sync(
+    tmp_path: Path, together: bool
+) -> None:
+    folder, dest = tmp_path / "download", tmp_path / "store"
+    folder.mkdir()
+    events = twelve_events()
+    write_bex(folder / "a.csv", events)
+    if not together:
+        assert sync(folder, dest).events_added == 12
+    write_rrde(folder / "b.zip", events, ("City",))  # the same events, other columns
+    write_bex(folder / "c.csv", events, ("City", "Plan"))
+    result = sync(folder, dest, read_options={"tz": "UTC"})
+    assert result.events_added == (12 if together else 0)
+    assert result.duplicates == 24
+    stored = bex.read_events(str(dest))
+    assert len(stored) == 12 == len(bex.read_events(str(folder), tz="UTC"))
+    if together:  # the copy with more columns is kept
+        assert stored["Plan"].notna().sum() == 8
+    # a new file of a third column set, and a re-sync: still nothing new
+    write_rrde(folder / "d.zip", events)
+    assert sync(folder, dest, read_options={"tz": "UTC"}).events_added == 0
+    assert sync(folder, dest, read_options={"tz": "UTC"}).files_read == 0
+    assert len(bex.read_events(str(dest))) == 12
+
+
+def test_a_sync_keeps_an_event_whose_shared_column_differs(tmp_path: Path) -> None:
+    folder, dest = tmp_path / "download", tmp_path / "store"
+    folder.mkdir()
+    events = twelve_events()
+    write_bex(folder / "a.csv", events, ("City",))
+    sync(folder, dest)
+    changed = [{**e, "City": ""} if e["who"] == "0" else e for e in events]
+    write_bex(folder / "b.csv", changed, ("City", "Plan"))
+    assert sync(folder, dest).events_added == 4  # City empty here, filled there: other events
+    assert len(bex.read_events(str(dest))) == len(bex.read_events(str(folder))) == 16
+
+
+def _bex_and_rrde_with_contact_id(folder: Path) -> None:
+    events = twelve_events()
+    for e in events:
+        e["ContactID"] = f"C{e['who']}"
+    write_bex(folder / "a.csv", events[:6])
+    write_rrde(folder / "b.zip", events[6:], ("ContactID",))
+
+
+def test_a_column_that_differs_from_a_bex_column_only_by_case_syncs(tmp_path: Path) -> None:
+    """Delta refused it: "Duplicate field name (case-insensitive)"."""
+    folder, dest = tmp_path / "download", tmp_path / "store"
+    folder.mkdir()
+    _bex_and_rrde_with_contact_id(folder)
+    sync(folder, dest, read_options={"tz": "UTC"})
+    stored = bex.read_events(str(dest))
+    files = bex.read_events(str(folder), tz="UTC")
+    assert len(stored) == len(files) == 12
+    assert stored["ContactID_2"].dropna().tolist() == files["ContactID_2"].dropna().tolist()
+    renamed = {f["path"].rsplit("/", 1)[-1]: f.get("renamed") for f in stored.attrs["files"]}
+    assert renamed == {"a.csv": None, "b.zip": {"ContactID": "ContactID_2"}}
+    # a later file spelling a column the store already has in another case
+    (folder / "c.csv").write_text(
+        "RECIPIENT_ID,code,timestamp,CONTACTID_2\n9,emailSend,2026-11-01T11:00:00Z,X\n"
+    )
+    sync(folder, dest)
+    names = [n.lower() for n in bex.read_events(str(dest)).columns]
+    assert len(names) == len(set(names))
+    last = [f for f in bex.read_events(str(dest)).attrs["files"] if f["path"].endswith("c.csv")]
+    assert last[0]["renamed"] == {"CONTACTID_2": "CONTACTID_2_2"}
+
+
+def _duckdb_with_delta() -> object:
+    """DuckDB with its Delta reader loaded from the ``duckdb-extension-delta`` wheel: no
+    network (automatic installs and loads are off)."""
+    duckdb = pytest.importorskip("duckdb", reason="the test extra installs duckdb")
+    wheel = pytest.importorskip("duckdb_extension_delta", reason="the test extra installs it")
+    path = Path(wheel.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    extension = path / "delta.duckdb_extension"
+    assert extension.exists(), f"no duckdb-extension-delta build for duckdb {duckdb.__version__}"
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    )
+    con.execute(f"LOAD '{extension}'")
+    return con
+
+
+def test_every_engine_counts_what_read_events_counts_after_replacements_and_optimize(
+    src: Path, tmp_path: Path
+) -> None:
+    import dask
+    import dask.dataframe as dd
+    import polars as pl
+    from deltalake import DeltaTable
+
+    _bex_and_rrde_with_contact_id(src)  # ContactID next to contactId
+    dest = tmp_path / "store"
+    sync(src, dest, retention_hours=None, read_options={"tz": "UTC"})
+    rewritten = src / export_names(src)[3]
+    header, *lines = rewritten.read_text().splitlines(keepends=True)
+    rewritten.write_text(header + "".join(lines[: len(lines) // 2]))  # re-written, shorter
+    assert sync(src, dest, retention_hours=None, read_options={"tz": "UTC"}).files_replaced == 1
+    DeltaTable(str(dest)).optimize.compact()
+    expected = len(bex.read_events(str(dest)))
+    assert expected == len(bex.read_events(str(src), tz="UTC"))
+
+    table = DeltaTable(str(dest))
+    assert "ContactID_2" in table.schema().to_arrow().names
+    assert table.to_pyarrow_dataset().count_rows() == expected
+    assert pl.scan_delta(str(dest)).select(pl.len()).collect().item() == expected
+    con = _duckdb_with_delta()
+    assert con.execute(f"SELECT count(*) FROM delta_scan('{dest}')").fetchone()[0] == expected
+    with dask.config.set(scheduler="synchronous"):
+        assert len(dd.read_parquet(table.file_uris())) == expected
+        assert len(bex.read_events(str(dest), engine="dask")) == expected
+    # A plain Parquet scan of the folder also counts the replaced rows, until a vacuum.
+    plain = ds.dataset(str(dest), format="parquet", partitioning="hive", ignore_prefixes=["_"])
+    assert plain.count_rows() > expected
+    table.vacuum(0, dry_run=False, enforce_retention_duration=False)
+    plain = ds.dataset(str(dest), format="parquet", partitioning="hive", ignore_prefixes=["_"])
+    assert plain.count_rows() == expected

@@ -1,11 +1,16 @@
 """Event identity: which rows are the same event delivered twice (shared by readers and sync).
 
-By default two rows are the same event only when every column is equal and they come
-from different files (overlapping deliveries, domain.md 6b): identical rows inside one
-file are kept (two real opens in one minute), and a row that appears k times in each of
-two overlapping files is kept k times. :func:`row_keys` gives each row a 64-bit hash of
-all its values (stable across runs and across category/string dtypes);
-:func:`cross_file_duplicates` applies the rule to those keys. ``eventId`` decides alone
+By default two rows are the same event only when they come from different files and
+agree on every column both files carry (overlapping deliveries, domain.md 6b): identical
+rows inside one file are kept (two real opens in one minute), and a row that appears k
+times in each of two overlapping files is kept k times. A missing value agrees only with
+a missing value: a shared column empty in one file and filled in the other makes two
+events, as it does between two files of one column set (losing an event to a guess is
+worse than showing a duplicate, and the rule stays a hash, exact and fast).
+:func:`row_keys` gives each row a 64-bit hash of all its values (stable across runs and
+across category/string dtypes); :func:`cross_file_duplicates` applies the rule among files
+of one column set, :func:`cross_shape_duplicates` between column sets (on the columns
+both carry, widest set first). ``eventId`` decides alone
 only when the user asks (``dedupe="eventId"``, :func:`duplicate_ids`).
 
 Hashing a million string ids through a hash table costs about a quarter of parsing the
@@ -16,6 +21,8 @@ collisions cannot drop an event. Other ids fall back to Arrow's dictionary encod
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -199,4 +206,85 @@ def cross_file_duplicates(keys: np.ndarray, files: np.ndarray) -> np.ndarray:
     earlier = np.r_[0, running[:-1]]
     earlier[new_key[starts]] = 0
     drop[order] = copy_number < earlier[group]
+    return drop
+
+
+def cross_shape_duplicates(
+    table: pa.Table,
+    shapes: np.ndarray,
+    columns: Sequence[Sequence[str]],
+    dropped: np.ndarray,
+    *,
+    stored: np.ndarray | None = None,
+) -> np.ndarray:
+    """More rows to drop: events a file of another column set already delivered.
+
+    Two rows of files with different columns are the same event when they agree on every
+    column both files carry (a missing value agrees only with a missing value, as inside
+    one column set). Column sets are taken widest first, so the copy that carries more
+    columns is the one kept; per event, as many copies are kept as the column set with
+    the most has. Rows of one column set were already compared by
+    :func:`cross_file_duplicates` (``dropped``).
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        The rows, with every column of every set (absent ones as nulls).
+    shapes : ndarray of int
+        Each row's column set: a position in ``columns``.
+    columns : sequence of sequences of str
+        The columns each set carries.
+    dropped : ndarray of bool
+        Rows already dropped; they hold no event.
+    stored : ndarray of bool, optional
+        Rows that stay whatever this finds (a store's rows): taken before all others.
+
+    Returns
+    -------
+    ndarray of bool
+        The rows to drop besides ``dropped``.
+
+    Examples
+    --------
+    The same open in a file without and a file with a database column ``City``:
+
+    >>> t = pa.table({"id": ["1", "2", "1", "3"], "City": [None, None, "Berlin", None]})
+    >>> shapes = np.array([0, 0, 1, 1])
+    >>> cross_shape_duplicates(t, shapes, [["id"], ["id", "City"]], np.zeros(4, bool)).tolist()
+    [True, False, False, False]
+    """
+    n = table.num_rows
+    stored = np.zeros(n, dtype=np.bool_) if stored is None else stored
+    kept = ~dropped
+    drop = np.zeros(n, dtype=np.bool_)
+    # Rows can only be one event at the same instant: hash only rows whose time the other
+    # set also has (overlapping files share an hour or two, not their whole span).
+    times = None
+    if "timestamp" in table.column_names:
+        times = pc.fill_null(pc.cast(table["timestamp"], pa.int64()), -1).to_numpy()
+    widest = sorted(range(len(columns)), key=lambda s: (-len(columns[s]), s))
+    done: list[tuple[int, np.ndarray]] = [(s, stored & (shapes == s)) for s in widest]
+    for shape in widest:
+        mine = kept & ~stored & (shapes == shape)
+        carried = set(columns[shape])
+        for other, theirs in done:
+            shared = [c for c in columns[other] if c in carried]
+            if other == shape or not shared or not mine.any():
+                continue
+            theirs = theirs & kept
+            if times is not None and "timestamp" in shared:
+                theirs = theirs & np.isin(times, times[mine])
+            if not theirs.any():
+                continue
+            have = pd.Series(row_keys(table.select(shared).filter(pa.array(theirs)))).value_counts()
+            rows = np.flatnonzero(mine)
+            if times is not None and "timestamp" in shared:
+                rows = rows[np.isin(times[rows], times[theirs])]
+            keys = row_keys(table.select(shared).take(pa.array(rows)))
+            rank = pd.Series(keys).groupby(keys).cumcount().to_numpy()
+            covered = rank < have.reindex(keys, fill_value=0).to_numpy()
+            drop[rows[covered]] = True
+            kept[rows[covered]] = False
+            mine[rows[covered]] = False
+        done.append((shape, mine.copy()))
     return drop

@@ -237,9 +237,11 @@ def group_files(
 def drop_duplicate_events(frame: dd.DataFrame) -> dd.DataFrame:
     """Drop events that an earlier partition already delivered: the pandas engine's rule.
 
-    Each partition already applied it among its own files (``read_files``); across
-    partitions the rows are shuffled by :func:`row_keys` and, per key, the largest count
-    of any one partition is kept. The max over partitions of per-partition maxima is the
+    Each partition already applied it among its own files (``read_files``, column sets
+    included); across partitions the rows are shuffled by :func:`row_keys` and, per key,
+    the largest count of any one partition is kept: there, rows of files with other
+    columns are the same event only when their full rows are equal (not done yet: the
+    comparison on the columns both carry). The max over partitions of per-partition maxima is the
     max over files, so the numbers equal the pandas engine's.
     """
 

@@ -23,7 +23,13 @@ from bextoolkit import schema
 from bextoolkit.exceptions import BexConfigError, BexFileError
 from bextoolkit.readers import _event_types as _events
 from bextoolkit.readers import _parsing
-from bextoolkit.readers._dedupe import cross_file_duplicates, duplicate_ids, row_keys
+from bextoolkit.readers._dedupe import (
+    cross_file_duplicates,
+    cross_shape_duplicates,
+    duplicate_ids,
+    row_keys,
+)
+from bextoolkit.readers._names import CaseRegistry
 from bextoolkit.readers._provenance import provenance
 from bextoolkit.readers._sources import Source, UrlPath, expand
 from bextoolkit.readers._timestamps import UNIT, parse_timestamps, resolve_tz
@@ -65,6 +71,9 @@ class _FileResult:
     all_columns: bool = True  # False when ``columns=`` limited what was parsed
     not_export: _parsing.NotAnExportError | None = None  # skipped: another kind of file
     origin: tuple[Source, int] | None = None  # the file and zip member it was read from
+    #: The columns the file carries, which event identity compares (not those the reader
+    #: made: RRDE's event words kept as ``code``, its implied ``bounceType``).
+    carried: list[str] | None = None
 
 
 def read_files(
@@ -96,6 +105,7 @@ def read_files(
     sources = expand(urlpath, storage_options)
     results = [r for s in _progress(sources, progress) for r in _read_source(s, opts)]
     read = [r for r in results if r.table is not None]
+    _unique_ignoring_case(read)
     table = _combine([r.table for r in read], opts, read)
     drop: np.ndarray | None = None
     if opts.dedupe == "eventId":
@@ -309,10 +319,27 @@ def _read_payload(
     if unknown:
         info["unknown_event_types"] = unknown
     info["rows"] = table.num_rows
+    made = {header.frame_name(n) for n in header.names} | {EVENT_TYPE}
+    carried = [c for c in table.column_names if c in made]
     if opts.event_types is not None:
         table = table.filter(_events.keep_mask(table[EVENT_TYPE], opts.event_types))
     skipped = _skip(opts, sorted(skipped + bad_ts, key=_line_key))
-    return _FileResult(table, info, skipped, all_columns=include is None)
+    return _FileResult(table, info, skipped, all_columns=include is None, carried=carried)
+
+
+def _unique_ignoring_case(results: list[_FileResult]) -> None:
+    """Rename columns that clash with an earlier name only by case (:mod:`._names`); each
+    file's ``info`` records its ``columns`` and, where any changed, ``renamed``."""
+    registry = CaseRegistry()
+    for result in results:
+        assert result.table is not None and result.carried is not None
+        renamed = registry.renames(result.table.column_names)
+        if renamed:
+            names = [renamed.get(n, n) for n in result.table.column_names]
+            result.table = result.table.rename_columns(names)
+            result.carried = [renamed.get(n, n) for n in result.carried]
+            result.info["renamed"] = renamed
+        result.info["columns"] = result.carried
 
 
 def _line_key(entry: dict[str, Any]) -> int:
@@ -355,7 +382,13 @@ def _include(header: _parsing.Header, opts: _Options, source_col: str | None) ->
     wanted = set(opts.columns) | {"code", "eventId", "timestamp"}
     if header.kind == "RRDE":
         wanted.add("bounceType")
-    keep = [n for n in header.names if header.frame_name(n) in wanted or n == source_col]
+    # ``ContactID_2`` is a ``ContactID`` renamed for its case only after all are read
+    renamed = {c.rsplit("_", 1)[0].lower() for c in opts.columns if c.rsplit("_", 1)[-1].isdigit()}
+    keep = [
+        n
+        for n in header.names
+        if header.frame_name(n) in wanted or n == source_col or n.lower() in renamed
+    ]
     if header.kind == "RRDE" and "bounceType" in wanted:
         keep += [n for n in header.names if header.frame_name(n) == EVENT_TYPE and n not in keep]
     return keep
@@ -447,7 +480,24 @@ def _with_event_type(
     if "bounceType" not in table.column_names and header.kind == "RRDE":
         bounce = _events.recode(source, lambda v: _events.canonical_event(v, vocab)[1])
         table = table.append_column("bounceType", bounce)
-    return table, _events.unknown_values(source, vocab)
+    unknown = _events.unknown_values(source, vocab)
+    if unknown and sum(unknown.values()) == len(source) - source.null_count:
+        raise _all_unknown(path, source_col or "code", unknown)
+    return table, unknown
+
+
+def _all_unknown(path: str, column: str, unknown: dict[str, int]) -> BexFileError:
+    """A file none of whose event values is known: coded types, not events of other kinds."""
+    values = sorted(unknown, key=lambda v: (-unknown[v], v))
+    shown = ", ".join(repr(v) for v in values[:8]) + (", ..." if len(values) > 8 else "")
+    example = ", ".join(f"{v!r}: '<event type>'" for v in values[:2])
+    return BexFileError(
+        path,
+        f"no row has a known event type: the {column!r} values are {shown}. Numbers here "
+        "mean the export was made with coded types (RRDE's CODED_TYPE_FIELDS option); say "
+        f"what each value means with read_events(..., event_types_map={{{example}, ...}}) "
+        f"(event types: {', '.join(schema.EVENT_TYPES)}), or export again without codes",
+    )
 
 
 # --- all files -> one frame ----------------------------------------------------------------
@@ -556,16 +606,26 @@ def _repeated_across_files(read: list[_FileResult], opts: _Options) -> np.ndarra
     if not overlapping:
         return None
     whole_opts = replace(opts, columns=None, on_bad_lines="skip" if opts.skip_bad else "error")
-    whole = []
+    results, again = [], []
     for position in overlapping:
         result = read[position]
         if not result.all_columns and result.origin is not None:
             source, member = result.origin
             result = _read_source(source, whole_opts)[member]
-        whole.append(result.table if result.table is not None else tables[position][:0])
+            if result.table is None:
+                result = replace(result, table=tables[position][:0], carried=[])
+            again.append(result)
+        results.append(result)
+    _unique_ignoring_case(again)  # with columns= every file is read again: named as one
+    whole = [r.table for r in results if r.table is not None]
     combined = _combine(whole, whole_opts, [])
     files = np.repeat(np.arange(len(whole)), [t.num_rows for t in whole])
     dropped = cross_file_duplicates(row_keys(combined), files)
+    shapes = [tuple(r.carried or ()) for r in results]
+    if len(set(shapes)) > 1:  # files of other column sets: compare the columns both carry
+        kinds = list(dict.fromkeys(shapes))
+        shape_of = np.repeat([kinds.index(s) for s in shapes], [t.num_rows for t in whole])
+        dropped |= cross_shape_duplicates(combined, shape_of, kinds, dropped)
     per_file = [np.zeros(t.num_rows, dtype=np.bool_) for t in tables]
     bounds = np.cumsum([0, *(t.num_rows for t in whole)])
     for k, position in enumerate(overlapping):

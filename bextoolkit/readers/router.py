@@ -95,11 +95,15 @@ def read_events(
         are kept as they are, listed in ``attrs["unknown_event_types"]`` and warned about.
     dedupe : True, "eventId" or False, default True
         Events delivered twice by overlapping files: by default two rows are the same
-        event only when every column is equal and they come from different files (a row
-        repeated inside one file is kept: two real opens in one minute; a row repeated k
-        times in each of two files is kept k times). ``"eventId"`` keeps one row per
-        ``eventId`` (the same full row where it is empty) and warns when the ids are
-        shared by different recipients or event types; ``False`` keeps every row.
+        event only when they come from different files and agree on every column both
+        files carry, a missing value agreeing only with a missing value (a row repeated
+        inside one file is kept: two real opens in one minute; a row repeated k times in
+        each of two files is kept k times). Files of different columns (an RRDE with and
+        without requested columns, a job whose columns changed, BEX next to RRDE) are
+        compared on the columns they share; the copy with more columns is kept.
+        ``"eventId"`` keeps one row per ``eventId`` (the same full row where it is
+        empty) and warns when the ids are shared by different recipients or event
+        types; ``False`` keeps every row.
         ``attrs["dedupe"]`` names the rule used, ``attrs["duplicates_dropped"]`` counts.
     on_bad_lines : {"error", "warn", "skip"}, default "error"
         A line with the wrong number of fields, invalid UTF-8, an unreadable timestamp,
@@ -132,9 +136,12 @@ def read_events(
     -------
     pandas.DataFrame
         ``schema.BEX_COLUMNS`` in order, then extra database columns, then ``eventType``.
-        ``df.attrs`` holds ``files`` (``path``, ``rows``, ``bytes``, ``format``, ``kind``,
-        and ``header`` where names were made unique: empty ones become ``column_<n>``,
-        repeated ones ``<name>.1``), ``duplicates_dropped`` and ``dedupe``,
+        Column names are unique ignoring case: a requested column equal to an earlier
+        name only by case (RRDE ``ContactID`` next to BEX ``contactId``) is kept as
+        ``ContactID_2``. ``df.attrs`` holds ``files`` (``path``, ``rows``, ``bytes``,
+        ``format``, ``kind``, ``columns`` it carries, ``renamed`` where a name clashed by
+        case, and ``header`` where names were made unique: empty ones become
+        ``column_<n>``, repeated ones ``<name>.1``), ``duplicates_dropped`` and ``dedupe``,
         ``skipped_lines`` (``file``, ``line``, ``reason``), ``skipped_files`` (``path``,
         ``kind``, ``reason``), ``empty_folders``, ``unknown_event_types``, ``format``,
         ``tz`` and, when the zone was a guess, ``tz_assumed``.

@@ -249,7 +249,7 @@ def read_sources(
         return source_schema().empty_table()
     if version != sources.version():
         sources.load_as_version(version)
-    names = list(source_schema().names if with_keys else SOURCE_COLUMNS)
+    names = list(source_schema().names if with_keys else [*SOURCE_COLUMNS, "renamed"])
     if with_index and not with_keys:
         names += ["dates", "mailings"]
     schema = pa.schema(sources.schema().to_arrow())
@@ -282,6 +282,8 @@ def source_schema() -> pa.Schema:
             ("counts", pa.list_(pa.int32())),  # how often each key occurs in the file
             ("dates", pa.list_(pa.date32())),  # the event dates of its rows
             ("mailings", pa.list_(pa.string())),  # its messageIds: prunes dates for a mailing
+            ("columns", pa.list_(pa.string())),  # the columns it carries: event identity
+            ("renamed", pa.string()),  # JSON {name: new name} of columns that clashed by case
         ]
     )
 
@@ -550,9 +552,12 @@ def store_provenance(urlpath: str, table_version: int, sources: pa.Table) -> dic
     ordered = sources.take(pc.sort_indices(sources["source"]))
     col = {name: ordered[name].to_pylist() for name in SOURCE_COLUMNS}  # by column: fast
     paths, reasons = col["source"], col["skipped_reason"]
+    renamed = (
+        ordered["renamed"].to_pylist() if "renamed" in ordered.column_names else [None] * len(paths)
+    )
     read = zip(
         paths, col["rows"], col["size"], col["mtime"], col["sha256"], col["duplicates"],
-        col["table_version"], reasons, strict=True,
+        col["table_version"], reasons, renamed, strict=True,
     )  # fmt: skip
     return provenance(
         files=[
@@ -564,8 +569,9 @@ def store_provenance(urlpath: str, table_version: int, sources: pa.Table) -> dic
                 "sha256": sha256,
                 "duplicates": duplicates,
                 "table_version": version,
+                **({"renamed": json.loads(names)} if names else {}),
             }
-            for path, rows, size, mtime, sha256, duplicates, version, reason in read
+            for path, rows, size, mtime, sha256, duplicates, version, reason, names in read
             if not reason
         ],
         duplicates_dropped=sum(int(n or 0) for n in col["duplicates"]),

@@ -61,11 +61,18 @@ from bextoolkit.reports.abtest import Comparison, compare
 from bextoolkit.reports.bounces import bounce_breakdown
 from bextoolkit.reports.clicks import click_urls
 from bextoolkit.reports.counts import event_counts
+from bextoolkit.reports.deliverability import (
+    deliverability,
+    mailed_after_hard_bounce,
+    mailed_after_opt_out,
+)
 from bextoolkit.reports.engagement import activity_heatmap, engagement_curve, time_to_engage
 from bextoolkit.reports.funnel import CONVENTIONS, FUNNEL_COLUMNS, funnel
 from bextoolkit.reports.providers import PROVIDER_DOMAINS, PROVIDERS, provider_of
 from bextoolkit.reports.quality import flag_bot_clicks, flag_machine_opens
 from bextoolkit.reports.recipients import RECIPIENT_COLUMNS, recipient_engagement
+from bextoolkit.reports.segments import SEGMENTS, segments
+from bextoolkit.reports.send_hours import engagement_hours, send_hours
 from bextoolkit.reports.sends import SEND_COLUMNS, events_of_sends, sends
 from bextoolkit.reports.urls import TRACKING_PARAMS, normalize_url
 from bextoolkit.reports.user_agents import classify_user_agents, client_mix
@@ -76,6 +83,7 @@ __all__ = [
     "PROVIDERS",
     "PROVIDER_DOMAINS",
     "RECIPIENT_COLUMNS",
+    "SEGMENTS",
     "SEND_COLUMNS",
     "TRACKING_PARAMS",
     "Comparison",
@@ -85,15 +93,21 @@ __all__ = [
     "click_urls",
     "client_mix",
     "compare",
+    "deliverability",
     "engagement_curve",
+    "engagement_hours",
     "event_counts",
     "events_of_sends",
     "flag_bot_clicks",
     "flag_machine_opens",
     "funnel",
+    "mailed_after_hard_bounce",
+    "mailed_after_opt_out",
     "normalize_url",
     "provider_of",
     "recipient_engagement",
+    "segments",
+    "send_hours",
     "sends",
     "time_to_engage",
 ]

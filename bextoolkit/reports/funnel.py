@@ -275,7 +275,8 @@ def funnel_counts(
         out["events_before_send"] = np.bincount(
             groups.codes[:n_sends], table["events_before_send"].to_numpy(), minlength=groups.n
         ).astype(np.int64)
-    out.attrs = {"convention": options, **built.attrs()}
+    out.attrs = built.attrs()
+    out.attrs["convention"] = options
     return out
 
 

@@ -14,33 +14,16 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from bextoolkit import schema
+
 __all__ = ["PROVIDERS", "PROVIDER_DOMAINS", "provider_of"]
 
 #: The providers, in the order reports list them; every other domain is ``"other"``.
-PROVIDERS: Final = ("Google", "Yahoo", "Microsoft", "Apple", "other")
+PROVIDERS: Final = schema.PROVIDERS
 
 #: Consumer mailbox domains of each provider (lower case). Pass your own mapping as
 #: ``providers=`` to any report that takes it, e.g. ``{**PROVIDER_DOMAINS, "web.de": "GMX"}``.
-PROVIDER_DOMAINS: Final[Mapping[str, str]] = {
-    **dict.fromkeys(("gmail.com", "googlemail.com"), "Google"),
-    **dict.fromkeys(
-        (
-            "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "yahoo.it",
-            "yahoo.ca", "yahoo.com.au", "yahoo.co.in", "yahoo.co.jp", "ymail.com",
-            "rocketmail.com", "aol.com", "aim.com", "verizon.net", "att.net", "sbcglobal.net",
-        ),
-        "Yahoo",
-    ),
-    **dict.fromkeys(
-        (
-            "outlook.com", "hotmail.com", "live.com", "msn.com", "hotmail.co.uk",
-            "hotmail.fr", "hotmail.de", "hotmail.it", "hotmail.es", "live.co.uk", "live.fr",
-            "outlook.de", "outlook.fr", "passport.com",
-        ),
-        "Microsoft",
-    ),
-    **dict.fromkeys(("icloud.com", "me.com", "mac.com"), "Apple"),
-}  # fmt: skip
+PROVIDER_DOMAINS: Final = schema.PROVIDER_DOMAINS
 
 
 def provider_of(domains: pd.Series, providers: Mapping[str, str] | None = None) -> pd.Series:
@@ -70,7 +53,7 @@ def provider_of(domains: pd.Series, providers: Mapping[str, str] | None = None) 
     if not isinstance(domains.dtype, pd.CategoricalDtype):
         domains = domains.astype("category")
     mapped = [table.get(str(d).strip().lower(), "other") for d in domains.cat.categories]
-    lookup = np.append(order.get_indexer(mapped), -1)  # code -1 (missing) stays missing
+    lookup = np.append(order.get_indexer(pd.Index(mapped)), -1)  # code -1 (missing) stays missing
     codes = lookup[domains.cat.codes.to_numpy()]
     values = pd.Categorical.from_codes(codes, categories=order)
     return pd.Series(values, index=domains.index, name="provider")

@@ -166,9 +166,9 @@ class Sends:
             out[column] = int(orphans[column].sum()) if len(orphans) else 0
         return out
 
-    def attrs(self) -> dict[str, Any]:
+    def attrs(self) -> dict[Hashable | None, Any]:
         """The ``attrs`` every report built on these sends carries."""
-        out: dict[str, Any] = {
+        out: dict[Hashable | None, Any] = {
             "excluded": dict(self.excluded),
             "without_send": self.summary(),
             "notes": self.notes(),
@@ -353,7 +353,7 @@ def build(
     table["recipient_code"] = recipient
     _outcomes(
         table, events, ev, ts, send_of_row, first_at, machine, bot, flags=flags,
-        times=times or describe,
+        times=times or describe, left_out=list(excluded),
     )  # fmt: skip
     tz = _tz(events)
     table.insert(0, "sent_at", _as_time(first_at, tz))
@@ -424,7 +424,14 @@ def _flags(
 
 
 def _flag(events: pd.DataFrame, column: str, compute: Any) -> np.ndarray:
-    values = events[column] if column in events.columns else compute(events)[column]
+    """The flag column of the events, else computed with the quality defaults (without
+    the all-links rule when the frame has no ``clickUrl`` to apply it to)."""
+    if column in events.columns:
+        values = events[column]
+    elif compute is flag_bot_clicks and "clickUrl" not in events.columns:
+        values = compute(events, all_links_seconds=None)[column]
+    else:
+        values = compute(events)[column]
     return values.fillna(False).to_numpy(dtype=bool)
 
 
@@ -457,9 +464,12 @@ def _outcomes(
     *,
     flags: bool,
     times: bool,
+    left_out: Sequence[str] = (),
 ) -> None:
     """Add what followed each send: bounce, opens, clicks, opt-out, complaint (and their
-    times when ``times``), read from the rows of each send other than the send itself."""
+    times when ``times``), read from the rows of each send other than the send itself.
+    ``left_out``: the flag counts (``"machine_opens"``, ``"bot_clicks"``) whose events
+    ``ev`` no longer counts."""
     n = len(table)
     rows = np.flatnonzero((send_of_row >= 0) & (ev >= 0) & (ev != k.SEND))
     send, kind, at = send_of_row[rows], ev[rows], ts[rows]
@@ -477,7 +487,7 @@ def _outcomes(
         worst[:] = 4
         np.minimum.at(worst, send[bounce], rank)
         worst[worst == 4] = 0
-    table["bounced"] = pd.Categorical.from_codes(worst, categories=BOUNCE_KINDS)
+    table["bounced"] = pd.Categorical.from_codes(worst, categories=pd.Index(BOUNCE_KINDS))
     opens, clicks = count(kind == k.OPEN), count(kind == k.CLICK)
     table["opened"] = opens > 0
     table["clicked"] = clicks > 0
@@ -485,18 +495,21 @@ def _outcomes(
     table["complained"] = count(kind == k.COMPLAINT) > 0
     table["opens"] = opens
     table["clicks"] = clicks
-    if flags:
-        table["machine_opens"] = count(machine[rows])
-        table["bot_clicks"] = count(bot[rows])
+    if flags:  # flagged events count here even when exclude= leaves them out of the rest
+        mine = send_of_row >= 0
+        table["machine_opens"] = np.bincount(send_of_row[machine & mine], minlength=n)
+        table["bot_clicks"] = np.bincount(send_of_row[bot & mine], minlength=n)
     if times:
         tz = _tz(events)
         for code, word in ((k.OPEN, "open"), (k.CLICK, "click")):
             mine = (kind == code) & (at != k.NAT)
             for first, name in ((True, f"first_{word}"), (False, f"last_{word}")):
                 table[name] = _as_time(_extreme(send[mine], at[mine], n, first=first), tz)
-    if flags:
-        table["opened_by_machine_only"] = table["opened"] & (table["machine_opens"] == opens)
-        table["clicked_by_bot_only"] = table["clicked"] & (table["bot_clicks"] == clicks)
+    if flags:  # every open (click) flagged: no other open (click) of the send counted
+        for word, flagged, counted in (("opened_by_machine_only", "machine_opens", opens),
+                                       ("clicked_by_bot_only", "bot_clicks", clicks)):  # fmt: skip
+            others = counted if flagged in left_out else counted - table[flagged].to_numpy()
+            table[word] = (table[flagged].to_numpy() > 0) & (others == 0)
     early = (at != k.NAT) & (at < sent_at[send])
     table["events_before_send"] = count(early)
 
@@ -608,7 +621,7 @@ def _mailing_types(values: pd.Series) -> pd.Series:
     worked out once per distinct value."""
     uniques, codes = k._categories_and_codes(values)
     types = pd.Index(schema.MAILING_TYPES)
-    lookup = np.append(types.get_indexer([str(u).strip() for u in uniques]), -1)
+    lookup = np.append(types.get_indexer(pd.Index([str(u).strip() for u in uniques])), -1)
     return pd.Series(pd.Categorical.from_codes(lookup[codes], categories=types), index=values.index)
 
 
@@ -739,5 +752,6 @@ def events_of_sends(
     """
     built = build(events, include_seeds=include_seeds, start=start, end=end)
     out = events[built.send_of_row >= 0]
-    out.attrs = {**events.attrs, **built.attrs()}
+    out.attrs = dict(events.attrs)  # a copy: the input is never modified
+    out.attrs.update(built.attrs())
     return out

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from bextoolkit import schema
+
 #: (first name as written, ASCII form for the e-mail address)
 FIRST_NAMES: Final = (
     ("Emma", "emma"), ("Liam", "liam"), ("Olivia", "olivia"), ("Noah", "noah"),
@@ -188,3 +190,34 @@ DATABASE_COLUMNS: Final = (
     "LoyaltyTier",
     "SignupDate",
 )
+
+# --- realistic accounts (generate_campaign(realistic=True)) ---------------------------------
+#: The mailbox provider of each webmail domain (domain.md, section 9); every other domain,
+#: corporate ones included, is "other".
+PROVIDERS: Final = schema.PROVIDERS
+#: Each provider's consumer domains (the one map in :data:`bextoolkit.schema.PROVIDER_DOMAINS`).
+PROVIDER_DOMAINS: Final = {
+    p: tuple(d for d, q in schema.PROVIDER_DOMAINS.items() if q == p) for p in PROVIDERS[:-1]
+}
+
+#: The domains of a realistic account, as (domain, weight, kind) like :data:`DOMAINS`: those,
+#: and every other domain of each mailbox provider.
+ACCOUNT_DOMAINS: Final = (
+    *DOMAINS,
+    ("googlemail.com", 2, "gmail"),
+    ("ymail.com", 1, "yahoo"),
+    ("rocketmail.com", 1, "yahoo"),
+    ("live.com", 2, "microsoft"),
+    ("msn.com", 1, "microsoft"),
+    ("mac.com", 1, "apple"),
+)
+
+#: The recurring batch mailings of a realistic account: (messageName, subjectLine, slug).
+#: Every third batch mailing is "Weekly Deals"; the others take these names in turn, so
+#: each name is used by many mailings on different dates.
+WEEKLY_DEALS: Final = ("Weekly Deals", "This week's deals: up to 50% off, until Sunday", "weekly")
+BATCH_SERIES: Final = tuple(
+    m for m in MAILINGS if m[0] not in ("Welcome series #1", "Cart reminder")
+)
+#: The daily programs (Programs / AutoResponder) of a realistic account, taken in turn.
+PROGRAM_SERIES: Final = tuple(m for m in MAILINGS if m[0] in ("Welcome series #1", "Cart reminder"))

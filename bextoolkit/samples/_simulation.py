@@ -43,8 +43,11 @@ _DEFAULT_TYPES = ("SendExperience", "Programs", "ABTest", "AutoResponder", "Send
 #: Roughly how many events one recipient yields per mailing type per day (sizing chunks).
 EVENTS_PER_RECIPIENT_DAY = 2.4
 
-_SEND, _OPEN, _CLICK, _OPT_OUT, _SUPPRESSED, _BOUNCE = range(6)
-_CODES = ("emailSend", "emailOpen", "emailClick", "emailOptOut", "emailSuppressed", "emailBounce")
+SEND, OPEN, CLICK, OPT_OUT, SUPPRESSED, BOUNCE, COMPLAINT = range(7)
+_CODES = (
+    "emailSend", "emailOpen", "emailClick", "emailOptOut", "emailSuppressed", "emailBounce",
+    schema.COMPLAINT,
+)  # fmt: skip
 _BOUNCE_TYPES = ("Hard", "Soft")
 _DOC_TYPES = ("HTML", "Text")
 
@@ -67,6 +70,7 @@ class Recipients:
     scanner_agent: np.ndarray  # -1 where no scanner
     suppressed: np.ndarray
     columns: dict[str, pa.Array]
+    domain_names: tuple[str, ...] = tuple(d for d, _, _ in pools.DOMAINS)
 
 
 def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
@@ -134,11 +138,16 @@ def _strings(values: Sequence[str | None]) -> pa.Array:
     return pa.array(values, type=pa.large_string())
 
 
-def make_recipients(n: int, rng: np.random.Generator, start_ms: int) -> Recipients:
+def make_recipients(
+    n: int,
+    rng: np.random.Generator,
+    start_ms: int,
+    domain_pool: Sequence[tuple[str, int, str]] = pools.DOMAINS,
+) -> Recipients:
     ordinals = np.arange(n, dtype=np.uint64)
     ids = 100_000_000 + np.cumsum(rng.integers(1, 40, size=n))
-    domain = _choice(rng, [w for _, w, _ in pools.DOMAINS], n)
-    kinds = np.array([pools.DOMAIN_KINDS.index(k) for _, _, k in pools.DOMAINS])[domain]
+    domain = _choice(rng, [w for _, w, _ in domain_pool], n)
+    kinds = np.array([pools.DOMAIN_KINDS.index(k) for _, _, k in domain_pool])[domain]
     first = rng.integers(0, len(pools.FIRST_NAMES), n)
     last = rng.integers(0, len(pools.LAST_NAMES), n)
     place = _choice(rng, pools.PLACE_WEIGHTS, n)
@@ -150,7 +159,7 @@ def make_recipients(n: int, rng: np.random.Generator, start_ms: int) -> Recipien
     head = pc.if_else(pa.array(pattern == 2), initials, first_ascii)
     sep = _strings([".", "_", "", ""]).take(pa.array(pattern))
     number = pa.array(ids % 100_000).cast(pa.large_string())
-    domains = _strings([d for d, _, _ in pools.DOMAINS]).take(pa.array(domain))
+    domains = _strings([d for d, _, _ in domain_pool]).take(pa.array(domain))
     email = join_strings(head, sep, last_ascii, number, "@", domains)
 
     apple = kinds == pools.DOMAIN_KINDS.index("apple")
@@ -198,7 +207,16 @@ def make_recipients(n: int, rng: np.random.Generator, start_ms: int) -> Recipien
         scanner_agent=scanner_agent,
         suppressed=rng.random(n) < _SUPPRESSED_SHARE,
         columns=columns,
+        domain_names=tuple(d for d, _, _ in domain_pool),
     )
+
+
+def provider_codes(rcp: Recipients) -> np.ndarray:
+    """Each recipient's mailbox provider, as an index into ``pools.PROVIDERS``."""
+    other = len(pools.PROVIDERS) - 1
+    by_domain = {d: i for i, ds in enumerate(pools.PROVIDER_DOMAINS.values()) for d in ds}
+    table = np.array([by_domain.get(d, other) for d in rcp.domain_names], dtype=np.int8)
+    return table[rcp.domain]
 
 
 # --- mailings -----------------------------------------------------------------------------
@@ -231,42 +249,64 @@ def plan_mailings(
             begin, duration = start_ms, window_ms
             share = rng.uniform(0.04, 0.12)
             send_type = "Triggered"
-        n_links = int(rng.integers(3, 7))
-        picks = rng.choice(len(pools.LINKS), size=n_links, replace=False)
-        links = []
-        for slot, pick in enumerate(picks):
-            description, path = pools.LINKS[pick]
-            if not path:
-                links.append((description, pools.SOCIAL_URL))
-                continue
-            glue = "&" if "?" in path else "?"
-            content = description.lower().replace(" ", "-").replace(":", "").replace("&", "and")
-            links.append(
-                (
-                    description,
-                    f"{pools.SHOP_URL}{path}{glue}utm_source=acoustic&utm_medium=email"
-                    f"&utm_campaign={slug}&utm_content={slot + 1}-{content}",
-                )
-            )
         mailings.append(
-            {
-                "messageId": str(id_base + 7919 * index),
-                "messageName": f"{name} {day}",
-                "subjectLine": subject,
-                "mailingTemplateId": str(id_base // 10 + 31 * index + 3),
-                "reportId": str(id_base * 3 + 104_729 * index),
-                "sendType": send_type,
-                "mailingType": mailing_type,
-                "messageGroupId": str(id_base // 7 + index) if mailing_type == "ABTest" else None,
-                "programId": str(20_000 + 17 * index) if mailing_type == "Programs" else None,
-                "trackingCode": f"EM{day[2:4]}{day[5:7]}-{slug}",
-                "send_start": begin,
-                "send_end": begin + duration,
-                "share": share,
-                "links": links,
-            }
-        )
+            describe_mailing(
+                rng, index, mailing_type, (f"{name} {day}", subject, slug), day=day,
+                begin=begin, duration=duration, share=share, send_type=send_type,
+                id_base=id_base,
+            )
+        )  # fmt: skip
     return mailings
+
+
+def describe_mailing(
+    rng: np.random.Generator,
+    index: int,
+    mailing_type: str,
+    series: tuple[str, str, str],
+    *,
+    day: str,
+    begin: int,
+    duration: int,
+    share: float,
+    send_type: str,
+    id_base: int,
+) -> dict[str, Any]:
+    """One mailing's description: ids from ``index``, 3-6 ``utm_*``-tagged links drawn."""
+    name, subject, slug = series
+    n_links = int(rng.integers(3, 7))
+    picks = rng.choice(len(pools.LINKS), size=n_links, replace=False)
+    links = []
+    for slot, pick in enumerate(picks):
+        description, path = pools.LINKS[pick]
+        if not path:
+            links.append((description, pools.SOCIAL_URL))
+            continue
+        glue = "&" if "?" in path else "?"
+        content = description.lower().replace(" ", "-").replace(":", "").replace("&", "and")
+        links.append(
+            (
+                description,
+                f"{pools.SHOP_URL}{path}{glue}utm_source=acoustic&utm_medium=email"
+                f"&utm_campaign={slug}&utm_content={slot + 1}-{content}",
+            )
+        )
+    return {
+        "messageId": str(id_base + 7919 * index),
+        "messageName": name,
+        "subjectLine": subject,
+        "mailingTemplateId": str(id_base // 10 + 31 * index + 3),
+        "reportId": str(id_base * 3 + 104_729 * index),
+        "sendType": send_type,
+        "mailingType": mailing_type,
+        "messageGroupId": str(id_base // 7 + index) if mailing_type == "ABTest" else None,
+        "programId": str(20_000 + 17 * index) if mailing_type == "Programs" else None,
+        "trackingCode": f"EM{day[2:4]}{day[5:7]}-{slug}",
+        "send_start": begin,
+        "send_end": begin + duration,
+        "share": share,
+        "links": links,
+    }
 
 
 # --- the simulation -----------------------------------------------------------------------
@@ -319,18 +359,18 @@ def _simulate_mailing(
     span = mailing["send_end"] - mailing["send_start"]
     t_send = mailing["send_start"] + (rng.random(len(audience)) * span).astype(np.int64)
     blocked = rcp.suppressed[audience]
-    parts = [_events(_SUPPRESSED, audience[blocked], mail, t_send[blocked])]
+    parts = [_events(SUPPRESSED, audience[blocked], mail, t_send[blocked])]
     sent, t_send = audience[~blocked], t_send[~blocked]
     doc = rcp.text[sent].astype(np.int8)
-    parts.append(_events(_SEND, sent, mail, t_send, doc=doc))
+    parts.append(_events(SEND, sent, mail, t_send, doc=doc))
 
     u = rng.random(len(sent))
     hard = u < _HARD_BOUNCE_RATE
     soft = (u >= _HARD_BOUNCE_RATE) & (u < _HARD_BOUNCE_RATE + _SOFT_BOUNCE_RATE)
     t_hard = t_send[hard] + 1000 + rng.exponential(20_000, hard.sum())
     t_soft = t_send[soft] + rng.uniform(0.5, 8.0, soft.sum()) * MS_PER_HOUR
-    parts.append(_events(_BOUNCE, sent[hard], mail, t_hard, bounce=0, doc=doc[hard]))
-    parts.append(_events(_BOUNCE, sent[soft], mail, t_soft, bounce=1, doc=doc[soft]))
+    parts.append(_events(BOUNCE, sent[hard], mail, t_hard, bounce=0, doc=doc[hard]))
+    parts.append(_events(BOUNCE, sent[soft], mail, t_soft, bounce=1, doc=doc[soft]))
 
     ok = ~(hard | soft)
     dlv, t_dlv, doc = sent[ok], t_send[ok], doc[ok]
@@ -351,7 +391,7 @@ def _simulate_mailing(
         times = _repeat_times(rng, first_open[who], counts, gap_median, gap_sigma)
         agents = np.repeat(np.broadcast_to(agent, len(dlv))[who], counts)
         doc_rep = np.repeat(doc[who], counts)
-        parts.append(_events(_OPEN, np.repeat(dlv[who], counts), mail, times, agent=agents,
+        parts.append(_events(OPEN, np.repeat(dlv[who], counts), mail, times, agent=agents,
                              doc=doc_rep))  # fmt: skip
 
     p_click = np.select(
@@ -368,20 +408,20 @@ def _simulate_mailing(
     link_w = 1.0 / np.arange(1, n_links + 1) ** 1.1
     links = link_base + _choice(rng, link_w, int(counts.sum()))
     who = np.repeat(dlv[clicked], counts)
-    parts.append(_events(_CLICK, who, mail, times, agent=rcp.click_agent[who], link=links,
+    parts.append(_events(CLICK, who, mail, times, agent=rcp.click_agent[who], link=links,
                          doc=np.repeat(doc[clicked], counts)))  # fmt: skip
 
     scanned = rcp.scanner_agent[dlv] >= 0
     who = np.repeat(dlv[scanned], n_links)
     times = np.repeat(t_dlv[scanned], n_links) + rng.uniform(800, 15_000, len(who))
     links = np.tile(link_base + np.arange(n_links), int(scanned.sum()))
-    parts.append(_events(_CLICK, who, mail, times, agent=rcp.scanner_agent[who], link=links,
+    parts.append(_events(CLICK, who, mail, times, agent=rcp.scanner_agent[who], link=links,
                          doc=np.repeat(doc[scanned], n_links)))  # fmt: skip
 
     quits = rng.random(len(dlv)) < np.where(opened, _OPT_OUT_PROB["opener"], _OPT_OUT_PROB["other"])
     t_quit = np.where(opened, first_open, t_dlv) + _lognormal_ms(rng, 45, 1.2, len(dlv))
     detail = _choice(rng, pools.OPT_OUT_WEIGHTS, int(quits.sum()))
-    parts.append(_events(_OPT_OUT, dlv[quits], mail, t_quit[quits], optout=detail,
+    parts.append(_events(OPT_OUT, dlv[quits], mail, t_quit[quits], optout=detail,
                          doc=doc[quits]))  # fmt: skip
     return parts
 
@@ -407,7 +447,7 @@ def simulate(
 
 
 def empty_events() -> dict[str, np.ndarray]:
-    return _events(_SEND, np.empty(0, dtype=np.int64), 0, np.empty(0))
+    return _events(SEND, np.empty(0, dtype=np.int64), 0, np.empty(0))
 
 
 def concat_events(*chunks: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -543,7 +583,10 @@ def recipients_table(rcp: Recipients) -> pd.DataFrame:
             "contactId": _string_column(rcp.contact_id),
             "Email": _string_column(rcp.email),
             "domain": pd.Categorical.from_codes(
-                rcp.domain, categories=pd.Index([d for d, _, _ in pools.DOMAINS], dtype="str")
+                rcp.domain, categories=pd.Index(rcp.domain_names, dtype="str")
+            ),
+            "provider": pd.Categorical.from_codes(
+                provider_codes(rcp), categories=pd.Index(pools.PROVIDERS, dtype="str")
             ),
             "suppressed": rcp.suppressed,
         }

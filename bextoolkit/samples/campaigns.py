@@ -32,11 +32,12 @@ What the simulation does (all vectorised with numpy; no Python loop per event):
 
 from __future__ import annotations
 
+import inspect
 import logging
 import posixpath
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,7 +45,17 @@ import pandas as pd
 
 from bextoolkit import schema
 from bextoolkit.exceptions import BexConfigError
+from bextoolkit.samples import _account as account
 from bextoolkit.samples import _simulation as sim
+from bextoolkit.samples._account import HOUR_ENGAGEMENT, TYPE_ENGAGEMENT
+from bextoolkit.samples._data import PROVIDER_DOMAINS, PROVIDERS
+from bextoolkit.samples._plants import (
+    PLANTED_COLUMNS,
+    ComplaintSurge,
+    Plants,
+    check_plants,
+    empty_planted,
+)
 from bextoolkit.samples._readme import samples_readme
 from bextoolkit.samples.delimited import TIMESTAMP_FORMATS, encode_rows, header_line, write_text
 
@@ -52,7 +63,13 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "DATABASE_COLUMNS",
+    "HOUR_ENGAGEMENT",
+    "PLANTED_COLUMNS",
+    "PROVIDERS",
+    "PROVIDER_DOMAINS",
+    "TYPE_ENGAGEMENT",
     "Campaign",
+    "ComplaintSurge",
     "generate_campaign",
     "generate_events",
     "mailing_type_of",
@@ -79,7 +96,10 @@ _RRDE_NAMES = {
     ("emailSuppressed", None): "Suppressed",
     ("emailBounce", "Hard"): "Hard Bounce",
     ("emailBounce", "Soft"): "Soft Bounce",
+    (schema.COMPLAINT, None): "Reply Abuse",  # RRDE's spam complaint
 }
+#: Event codes an RRDE carries but BEX does not export: write_exports leaves them out.
+_NOT_IN_BEX = (schema.COMPLAINT, schema.REPLY)
 
 
 @dataclass(frozen=True)
@@ -96,13 +116,36 @@ class Campaign:
         ``messageGroupId``, ``programId``, ``trackingCode``, ``send_start``, ``send_end``
         and ``links`` (a list of ``(urlDescription, clickUrl)``).
     recipients : pandas.DataFrame
-        The simulated database: ids, ``Email``, ``domain``, ``suppressed`` and the
-        database columns.
+        The simulated database: ids, ``Email``, ``domain``, ``provider`` (Google, Yahoo,
+        Microsoft, Apple or other, from :data:`PROVIDER_DOMAINS`), ``suppressed`` (on the
+        suppression list) and the database columns.
+    planted : dict of str to pandas.DataFrame
+        What the ``plant_*`` parameters of :func:`generate_campaign` put in, read from the
+        final events; every key is always there, without rows when nothing was planted
+        (columns in :data:`PLANTED_COLUMNS`):
+
+        ``"mailed_after_opt_out"``
+            One row per send to a planted person more than 3 days after their opt-out:
+            ``messageId``, ``RECIPIENT_ID``, ``Email``, ``opted_out_at`` (their only
+            opt-out), ``sent_at``, ``lag``; sorted by person and time.
+        ``"mailed_after_hard_bounce"``
+            The same after a hard bounce: ``bounced_at`` is their first hard bounce
+            (later sends bounce hard too).
+        ``"machine_opens_only"``
+            One row per planted person whose every open is an Apple MPP open (user agent
+            ``Mozilla/5.0``) and who never clicks: ``RECIPIENT_ID``, ``Email``,
+            ``domain``, ``provider``, ``machine_opens``, ``sends``.
+        ``"complaint_surge"``
+            One row per week (Monday 00:00 UTC, as pandas' ``freq="W"``) from the surge
+            on: ``provider``, ``week``, ``sends``, ``delivered`` (sends without a
+            bounce), ``complaints`` (delivered sends with an ``emailComplaint``) and
+            ``complaint_rate`` = complaints / delivered.
     """
 
     events: pd.DataFrame
     mailings: pd.DataFrame
     recipients: pd.DataFrame
+    planted: dict[str, pd.DataFrame] = field(default_factory=empty_planted)
 
 
 def generate_campaign(
@@ -114,8 +157,65 @@ def generate_campaign(
     seed: int = 0,
     database_columns: Sequence[str] | None = None,
     mailing_types: Sequence[str] | None = None,
+    realistic: bool = False,
+    complaint_rate: float | None = None,
+    engagement_by_type: Mapping[str, float] | None = None,
+    engagement_by_hour: Sequence[float] | None = None,
+    plant_mailed_after_opt_out: int = 0,
+    plant_mailed_after_hard_bounce: int = 0,
+    plant_machine_opens_only: int = 0,
+    plant_complaint_surge: ComplaintSurge | None = None,
 ) -> Campaign:
     """Simulate a contact database, a few mailings and every event they cause.
+
+    By default (``realistic=False``) every mailing is drawn on its own, as the module
+    docstring says: good for one day, but over many mailings the same people bounce
+    and opt out again and again. ``realistic=True`` simulates an account: one list
+    mailed for months, as Acoustic sends it.
+
+    - **Suppression.** After a hard bounce or an opt-out a person gets no further send,
+      and no event for it: Acoustic leaves opted-out and hard-bounced contacts out of a
+      mailing's audience (domain.md sections 7 and 9), while ``emailSuppressed`` stays
+      what it is in the default simulation, the sends held back for people on a
+      suppression list (1.2 %). 1.5 % of addresses are invalid and bounce hard on their
+      first send; others die at random (about 10 % a year). Soft bounces (1 % of sends)
+      suppress nothing. A complaint suppresses nothing either (what Acoustic does with
+      one is not documented).
+    - **Daily programs.** Programs and AutoResponder mailings send every day of the
+      window under one ``messageId``, each to 30 % of the database over the window,
+      every person at most once (so a send is still one ``messageId`` x person).
+    - **Repeated names.** ``messageName`` is the series name without a date: every
+      third batch mailing is "Weekly Deals", the others one of 10 names at random; the two
+      programs are "Welcome series #1" and "Cart reminder".
+    - **Schedule.** Batch mailings (SendExperience, ABTest, AMG) start at a random hour
+      between 06:00 and 20:00 UTC on a random day (in messageId order) and send for
+      1-3 hours (AMG: half an hour to an hour, to 10-30 % of the list; the others to
+      60-95 %). By default the first mailing is a Programs one, the second an
+      AutoResponder, then SendExperience, SendExperience, ABTest, SendExperience, AMG
+      in turn.
+    - **Performance by type and hour.** A person's chance of a genuine open per
+      delivered send is their engagement (0.48 x Beta(1.2, 1.4), mean 0.22) times
+      ``engagement_by_type[mailing type]`` times ``engagement_by_hour[UTC hour of the
+      send]``. The defaults, :data:`TYPE_ENGAGEMENT` (SendExperience 1.0, ABTest 1.15,
+      AMG 0.75, Programs 1.4, AutoResponder 1.6) and :data:`HOUR_ENGAGEMENT` (1.3 at
+      10:00 UTC, the true best hour; 1.26 at 09:00 and 11:00; 1.0 at 07:00 and 13:00;
+      0.55 at night), never push a chance above 1, so the genuine open rates of two
+      types or hours differ by exactly the ratio of their factors (up to chance). A
+      genuine opener clicks with 16 % chance, anyone else with 0.5 % (text-only 3 %).
+    - **Providers.** Addresses spread over Google (gmail.com, googlemail.com), Yahoo
+      (yahoo.com, aol.com, ymail.com, yahoo.co.uk, rocketmail.com), Microsoft
+      (outlook.com, hotmail.com, live.com, msn.com), Apple (icloud.com, me.com,
+      mac.com), national webmails and corporate domains ("other").
+    - **Machine opens.** Apple MPP users' devices open every delivered message within
+      minutes (user agent ``Mozilla/5.0``, 60 % of sends); they open genuinely like
+      anyone else. Genuine opens come 90 s or more after the send, clicks 60 s or more.
+      Every person whose opens are all MPP opens is given one genuine open in a
+      browser, so that "machine opens only" people are exactly the planted ones.
+    - **Complaints** (``emailComplaint``): per mailbox provider and week of send,
+      ``round(complaint_rate x delivered sends)`` delivered sends get one, hours later;
+      with a rate up to 0.15 % no provider-week reaches 0.3 % (daily rates on small
+      volumes can). :func:`write_exports` leaves them out (BEX has no complaint event);
+      :func:`write_rrde` writes them as ``Reply Abuse``.
 
     Parameters
     ----------
@@ -133,17 +233,42 @@ def generate_campaign(
         At most 5 names from :data:`DATABASE_COLUMNS`, added after the BEX columns.
     mailing_types : sequence of str, optional
         Mailing types (``schema.MAILING_TYPES``) cycled over the mailings; by default
-        SendExperience, Programs, ABTest, AutoResponder, SendExperience, AMG.
+        SendExperience, Programs, ABTest, AutoResponder, SendExperience, AMG (realistic:
+        see above).
+    realistic : bool
+        Simulate an account as described above. Everything below needs it.
+    complaint_rate : float, optional
+        Complaints per delivered send; default 0.0005 (0.05 %) when realistic.
+    engagement_by_type : mapping of str to float, optional
+        Factors by mailing type, replacing those of :data:`TYPE_ENGAGEMENT` it names.
+    engagement_by_hour : sequence of 24 floats, optional
+        Factors by UTC hour of the send, instead of :data:`HOUR_ENGAGEMENT`.
+    plant_mailed_after_opt_out : int
+        People whose opt-out (on their first send) is honoured for 3 days and then lost,
+        as after a re-import: every later send is in ``planted["mailed_after_opt_out"]``.
+        They opt out once and never hard-bounce.
+    plant_mailed_after_hard_bounce : int
+        People whose address is dead from their first send on; the bounce is honoured for
+        3 days, then every send goes out again (and bounces hard again).
+    plant_machine_opens_only : int
+        People (not text-only) whose only opens are Apple MPP opens (90 % of their
+        delivered sends) and who never click, opt out or bounce hard.
+    plant_complaint_surge : ComplaintSurge, optional
+        A provider whose complaints rise to ``rate`` (default 0.6 %) of its delivered
+        sends in every week from the Monday of ``since`` on.
 
     Returns
     -------
     Campaign
-        ``events`` sorted by timestamp, plus the ``mailings`` and ``recipients`` tables.
+        ``events`` sorted by timestamp, plus the ``mailings``, ``recipients`` and
+        ``planted`` tables.
 
     Raises
     ------
     BexConfigError
-        On an unknown database column or mailing type, or more than 5 columns.
+        On an unknown database column or mailing type, more than 5 columns, a
+        realistic-only parameter without ``realistic=True``, a bad factor or plant, or a
+        plant the account cannot carry (too few people mailed over more than 3 days).
 
     Examples
     --------
@@ -152,11 +277,44 @@ def generate_campaign(
     ['SendExperience', 'Programs']
     >>> c.events["timestamp"].is_monotonic_increasing
     True
+    >>> year = generate_campaign(n_recipients=300, n_mailings=60, days=90, realistic=True,
+    ...                          plant_mailed_after_opt_out=2, seed=1)
+    >>> year.planted["mailed_after_opt_out"]["RECIPIENT_ID"].nunique()
+    2
+    >>> int((year.mailings["messageName"] == "Weekly Deals").sum())  # 58 batch mailings
+    20
     """
     columns = sim.check_database_columns(database_columns)
-    types = sim.mailing_types_for(n_mailings, mailing_types)
     if days <= 0:
         raise BexConfigError(f"days={days}: give a positive window length")
+    plants = Plants(
+        mailed_after_opt_out=plant_mailed_after_opt_out,
+        mailed_after_hard_bounce=plant_mailed_after_hard_bounce,
+        machine_opens_only=plant_machine_opens_only,
+        complaint_surge=plant_complaint_surge,
+    )
+    if realistic:
+        return _generate_account(
+            n_recipients=n_recipients, n_mailings=n_mailings, start=start, days=days,
+            seed=seed, columns=columns, mailing_types=mailing_types,
+            complaint_rate=0.0005 if complaint_rate is None else complaint_rate,
+            factors=account.check_factors(engagement_by_type, engagement_by_hour),
+            plants=plants,
+        )  # fmt: skip
+    given = {
+        "complaint_rate": complaint_rate,
+        "engagement_by_type": engagement_by_type,
+        "engagement_by_hour": engagement_by_hour,
+        "plant_complaint_surge": plant_complaint_surge,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    given |= {f"plant_{k}": v for k, v in vars(plants).items() if v and k != "complaint_surge"}
+    if given:
+        raise BexConfigError(
+            f"{', '.join(given)} need an account: pass realistic=True (the default "
+            "simulation draws every mailing on its own, without suppression)"
+        )
+    types = sim.mailing_types_for(n_mailings, mailing_types)
     rng = np.random.default_rng(seed)
     start_ms = sim.to_epoch_ms(start)
     window_ms = int(days * 86_400_000)
@@ -175,17 +333,45 @@ def generate_campaign(
     )
 
 
-def generate_events(
+def _generate_account(
     *,
-    n_recipients: int = 1000,
-    n_mailings: int = 4,
-    start: str | pd.Timestamp = "2026-11-02T08:00:00Z",
-    days: float = 1.0,
-    seed: int = 0,
-    database_columns: Sequence[str] | None = None,
-    mailing_types: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """The events frame of :func:`generate_campaign` (same parameters), nothing else.
+    n_recipients: int,
+    n_mailings: int,
+    start: str | pd.Timestamp,
+    days: float,
+    seed: int,
+    columns: list[str],
+    mailing_types: Sequence[str] | None,
+    complaint_rate: float,
+    factors: tuple[dict[str, float], np.ndarray],
+    plants: Plants,
+) -> Campaign:
+    """``generate_campaign(realistic=True)``: see there."""
+    if not 0 <= complaint_rate <= 1:
+        raise BexConfigError(f"complaint_rate={complaint_rate}: give a share from 0 to 1")
+    check_plants(plants)
+    types = account.account_types(n_mailings, mailing_types)
+    rng = np.random.default_rng(seed)
+    start_ms = sim.to_epoch_ms(start)
+    end_ms = start_ms + int(days * 86_400_000)
+    rcp = sim.make_recipients(int(n_recipients), rng, start_ms, sim.pools.ACCOUNT_DOMAINS)
+    id_base = int(rng.integers(10_000_000, 40_000_000))
+    mailings, ev, planted = account.simulate_account(
+        rng, rcp, types, start_ms=start_ms, end_ms=end_ms, id_base=id_base, factors=factors,
+        complaint_rate=complaint_rate, plants=plants,
+    )  # fmt: skip
+    events = sim.to_frame(ev, rcp, mailings, columns, first_event=0, id_key=seed + 17)
+    log.info("generated %d events for %d mailings of an account", len(events), len(mailings))
+    return Campaign(
+        events=events,
+        mailings=sim.mailings_table(mailings),
+        recipients=sim.recipients_table(rcp),
+        planted=planted,
+    )
+
+
+def generate_events(**options: Any) -> pd.DataFrame:
+    """The events frame of :func:`generate_campaign` (the same keyword parameters), nothing else.
 
     Examples
     --------
@@ -195,15 +381,12 @@ def generate_events(
     >>> events["eventId"].is_unique
     True
     """
-    return generate_campaign(
-        n_recipients=n_recipients,
-        n_mailings=n_mailings,
-        start=start,
-        days=days,
-        seed=seed,
-        database_columns=database_columns,
-        mailing_types=mailing_types,
-    ).events
+    return generate_campaign(**options).events
+
+
+generate_events.__signature__ = inspect.signature(generate_campaign).replace(  # type: ignore[attr-defined]
+    return_annotation=pd.DataFrame
+)
 
 
 def mailing_type_of(events: pd.DataFrame, *, column: str = MAILING_TYPE_COLUMN) -> pd.Series:
@@ -349,7 +532,10 @@ def write_exports(
         Extra columns, in order; default every column of the frame that is neither a BEX
         column nor ``eventType``. At most 5.
     event_types : sequence of str, optional
-        Keep only these event codes (``schema.EVENT_TYPES``); default all.
+        Keep only these event codes (``schema.EVENT_TYPES``); default all. Events BEX
+        does not export, spam complaints (``emailComplaint``) and replies
+        (``emailReply``), are always left out, and the log says how many (an RRDE
+        carries them: :func:`write_rrde`).
     storage_options : mapping, optional
         Passed to fsspec.
     timestamp_format : {"iso", "us"}
@@ -381,10 +567,16 @@ def write_exports(
     if event_types is not None:
         bad = [t for t in event_types if t not in schema.EVENT_TYPES]
         if bad:
+            hint = (
+                "; BEX exports no complaint or reply event (write_rrde writes them)"
+                if set(bad) & set(_NOT_IN_BEX)
+                else ""
+            )
             raise BexConfigError(
-                f"event_types: unknown {bad}; choose from {list(schema.EVENT_TYPES)}"
+                f"event_types: unknown {bad}; choose from {list(schema.EVENT_TYPES)}{hint}"
             )
         events = events[_event_codes(events).isin(list(event_types)).fillna(False).to_numpy()]
+    events = _without_rrde_only_events(events)
     columns = [*schema.BEX_COLUMNS, *extra]
     if events.empty:
         return []
@@ -414,6 +606,23 @@ def write_exports(
         written.append(f"{str(dest).rstrip('/')}/{name}")
     log.info("wrote %d events to %d %s files in %s", len(events), len(written), fmt, dest)
     return written
+
+
+def _without_rrde_only_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The events without complaints and replies, which BEX has no event type for."""
+    column = schema.EVENT_TYPE_COLUMN if schema.EVENT_TYPE_COLUMN in events.columns else "code"
+    dtype = events[column].dtype if column in events.columns else None
+    if isinstance(dtype, pd.CategoricalDtype) and not set(dtype.categories) & set(_NOT_IN_BEX):
+        return events  # nothing to look for, row by row
+    rrde_only = _event_codes(events).isin(_NOT_IN_BEX).fillna(False).to_numpy()
+    if rrde_only.any():
+        counts = _event_codes(events)[rrde_only].value_counts()
+        log.info(
+            "left out %s: BEX exports no such event (write_rrde writes them)",
+            ", ".join(f"{n} {code} events" for code, n in counts.items()),
+        )
+        events = events[~rrde_only]
+    return events
 
 
 # --- RRDE -----------------------------------------------------------------------------------
@@ -447,7 +656,8 @@ def write_rrde(
     """Write events as a RawRecipientDataExport (RRDE) zip holding one CSV.
 
     The CSV has the RRDE header (``schema.RRDE_COLUMNS``, then the database columns),
-    ``Event Type`` as Sent/Open/Click Through/Opt Out/Hard Bounce/Soft Bounce/Suppressed and
+    ``Event Type`` as Sent/Open/Click Through/Opt Out/Hard Bounce/Soft Bounce/Suppressed (and
+    ``emailComplaint`` as Reply Abuse) and
     ``Event Timestamp`` as ``12/29/2024 00:00:03`` (UTC).
 
     Parameters

@@ -7,7 +7,9 @@ events to the Delta table at ``DEST`` (layout: :mod:`bextoolkit.readers.store`).
 changes or deletes a source file.
 
 Event identity is the readers' (:mod:`bextoolkit.readers._dedupe`): two rows are the same
-event only when every column is equal and they come from different files. The table
+event only when they come from different files and agree on every column both files carry
+(each source's columns are recorded; a file of other columns is compared with the rows on
+its dates). The table
 holds, for each distinct row, as many copies as the most any one source file has; the
 sources table keeps each file's row keys and counts, so a later run (a re-delivery, an
 overlapping file, a file that changed) is compared against the whole table. A file that
@@ -26,6 +28,7 @@ and parses one batch, :mod:`._result` is what a run reports.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -241,6 +244,7 @@ def _known_bytes(store: Store, file: File, by_sha: dict[str, str], result: SyncR
     file.dates, file.mailings = set(old["dates"] or []), set(old["mailings"] or [])
     file.rows, file.skipped_lines = int(old["rows"]), int(old["skipped_lines"])
     file.skipped_reason = old["skipped_reason"]
+    file.columns, file.renamed = old.get("columns"), json.loads(old.get("renamed") or "{}")
     if same == file.key:  # touched: the same bytes, a new modified time
         file.duplicates, file.table_version = int(old["duplicates"]), int(old["table_version"])
         result.files_unchanged += 1

@@ -56,6 +56,8 @@ class File:
     skipped_reason: str | None = None
     table_version: int | None = None  # kept from an earlier run when only its stat changed
     batch_index: int = -1  # its number among the files of one reader call
+    columns: list[str] | None = None  # the columns it carries (event identity compares them)
+    renamed: dict[str, str] = field(default_factory=dict)  # names that clashed by case
 
 
 def copy_file(file: File, folder: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,7 +16,8 @@ import pyarrow.compute as pc
 from bextoolkit.exceptions import BexFileError
 from bextoolkit.readers import read_files
 from bextoolkit.readers import store as _store
-from bextoolkit.readers._dedupe import cross_file_duplicates, row_keys
+from bextoolkit.readers._dedupe import cross_file_duplicates, cross_shape_duplicates, row_keys
+from bextoolkit.readers._names import CaseRegistry
 from bextoolkit.sync._files import File
 from bextoolkit.sync._result import SyncResult
 
@@ -176,10 +178,7 @@ class Store:
         self, add: pa.Table | None, removals: dict[int, int], dates: set[Any]
     ) -> pa.Table:
         """The new content of the partitions ``dates``: old rows minus removals, plus ``add``."""
-        expr = _store.ds.field(_store.DATE_COLUMN).isin([d for d in dates if d is not None])
-        if None in dates:
-            expr = expr | _store.ds.field(_store.DATE_COLUMN).is_null()
-        old = self.events.to_pyarrow_dataset().to_table(filter=expr)
+        old = _rows_of_dates(self, dates)
         keys = event_keys(old, self.columns(add))
         old = old.filter(pa.array(_drop_copies(keys, removals)))
         if add is None or not add.num_rows:
@@ -254,7 +253,8 @@ def _source_record(f: File, version: int) -> dict[str, Any]:
         "table_version": version if f.table_version is None else f.table_version,
         "synced_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "keys": f.keys.view(np.int64), "counts": f.counts, "dates": sorted(f.dates, key=str),
-        "mailings": sorted(f.mailings),
+        "mailings": sorted(f.mailings), "columns": f.columns,
+        "renamed": json.dumps(f.renamed) if f.renamed else None,
     }  # fmt: skip
 
 
@@ -308,10 +308,21 @@ def parse_batch(store: Store, files: list[File], options: Mapping[str, Any]) -> 
     for line in attrs.get("skipped_lines") or []:
         if isinstance(line, dict) and line.get("file") in by_local:
             by_local[line["file"]].skipped_lines += 1
+    # names unique ignoring case across runs too: the table's spelling came first
+    store_renames = CaseRegistry(store.columns()).renames(frame.columns)
+    if store_renames:
+        frame = frame.rename(columns=store_renames)
     order = [by_local[str(i["path"])] for i in attrs.get("files") or []]
     for i, file in enumerate(order):
+        info = attrs["files"][i]
         file.batch_index = i
-        file.rows = int(attrs["files"][i].get("rows") or 0)
+        file.rows = int(info.get("rows") or 0)
+        carried, by_reader = info.get("columns") or [], info.get("renamed") or {}
+        file.columns = [store_renames.get(c, c) for c in carried]
+        file.renamed = {old: store_renames.get(new, new) for old, new in by_reader.items()}
+        given = set(by_reader.values())
+        clashed = [c for c in carried if c in store_renames and c not in given]
+        file.renamed |= {c: store_renames[c] for c in clashed}
     if sum(f.rows for f in order) != len(frame):  # pragma: no cover - the reader's contract
         raise RuntimeError("read_files did not report the rows of each file")
     for file in files:
@@ -361,6 +372,7 @@ def plan_batch(
         rank = np.full(len(keys), np.iinfo(np.int64).max)
         rank[~drop] = _rank_in_key(keys[~drop])
         take = rank < adds.reindex(keys).to_numpy()
+        take &= ~covered_by_other_columns(store, files, events, take)
         added = np.bincount(index[take], minlength=len(files))
         for file in files:
             if file.batch_index >= 0:
@@ -371,3 +383,66 @@ def plan_batch(
         result.duplicates += len(keys) - add.num_rows
     result.events_removed += sum(removals.values())
     store.commit(files, add, removals)
+
+
+def covered_by_other_columns(
+    store: Store, files: list[File], events: pa.Table, take: np.ndarray
+) -> np.ndarray:
+    """Rows of ``take`` that a row of another column set holds already (in the table, or
+    earlier in this batch): the readers' identity across column sets
+    (:func:`~bextoolkit.readers._dedupe.cross_shape_duplicates`).
+
+    A row's column set is its source file's. Only when the batch and the files synced on
+    the same event dates carry more than one set are those dates read back; files synced
+    before column sets were recorded count as the batch's own set.
+    """
+    covered = np.zeros(len(take), dtype=np.bool_)
+    by_index = {f.batch_index: f for f in files if f.batch_index >= 0}
+    mine = {i: tuple(f.columns) for i, f in by_index.items() if f.columns is not None}
+    dates = {d for f in by_index.values() for d in f.dates}
+    stored = {
+        name: tuple(record["columns"])
+        for name, record in store.records.items()
+        if record.get("columns") and dates & set(record.get("dates") or ())
+        and name not in {f.key for f in files}
+    }  # fmt: skip
+    kinds = sorted({*mine.values(), *stored.values()}, key=lambda s: (-len(s), s))
+    if len(kinds) < 2 or not take.any():
+        return covered
+    rows = np.flatnonzero(take)
+    batch = events.take(pa.array(rows))
+    shape = [kinds.index(mine[i]) if i in mine else -1 for i in range(len(files))]
+    batch_shapes = np.asarray(shape)[batch.column(_FILE).to_numpy()]
+    parts = [batch.drop_columns([_FILE, "__bex_key__"])]
+    shapes, held = [batch_shapes], [np.zeros(len(rows), dtype=np.bool_)]
+    if stored and store.events is not None:
+        old = _rows_of_dates(store, dates)
+        keys = event_keys(old, store.columns(parts[0]))
+        old_shape = np.full(old.num_rows, -1)
+        for name, columns in sorted(stored.items(), key=lambda kv: len(kv[1])):
+            old_shape[np.isin(keys, store.keys[name][0])] = kinds.index(columns)
+        parts.append(old)
+        shapes.append(old_shape)
+        held.append(np.ones(old.num_rows, dtype=np.bool_))
+    table = pa.concat_tables(parts, promote_options="permissive")
+    shape_of = np.concatenate(shapes)
+    known = shape_of >= 0
+    found = cross_shape_duplicates(
+        table.filter(pa.array(known)),
+        shape_of[known],
+        [list(k) for k in kinds],
+        np.zeros(int(known.sum()), dtype=np.bool_),
+        stored=np.concatenate(held)[known],
+    )
+    in_batch = np.zeros(len(shape_of), dtype=np.bool_)
+    in_batch[np.flatnonzero(known)] = found
+    covered[rows] = in_batch[: len(rows)]
+    return covered
+
+
+def _rows_of_dates(store: Store, dates: set[Any]) -> pa.Table:
+    """The table's rows on the event dates ``dates``."""
+    expr = _store.ds.field(_store.DATE_COLUMN).isin([d for d in dates if d is not None])
+    if None in dates:
+        expr = expr | _store.ds.field(_store.DATE_COLUMN).is_null()
+    return store.events.to_pyarrow_dataset().to_table(filter=expr)

@@ -7,6 +7,7 @@ pure functions here, tested without any widget.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,12 @@ _TOP_FIELDS = {"contactSourceId": "database_id", "ftpUserId": "admin_email", "id
 
 #: What an empty database column row says (instead of the rule it breaks).
 EMPTY_COLUMN = "type a column name or remove the row"
+
+#: Where a person finds the values Acoustic asks for (shown under the fields).
+DATABASE_ID_HELP = (
+    "The database's id: in Campaign, Data > Databases, open the database; its id is on its "
+    "Summary tab (also in the page address)."
+)
 
 #: The fields a person must fill in, by key, with their labels on the form.
 REQUIRED_FIELDS = {"database_id": "Database id", "admin_email": "Admin email"}
@@ -196,7 +203,90 @@ def field_messages(key: str, problems: Sequence[Problem], *, value: str | None =
         return [EMPTY_COLUMN]
     if key == GENERAL:
         return [str(p) for p in problems]
+    if key.startswith("column_"):
+        return [_rows_as_numbered(p.message) for p in problems]
     return [p.message for p in problems]
+
+
+def _rows_as_numbered(message: str) -> str:
+    """``already at [0]`` as the rows read on the form: ``same as column 1``.
+
+    Examples
+    --------
+    >>> _rows_as_numbered("duplicate 'City' (already at [0])")
+    "duplicate 'City' (same as column 1)"
+    """
+    return re.sub(r"already at \[(\d+)\]", lambda m: f"same as column {int(m[1]) + 1}", message)
+
+
+def unknown_values(values: FormValues) -> list[str]:
+    """What a job holds that the form does not offer, in the wire's words ([] when none).
+
+    The form shows such values as they are and marks them; Create and Update stay off
+    until the person chooses allowed ones, so the server's values are never overwritten
+    by a default the form picked.
+
+    Examples
+    --------
+    >>> unknown_values(FormValues(frequency=5, file_format="XLS", columns=list("abcdefg")))
+    ['jobFrequency 5', "exportFileFormat 'XLS'", '7 database columns (at most 5)']
+    >>> unknown_values(FormValues())
+    []
+    """
+    found = []
+    if values.frequency not in schema.JOB_FREQUENCIES:
+        found.append(f"jobFrequency {values.frequency!r}")
+    if values.file_format not in schema.FILE_FORMATS:
+        found.append(f"exportFileFormat {values.file_format!r}")
+    if len(values.columns) > schema.MAX_DATABASE_COLUMNS:
+        found.append(
+            f"{len(values.columns)} database columns (at most {schema.MAX_DATABASE_COLUMNS})"
+        )
+    return found
+
+
+def not_offered_label(value: Any) -> str:
+    """How a dropdown shows a value the server holds but the form does not offer.
+
+    Examples
+    --------
+    >>> not_offered_label(5)
+    '5 (not allowed: choose another)'
+    """
+    return f"{value} (not allowed: choose another)"
+
+
+def conflict_id(message: str) -> str | None:
+    """The id of the job definition a 409 says the database already has, if it names one.
+
+    Examples
+    --------
+    >>> conflict_id("database 42 already has job definition 7: one job definition per ...")
+    '7'
+    >>> conflict_id("conflict") is None
+    True
+    """
+    match = re.search(r"job definition (\w+)", message)
+    return match[1] if match else None
+
+
+def prefix_hint(prefix: str) -> str:
+    """What to know about a file name prefix: "" unless it runs into the channel name.
+
+    Acoustic puts the channel (``Email``) right after the prefix, so ``Test_Email`` gives
+    ``Test_EmailEmail_...``; a prefix ending in ``_``, ``-``, ``.`` or a space does not.
+
+    Examples
+    --------
+    >>> prefix_hint("Test_Email")
+    'The prefix runs straight into the channel name: end it with "_" to keep them apart.'
+    >>> prefix_hint("Shop_"), prefix_hint("")
+    ('', '')
+    """
+    prefix = prefix.strip()
+    if not prefix or prefix[-1] in "_-. ":
+        return ""
+    return 'The prefix runs straight into the channel name: end it with "_" to keep them apart.'
 
 
 def example_file_name(prefix: str, file_format: str, frequency: int, *, when: datetime) -> str:

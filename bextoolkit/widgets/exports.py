@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import pandas as pd
 
-from bextoolkit.exceptions import BexConfigError, redact
+from bextoolkit.exceptions import redact
+from bextoolkit.widgets._aria import AriaLinks
 from bextoolkit.widgets._common import DESCRIPTION_STYLE, error_text, named, show, status_html
 from bextoolkit.widgets._exports_logic import between_dates, file_label, load_summary
 
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LoadCallback = Callable[[pd.DataFrame], Any]
+_STATUS = ".bex-export-status"
+_NOT_CONNECTED = (
+    "Not connected: connect first (ConnectForm, then connect.on_connect(browser.set_client)), "
+    "or give a folder: ExportBrowser('download/')."
+)
 
 
 class ExportBrowser(w.VBox):
@@ -34,7 +40,8 @@ class ExportBrowser(w.VBox):
     ----------
     urlpath : str, optional
         A folder, glob or URL, as :func:`~bextoolkit.readers.files.list_exports` takes it.
-        With ``client`` and no ``urlpath``: the ``download/`` folder of the pod's SFTP host.
+        With ``client`` (or :meth:`set_client` later) and no ``urlpath``: the ``download/``
+        folder of the pod's SFTP host; until then the browser says to connect first.
     storage_options : dict, optional
         Passed to fsspec (e.g. ``{"username": ..., "password": ...}`` for SFTP); never shown.
     client : BexClient, optional
@@ -47,7 +54,7 @@ class ExportBrowser(w.VBox):
     Attributes
     ----------
     events : pandas.DataFrame or None
-        The events of the last load.
+        The events of the last load (the status line says so after each load).
     files : pandas.DataFrame
         The listing (all files, before the date filter).
 
@@ -65,11 +72,8 @@ class ExportBrowser(w.VBox):
         client: BexClient | None = None,
         **read_options: Any,
     ) -> None:
-        if urlpath is None:
-            if client is None:
-                raise BexConfigError("give the folder to browse (urlpath=) or a client= to use")
-            urlpath = _download_url(client)
-        self.urlpath = urlpath
+        self._follows_client = urlpath is None
+        self.urlpath = urlpath or ""
         self.storage_options = dict(storage_options or {})
         self._client = client if storage_options is None else None
         self.events: pd.DataFrame | None = None
@@ -83,13 +87,10 @@ class ExportBrowser(w.VBox):
         )
         self._end = named(w.DatePicker(description="To", style=DESCRIPTION_STYLE), "bex-export-to")
         self._files = named(
-            w.SelectMultiple(
-                options=[],
-                rows=10,
-                layout=w.Layout(width="100%"),
-            ),
+            w.SelectMultiple(options=[], rows=10, layout=w.Layout(width="100%")),
             "bex-export-files",
         )
+        self._heading = w.HTML()
         self._count = named(w.HTML(), "bex-export-count")
         self._refresh = named(w.Button(description="Refresh list"), "bex-export-refresh")
         self._select_all = named(w.Button(description="Select all shown"), "bex-export-select-all")
@@ -99,13 +100,17 @@ class ExportBrowser(w.VBox):
         self._progress = named(w.Output(), "bex-export-progress")
         self._status = named(w.HTML(), "bex-export-status")
         self._counts = named(w.HTML(), "bex-export-event-counts")
+        self._aria = AriaLinks(
+            ".bex-export-browser",
+            live=(_STATUS, ".bex-export-count"),
+            attributes={
+                ".bex-export-files select": {"aria-label": "Export files (select one or more)"}
+            },
+        )
         show(self._progress, False)
         super().__init__(
             [
-                w.HTML(
-                    "<h3 style='margin: 0.2em 0'>Export files in "
-                    f"<code>{html.escape(redact(str(urlpath)))}</code></h3>"
-                ),
+                self._heading,
                 w.HBox([self._start, self._end]),
                 self._count,
                 self._files,
@@ -113,6 +118,7 @@ class ExportBrowser(w.VBox):
                 self._progress,
                 self._status,
                 self._counts,
+                self._aria,
             ]
         )
         named(self, "bex-export-browser")
@@ -122,7 +128,32 @@ class ExportBrowser(w.VBox):
         self._refresh.on_click(lambda _: self.refresh())
         self._select_all.on_click(lambda _: self._select_shown())
         self._load.on_click(lambda _: self.load())
-        self.refresh()
+        self.set_client(self._client) if self._follows_client else self.refresh()
+
+    def set_client(self, client: BexClient | None) -> None:
+        """Follow ``client`` (``ConnectForm.on_connect(browser.set_client)``): list the
+        ``download/`` folder of its SFTP host, logged in with its token; ``None`` empties
+        the list. A browser given a ``urlpath`` keeps its folder and only logs in anew."""
+        self._client = client
+        if not self._follows_client:
+            self.refresh()
+            return
+        self.urlpath = ""
+        if client is None:
+            self._say("info", _NOT_CONNECTED)
+        elif not client.sftp_host:
+            self._say(
+                "error",
+                f"The SFTP host of {client.base_url} is not known: fill in SFTP host on the "
+                "ConnectForm and press Connect (or give urlpath= and storage_options=).",
+            )
+        else:
+            self.urlpath = f"sftp://{client.sftp_host}:{client.sftp_port}/download/"
+        if self.urlpath:
+            self.refresh()
+        else:
+            self.files = pd.DataFrame()
+            self._show_files()
 
     # -- the listing ----------------------------------------------------------------------------
     @property
@@ -146,8 +177,15 @@ class ExportBrowser(w.VBox):
         """List the folder again."""
         from bextoolkit.readers import list_exports
 
+        where = html.escape(redact(self.urlpath)) if self.urlpath else "(not connected)"
+        self._heading.value = (
+            f"<h3 style='margin: 0.2em 0'>Export files in <code>{where}</code></h3>"
+        )
+        if not self.urlpath:
+            return
         try:
             self.files = list_exports(self.urlpath, storage_options=self._login())
+            self._status.value = ""  # an earlier error no longer holds
         except Exception as exc:  # a missing folder or a refused login: shown, not raised
             log.info("listing %s failed: %s", redact(str(self.urlpath)), exc)
             self.files = pd.DataFrame()
@@ -164,6 +202,7 @@ class ExportBrowser(w.VBox):
         self._count.value = (
             f"<i>{len(shown)} of {total} file{'s' if total != 1 else ''} shown"
             " (window end in UTC; pick a date range to narrow)</i>"
+            + unselected_note(len(kept) - len(self._files.value))
         )
         self._refresh_buttons()
 
@@ -206,12 +245,14 @@ class ExportBrowser(w.VBox):
         except Exception as exc:
             log.info("loading failed: %s", exc)
             self._say("error", error_text(exc))
+            self._aria.move_focus(_STATUS)
             return None
         finally:
             self._busy = False
             self._refresh_buttons()
         self.events = events
-        self._say("ok", load_summary(events))
+        self._say("ok", load_summary(events) + " The events are in this browser's .events.")
+        self._aria.move_focus(_STATUS)
         self._counts.value = _event_counts_html(events)
         for callback in list(self._callbacks):
             callback(events)
@@ -227,11 +268,18 @@ class ExportBrowser(w.VBox):
         return self.storage_options
 
 
-def _download_url(client: BexClient) -> str:
-    """``sftp://<transfer host>:<port>/download/`` of the client's pod."""
-    if not client.sftp_host:
-        client.sftp_storage_options()  # raises the error that says how to name the host
-    return f"sftp://{client.sftp_host}:{client.sftp_port}/download/"
+def unselected_note(count: int) -> str:
+    """What the count line adds when the date filter hid selected files ("" when none).
+
+    Examples
+    --------
+    >>> unselected_note(0), unselected_note(2)
+    ('', '<b> 2 selected files are outside these dates and were unselected.</b>')
+    """
+    if count <= 0:
+        return ""
+    files = "file is" if count == 1 else "files are"
+    return f"<b> {count} selected {files} outside these dates and were unselected.</b>"
 
 
 def _event_counts_html(events: pd.DataFrame) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from bextoolkit import schema
+from bextoolkit.exceptions import BexAPIError
 from bextoolkit.jobs import JobDefinition, Problem, find_problems
 from bextoolkit.widgets._aria import AriaLinks
 from bextoolkit.widgets._common import (
@@ -24,14 +25,19 @@ from bextoolkit.widgets._common import (
     status_html,
 )
 from bextoolkit.widgets._job_form_logic import (
+    DATABASE_ID_HELP,
     GENERAL,
     REQUIRED_FIELDS,
     FormValues,
+    conflict_id,
     example_file_name,
     field_messages,
     frequency_label,
+    not_offered_label,
+    prefix_hint,
     problem_summary,
     problems_by_field,
+    unknown_values,
     values_from_wire,
     wire_body,
 )
@@ -43,6 +49,10 @@ log = logging.getLogger(__name__)
 
 SubmitCallback = Callable[[str, JobDefinition], Any]
 _NOT_CONNECTED = "Not connected: pass a BexClient (or use ConnectForm) to send."
+_FILE_FORMATS = [("CSV (comma)", "CSV"), ("PSV (pipe)", "PSV"), ("TSV (tab)", "TSV")]
+_FREQUENCIES = [(frequency_label(h), h) for h in schema.JOB_FREQUENCIES]
+#: Where the focus goes after an action (CSS selectors inside the form).
+_STATUS = ".bex-job-status"
 
 
 def _checkbox(label: str, css: str) -> w.Checkbox:
@@ -75,7 +85,12 @@ class _ColumnRow(w.HBox):
     """One database column row: its name, and up / down / remove buttons."""
 
     def __init__(self, index: int) -> None:
-        self.name = w.Text(placeholder="database column name", layout=w.Layout(width="20em"))
+        self.name = w.Text(
+            description=f"Column {index + 1}",
+            placeholder="database column name",
+            style={"description_width": "5em"},
+            layout=w.Layout(width="25em"),
+        )
         self.up = _button("↑", "bex-column-up", tooltip="move up")
         self.down = _button("↓", "bex-column-down", tooltip="move down")
         self.remove = _button("✕", "bex-column-remove", tooltip="remove this column")
@@ -128,14 +143,20 @@ class JobDefinitionForm(w.VBox):
         self._build_columns()
         self._build_actions()
         self._field_boxes = {key: message_box(f"bex-msg-{_css(key)}") for key in _MESSAGE_PLACES}
-        self._aria = AriaLinks(".bex-job-form", live=(".bex-job-status", ".bex-summary"))
+        self._aria = AriaLinks(
+            ".bex-job-form",
+            live=(_STATUS, ".bex-summary"),
+            attributes={".bex-confirm-text": {"role": "alert"}},
+            escape=[(".bex-confirm", ".bex-cancel-delete")],
+            copy=[(".bex-copy-json", ".bex-preview pre")],
+        )
         super().__init__(self._layout())
         named(self, "bex-job-form")
         self._wire()
         if job is not None:
             notes = self._fill(job if isinstance(job, dict) else job.to_dict())
             if notes:
-                self._say("error", "The form shows this job in part: " + "; ".join(notes) + ".")
+                self._say("error", f"This job definition comes {_not_offered_text(notes)}")
         self._refresh()
 
     # -- building ---------------------------------------------------------------------------
@@ -145,24 +166,28 @@ class JobDefinitionForm(w.VBox):
 
         self._database_id = text("Database id", "database_id", "e.g. 423251")
         self._admin_email = text("Admin email", "admin_email", "the Org Admin's login email")
+        self._database_help = named(
+            w.HTML(f"<span style='margin-left: 11.5em; font-size: 90%'>{DATABASE_ID_HELP}</span>"),
+            "bex-database-id-help",
+        )
         self._file_format = field(
             w.Dropdown,
             "bex-file-format",
             description="File format",
-            options=[("CSV (comma)", "CSV"), ("PSV (pipe)", "PSV"), ("TSV (tab)", "TSV")],
+            options=_FILE_FORMATS,
             value=schema.DEFAULT_FILE_FORMAT,
         )
         self._frequency = field(
-            w.Dropdown,
-            "bex-frequency",
-            description="Frequency",
-            options=[(frequency_label(h), h) for h in schema.JOB_FREQUENCIES],
-            value=24,
+            w.Dropdown, "bex-frequency", description="Frequency", options=_FREQUENCIES, value=24
         )
         self._prefix = text("File name prefix", "prefix", schema.DEFAULT_EXPORT_FILE_NAME)
         self._example = named(w.HTML(), "bex-file-name-example")
         self._event_types = {t: _checkbox(t, f"bex-event-{t}") for t in schema.EVENT_TYPES}
         self._mailing_types = {t: _checkbox(t, f"bex-mailing-{t}") for t in schema.MAILING_TYPES}
+        self._all_ticks = {
+            "event_types": _checkbox("tick all", "bex-event-all"),
+            "mailing_types": _checkbox("tick all", "bex-mailing-all"),
+        }
         self._job_id = text("Job id", "job_id", "set by Create, or type one to Load")
 
     def _build_columns(self) -> None:
@@ -170,6 +195,7 @@ class JobDefinitionForm(w.VBox):
         self._columns = named(w.VBox(), "bex-columns")
         self._add_column = _button("+ Add column", "bex-add-column")
         self._preview = named(w.HTML(), "bex-preview")
+        self._copy_json = _button("Copy JSON", "bex-copy-json", tooltip="copy the JSON body")
 
     def _build_actions(self) -> None:
         self._create = _button("Create", "bex-create", style="primary", tooltip="POST a new job")
@@ -191,12 +217,15 @@ class JobDefinitionForm(w.VBox):
 
         def ticks(title: str, ticks: dict[str, w.Checkbox], key: str) -> w.VBox:
             head = w.HTML(f"<b>{title}</b> <i>(none ticked = all of them)</i>")
-            body = w.HBox(list(ticks.values()), layout=w.Layout(flex_flow="row wrap"))
-            return w.VBox([head, body, boxes[key]])
+            every = [self._all_ticks[key], *ticks.values()]
+            body = w.HBox(every, layout=w.Layout(flex_flow="row wrap"))
+            return named(w.VBox([head, body, boxes[key]]), f"bex-{_css(key)}")
 
         return [
             w.HTML("<h3 style='margin: 0.2em 0'>BEX job definition</h3>"),
-            *(_row(getattr(self, f"_{key}"), boxes[key]) for key in _FIELDS[:5]),
+            _row(self._database_id, boxes["database_id"]),
+            self._database_help,
+            *(_row(getattr(self, f"_{key}"), boxes[key]) for key in _FIELDS[1:5]),
             self._example,
             ticks("Event types", self._event_types, "event_types"),
             ticks("Mailing types", self._mailing_types, "mailing_types"),
@@ -206,7 +235,10 @@ class JobDefinitionForm(w.VBox):
             ),
             self._columns,
             _row(self._add_column, boxes["columns"]),
-            w.HTML("<b>JSON body</b> <i>(Create POSTs it; Update PUTs it with the id)</i>"),
+            _row(
+                w.HTML("<b>JSON body</b> <i>(Create POSTs it; Update PUTs it with the id)</i>"),
+                self._copy_json,
+            ),
             self._preview,
             _row(self._job_id, boxes["job_id"]),
             _row(self._create, self._load, self._update, self._delete),
@@ -220,20 +252,41 @@ class JobDefinitionForm(w.VBox):
     def _wire(self) -> None:
         for key in _FIELDS:
             self._watch(getattr(self, f"_{key}"), key)
-        for box in self._event_types.values():
-            self._watch(box, "event_types")
-        for box in self._mailing_types.values():
-            self._watch(box, "mailing_types")
+        for key, group in (("event_types", self._event_types),
+                           ("mailing_types", self._mailing_types)):  # fmt: skip
+            for box in group.values():
+                self._watch(box, key)
+            self._all_ticks[key].observe(
+                lambda change, group=group: self._tick_all(group, change["new"]), names="value"
+            )
         self._add_column.on_click(lambda _: self.add_column())
         self._create.on_click(lambda _: self.create())
         self._load.on_click(lambda _: self.load())
         self._update.on_click(lambda _: self.update())
         self._delete.on_click(lambda _: self.ask_delete())
         self._confirm.on_click(lambda _: self.delete())
-        self._cancel.on_click(lambda _: show(self._confirm_box, False))
+        self._cancel.on_click(lambda _: self.cancel_delete())
+        self._aria.on_copied(self._copied)
 
     def _watch(self, widget: w.ValueWidget, key: str) -> None:
         widget.observe(lambda _change: self._on_change(key), names="value")
+
+    def _tick_all(self, group: dict[str, w.Checkbox], ticked: bool) -> None:
+        if self._filling:
+            return
+        self._filling = True
+        try:
+            for box in group.values():
+                box.value = ticked
+        finally:
+            self._filling = False
+        self._refresh()
+
+    def _copied(self, ok: bool, reason: str) -> None:
+        if ok:
+            self._say("ok", "Copied the JSON body to the clipboard.")
+        else:
+            self._say("error", f"The browser did not copy ({reason}): select the JSON and copy.")
 
     # -- what the form holds ----------------------------------------------------------------
     @property
@@ -293,9 +346,13 @@ class JobDefinitionForm(w.VBox):
 
     # -- columns ------------------------------------------------------------------------------
     def add_column(self, name: str = "") -> None:
-        """Add a database column row at the end (at most five)."""
+        """Add a database column row at the end (at most five); its name takes the focus."""
         if len(self._column_rows) >= schema.MAX_DATABASE_COLUMNS:
             return
+        self._append_row(name)
+        self._aria.move_focus(f".bex-column-{len(self._column_rows) - 1} input")
+
+    def _append_row(self, name: str) -> None:
         row = _ColumnRow(len(self._column_rows))
         row.name.value = name
         self._watch(row.name, "columns")
@@ -307,10 +364,18 @@ class JobDefinitionForm(w.VBox):
         self._refresh()
 
     def remove_column(self, index: int) -> None:
-        """Remove the column row at ``index``; the rows below move up."""
+        """Remove the column row at ``index``; the rows below move up.
+
+        The focus goes to the row that took its place, else the row above, else
+        + Add column.
+        """
         names = [r.name.value for r in self._column_rows]
         del names[index]
         self._set_columns(names)
+        if names:
+            self._aria.move_focus(f".bex-column-{min(index, len(names) - 1)} input")
+        else:
+            self._aria.move_focus(".bex-add-column")
 
     def _move_column(self, row: _ColumnRow, step: int) -> None:
         index = self._column_rows.index(row)
@@ -319,16 +384,20 @@ class JobDefinitionForm(w.VBox):
             names = [r.name.value for r in self._column_rows]
             names[index], names[target] = names[target], names[index]
             self._set_columns(names)
+            moved = self._column_rows[target]  # the focus follows the column
+            button = moved.up if step < 0 else moved.down
+            where = "input" if button.disabled else f".bex-column-{'up' if step < 0 else 'down'}"
+            self._aria.move_focus(f".bex-column-{target} {where}")
 
     def _set_columns(self, names: Sequence[str]) -> None:
         filling, self._filling = self._filling, True
         try:
-            names = list(names)[: schema.MAX_DATABASE_COLUMNS]
+            names = list(names)
             while len(self._column_rows) > len(names):
                 self._column_rows.pop().close_all()
             self._columns.children = tuple(self._column_rows)
             while len(self._column_rows) < len(names):
-                self.add_column()
+                self._append_row("")
             for row, name in zip(self._column_rows, names, strict=True):
                 row.name.value = name
         finally:
@@ -337,24 +406,18 @@ class JobDefinitionForm(w.VBox):
 
     # -- keeping the view true ----------------------------------------------------------------
     def _fill(self, body: dict[str, Any]) -> list[str]:
-        """Show ``body`` on the form; return notes on what the form could not show."""
+        """Show ``body`` on the form, values it does not offer included and marked.
+
+        Returns what the form does not offer (see :func:`unknown_values`).
+        """
         values = values_from_wire(body)
-        notes = []
-        if values.file_format not in schema.FILE_FORMATS:
-            notes.append(f"exportFileFormat {values.file_format!r} is not one the form offers")
-        if values.frequency not in schema.JOB_FREQUENCIES:
-            notes.append(f"jobFrequency {values.frequency!r} is not one the form offers")
-        if len(values.columns) > schema.MAX_DATABASE_COLUMNS:
-            notes.append(f"only the first {schema.MAX_DATABASE_COLUMNS} columns are shown")
         self._touched.update(REQUIRED_FIELDS)  # a job given or loaded shows all it breaks
         self._filling = True
         try:
             self._database_id.value = values.database_id
             self._admin_email.value = values.admin_email
-            if values.file_format in schema.FILE_FORMATS:
-                self._file_format.value = values.file_format
-            if values.frequency in schema.JOB_FREQUENCIES:
-                self._frequency.value = values.frequency
+            _choose(self._file_format, _FILE_FORMATS, values.file_format)
+            _choose(self._frequency, _FREQUENCIES, values.frequency)
             self._prefix.value = values.prefix
             for name, box in self._event_types.items():
                 box.value = name in values.event_types
@@ -365,12 +428,20 @@ class JobDefinitionForm(w.VBox):
         finally:
             self._filling = False
         self._refresh()
-        return notes
+        return unknown_values(values)
 
     def _on_change(self, key: str) -> None:
-        if not self._filling:
-            self._touched.add(key)
-            self._refresh()
+        if self._filling:
+            return
+        self._touched.add(key)
+        if key in ("file_format", "frequency"):  # a value chosen: the unknown one goes
+            self._filling = True
+            try:
+                _choose(self._file_format, _FILE_FORMATS, self._file_format.value)
+                _choose(self._frequency, _FREQUENCIES, self._frequency.value)
+            finally:
+                self._filling = False
+        self._refresh()
 
     def _refresh(self) -> None:
         if self._filling:
@@ -380,24 +451,38 @@ class JobDefinitionForm(w.VBox):
         grouped = problems_by_field(self._problems)
         waiting = [key for key in REQUIRED_FIELDS if key in grouped and key not in self._touched]
         shown = self._show_messages({k: v for k, v in grouped.items() if k not in waiting})
-        self._summary.value = status_html(
-            "info", problem_summary(shown, [REQUIRED_FIELDS[key] for key in waiting])
-        )
+        summary = problem_summary(shown, [REQUIRED_FIELDS[key] for key in waiting])
+        if not summary and values.job_id:
+            summary = (
+                f"Job id {values.job_id} is set: Update changes that job definition; "
+                "clear Job id to create a new one."
+            )
+        self._summary.value = status_html("info", summary)
+        self._filling = True
+        try:
+            for key, group in (("event_types", self._event_types),
+                               ("mailing_types", self._mailing_types)):  # fmt: skip
+                self._all_ticks[key].value = all(box.value for box in group.values())
+        finally:
+            self._filling = False
         for index, row in enumerate(self._column_rows):
             row.up.disabled = index == 0
             row.down.disabled = index == len(self._column_rows) - 1
         self._add_column.disabled = len(self._column_rows) >= schema.MAX_DATABASE_COLUMNS
         when = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
         name = example_file_name(values.prefix, values.file_format, values.frequency, when=when)
+        hint = prefix_hint(values.prefix)
         self._example.value = (
             "<span style='margin-left: 11.5em'>Files will be named like "
             f"<code class='bex-example-name'>{html.escape(name)}</code></span>"
-        )
+            + (f"<div class='bex-prefix-hint' style='margin-left: 11.5em'>{html.escape(hint)}"
+               "</div>" if hint else "")
+        )  # fmt: skip
         preview = json.dumps(wire_body(values), indent=2)
         self._preview.value = (
-            "<pre style='max-height: 18em; overflow: auto; font-size: 85%; line-height: 1.3; "
-            "margin: 0; background: rgba(127,127,127,0.08); padding: 0.4em'>"
-            f"{html.escape(preview)}</pre>"
+            "<pre tabindex='0' role='region' aria-label='JSON body' style='max-height: 18em; "
+            "overflow: auto; font-size: 85%; line-height: 1.3; margin: 0; "
+            f"background: rgba(127,127,127,0.08); padding: 0.4em'>{html.escape(preview)}</pre>"
         )
         self._refresh_buttons()
 
@@ -421,7 +506,7 @@ class JobDefinitionForm(w.VBox):
         idle = self._busy is None and self._client is not None
         has_id = bool(self._job_id.value.strip())
         valid = not self._problems
-        self._create.disabled = not (idle and valid)
+        self._create.disabled = not (idle and valid and not has_id)
         self._load.disabled = not (idle and has_id)
         self._update.disabled = not (idle and valid and has_id)
         self._delete.disabled = not (idle and has_id)
@@ -437,13 +522,19 @@ class JobDefinitionForm(w.VBox):
         job = JobDefinition.from_dict(wire_body(self.values))
         job_id = self._call("create", lambda client: client.create_job(job))
         if job_id is not None:
-            self._filling = True
-            self._job_id.value = str(job_id)
-            self._filling = False
-            self._say("ok", f"Created job definition {job_id}.")
+            self._set_job_id(str(job_id))
+            self._say("ok", f"Created job definition {job_id}: change it with Update.")
             self._notify("create", self.job)
         self._refresh()
+        self._aria.move_focus(_STATUS)
         return None if job_id is None else str(job_id)
+
+    def _set_job_id(self, job_id: str) -> None:
+        self._filling = True
+        try:
+            self._job_id.value = job_id
+        finally:
+            self._filling = False
 
     def load(self, job_id: str | None = None) -> JobDefinition | None:
         """GET the job definition ``job_id`` (default: the id on the form) into the form."""
@@ -454,9 +545,10 @@ class JobDefinitionForm(w.VBox):
             body.setdefault("id", job_id)
             notes = self._fill(body)
             if notes:
-                self._say("error", f"Loaded job definition {job_id}, but " + "; ".join(notes) + ".")
+                self._say("error", f"Loaded job definition {job_id}, {_not_offered_text(notes)}")
             else:
                 self._say("ok", f"Loaded job definition {job_id}.")
+        self._aria.move_focus(_STATUS)
         return job
 
     def update(self) -> bool:
@@ -466,6 +558,7 @@ class JobDefinitionForm(w.VBox):
         if done is not None:
             self._say("ok", f"Updated job definition {self._job_id.value.strip()}.")
             self._notify("update", job)
+        self._aria.move_focus(_STATUS)
         return done is not None
 
     def ask_delete(self) -> None:
@@ -475,6 +568,12 @@ class JobDefinitionForm(w.VBox):
             "error", f"Delete job definition {job_id}? Its exports stop. This cannot be undone."
         )
         show(self._confirm_box, True)
+        self._aria.move_focus(".bex-cancel-delete")  # the safe choice first
+
+    def cancel_delete(self) -> None:
+        """Close the confirmation step; the focus returns to Delete (what Cancel does)."""
+        show(self._confirm_box, False)
+        self._aria.move_focus(".bex-delete")
 
     def delete(self) -> bool:
         """DELETE the job definition with the id on the form (the confirmed step)."""
@@ -488,12 +587,11 @@ class JobDefinitionForm(w.VBox):
 
         done = self._call("delete", send)
         if done is not None:
-            self._filling = True
-            self._job_id.value = ""
-            self._filling = False
+            self._set_job_id("")
             self._say("ok", f"Deleted job definition {job_id}.")
             self._notify("delete", job)
             self._refresh()
+        self._aria.move_focus(_STATUS)
         return done is not None
 
     def _call(self, action: str, send: Callable[[BexClient], Any]) -> Any:
@@ -506,11 +604,32 @@ class JobDefinitionForm(w.VBox):
             return send(self._client)
         except Exception as exc:  # shown on the form: the person decides what to do
             log.info("%s failed: %s", action, exc)
-            self._say("error", error_text(exc))
+            if action == "create" and isinstance(exc, BexAPIError) and exc.status == 409:
+                self._conflict(exc)
+            else:
+                self._say("error", error_text(exc))
             return None
         finally:
             self._busy = None
             self._refresh_buttons()
+
+    def _conflict(self, exc: BexAPIError) -> None:
+        """A Create the server refused because the database has a job: point at Update."""
+        database = self._database_id.value.strip()
+        existing = conflict_id(exc.message)
+        if existing is None:
+            self._say(
+                "error",
+                f"Database {database} already has a job definition (the server answered 409): "
+                "type its id in Job id, then Load it or Update it.",
+            )
+            return
+        self._set_job_id(existing)
+        self._say(
+            "error",
+            f"Database {database} already has job definition {existing} (the server answered "
+            "409): its id is now in Job id; Load shows it, Update replaces it with this form.",
+        )
 
     def _say(self, kind: str, text: str) -> None:
         self._status.value = status_html(kind, text)
@@ -518,6 +637,22 @@ class JobDefinitionForm(w.VBox):
     def _notify(self, action: str, job: JobDefinition) -> None:
         for callback in list(self._callbacks):
             callback(action, job)
+
+
+def _not_offered_text(notes: list[str]) -> str:
+    return (
+        f"with values the form does not offer ({'; '.join(notes)}): they are shown and "
+        "marked; choose allowed ones before Update."
+    )
+
+
+def _choose(dropdown: w.Dropdown, options: list[tuple[str, Any]], value: Any) -> None:
+    """Show ``value`` in ``dropdown``: one of ``options``, or added as not allowed."""
+    offered = [v for _, v in options]
+    wanted = options if value in offered else [*options, (not_offered_label(value), value)]
+    if list(dropdown.options) != wanted:
+        dropdown.options = wanted
+    dropdown.value = value
 
 
 def _problems_of(values: FormValues) -> list[Problem]:

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import twelve_events, write_bex, write_rrde
 
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.readers import read_events
@@ -114,3 +115,63 @@ def test_a_column_added_later_does_not_make_old_events_new(tmp_path):
     events = read_events(tmp_path)
     assert sorted(events["RECIPIENT_ID"]) == ["1001", "1002", "1003"]
     assert events.attrs["duplicates_dropped"] == 1
+
+
+# --- identity across column sets ----------------------------------------------------------
+
+
+def _counts(events) -> dict[tuple[str, str], int]:
+    return events.groupby(["RECIPIENT_ID", "eventType"], observed=True).size().to_dict()
+
+
+@pytest.mark.parametrize(
+    ("narrow", "wide"),
+    [
+        (("bex", ()), ("bex", ("City",))),  # a database column requested later
+        (("bex", ("City",)), ("bex", ("City", "Plan"))),  # a job whose columns changed
+        (("rrde", ()), ("rrde", ("City", "Plan"))),  # an RRDE with and without columns
+        (("bex", ()), ("rrde", ("City",))),  # BEX next to RRDE
+        (("rrde", ()), ("bex", ("City", "Plan"))),
+    ],
+)
+def test_twelve_events_in_two_column_sets_read_as_twelve(tmp_path, narrow, wide):
+    events = twelve_events()
+    writers = {"bex": (write_bex, "csv"), "rrde": (write_rrde, "zip")}
+    for name, (kind, extra) in (("a", narrow), ("b", wide)):
+        write, ext = writers[kind]
+        write(tmp_path / f"{name}.{ext}", events, extra)
+    read = read_events(tmp_path, tz="UTC")
+    assert len(read) == 12 and read.attrs["duplicates_dropped"] == 12
+    alone = read_events(tmp_path / f"a.{writers[narrow[0]][1]}", tz="UTC")
+    assert _counts(read) == _counts(alone)
+    if narrow[0] == wide[0]:  # the copy with more columns is the one kept
+        assert list(read.sort_values("timestamp")["City"]) == [e["City"] for e in events]
+    assert len(read_events(tmp_path, dedupe=False, tz="UTC")) == 24
+
+
+def test_identical_rows_inside_one_file_stay_next_to_another_column_set(tmp_path):
+    events = twelve_events()
+    write_bex(tmp_path / "a.csv", events + events[1:2])  # two real opens in one minute
+    write_bex(tmp_path / "b.csv", events, ("City",))
+    read = read_events(tmp_path)
+    assert len(read) == 13
+    assert _counts(read)[("1000", "emailOpen")] == 3
+
+
+def test_a_shared_column_empty_in_one_file_and_filled_in_the_other_is_two_events(tmp_path):
+    """The rule: a missing value agrees only with a missing value (as in one column set)."""
+    events = twelve_events()
+    write_bex(tmp_path / "a.csv", events, ("City",))
+    changed = [{**e, "City": ""} if e["who"] == "0" else e for e in events]
+    write_bex(tmp_path / "b.csv", changed, ("City", "Plan"))
+    read = read_events(tmp_path)
+    assert len(read) == 16  # person 0's four events differ in City: kept from both files
+    assert read.attrs["files"][0]["columns"] != read.attrs["files"][1]["columns"]
+
+
+def test_column_sets_are_compared_when_only_some_columns_are_read(tmp_path):
+    events = twelve_events()
+    write_bex(tmp_path / "a.csv", events)
+    write_rrde(tmp_path / "b.zip", events, ("City",))
+    part = read_events(tmp_path, columns=["RECIPIENT_ID", "eventType"], tz="UTC")
+    assert len(part) == 12 and list(part.columns) == ["RECIPIENT_ID", "eventType"]

@@ -278,6 +278,7 @@ def test_memory_filesystem(exports):
             "format": "PSV",
             "kind": "BEX",
             "compression": None,
+            "columns": [*_events(1)[0], "eventType"],
         }
     ]
     fs.rm("/bex", recursive=True)
@@ -827,3 +828,62 @@ def test_samples_writer_round_trip(tmp_path):
         samples.write_exports(events, str(folder), file_format=fmt, compression=compression)
         back = read_events(folder)
         assert_frame_equal(_plain(back), events.reset_index(drop=True), check_categorical=False)
+
+
+def test_a_file_of_coded_event_types_is_an_error_that_says_how_to_map_them(tmp_path):
+    """RRDE's CODED_TYPE_FIELDS writes numbers for Event Type: not a funnel of zeros."""
+    rows = _events(6)
+    coded = {"Sent": "1", "Open": "2", "Click Through": "3", "Hard Bounce": "4", "Opt Out ": "5"}
+    path = _rrde_zip(tmp_path / "Raw Recipient Data Export Nov 01 2026 01-00-00 AM 1.zip", rows)
+    with zipfile.ZipFile(path) as archive:
+        text = archive.read("Raw Recipient Data Export.csv").decode()
+    for word, number in coded.items():
+        text = text.replace(f",{word},", f",{number},")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("Raw Recipient Data Export.csv", text)
+    with pytest.raises(BexFileError, match=r"AM 1\.zip: no row has a known event type") as info:
+        read_events(path)
+    message = str(info.value)
+    assert "'1', '2', '3', '4', '5'" in message and "event_types_map=" in message
+    assert "'Event Type'" in message and "CODED_TYPE_FIELDS" in message
+    names = {"1": "Sent", "2": "Open", "3": "Click Through", "4": "Hard Bounce", "5": "Opt Out"}
+    events = read_events(path, event_types_map=names)
+    expected = [r["code"] for r in rows]
+    assert list(events["eventType"]) == expected
+
+
+def test_a_few_unknown_event_values_among_known_ones_are_kept_and_warned(tmp_path):
+    rows = _events(3)
+    rows[1]["code"] = "emailForward"
+    _write(tmp_path / "x.csv", rows)
+    with pytest.warns(UserWarning, match=r"'emailForward' \(1 rows\)"):
+        events = read_events(tmp_path / "x.csv")
+    assert len(events) == 3 and events.attrs["unknown_event_types"] == {"emailForward": 1}
+
+
+def test_a_requested_column_that_differs_from_a_bex_column_only_by_case_is_renamed(tmp_path):
+    """Delta, DuckDB and Spark match names without case: ContactID next to contactId."""
+    rows = _events(6)
+    _write(tmp_path / "a.csv", rows)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    header = [*schema.RRDE_COLUMNS, "ContactID", "Country", "COUNTRY"]
+    writer.writerow(header)
+    for i, row in enumerate(rows):
+        values = {"Recipient Id": row["RECIPIENT_ID"], "Mailing Id": row["messageId"],
+                  "Event Type": "Open", "Event Timestamp": "11/01/2026 23:00:05",
+                  "ContactID": f"C{i}", "Country": "DE", "COUNTRY": "Germany"}  # fmt: skip
+        writer.writerow([values.get(c, "") for c in header])
+    with zipfile.ZipFile(tmp_path / "b.zip", "w") as archive:
+        archive.writestr("Raw Recipient Data Export.csv", out.getvalue())
+    events = read_events(tmp_path, tz="UTC")
+    lowered = [c.lower() for c in events.columns]
+    assert len(set(lowered)) == len(lowered)
+    assert events["ContactID_2"].dropna().tolist() == [f"C{i}" for i in range(6)]
+    assert events["COUNTRY_2"].dropna().unique().tolist() == ["Germany"]
+    rrde = events.attrs["files"][1]
+    assert rrde["renamed"] == {"ContactID": "ContactID_2", "COUNTRY": "COUNTRY_2"}
+    assert "ContactID_2" in rrde["columns"] and "renamed" not in events.attrs["files"][0]
+    assert events["contactId"].notna().sum() == 6  # the BEX column keeps its own values
+    asked = read_events(tmp_path, tz="UTC", columns=["RECIPIENT_ID", "ContactID_2"])
+    assert asked["ContactID_2"].dropna().tolist() == [f"C{i}" for i in range(6)]

@@ -8,6 +8,7 @@ the page did. Screenshots go to ``artifacts/browser/``.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import shutil
 import socket
@@ -18,6 +19,7 @@ import pytest
 from browser import chromium
 from browser.widget_helpers import SMALL_EXPORT_TOTALS, VoilaServer, write_small_exports
 
+from bextoolkit import schema
 from bextoolkit.client import BexClient
 from bextoolkit.sandbox.api import SandboxAPI
 
@@ -157,7 +159,8 @@ def test_the_export_browser_loads_files(page):
     page.locator(".bex-export-load").click()
     rows = SMALL_EXPORT_TOTALS["rows"]
     expect(page.locator(".bex-export-status .bex-status-ok")).to_have_text(
-        f"Loaded {rows} rows from 3 files; 1 duplicate dropped; 1 skipped line."
+        f"Loaded {rows} rows from 3 files; 1 duplicate dropped; 1 skipped line. "
+        "The events are in this browser's .events."
     )
     expect(page.locator(".bex-export-progress")).to_contain_text("3/3")
     expect(page.locator(".bex-export-event-counts")).to_contain_text("emailClick")
@@ -273,3 +276,57 @@ def test_each_checkbox_sits_by_its_own_label(page):
             if after["input"][2] == this["input"][2]:  # the next box on the same line
                 next_gap = after["input"][0] - this["label"][1]
                 assert next_gap >= 2 * own_gap, (this, after)  # clearly apart from the next
+
+
+# --- issue 23: the manager in a narrow notebook, and Copy JSON ----------------------------------
+
+#: Buttons whose words do not fit them, or that stand outside the window.
+_CUT_BUTTONS = """buttons => buttons
+  .filter(b => b.scrollWidth > b.clientWidth + 1 || b.getBoundingClientRect().right > innerWidth)
+  .map(b => b.textContent)"""
+
+
+def test_manager_buttons_are_readable_at_640_px(browser, voila, client):
+    job_id = client.create_job(
+        {"contactSourceId": "640", "ftpUserId": "a@b.co",
+         "channels": [{"jobFrequency": 1, "type": "Email",
+                       "eventTypes": [{"eventType": t} for t in schema.EVENT_TYPES]}]}
+    )  # fmt: skip
+    context = browser.new_context(viewport={"width": 640, "height": 1600})
+    try:
+        page = context.new_page()
+        page.goto(voila.url_for(NOTEBOOK), timeout=PAGE_TIMEOUT_MS)
+        page.locator(".bex-connect").wait_for(timeout=PAGE_TIMEOUT_MS)
+        connect(page)  # the manager follows the ConnectForm
+        row = page.locator(f".bex-jobs-row-{job_id}")
+        sync_api.expect(row.locator(".bex-jobs-edit")).to_have_text(f"Edit job {job_id}")
+        row.locator(".bex-jobs-delete").click()
+        confirm = page.locator(".bex-jobs-confirm")
+        sync_api.expect(confirm).to_contain_text(f"Delete job definition {job_id}?")
+        cut = page.locator(".bex-job-manager button").evaluate_all(_CUT_BUTTONS)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "manager-640px.png"), full_page=True)
+        assert cut == []
+        # the question stands right below its row
+        below = page.evaluate(
+            "([row, confirm]) => document.querySelector(confirm).getBoundingClientRect().top"
+            " - document.querySelector(row).getBoundingClientRect().bottom",
+            [f".bex-jobs-row-{job_id}", ".bex-jobs-confirm"],
+        )
+        assert 0 <= below < 10
+    finally:
+        context.close()
+        client.delete_job(job_id)
+
+
+def test_copy_json_puts_the_body_on_the_clipboard(page):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator(".bex-database-id input").fill("423251")
+    sync_api.expect(page.locator(".bex-preview")).to_contain_text('"423251"')
+    page.locator(".bex-copy-json").click()
+    sync_api.expect(page.locator(".bex-job-status")).to_have_text(
+        "Copied the JSON body to the clipboard."
+    )
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert json.loads(copied) == json.loads(page.locator(".bex-preview pre").inner_text())
+    assert json.loads(copied)["contactSourceId"] == "423251"

@@ -25,6 +25,7 @@ from bextoolkit.jobs import JobDefinition, Problem, find_problems
 from bextoolkit.sandbox.api import SandboxAPI, SandboxCredentials
 from bextoolkit.sandbox.sftp import SFTPServer
 from bextoolkit.widgets import ConnectForm, ExportBrowser, JobDefinitionForm, JobManager
+from bextoolkit.widgets.manager import COLUMNS
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "browser" / "widgets.ipynb"
 VALID = {"database_id": "423251", "admin_email": "admin@example.com"}
@@ -189,7 +190,8 @@ def test_ticked_types_are_sent_in_documented_order_and_none_means_all():
     form = JobDefinitionForm()
     fill(form)
     assert "eventTypes" not in preview(form)["channels"][0]
-    assert "none ticked = all" in form.children[7].children[0].value
+    group = next(c for c in form.children if "bex-event-types" in c._dom_classes)
+    assert "none ticked = all" in group.children[0].value
     form._event_types["emailBounce"].value = True
     form._event_types["emailSend"].value = True
     form._mailing_types["ABTest"].value = True
@@ -209,9 +211,18 @@ def test_columns_can_be_added_reordered_and_removed_up_to_five():
     for row, name in zip(form._column_rows, "ABCDE", strict=True):
         row.name.value = name
     assert form._column_rows[0].up.disabled and form._column_rows[4].down.disabled
-    form._column_rows[0].down.click()  # B A C D E
+    assert [r.name.description for r in form._column_rows] == [f"Column {i}" for i in range(1, 6)]
+    form._column_rows[0].down.click()  # B A C D E: the focus follows B down
+    assert form._aria.focused == ".bex-column-1 .bex-column-down"
     form._column_rows[4].up.click()  # B A C E D
-    form._column_rows[2].remove.click()  # B A E D
+    assert form._aria.focused == ".bex-column-3 .bex-column-up"
+    form._column_rows[1].down.click()  # B C A E D ...
+    form._column_rows[2].up.click()  # ... and back: B A C E D
+    form._column_rows[3].down.click()  # B A C D E: the last row has no down button
+    assert form._aria.focused == ".bex-column-4 input"
+    form._column_rows[4].up.click()  # B A C E D
+    form._column_rows[2].remove.click()  # B A E D: the focus goes to E, now third
+    assert form._aria.focused == ".bex-column-2 input"
     columns = preview(form)["channels"][0]["columnNames"]
     assert columns == [
         {"columnName": n, "columnOrder": i} for i, n in enumerate(["B", "A", "E", "D"])
@@ -229,8 +240,48 @@ def test_column_messages_stand_beside_their_row():
     assert text_of(form._column_rows[1].message) == "type a column name or remove the row"
     assert form._column_rows[0].message.value == ""
     form._column_rows[1].name.value = "City"
-    assert "duplicate 'City'" in text_of(form._column_rows[1].message)
+    # numbered as the rows are labelled ("Column 1"), not as a wire index ("[0]")
+    assert text_of(form._column_rows[1].message) == "duplicate 'City' (same as column 1)"
     assert form._create.disabled
+
+
+def test_tick_all_ticks_every_box_of_its_group_and_follows_them():
+    form = JobDefinitionForm()
+    fill(form)
+    form._all_ticks["event_types"].value = True
+    assert all(box.value for box in form._event_types.values())
+    assert [e["eventType"] for e in preview(form)["channels"][0]["eventTypes"]] == list(
+        schema.EVENT_TYPES
+    )
+    assert not any(box.value for box in form._mailing_types.values())
+    form._event_types["emailOpen"].value = False
+    assert not form._all_ticks["event_types"].value
+    form._event_types["emailOpen"].value = True
+    assert form._all_ticks["event_types"].value
+    form._all_ticks["event_types"].value = False
+    assert "eventTypes" not in preview(form)["channels"][0]
+
+
+def test_a_prefix_that_runs_into_the_channel_name_is_pointed_out():
+    form = JobDefinitionForm()
+    form._prefix.value = "Test_Email"  # the seed's prefix: Test_EmailEmail_...
+    assert "Test_EmailEmail_" in text_of(form._example)
+    assert 'end it with "_" to keep them apart' in text_of(form._example)
+    assert preview(form)["channels"][0]["exportFileName"] == "Test_Email"  # sent as typed
+    form._prefix.value = "Test_Email_"
+    assert "keep them apart" not in text_of(form._example)
+
+
+def test_the_form_says_where_the_database_id_is_and_its_json_can_be_reached(client):
+    form = JobDefinitionForm(client)
+    assert "Data > Databases" in text_of(form._database_help)
+    assert "tabindex='0'" in form._preview.value and "aria-label='JSON body'" in form._preview.value
+    assert [".bex-copy-json", ".bex-preview pre"] in form._aria.copies
+    form._aria._on_browser_message(form._aria, {"copied": True}, [])
+    assert text_of(form._status) == "Copied the JSON body to the clipboard."
+    form._aria._on_browser_message(form._aria, {"copied": False, "reason": "NotAllowedError"}, [])
+    assert "did not copy (NotAllowedError)" in text_of(form._status)
+    assert "campaign-eu-1 is pod 6" in text_of(ConnectForm(env={})._pod_help)
 
 
 def test_file_name_example_follows_prefix_format_and_frequency():
@@ -268,20 +319,58 @@ def test_form_starts_from_a_job_definition():
     assert form.job.to_dict() == job.to_dict()
 
 
-def test_a_job_the_form_cannot_show_whole_is_said_so():
-    columns = [{"columnName": f"c{i}", "columnOrder": i} for i in range(7)]
-    form = JobDefinitionForm(
-        job={
-            "contactSourceId": "1",
-            "ftpUserId": "a@b.co",
-            "channels": [{"jobFrequency": 5, "type": "Email", "columnNames": columns}],
-        }
-    )
-    assert len(form._column_rows) == 5
+UNOFFERED = {
+    "contactSourceId": "1",
+    "ftpUserId": "a@b.co",
+    "channels": [
+        {"jobFrequency": 5, "exportFileFormat": "XLS", "type": "Email",
+         "columnNames": [{"columnName": f"c{i}", "columnOrder": i} for i in range(7)]}
+    ],
+}  # fmt: skip
+
+
+def test_a_job_the_form_cannot_offer_is_shown_as_it_is_marked_and_not_sent():
+    form = JobDefinitionForm(job=UNOFFERED)
+    # the real values, not the form's defaults, and every one of them marked
+    assert (form._frequency.value, form._file_format.value) == (5, "XLS")
+    assert ("5 (not allowed: choose another)", 5) in form._frequency.options
+    assert [r.name.value for r in form._column_rows] == [f"c{i}" for i in range(7)]
+    assert form.body["channels"][0]["jobFrequency"] == 5  # an Update would send what is shown
+    invalid = {link["field"]: link["invalid"] for link in form._aria.links}
+    assert invalid[".bex-frequency"] and invalid[".bex-file-format"]
+    frequency_message = text_of(form._field_boxes["frequency"])
+    assert "must be one of 1, 2, 3, 4, 6, 8, 12, 24, got 5" in frequency_message
+    assert "at most 5 database columns, got 7" in text_of(form._field_boxes["columns"])
     assert text_of(form._status) == (
-        "The form shows this job in part: jobFrequency 5 is not one the form offers; "
-        "only the first 5 columns are shown."
+        "This job definition comes with values the form does not offer (jobFrequency 5; "
+        "exportFileFormat 'XLS'; 7 database columns (at most 5)): they are shown and marked; "
+        "choose allowed ones before Update."
     )
+    assert form._add_column.disabled
+    form._frequency.value = 6  # choosing a value takes the unknown one out of the list
+    assert [v for _, v in form._frequency.options] == list(schema.JOB_FREQUENCIES)
+    assert not invalid_of(form, ".bex-frequency")
+    form._file_format.value = "PSV"
+    form.remove_column(6)
+    assert form.problems and form._aria.focused == ".bex-column-5 input"
+    form.remove_column(5)
+    assert form.problems == []
+
+
+def invalid_of(form: JobDefinitionForm, css: str) -> bool:
+    return {link["field"]: link["invalid"] for link in form._aria.links}[css]
+
+
+def test_a_loaded_job_the_form_cannot_offer_keeps_update_off(api, client):
+    api._jobs["77"] = {**UNOFFERED, "id": "77"}  # as another tool left it on the server
+    form = JobDefinitionForm(client)
+    form._job_id.value = "77"
+    form._load.click()
+    assert "Loaded job definition 77, with values the form does not offer" in text_of(form._status)
+    assert form._frequency.value == 5 and form._file_format.value == "XLS"
+    assert form._update.disabled and form._create.disabled
+    form._update.click()
+    assert api.jobs["77"]["channels"][0]["jobFrequency"] == 5
 
 
 # --- the calls, against the sandbox over HTTP --------------------------------------------------
@@ -310,9 +399,14 @@ def test_create_sends_the_body_shows_the_id_and_disables_buttons_in_flight(api, 
     job_id = form._job_id.value
     assert job_id in api.jobs
     assert api.jobs[job_id] == {**sent_body, "id": job_id}
-    assert f"Created job definition {job_id}" in text_of(form._status)
-    assert buttons(form) == dict.fromkeys(("create", "load", "update", "delete"), True)
+    assert f"Created job definition {job_id}: change it with Update" in text_of(form._status)
+    # the form now stands for that job: a second Create would only meet a 409
+    assert buttons(form) == {"create": False, "load": True, "update": True, "delete": True}
+    assert f"Job id {job_id} is set: Update changes" in text_of(form._summary)
     assert [(a, j.id) for a, j in submitted] == [("create", job_id)]
+    assert form._aria.focused == ".bex-job-status"
+    form._job_id.value = ""
+    assert buttons(form)["create"]
 
 
 def test_load_fills_the_form_from_the_server(client):
@@ -379,15 +473,19 @@ def test_server_errors_are_shown_on_the_form_and_buttons_come_back(api, client):
     fill(second)
     second._create.click()
     status = text_of(second._status)
-    assert "409" in status and f"already has job definition {existing}" in status
-    assert second._job_id.value == ""
-    assert buttons(second)["create"]
+    assert status == (
+        f"Database 423251 already has job definition {existing} (the server answered 409): "
+        "its id is now in Job id; Load shows it, Update replaces it with this form."
+    )
+    assert "PUT" not in status and len(status) < 200
+    assert second._job_id.value == existing
+    assert buttons(second) == {"create": False, "load": True, "update": True, "delete": True}
     second._job_id.value = "999999"
     second._load.click()
     assert "404" in text_of(second._status) and "no job definition with id '999999'" in text_of(
         second._status
     )
-    assert buttons(second) == dict.fromkeys(("create", "load", "update", "delete"), True)
+    assert buttons(second) == {"create": False, "load": True, "update": True, "delete": True}
     assert len(api.jobs) == 1
 
 
@@ -419,7 +517,8 @@ def test_connect_prefills_from_env_but_never_puts_env_secrets_in_widgets(api):
         assert secret not in state
 
 
-def test_typed_secrets_are_cleared_after_connecting(api):
+def typed_connect(api: SandboxAPI) -> tuple[ConnectForm, JobDefinitionForm]:
+    """A ConnectForm with the credentials typed in, followed by a JobDefinitionForm."""
     env = api.env()
     connect = ConnectForm(env={"BEX_BASE_URL": env["BEX_BASE_URL"]})
     connect._client_id.value = env["BEX_CLIENT_ID"]
@@ -427,6 +526,12 @@ def test_typed_secrets_are_cleared_after_connecting(api):
     connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
     form = JobDefinitionForm()
     connect.on_connect(form.set_client)
+    return connect, form
+
+
+def test_typed_secrets_are_cleared_after_connecting(api):
+    env = api.env()
+    connect, form = typed_connect(api)
     connect._connect.click()
     assert form.client is connect.client is not None
     assert connect._client_secret.value == "" and connect._refresh_token.value == ""
@@ -437,6 +542,9 @@ def test_wrong_credentials_show_the_server_answer_without_the_secret(api):
     env = {**api.env(), "BEX_CLIENT_SECRET": "wrong-secret-value-123"}
     connect = ConnectForm(env=env)
     assert connect.connect() is None
+    invalid = links_of(connect)
+    assert invalid[".bex-client-secret"] and invalid[".bex-refresh-token"]
+    assert not invalid[".bex-base-url"]
     status = text_of(connect._status)
     assert "401" in status and "refused the credentials" in status
     assert "wrong-secret-value-123" not in status and env["BEX_REFRESH_TOKEN"] not in status
@@ -469,6 +577,74 @@ def test_missing_settings_speak_to_the_person_at_the_form():
     assert connect._client_secret.value == "typed-secret"  # nothing was cleared meanwhile
 
 
+def links_of(widget: Any) -> dict[str, bool]:
+    """Which inputs the widget's AriaLinks marks invalid, by CSS selector."""
+    return {link["field"]: link["invalid"] for link in widget._aria.links}
+
+
+def test_connect_marks_the_fields_it_needs_and_its_status_is_announced():
+    connect = ConnectForm(env={})
+    assert connect._aria.live == [".bex-connect-status"]
+    assert not any(links_of(connect).values())
+    connect.connect()
+    invalid = links_of(connect)
+    assert invalid[".bex-client-id"] and invalid[".bex-client-secret"]
+    assert invalid[".bex-refresh-token"] and not invalid[".bex-base-url"]
+    assert {link["message"] for link in connect._aria.links} == {".bex-connect-status"}
+    assert connect._aria.focused == ".bex-connect-status"
+    connect._client_id.value = "id"
+    connect.connect()
+    assert not links_of(connect)[".bex-client-id"] and links_of(connect)[".bex-client-secret"]
+
+
+def test_connect_again_while_connected_checks_the_connection_and_disconnect_tells_all(api):
+    connect, form = typed_connect(api)
+    assert connect._disconnect.layout.display == "none"
+    client = connect.connect()
+    assert client is not None and connect._disconnect.layout.display != "none"
+    connect._connect.click()  # the typed secrets are gone: still connected, no red line
+    assert connect.client is client
+    assert text_of(connect._status) == f"Still connected to {api.base_url}."
+    assert "bex-status-ok" in connect._status.value
+    connect._disconnect.click()
+    assert connect.client is None and form.client is None
+    assert text_of(connect._status) == "Disconnected."
+    assert connect._aria.focused == ".bex-connect"
+    assert connect._disconnect.layout.display == "none"
+    assert form._create.disabled
+    connect.connect()  # now the secrets must be pasted again, and the form says which
+    assert "Paste the client secret and refresh token" in text_of(connect._status)
+
+
+def test_a_typed_base_url_with_its_sftp_host_leads_to_the_export_files(tmp_path):
+    from bextoolkit.sandbox import Sandbox
+
+    with Sandbox(tmp_path / "sandbox") as sandbox:
+        connect = ConnectForm(env=sandbox.api.env())  # the API's URL and no SFTP host
+        assert connect._pod.value == "other"
+        assert connect._sftp_host.layout.display != "none"
+        client = connect.connect()
+        assert client is not None and client.sftp_host is None
+        said = text_of(connect._status)
+        assert said.endswith("fill in SFTP host to browse its export files.")
+        browser = ExportBrowser(client=client)  # says what to do instead of raising
+        assert "SFTP host" in text_of(browser._status) and "ConnectForm" in text_of(browser._status)
+        connect._sftp_host.value = f"127.0.0.1:{sandbox.sftp.port}"
+        client = connect.connect()
+        assert client is not None and client.sftp_port == sandbox.sftp.port
+        assert f"export files at sftp://127.0.0.1:{sandbox.sftp.port}/download/" in text_of(
+            connect._status
+        )
+        client.create_job(
+            {"contactSourceId": "1", "ftpUserId": "a@b.co",
+             "channels": [{"jobFrequency": 1, "type": "Email"}]}
+        )  # fmt: skip
+        sandbox.advance(hours=2)
+        browser.set_client(client)
+        assert "2 of 2 files shown" in text_of(browser._count)
+        assert browser._status.value == ""
+
+
 def _closed_port() -> int:
     import socket
 
@@ -486,6 +662,15 @@ def test_typed_secrets_survive_a_failed_connect_and_go_after_a_good_one(api):
     connect._refresh_token.value = env["BEX_REFRESH_TOKEN"]
     assert connect.connect() is None
     assert "connection refused" in text_of(connect._status)
+    assert links_of(connect)[".bex-base-url"] and not links_of(connect)[".bex-client-secret"]
+    connect._sftp_host.value = "127.0.0.1:port"
+    assert connect.connect() is None
+    assert (
+        text_of(connect._status)
+        == "SFTP host '127.0.0.1:port': the port after ':' must be a number"
+    )
+    assert links_of(connect)[".bex-sftp-host"] and not links_of(connect)[".bex-base-url"]
+    connect._sftp_host.value = ""
     assert connect._client_secret.value == env["BEX_CLIENT_SECRET"]
     assert connect._refresh_token.value == env["BEX_REFRESH_TOKEN"]
     assert env["BEX_CLIENT_SECRET"] not in text_of(connect._status)
@@ -545,6 +730,18 @@ def test_manager_says_when_the_server_cannot_be_reached(api, client):
     assert manager.jobs == [] and not manager._refresh.disabled
 
 
+def rows_of(manager: JobManager) -> list[w.HBox]:
+    return [r for r in manager._table.children if "bex-jobs-row" in r._dom_classes]
+
+
+def cells_of(row: w.HBox) -> list[str]:
+    return [text_of(c) for c in row.children[:-1]]
+
+
+def button_of(row: w.HBox, css: str) -> w.Button:
+    return next(b for b in row.children[-1].children if css in b._dom_classes)
+
+
 def test_manager_lists_edits_and_deletes(api, client):
     ids = [
         client.create_job(
@@ -555,28 +752,73 @@ def test_manager_lists_edits_and_deletes(api, client):
         for db, freq in ((11, 1), (12, 24))
     ]  # fmt: skip
     manager = JobManager(client)
-    rows = manager._table.children[1:]
-    assert [text_of(r.children[0]) for r in rows] == ids
-    assert [text_of(c) for c in rows[0].children[:6]] == [
-        ids[0],
-        "11",
-        "CSV",
-        "every 1 h",
-        "emailClick",
-        "none",
+    head = manager._table.children[0]
+    assert "bex-jobs-head" in head._dom_classes
+    assert [text_of(c) for c in head.children[:-1]] == [t for t, _ in COLUMNS]
+    assert [cells_of(r)[0] for r in rows_of(manager)] == ids
+    assert cells_of(rows_of(manager)[0]) == [ids[0], "11", "CSV", "every 1 h", "emailClick", "none"]
+    # every button says which job it acts on
+    assert [b.description for b in rows_of(manager)[1].children[-1].children] == [
+        f"Edit job {ids[1]}",
+        f"Delete job {ids[1]}",
     ]
-    rows[1].children[6].click()  # Edit
+    roles = {a["selector"]: a["attributes"].get("role") for a in manager._aria.attributes}
+    assert roles[".bex-jobs-table"] == "table" and roles[".bex-jobs-head > *"] == "columnheader"
+    button_of(rows_of(manager)[1], "bex-jobs-edit").click()
     form = manager.form
     assert form is not None and form._job_id.value == ids[1] and form._frequency.value == 24
+    assert manager._aria.focused == ".bex-jobs-form-area .bex-database-id"
     form._frequency.value = 4
     form._update.click()
-    assert text_of(manager._table.children[2].children[3]) == "every 4 h"
-    manager._table.children[1].children[7].click()  # Delete
-    form = manager.form
-    assert form._confirm_box.layout.display != "none"
-    form._confirm.click()
-    assert [text_of(r.children[0]) for r in manager._table.children[1:]] == [ids[1]]
-    assert "1 job definition." in text_of(manager._status)
+    assert cells_of(rows_of(manager)[1])[3] == "every 4 h"
+
+
+def test_manager_asks_below_the_row_and_cancel_returns_to_its_delete_button(api, client):
+    job_id = client.create_job(
+        {"contactSourceId": "11", "ftpUserId": "a@b.co",
+         "channels": [{"jobFrequency": 1, "type": "Email"}]}
+    )  # fmt: skip
+    other = client.create_job(
+        {"contactSourceId": "12", "ftpUserId": "a@b.co",
+         "channels": [{"jobFrequency": 1, "type": "Email"}]}
+    )  # fmt: skip
+    manager = JobManager(client)
+    button_of(rows_of(manager)[0], "bex-jobs-delete").click()
+    table = manager._table.children
+    assert "bex-jobs-row-" + job_id in table[1]._dom_classes
+    assert "bex-jobs-confirm" in table[2]._dom_classes  # right below its row
+    assert f"Delete job definition {job_id}?" in text_of(table[2].children[0].children[0])
+    assert manager._aria.focused == ".bex-jobs-cancel"
+    assert [".bex-jobs-confirm", ".bex-jobs-cancel"] in manager._aria.escape
+    next(b for b in table[2].children[0].children if "bex-jobs-cancel" in b._dom_classes).click()
+    assert not any("bex-jobs-confirm" in r._dom_classes for r in manager._table.children)
+    assert manager._aria.focused == f".bex-jobs-row-{job_id} .bex-jobs-delete"
+    assert job_id in api.jobs
+    button_of(rows_of(manager)[0], "bex-jobs-delete").click()
+    confirm = manager._table.children[2].children[0]
+    next(b for b in confirm.children if "bex-jobs-yes" in b._dom_classes).click()
+    assert job_id not in api.jobs and other in api.jobs
+    assert [cells_of(r)[0] for r in rows_of(manager)] == [other]
+    assert text_of(manager._status) == f"Deleted job definition {job_id}."
+    assert manager._aria.focused == ".bex-jobs-status"
+
+
+def test_a_manager_without_a_client_says_connect_first_and_follows_connect(api):
+    manager = JobManager(None)  # once an AttributeError on None
+    assert text_of(manager._status).startswith("Not connected: connect first (ConnectForm")
+    assert manager._new.disabled and manager.jobs == []
+    connect = ConnectForm(env=api.env())
+    connect.on_connect(manager.set_client)
+    form = JobDefinitionForm()
+    connect.on_connect(form.set_client)
+    connect.connect()
+    assert text_of(manager._status) == "0 job definitions." and not manager._new.disabled
+    manager.watch(form)
+    fill(form)
+    job_id = form.create()  # created in another form: listed without Refresh
+    assert [cells_of(r)[0] for r in rows_of(manager)] == [job_id]
+    connect.disconnect()
+    assert rows_of(manager) == [] and "Not connected" in text_of(manager._status)
 
 
 # --- ExportBrowser ---------------------------------------------------------------------------
@@ -611,6 +853,27 @@ def test_export_browser_filters_by_date_range(exports):
     assert "2 of 3 files shown" in text_of(browser._count)
 
 
+def test_the_date_filter_says_when_it_unselects_files(exports):
+    browser = ExportBrowser(str(exports))
+    browser._select_all.click()
+    browser._start.value = date(2026, 11, 2)
+    assert browser.selected == [str(exports / SMALL_EXPORT_NAMES[2])]
+    assert text_of(browser._count).endswith(
+        "2 selected files are outside these dates and were unselected."
+    )
+    browser._select_all.click()
+    browser._start.value = None  # nothing selected was hidden this time
+    assert "unselected" not in text_of(browser._count) and len(browser.selected) == 1
+
+
+def test_an_export_browser_without_a_folder_waits_for_a_client(exports):
+    browser = ExportBrowser()  # once an AttributeError or a BexConfigError
+    assert text_of(browser._status).startswith("Not connected: connect first (ConnectForm")
+    assert browser._files.options == () and browser._load.disabled
+    attributes = {a["selector"]: a["attributes"] for a in browser._aria.attributes}
+    assert attributes[".bex-export-files select"]["aria-label"].startswith("Export files")
+
+
 def test_export_browser_loads_the_selection_and_says_what_it_did(exports):
     browser = ExportBrowser(str(exports))
     loaded: list[Any] = []
@@ -623,8 +886,10 @@ def test_export_browser_loads_the_selection_and_says_what_it_did(exports):
     assert len(events) == SMALL_EXPORT_TOTALS["rows"]
     assert events.attrs["duplicates_dropped"] == SMALL_EXPORT_TOTALS["duplicates_dropped"]
     assert text_of(browser._status) == (
-        "Loaded 4 rows from 3 files; 1 duplicate dropped; 1 skipped line."
+        "Loaded 4 rows from 3 files; 1 duplicate dropped; 1 skipped line. "
+        "The events are in this browser's .events."
     )
+    assert browser._aria.focused == ".bex-export-status"
     counts = text_of(browser._counts)
     assert "emailSend2" in counts and "emailOpen1" in counts and "emailClick1" in counts
 
