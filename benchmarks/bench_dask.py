@@ -25,7 +25,6 @@ import json
 import math
 import resource
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -162,16 +161,14 @@ STEPS = {"prepare": step_prepare, "pandas": step_pandas, "dask": step_dask, "duc
 def run_step(
     args: argparse.Namespace, step: str, workdir: Path, events: int, pandas_dir: str = ""
 ) -> dict:
+    from bench_sync import child_result  # the benchmarks folder is the script's own
+
     command = [
         sys.executable, __file__, "--child", step, "--workdir", str(workdir), "--sizes",
         str(events), "--memory-limit", args.memory_limit, "--pandas-dir", pandas_dir,
         "--partition-rows", str(args.partition_rows),
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise SystemExit(f"step {step!r} failed:\n{done.stderr[-4000:]}")
-    return json.loads(lines[-1][len("RESULT ") :])
+    return child_result(command, step)
 
 
 def main() -> None:
