@@ -215,6 +215,11 @@ def run_step(args: argparse.Namespace, step: str, mailing: str = "") -> dict:
         "--events", str(args.events), "--mailings-per-day", str(args.mailings_per_day),
         "--timestamp-format", args.timestamp_format, "--mailing", mailing,
     ]  # fmt: skip
+    return child_result(command, step)
+
+
+def child_result(command: list[str], step: str) -> dict:
+    """Run a step's child process; the JSON it printed after ``RESULT``."""
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode != 0 or not lines:

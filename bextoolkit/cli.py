@@ -420,6 +420,18 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         help="fsspec storage option (repeatable), e.g. --option port=2222",
     )
     cmd.add_argument(
+        "--engine",
+        choices=["pandas", "dask"],
+        default="pandas",
+        help="read with pandas, or with Dask on the cluster at --scheduler",
+    )
+    cmd.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:8786); default with --engine dask: a "
+        "LocalCluster on this machine",
+    )
+    cmd.add_argument(
         "--notebook",
         nargs="?",
         const=REPORT_NOTEBOOK,
@@ -452,26 +464,54 @@ def _cmd_report(args: argparse.Namespace) -> int:
         }
         render_notebook(args.notebook, parameters, args.output)
     else:
-        events = read_events(args.sources, storage_options=options or None, tz=args.tz)
-        if not events.attrs.get("files"):
-            shown = ", ".join(redact(s) for s in args.sources)
-            print(
-                f"bextoolkit report: no event exports in {shown}, so no report was written: "
-                "give the folder, files or URL the BEX exports are in",
-                file=sys.stderr,
+        with _dask_client(args):
+            events = read_events(
+                args.sources, storage_options=options or None, tz=args.tz, engine=args.engine
             )
-            return 1
-        report = CampaignReport(
-            events,
-            title=args.title,
-            tz=args.tz,
-            mailings=args.mailing,
-            start=args.start,
-            end=args.end,
-        )
-        report.to_html(args.output)
+            if args.engine != "dask" and not events.attrs.get("files"):
+                shown = ", ".join(redact(s) for s in args.sources)
+                print(
+                    f"bextoolkit report: no event exports in {shown}, so no report was "
+                    "written: give the folder, files or URL the BEX exports are in",
+                    file=sys.stderr,
+                )
+                return 1
+            report = CampaignReport(
+                events,
+                title=args.title,
+                tz=args.tz,
+                mailings=args.mailing,
+                start=args.start,
+                end=args.end,
+            )
+            report.to_html(args.output)
     print(f"report written to {args.output}")
     return 0
+
+
+@contextlib.contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator[None]:
+    """A Dask client for ``--engine dask`` (``--scheduler`` or a LocalCluster), else nothing."""
+    if args.engine != "dask":
+        if args.scheduler:
+            raise BexConfigError("--scheduler needs --engine dask")
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise BexConfigError("--engine dask needs Dask: pip install 'bextoolkit[dask]'") from exc
+    try:
+        client = (
+            Client(args.scheduler, timeout=10) if args.scheduler else Client(dashboard_address=None)
+        )
+    except OSError as exc:
+        raise BexConfigError(
+            f"no Dask scheduler answers at {args.scheduler}: start one (dask scheduler) or "
+            "leave out --scheduler for a cluster on this machine"
+        ) from exc
+    with client:
+        yield
 
 
 def _add_samples(sub: argparse._SubParsersAction) -> None:

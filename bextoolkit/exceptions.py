@@ -167,3 +167,8 @@ class BexConnectionError(BexError, OSError):
 
 class BexTimeoutError(BexConnectionError, TimeoutError):
     """No answer within the timeout."""
+
+
+class BexPerformanceWarning(UserWarning):
+    """A computation that works but costs more than the user may expect (say, a report on
+    a Dask frame that gathers the events to the client)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,9 @@ from typing import Any, Final
 import pandas as pd
 
 from bextoolkit import _html, plotting, reports
-from bextoolkit.exceptions import BexConfigError, BexError, redact
+from bextoolkit.exceptions import BexConfigError, BexError, BexPerformanceWarning, redact
 from bextoolkit.reports import quality
+from bextoolkit.reports._dask import is_dask_frame, reduce_for_report
 from bextoolkit.reports.abtest import wilson_interval
 from bextoolkit.reports.deliverability import provider_notes
 from bextoolkit.schema import EVENT_TYPE_COLUMN
@@ -40,9 +42,11 @@ class CampaignReport:
 
     Parameters
     ----------
-    events : DataFrame
+    events : DataFrame or dask.dataframe.DataFrame
         The events frame of :func:`bextoolkit.read_events` (its ``attrs`` give the
-        provenance section). Not modified.
+        provenance section). Not modified. A Dask frame is gathered to this process with a
+        :class:`~bextoolkit.exceptions.BexPerformanceWarning` (the engagement curve,
+        heatmap and quality flags are per event): the page is the one pandas gives.
     title : str, default "Campaign report"
     tz : str, default "UTC"
         Time zone for dates, the heatmap and the provenance date range.
@@ -74,6 +78,8 @@ class CampaignReport:
     _whole: pd.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if is_dask_frame(self.events):
+            self.events = _gathered(self.events)
         self._base = _select(self.events, self.mailings)
         window = {"start": _moment(self.start, self.tz), "end": _moment(self.end, self.tz)}
         self._selected = reports.events_of_sends(
@@ -346,6 +352,24 @@ def per_mailing(events: pd.DataFrame) -> pd.DataFrame:
         return funnel
     order = funnel["sent_at"].argsort(kind="stable")
     return funnel.iloc[order].reset_index(drop=True)
+
+
+def _gathered(frame: Any) -> pd.DataFrame:
+    """A Dask frame's events as pandas, with a warning: the page's engagement curve,
+    heatmap and quality flags are computed per event (not yet from partial sums)."""
+    warnings.warn(
+        "CampaignReport on a Dask frame gathers the events to this process (about 60 bytes "
+        "per event and column read): the engagement curve, heatmap and quality flags are "
+        "computed per event. For data larger than memory run the reports themselves "
+        "(bex.funnel, bex.bounce_breakdown, bex.click_urls) on the Dask frame: they "
+        "aggregate on the workers.",
+        BexPerformanceWarning,
+        stacklevel=4,
+    )
+    attrs = dict(getattr(frame, "attrs", {}) or getattr(frame._meta, "attrs", {}))
+    events = reduce_for_report(frame, columns=list(frame.columns))
+    events.attrs = attrs
+    return events
 
 
 # --- selection ----------------------------------------------------------------------------

@@ -103,6 +103,21 @@ def _close_figures():
     plt.close("all")
 
 
+def canonical(result: pd.DataFrame) -> pd.DataFrame:
+    """A report's rows in key order, category keys as text (to compare engines).
+
+    Reports sort groups by category order, and a frame read from CSV keeps categories in
+    order of first appearance while the synced dataset sorts them: same rows, same
+    numbers, possibly another row order.
+    """
+    out = result.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.CategoricalDtype):
+            out[name] = out[name].astype("string")
+    keys = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def normalized(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows by eventId, categories as the sorted values present: order-free comparison."""
     out = frame.sort_values("eventId", kind="stable").reset_index(drop=True)

@@ -56,6 +56,7 @@ DuckDB SQL answering the same question over the same sends.
 
 from __future__ import annotations
 
+from bextoolkit.reports import _distributed  # noqa: F401 - registers the Dask reports
 from bextoolkit.reports.abtest import Comparison, compare
 from bextoolkit.reports.bounces import bounce_breakdown
 from bextoolkit.reports.clicks import click_urls

@@ -1,21 +1,26 @@
-"""Reports on a Dask DataFrame: the workers project the columns, the client runs the report.
+"""Reports on a Dask DataFrame: computed on the workers, or gathered with a warning.
 
 :func:`accepts_dask` decorates a pandas report. Given a Dask frame, the workers keep only
-the columns the report reads (:data:`REPORT_COLUMNS`, e.g. 8 of 26 for a funnel); the
-client gathers that reduced frame and runs the unchanged pandas report on it, so every
-number is the pandas number. The reduced frame must fit in the client's memory (about 60
-bytes per event for a funnel). Dask is imported only when a Dask frame comes in.
+the columns the report reads (:data:`REPORT_COLUMNS`, e.g. 8 of 26 for a funnel). A report
+in :data:`ON_DASK` then runs on the workers after a shuffle by recipient and only its
+partial sums come to the client (:mod:`._distributed`); any other report gathers that
+reduced frame to the client (about 60 bytes per event for a funnel), warns
+(:class:`~bextoolkit.exceptions.BexPerformanceWarning`) and runs the unchanged pandas
+report. Either way every number is the pandas number. Dask is imported only when a Dask
+frame comes in.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bextoolkit.exceptions import BexPerformanceWarning
 from bextoolkit.reports._kernels import DOMAIN, TIME_BUCKETS
 from bextoolkit.schema import sorted_categorical
 
@@ -114,12 +119,19 @@ def report_columns(name: str, kwargs: Mapping[str, Any]) -> list[str] | None:
     return columns
 
 
+#: Report name -> its Dask implementation from partial sums (:mod:`._distributed` fills it).
+ON_DASK: dict[str, Callable[..., Any]] = {}
+
+
 def accepts_dask(report: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a pandas report so it also takes a Dask DataFrame, with the same numbers.
 
-    With a Dask frame, the workers read and project the columns the report needs
-    (:func:`report_columns`), the client computes that reduced frame and runs the pandas
-    report on it. With anything else the report runs as it is.
+    With a Dask frame, a report of :data:`ON_DASK` runs on the workers per
+    partition after a shuffle by recipient and only its partial aggregates come to the
+    client (:mod:`._distributed`). Any other report: the workers project the columns it
+    needs (:func:`report_columns`), the client gathers that reduced frame and runs the
+    pandas report on it, with a warning that says so. With anything else the report
+    runs as it is.
     """
 
     @functools.wraps(report)
@@ -127,6 +139,20 @@ def accepts_dask(report: Callable[..., Any]) -> Callable[..., Any]:
         if not is_dask_frame(events):
             return report(events, *args, **kwargs)
         columns = report_columns(report.__name__, kwargs)
+        if report.__name__ in ON_DASK and not args:
+            projected = (
+                events
+                if columns is None
+                else events[[c for c in events.columns if c in set(columns)]]
+            )
+            return ON_DASK[report.__name__](projected, **kwargs)
+        warnings.warn(
+            f"{report.__name__} on a Dask frame gathers the events it reads to the client "
+            f"(about 60 bytes per event for {len(columns) if columns else 'all'} columns): "
+            "it must fit in this process's memory.",
+            BexPerformanceWarning,
+            stacklevel=2,
+        )
         reduced = events.compute() if columns is None else None
         if reduced is None:
             reduced = reduce_for_report(events, columns=columns or [])

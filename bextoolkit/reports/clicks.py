@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -104,13 +105,68 @@ def click_urls(
     >>> urls["unique_click_rate"].tolist()
     [1.0, 0.5]
     """
-    k.require_columns(events, [EVENT_TYPE_COLUMN, "clickUrl"], what="click_urls")
+    check_top(top)
+    cells = link_cells(
+        events, normalize=normalize, by=by, tracking_params=tracking_params, exclude=exclude,
+        include_seeds=include_seeds, start=start, end=end,
+    )  # fmt: skip
+    out = cells.table
+    out["click_share"] = k.ratio(
+        out["gross_clicks"].to_numpy(),
+        np.bincount(cells.cell_group, out["gross_clicks"], minlength=cells.groups.n)[
+            cells.cell_group
+        ],
+    )
+    delivered = _delivered_where_clicked(
+        cells.built, cells.groups, cells.cell, cells.cell_group, cells.send
+    )
+    out["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered)
+    ts = cells.built.ts[cells.rows]
+    _timing(out, ts, cells.built.table["sent_at"], cells.send, cells.cell, len(out), cells.built.tz)
+    out["unique_first_clicks"] = _first_clicks(cells.send, ts, cells.cell, len(out))
+    out.attrs = cells.built.attrs()
+    return in_order(out, cells.cell_group, cells.groups.n, top=top, by=by, attrs=out.attrs,
+                    normalize=normalize, tracking_params=tracking_params)  # fmt: skip
+
+
+def check_top(top: Any) -> None:
+    """Raise the clear error for a ``top=`` that is not a whole number >= 1 or None."""
     if top is not None and (not isinstance(top, int | np.integer) or top < 1):
         raise BexConfigError(f"top={top!r}: give a whole number of links >= 1, or None for all.")
+
+
+@dataclass
+class LinkCells:
+    """The clicks of a frame's sends and their (group, link) cells, before any number:
+    ``table`` has the keys, ``clickUrl``, ``urlDescription``, ``gross_clicks``,
+    ``unique_clicks`` and ``people`` per cell; the arrays are per click (``rows``,
+    ``send``, ``cell``) or per cell (``cell_group``)."""
+
+    built: Sends
+    groups: k.Groups
+    table: pd.DataFrame
+    rows: np.ndarray
+    send: np.ndarray
+    cell: np.ndarray
+    cell_group: np.ndarray
+
+
+def link_cells(
+    events: pd.DataFrame,
+    *,
+    normalize: bool,
+    by: k.By,
+    tracking_params: Sequence[str],
+    exclude: str | Sequence[str] | bool | None,
+    include_seeds: bool,
+    start: k.Moment,
+    end: k.Moment,
+) -> LinkCells:
+    """Each click of a send, its (group, link) cell, and the additive counts per cell."""
+    k.require_columns(events, [EVENT_TYPE_COLUMN, "clickUrl"], what="click_urls")
     check_by(events, by)
     built = build(events, exclude=exclude, include_seeds=include_seeds, start=start, end=end, by=by)
     groups = group_sends(built.table, by)
-    n = groups.n
     rows = np.flatnonzero((built.ev == k.CLICK) & (built.send_of_row >= 0))
     send = built.send_of_row[rows]  # the send each click follows
     g = groups.codes[send]
@@ -119,29 +175,39 @@ def click_urls(
     present, cell = k.dense_codes(g * width + link)
     cells = len(present)
     cell_group, cell_link = present // width, present % width
-    gross = k.count_rows(cell, cells)
     out = groups.keys.take(cell_group).reset_index(drop=True)
     out["clickUrl"] = labels.take(cell_link).astype("string")
     out["urlDescription"] = _descriptions(events, rows, cell, cells)
-    out["gross_clicks"] = gross
+    out["gross_clicks"] = k.count_rows(cell, cells)
     out["unique_clicks"] = k.count_distinct(cell, cells, send)
     out["people"] = k.count_distinct(cell, cells, built.recipient[send])
-    out["click_share"] = k.ratio(gross, np.bincount(cell_group, gross, minlength=n)[cell_group])
-    delivered = _delivered_where_clicked(built, groups, cell, cell_group, send)
-    out["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered)
-    ts = built.ts[rows]
-    _timing(out, ts, built.table["sent_at"], send, cell, cells, built.tz)
-    out["unique_first_clicks"] = _first_clicks(send, ts, cell, cells)
-    texts = np.array(["\uffff" if pd.isna(x) else str(x) for x in labels])  # missing last
-    label_rank = np.argsort(np.argsort(texts, kind="stable"))
-    unique = out["unique_clicks"].to_numpy()
-    order = np.lexsort((label_rank[cell_link], -gross, -unique, cell_group))
+    return LinkCells(built, groups, out, rows, send, cell, cell_group)
+
+
+def in_order(
+    out: pd.DataFrame,
+    cell_group: np.ndarray,
+    n_groups: int,
+    *,
+    top: int | None,
+    by: k.By,
+    attrs: Mapping[Any, Any],
+    normalize: bool,
+    tracking_params: Sequence[str],
+) -> pd.DataFrame:
+    """The links of each group (groups in key order, ``cell_group``: each row's group),
+    most unique clicks first (ties: most clicks, then the link's text), the ``top`` of
+    each group, with their ``attrs``."""
+    texts = np.array(["\uffff" if pd.isna(x) else str(x) for x in out["clickUrl"]])
+    label_rank = np.argsort(np.argsort(texts, kind="stable"), kind="stable")
+    unique, gross = out["unique_clicks"].to_numpy(), out["gross_clicks"].to_numpy()
+    order = np.lexsort((label_rank, -gross, -unique, cell_group))
     out = out.iloc[order].reset_index(drop=True)
-    links_per_group = np.bincount(cell_group, minlength=n)
+    links_per_group = np.bincount(cell_group, minlength=n_groups)
     if top is not None:
         rank = np.arange(len(out)) - np.searchsorted(cell_group[order], cell_group[order])
         out = out[rank < top].reset_index(drop=True)
-    out.attrs = built.attrs()
+    out.attrs = dict(attrs)
     out.attrs.update(normalize=normalize, tracking_params=list(tracking_params))
     out.attrs["links"] = int(links_per_group.sum()) if by is None else links_per_group.tolist()
     return out

@@ -188,6 +188,45 @@ def funnel(
     'openers'
     """
     options = _convention(convention, click_implies_open, click_to_open, bounce_rate)
+    counts = funnel_counts(
+        events,
+        options,
+        by=by,
+        exclude=exclude,
+        diagnostics=diagnostics,
+        include_seeds=include_seeds,
+        start=start,
+        end=end,
+        providers=providers,
+    )
+    for note in counts.attrs["notes"]:
+        log.info("funnel: %s", note)
+    return with_rates(counts, options)
+
+
+#: The counts of :func:`funnel_counts` beyond :data:`FUNNEL_COLUMNS`: sends opened or
+#: clicked (the click-to-open base of the "iterable" convention).
+OPENED_OR_CLICKED: Final = "opened_or_clicked"
+_DIAGNOSTICS: Final = ("opens_without_send", "clicks_without_send", "events_before_send")
+_RATES: Final = tuple(c for c in FUNNEL_COLUMNS if c.endswith(("_rate", "_to_open")))
+
+
+def funnel_counts(
+    events: pd.DataFrame,
+    options: dict[str, Any],
+    *,
+    by: k.By,
+    exclude: str | Sequence[str] | bool | None,
+    diagnostics: bool,
+    include_seeds: bool,
+    start: k.Moment,
+    end: k.Moment,
+    providers: Mapping[str, str] | None,
+) -> pd.DataFrame:
+    """The funnel's keys and counts, without rates: every count adds up over frames whose
+    recipients are disjoint (the Dask engine sums them per partition, then
+    :func:`with_rates`). ``options``: :func:`_convention`'s, completed here."""
+
     check_by(events, by)
     mailing_columns = MAILING_COLUMNS if "messageId" in by_items(by) else ()
     built = build(
@@ -223,10 +262,10 @@ def funnel(
         out["sent_at"] = _first_sent(groups.codes[:n_sends], table["sent_at"], groups.n)
     m = _funnel_counts(groups.codes[:n_sends], groups.n, built, options)
     m["suppressed"] = k.count_rows(groups.codes[n_sends:], groups.n)
-    if options["bounce_rate"] == "requests":
-        m["bounce_rate"] = k.ratio(m["bounced"], m["sent"] + m["suppressed"])
     for name in FUNNEL_COLUMNS:
-        out[name] = m[name]
+        if name not in _RATES:
+            out[name] = m[name]
+    out[OPENED_OR_CLICKED] = m[OPENED_OR_CLICKED]
     if diagnostics:
         orphans = built.without_send
         where = match_groups(groups, orphans.rename(columns={"at": "sent_at"}), by)
@@ -238,8 +277,29 @@ def funnel(
         ).astype(np.int64)
     out.attrs = built.attrs()
     out.attrs["convention"] = options
-    for note in out.attrs["notes"]:
-        log.info("funnel: %s", note)
+    return out
+
+
+def with_rates(counts: pd.DataFrame, options: dict[str, Any]) -> pd.DataFrame:
+    """The funnel from :func:`funnel_counts`' counts: rates added, columns in order."""
+    m = {name: counts[name].to_numpy() for name in counts.columns if name not in _RATES}
+    m["open_rate"] = k.ratio(m["unique_opens"], m["delivered"])
+    m["click_rate"] = k.ratio(m["unique_clicks"], m["delivered"])
+    openers = options["click_to_open"] == "openers"
+    m["click_to_open"] = k.ratio(
+        m["unique_clicks"], m["unique_opens" if openers else OPENED_OR_CLICKED]
+    )
+    base = m["sent"] + (m["suppressed"] if options["bounce_rate"] == "requests" else 0)
+    m["bounce_rate"] = k.ratio(m["bounced"], base)
+    m["opt_out_rate"] = k.ratio(m["opt_outs"], m["delivered"])
+    m["complaint_rate"] = k.ratio(m["complaints"], m["delivered"])
+    keys = [
+        c for c in counts.columns if c not in (*FUNNEL_COLUMNS, OPENED_OR_CLICKED, *_DIAGNOSTICS)
+    ]
+    out = counts[keys].copy()
+    for name in (*FUNNEL_COLUMNS, *(c for c in _DIAGNOSTICS if c in counts.columns)):
+        out[name] = m[name]
+    out.attrs = counts.attrs
     return out
 
 
@@ -295,7 +355,7 @@ def _convention(
 def _funnel_counts(
     g: np.ndarray, n: int, built: Sends, options: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """The funnel's counts and rates per group from the sends (``g``: each send's group)."""
+    """The funnel's counts per group from the sends (``g``: each send's group)."""
     table = built.table
 
     def sends_where(flag: np.ndarray) -> np.ndarray:
@@ -320,13 +380,7 @@ def _funnel_counts(
     }
     m["unique_opens"] = sends_where(either if options["click_implies_open"] else opened)
     m["delivered"] = m["sent"] - m["bounced"]
-    m["open_rate"] = k.ratio(m["unique_opens"], m["delivered"])
-    m["click_rate"] = k.ratio(m["unique_clicks"], m["delivered"])
-    cto_base = m["unique_opens"] if options["click_to_open"] == "openers" else sends_where(either)
-    m["click_to_open"] = k.ratio(m["unique_clicks"], cto_base)
-    m["bounce_rate"] = k.ratio(m["bounced"], m["sent"])
-    m["opt_out_rate"] = k.ratio(m["opt_outs"], m["delivered"])
-    m["complaint_rate"] = k.ratio(m["complaints"], m["delivered"])
+    m[OPENED_OR_CLICKED] = sends_where(either)
     m["people_reached"] = people()
     m["people_opened"] = people(either if options["click_implies_open"] else opened)
     m["people_clicked"] = people(clicked)

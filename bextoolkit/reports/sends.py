@@ -156,18 +156,7 @@ class Sends:
 
     def notes(self) -> list[str]:
         """Sentences about events that belong to no send (for ``attrs["notes"]``)."""
-        orphans = self.without_send
-        if orphans.empty:
-            return []
-        counts = ", ".join(
-            f"{int(orphans[c].sum()):,} {c}" for c in ("opens", "clicks", "bounces", "opt_outs",
-                                                       "complaints") if orphans[c].sum()
-        )  # fmt: skip
-        return [
-            f"{len(orphans):,} mailing-recipient pair(s) have events but no send in the frame "
-            f"({counts}); they are counted apart (attrs['without_send']), in no send's numbers. "
-            "Load the files that hold their sends to count them."
-        ]
+        return notes_of(self.summary())
 
     def summary(self) -> dict[str, int]:
         """How many pairs and events belong to no send, and how many suppressions."""
@@ -290,6 +279,21 @@ def sends(
     out = built.table.drop(columns=["recipient_code"])
     out.attrs = built.attrs()
     return out.reset_index(drop=True)
+
+
+def notes_of(summary: Mapping[str, int]) -> list[str]:
+    """Sentences about events that belong to no send, from :meth:`Sends.summary`'s counts."""
+    if not summary.get("pairs"):
+        return []
+    counts = ", ".join(
+        f"{summary[c]:,} {c}" for c in ("opens", "clicks", "bounces", "opt_outs", "complaints")
+        if summary.get(c)
+    )  # fmt: skip
+    return [
+        f"{summary['pairs']:,} mailing-recipient pair(s) have events but no send in the frame "
+        f"({counts}); they are counted apart (attrs['without_send']), in no send's numbers. "
+        "Load the files that hold their sends to count them."
+    ]
 
 
 # --- building -----------------------------------------------------------------------------

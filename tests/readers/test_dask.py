@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import normalized
+from conftest import canonical, normalized
 
 import bextoolkit as bex
 from bextoolkit.reports._dask import is_dask_frame, report_columns
@@ -107,21 +107,6 @@ def test_read_events_with_dask_over_the_synced_dataset_pushes_filters_down(clien
     pd.testing.assert_frame_equal(
         normalized(bex.read_events(data["dest"], engine="dask").compute()), normalized(full)
     )
-
-
-def canonical(result: pd.DataFrame) -> pd.DataFrame:
-    """A report's rows in key order, category keys as text.
-
-    Reports sort groups by category order, and a frame read from CSV keeps categories in
-    order of first appearance while the synced dataset sorts them: same rows, same
-    numbers, possibly another row order.
-    """
-    out = result.copy()
-    for name in out.columns:
-        if isinstance(out[name].dtype, pd.CategoricalDtype):
-            out[name] = out[name].astype("string")
-    keys = [c for c in out.columns if not pd.api.types.is_numeric_dtype(out[c])]
-    return out.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 REPORTS = [

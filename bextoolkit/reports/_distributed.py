@@ -1,0 +1,593 @@
+"""Reports computed where the data is: a Dask frame shuffled by recipient, partial sums.
+
+Every event of a recipient is moved to one partition (:func:`by_recipient`), so every
+send, with everything that followed it, lies in one partition, and each partition is a
+pandas events frame the pandas reports run on unchanged (:func:`.sends.build`). Each
+report then returns per partition only additive partial aggregates (counts per group;
+distinct people per group are sums too, since each person lives in one partition); the
+client adds them up and derives the rates. Only those aggregates travel to the client.
+
+The recipient key is the one :func:`._kernels.recipients` uses: ``RECIPIENT_ID``, else
+the trimmed, lower-cased ``Email``. A row with an ``Email`` but no id whose e-mail is
+seen beside an id on another row belongs to that id (the first such row in frame order,
+as pandas decides): the workers first list the e-mails of rows without an id (only those
+come to the client; none in an export whose rows all carry ids), then the first id seen
+beside each, and such rows travel to that id's partition. A row with neither belongs to
+no one and goes anywhere. Rows keep the frame's order within each partition (a global
+row number travels with them), so "first seen" values are pandas' own.
+
+Time buckets and windows are exact: bounds are global values, buckets are computed per
+send, and key categories are united across partitions before the partials are added.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pandas as pd
+
+from bextoolkit.reports import _kernels as k
+from bextoolkit.reports._dask import ON_DASK
+from bextoolkit.reports.bounces import bounce_breakdown
+from bextoolkit.reports.clicks import (
+    _first_clicks,
+    _timing,
+    check_top,
+    in_order,
+    link_cells,
+)
+from bextoolkit.reports.counts import _event_type_order, event_counts
+from bextoolkit.reports.funnel import _convention, funnel_counts, with_rates
+from bextoolkit.reports.recipients import recipient_engagement
+from bextoolkit.reports.sends import (
+    MAILING_COLUMNS,
+    SEND_COLUMNS,
+    SEND_TIME_BUCKETS,
+    _mailing_types,
+    _window_note,
+    by_items,
+    check_by,
+    notes_of,
+    sends,
+)
+from bextoolkit.reports.urls import TRACKING_PARAMS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
+
+log = logging.getLogger(__name__)
+
+#: The global row number (partition number x 2**40 + row) and the recipient's hash.
+ROW: Final = "_bex_row"
+_KEY: Final = "_bex_recipient"
+_ROWS_PER_PARTITION: Final = 1 << 40
+#: Partitions after the shuffle per partition before it: smaller pieces for the pandas
+#: reports, whose working memory is several times the events'.
+SPLIT: Final = 4
+
+
+# --- the shuffle --------------------------------------------------------------------------
+def by_recipient(frame: dd.DataFrame) -> dd.DataFrame:
+    """``frame`` with every event of a recipient on one partition, rows in frame order.
+
+    Adds the column :data:`ROW` (the row's place in ``frame``); the result is lazy.
+    """
+    if frame.npartitions == 1:  # every recipient already on the one partition
+        return frame.map_partitions(_number_rows, meta=frame._meta.assign(**{ROW: np.int64(0)}))
+    numbered = frame.map_partitions(_number_rows, meta=frame._meta.assign(**{ROW: np.int64(0)}))
+    aliases = email_aliases(numbered)
+    keyed = numbered.map_partitions(
+        _with_key, aliases, meta=numbered._meta.assign(**{_KEY: np.uint64(0)})
+    )
+    shuffled = keyed.shuffle(on=_KEY, npartitions=frame.npartitions * SPLIT)
+    return shuffled.map_partitions(_in_order, meta=numbered._meta)
+
+
+def _number_rows(
+    part: pd.DataFrame, partition_info: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    number = 0 if partition_info is None else int(partition_info["number"])
+    rows = np.arange(len(part), dtype=np.int64) + number * _ROWS_PER_PARTITION
+    return part.assign(**{ROW: rows})
+
+
+def _in_order(part: pd.DataFrame) -> pd.DataFrame:
+    out = part.sort_values(ROW, kind="stable").drop(columns=[_KEY])
+    return out.reset_index(drop=True)
+
+
+def _clean_emails(part: pd.DataFrame) -> pd.Series:
+    email = part["Email"].astype("string").str.strip().str.lower()
+    return email.mask(email == "")
+
+
+def _ids(part: pd.DataFrame) -> pd.Series:
+    ids = part["RECIPIENT_ID"].astype("string")
+    return ids.mask(ids == "")
+
+
+def _lone_emails(part: pd.DataFrame) -> set[str]:
+    """The e-mails of rows without a ``RECIPIENT_ID``."""
+    email = _clean_emails(part)
+    return set(email[_ids(part).isna() & email.notna()].unique())
+
+
+def _first_ids(part: pd.DataFrame, emails: set[str]) -> pd.DataFrame:
+    """Per e-mail of ``emails``, the first row carrying it beside an id: e-mail, id, row."""
+    email, ids = _clean_emails(part), _ids(part)
+    found = email.isin(emails) & ids.notna()
+    pairs = pd.DataFrame({"email": email[found], "id": ids[found], "row": part.loc[found, ROW]})
+    return pairs.drop_duplicates("email")
+
+
+def email_aliases(frame: dd.DataFrame) -> dict[str, str]:
+    """E-mail -> ``RECIPIENT_ID`` for rows with an e-mail but no id, where another row
+    (the first in frame order) carries the e-mail beside an id; computed on the workers."""
+    if not {"RECIPIENT_ID", "Email"} <= set(frame.columns):
+        return {}
+    import dask
+
+    parts = frame[["RECIPIENT_ID", "Email", ROW]].to_delayed()
+    lone = set().union(*dask.compute(*[dask.delayed(_lone_emails)(p) for p in parts]))
+    if not lone:
+        return {}
+    log.info("%d e-mail(s) appear on rows without RECIPIENT_ID: looking up their ids", len(lone))
+    found = dask.compute(*[dask.delayed(_first_ids)(p, lone) for p in parts])
+    pairs = pd.concat(found).sort_values("row", kind="stable").drop_duplicates("email")
+    return dict(zip(pairs["email"], pairs["id"], strict=True))
+
+
+def _with_key(part: pd.DataFrame, aliases: Mapping[str, str]) -> pd.DataFrame:
+    """Add the hash of each row's recipient (id, else e-mail mapped to its id, else e-mail;
+    a row with neither: its own row number)."""
+    key = pd.Series(pd.NA, index=part.index, dtype="string")
+    if "RECIPIENT_ID" in part.columns:
+        key = "i:" + _ids(part)
+    if "Email" in part.columns:
+        email = _clean_emails(part)
+        lone = key.isna() & email.notna()
+        if lone.any():
+            mapped = email[lone].map(aliases).astype("string")
+            key[lone] = ("i:" + mapped).fillna("e:" + email[lone])
+    nobody = key.isna()
+    if nobody.any():
+        key[nobody] = "r:" + part.loc[nobody, ROW].astype("string")
+    hashed = pd.util.hash_pandas_object(key, index=False).to_numpy(np.uint64)
+    return part.assign(**{_KEY: hashed})
+
+
+# --- running a report per partition -------------------------------------------------------
+def per_partition(frame: dd.DataFrame, task: Callable[..., Any], *args: Any) -> list[Any]:
+    """``task(partition, *args)`` on every partition on the workers; the results."""
+    import dask
+
+    return list(dask.compute(*[dask.delayed(task)(p, *args) for p in frame.to_delayed()]))
+
+
+def _plain(part: pd.DataFrame) -> pd.DataFrame:
+    return part.drop(columns=[ROW]) if ROW in part.columns else part
+
+
+def unite(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The partial frames as one, category columns on the union of their categories
+    (sorted, as the pandas reader of a synced store gives them)."""
+    from dask.dataframe.methods import concat
+
+    # Empty partials (partitions without the report's rows) may type their columns
+    # differently (object): they add nothing, so leave them out.
+    frames = [p for p in parts if len(p) and len(p.columns)] or [
+        p for p in parts[:1] if len(p.columns)
+    ]
+    out = concat(list(frames), ignore_index=True) if frames else pd.DataFrame()
+    for name in out.columns:
+        dtype = out[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype) and not dtype.ordered:
+            categories = out[name].cat.categories
+            out[name] = out[name].cat.reorder_categories(categories.sort_values())
+    return out
+
+
+def add_up(
+    parts: Sequence[pd.DataFrame],
+    keys: Sequence[str],
+    sums: Sequence[str],
+    *,
+    mins: Sequence[str] = (),
+    maxs: Sequence[str] = (),
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per distinct ``keys`` (in pandas' group order, missing last): ``sums``
+    added, ``mins`` / ``maxs`` the extremes. Also each input row's group."""
+    frame = unite(parts)
+    groups = k.group_rows(frame, list(keys) if keys else None)
+    n = groups.n if keys else (1 if len(frame) else 0)
+    out = groups.keys.copy() if keys else pd.DataFrame(index=range(n))
+    for name in sums:
+        values = frame[name].to_numpy(np.float64)
+        out[name] = np.bincount(groups.codes, values, minlength=n).astype(np.int64)
+    for name, how in [*((m, "min") for m in mins), *((m, "max") for m in maxs)]:
+        extreme = frame[name].groupby(groups.codes).agg(how).reindex(range(n))
+        out[name] = extreme.reset_index(drop=True)
+    return out.reset_index(drop=True), groups.codes
+
+
+def add_attrs(parts: Sequence[pd.DataFrame], start: Any = None, end: Any = None) -> dict:
+    """The ``attrs`` of the partials as one: counts added, notes and window said again."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for name, value in part.attrs.items():
+            key = str(name)
+            if key in ("without_send", "excluded"):
+                total = out.setdefault(key, {})
+                for name, count in value.items():
+                    total[name] = total.get(name, 0) + count
+            elif key == "unattributed":
+                out[key] = out.get(key, 0) + value
+            elif key == "window":
+                found = re.search(r"([\d,]+) send\(s\) outside", value)
+                left = int(found.group(1).replace(",", "")) if found else 0
+                out["_left_out"] = out.get("_left_out", 0) + left
+                out.setdefault(key, value)
+            else:
+                out.setdefault(key, value)
+    if "without_send" in out:
+        out["notes"] = notes_of(out["without_send"])
+    if "_left_out" in out:
+        out["window"] = _window_note(start, end, out.pop("_left_out"))
+    return out
+
+
+# --- the reports --------------------------------------------------------------------------
+def _funnel_task(
+    part: pd.DataFrame, options: dict, kwargs: dict
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    by = kwargs.get("by", "messageId")
+    counts = funnel_counts(_plain(part), dict(options), **{**_FUNNEL_DEFAULTS, **kwargs, "by": by})
+    firsts = _mailing_firsts(part) if "messageId" in by_items(by) else pd.DataFrame()
+    return counts, firsts
+
+
+_FUNNEL_DEFAULTS: Final = {
+    "exclude": None,
+    "diagnostics": False,
+    "include_seeds": False,
+    "start": None,
+    "end": None,
+    "providers": None,
+}
+
+
+def _mailing_firsts(part: pd.DataFrame) -> pd.DataFrame:
+    """Per ``messageId``, the first value of each mailing column (with its row number)."""
+    if "messageId" not in part.columns:
+        return pd.DataFrame()
+    out = []
+    for name in MAILING_COLUMNS:
+        if name in part.columns:
+            values = part[name]
+        elif name == "mailingType" and "originatedFrom" in part.columns:
+            values = _mailing_types(part["originatedFrom"])
+        else:
+            continue
+        seen = values.notna() & part["messageId"].notna()
+        rows = pd.DataFrame({
+            "messageId": part.loc[seen, "messageId"].astype("string"),
+            "column": name,
+            "value": values[seen].astype("string"),
+            "row": part.loc[seen, ROW],
+        })  # fmt: skip
+        out.append(rows.drop_duplicates("messageId"))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def funnel_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.funnel` from partial counts per partition (see the module notes)."""
+    names = ("convention", "click_implies_open", "click_to_open", "bounce_rate")
+    option_args = {name: kwargs.pop(name, None) for name in names}
+    options = _convention(option_args["convention"] or "acoustic", *[
+        option_args[n] for n in names[1:]
+    ])  # fmt: skip
+    by = kwargs.get("by", "messageId")
+    check_by(frame._meta, by)
+    results = per_partition(by_recipient(frame), _funnel_task, options, kwargs)
+    counts = [r[0] for r in results]
+    n_keys = len(by_items(by))
+    sample = counts[0]
+    keys = list(sample.columns[:n_keys])
+    described = [c for c in MAILING_COLUMNS if c in sample.columns]
+    sums = [c for c in sample.columns[n_keys:] if c not in (*described, "sent_at")]
+    mins = ["sent_at"] if "sent_at" in sample.columns else []
+    out, _ = add_up(counts, keys, sums, mins=mins)
+    if mins:
+        tz = getattr(sample["sent_at"].dt, "tz", None)
+        out["sent_at"] = pd.DatetimeIndex(out["sent_at"]).as_unit("ns")
+        if tz is not None and out["sent_at"].dt.tz is None:
+            out["sent_at"] = out["sent_at"].dt.tz_localize("UTC").dt.tz_convert(tz)
+    if described:
+        firsts = pd.concat([r[1] for r in results if len(r[1])], ignore_index=True)
+        for name in described:
+            values = _first_of_mailing(firsts, name, out["messageId"])
+            out[name] = values.astype(sample[name].dtype)
+        order = [*keys, *described, *mins, *sums]
+        out = out[order]
+    out.attrs = add_attrs(counts, kwargs.get("start"), kwargs.get("end"))
+    return with_rates(out, options)
+
+
+def _first_of_mailing(firsts: pd.DataFrame, name: str, mailings: pd.Series) -> pd.Series:
+    if firsts.empty:
+        return pd.Series(pd.NA, index=mailings.index, dtype="string")
+    mine = firsts[firsts["column"] == name].sort_values("row", kind="stable")
+    per_mailing = mine.drop_duplicates("messageId").set_index("messageId")["value"]
+    return pd.Series(mailings.astype("string").map(per_mailing).to_numpy(), dtype="string")
+
+
+def _bounce_task(
+    part: pd.DataFrame, kwargs: dict, send_items: list
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The partition's bounce breakdown, and its sends and suppressions per send group."""
+    part = _plain(part)
+    sent = funnel_counts(
+        part,
+        _convention("acoustic", None, None, None),
+        by=send_items or None,
+        exclude=None,
+        diagnostics=False,
+        include_seeds=kwargs.get("include_seeds", False),
+        start=kwargs.get("start"),
+        end=kwargs.get("end"),
+        providers=kwargs.get("providers"),
+    )
+    return bounce_breakdown(part, **kwargs), sent
+
+
+def bounce_breakdown_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.bounce_breakdown` from partial counts per partition."""
+    from bextoolkit.reports.bounces import _BOUNCE_ONLY_KEYS
+
+    items = by_items(kwargs.get("by", "bounceType"))
+    send_items = [i for i in items if not (isinstance(i, str) and i in _BOUNCE_ONLY_KEYS)]
+    results = per_partition(by_recipient(frame), _bounce_task, kwargs, send_items)
+    parts = [r[0] for r in results]
+    keys = list(parts[0].columns[: len(items)])
+    out, _ = add_up(parts, keys, ["bounces", "unique_recipients"])
+    bounces = out["bounces"].to_numpy()
+    out["share"] = k.ratio(bounces, np.full(len(bounces), bounces.sum()))
+    sent_parts = [r[1] for r in results]
+    send_keys = list(sent_parts[0].columns[: len(send_items)])
+    sent, _ = add_up(sent_parts, send_keys, ["sent", "suppressed"])
+    base = sent["sent"] + (sent["suppressed"] if kwargs.get("bounce_rate") == "requests" else 0)
+    if send_keys:
+        per_key = sent[send_keys].assign(base=base)
+        matched = out[send_keys].merge(per_key, on=send_keys, how="left")["base"]
+        denominator = matched.fillna(0).to_numpy(np.int64)
+    else:
+        denominator = np.full(len(out), int(base.sum()))
+    out["rate"] = k.ratio(out["bounces"].to_numpy(), denominator)
+    timed = _is_time(items)
+    if not timed:
+        out = out.iloc[np.argsort(-out["bounces"].to_numpy(), kind="stable")]
+    out = out.reset_index(drop=True)
+    for column in keys:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].cat.remove_unused_categories()
+    out.attrs = add_attrs(parts, kwargs.get("start"), kwargs.get("end"))
+    return out
+
+
+def _is_time(items: Sequence[Any]) -> bool:
+    return any(
+        (isinstance(i, pd.Grouper) and getattr(i, "freq", None) is not None)
+        or (isinstance(i, str) and i in SEND_TIME_BUCKETS)
+        for i in items
+    )
+
+
+def _event_counts_task(part: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
+    return event_counts(_plain(part), **kwargs)
+
+
+def event_counts_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.event_counts` from partial counts per partition."""
+    parts = per_partition(by_recipient(frame), _event_counts_task, kwargs)
+    n_keys = len(by_items(kwargs.get("by")))
+    keys = list(parts[0].columns[:n_keys])
+    out, _ = add_up(parts, [*keys, "eventType"], ["events", "unique_recipients"])
+    types = pd.Index(out["eventType"].astype(object).unique())
+    rank = np.empty(len(types), np.int64)
+    rank[_event_type_order(types)] = np.arange(len(types))
+    type_rank = rank[types.get_indexer(out["eventType"].astype(object))]
+    group = k.group_rows(out, keys).codes if keys else np.zeros(len(out), np.int64)
+    out = out.iloc[np.lexsort((type_rank, group))].reset_index(drop=True)
+    out["eventType"] = out["eventType"].astype("string")
+    return out
+
+
+def _engagement_task(part: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
+    return recipient_engagement(_plain(part), **kwargs)
+
+
+def recipient_engagement_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.recipient_engagement`: partitions hold disjoint people, so their
+    rows are concatenated (every person's row comes to the client: it is the answer)."""
+    parts = per_partition(by_recipient(frame), _engagement_task, kwargs)
+    out = pd.concat(parts, ignore_index=True)
+    ids = out["RECIPIENT_ID"]
+    numbers = pd.to_numeric(ids, errors="coerce")
+    numeric = bool(ids.dropna().str.fullmatch(r"[1-9]\d*").all())
+    email = out["Email"].astype("string").str.strip().str.lower()
+    order = pd.DataFrame({
+        "known": ids.isna().to_numpy(),
+        "id": (numbers if numeric else ids).to_numpy(),
+        "email": email.to_numpy(),
+    })  # fmt: skip
+    rows = order.sort_values(["known", "id", "email"], kind="stable", na_position="last").index
+    result = out.take(rows).reset_index(drop=True)
+    result.attrs = add_attrs(parts, kwargs.get("start"), kwargs.get("end"))
+    return result
+
+
+def _sends_task(part: pd.DataFrame, kwargs: dict, meta: pd.DataFrame | None = None) -> pd.DataFrame:
+    out = sends.__wrapped__(_plain(part), **kwargs)  # type: ignore[attr-defined]
+    if meta is None or list(out.columns) == list(meta.columns):
+        return out
+    return out.reindex(columns=meta.columns).astype(meta.dtypes.to_dict())
+
+
+def sends_on_dask(frame: dd.DataFrame, **kwargs: Any) -> dd.DataFrame:
+    """:func:`bextoolkit.sends` as a Dask frame: each partition's sends (the sends of the
+    recipients living there, sorted by mailing then recipient within it). Its ``attrs``
+    are not kept: run a report for the counts of events without a send. ``mailingType``
+    is a column whenever the events have ``mailingType`` or ``originatedFrom`` (pandas
+    leaves it out when no value names a mailing type)."""
+    shuffled = by_recipient(frame)
+    meta = _sends_task(shuffled._meta, kwargs)
+    if "mailingType" not in meta.columns and "originatedFrom" in frame.columns:
+        position = sum(c in meta.columns for c in SEND_COLUMNS[: SEND_COLUMNS.index("mailingType")])
+        meta.insert(position, "mailingType", pd.Series(dtype="string"))
+    return shuffled.map_partitions(_sends_task, kwargs, meta, meta=meta)
+
+
+def _clicks_task(part: pd.DataFrame, options: dict) -> dict[str, Any]:
+    """The partition's link cells with additive counts, and what the client needs for the
+    rest: description counts, click delays, the mailings each link was clicked in, and
+    the delivered sends per group and mailing."""
+    part = _plain(part)
+    cells = link_cells(part, **options)
+    built, table = cells.built, cells.table
+    ts = built.ts[cells.rows]
+    _timing(table, ts, built.table["sent_at"], cells.send, cells.cell, len(table), built.tz)
+    table["unique_first_clicks"] = _first_clicks(cells.send, ts, cells.cell, len(table))
+    sent = built.table["sent_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)[cells.send]
+    valid = (ts != k.NAT) & (sent != k.NAT)
+    delays = pd.DataFrame({"cell": cells.cell[valid], "delay": (ts - sent)[valid]})
+    described = pd.DataFrame(
+        {"cell": cells.cell, "text": _column_at(part, "urlDescription", cells.rows)}
+    )
+    described = described.dropna().value_counts().rename("n").reset_index()
+    mailing = _column_at(part, "messageId", built.send_row)
+    clicked = pd.DataFrame({"cell": cells.cell, "_mailing": mailing.take(cells.send).to_numpy()})
+    delivered = built.table["bounced"].cat.codes.to_numpy() == 0
+    per_mailing = pd.DataFrame(
+        {"group": cells.groups.codes[delivered], "_mailing": mailing[delivered].to_numpy()}
+    )
+    per_mailing = per_mailing.value_counts(dropna=False).rename("delivered").reset_index()
+    keys = cells.groups.keys.take(per_mailing["group"].to_numpy()).reset_index(drop=True)
+    per_mailing = pd.concat([keys, per_mailing[["_mailing", "delivered"]]], axis=1)
+    table.attrs.update(built.attrs())
+    return {
+        "table": table.drop(columns=["median_time_to_click"]),
+        "delays": delays,
+        "described": described,
+        "clicked": clicked.drop_duplicates(),
+        "delivered": per_mailing,
+        "groups": cells.groups.keys,
+    }
+
+
+def _column_at(part: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
+    """``name`` at ``rows`` as text (missing everywhere without the column)."""
+    if name not in part.columns:
+        return pd.Series(pd.NA, index=range(len(rows)), dtype="string")
+    return pd.Series(part[name].array.take(rows, allow_fill=True)).astype("string")
+
+
+def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.click_urls` from partial counts per partition. The median time
+    to click is not additive: the workers send each click's delay from its send (8 bytes
+    and a cell number per click, not per event) and the client takes the median."""
+    top = kwargs.pop("top", None)
+    check_top(top)
+    options = {
+        "normalize": kwargs.get("normalize", True), "by": kwargs.get("by"),
+        "tracking_params": kwargs.get("tracking_params", TRACKING_PARAMS),
+        "exclude": kwargs.get("exclude"), "include_seeds": kwargs.get("include_seeds", False),
+        "start": kwargs.get("start"), "end": kwargs.get("end"),
+    }  # fmt: skip
+    check_by(frame._meta, options["by"])
+    results = per_partition(by_recipient(frame), _clicks_task, options)
+    tables = [r["table"] for r in results]
+    keys = list(tables[0].columns[: len(by_items(options["by"]))])
+    sums = ["gross_clicks", "unique_clicks", "people", "unique_first_clicks"]
+    out, codes = add_up(
+        tables, [*keys, "clickUrl"], sums, mins=["first_click"], maxs=["last_click"]
+    )
+    offsets = np.cumsum([0] + [len(t) for t in tables])
+    n = len(out)
+
+    def global_cells(name: str) -> pd.DataFrame:
+        pieces = [r[name].assign(cell=codes[offsets[i] + r[name]["cell"].to_numpy(np.int64)])
+                  for i, r in enumerate(results)]  # fmt: skip
+        return pd.concat(pieces, ignore_index=True)
+
+    described = global_cells("described").groupby(["cell", "text"])["n"].sum().reset_index()
+    ranked = described.sort_values(["cell", "n", "text"], ascending=[True, False, True])
+    best = ranked.drop_duplicates("cell").set_index("cell")["text"]
+    delays = global_cells("delays")
+    median = (
+        pd.Series(delays["delay"].to_numpy().view("m8[ns]"))
+        .groupby(delays["cell"].to_numpy())
+        .median()
+    )
+    group, n_groups = np.zeros(n, np.int64), 1
+    if keys:  # every group of sends, with links or not (attrs["links"] counts per group)
+        every = k.group_rows(unite([*(r["groups"] for r in results), out[keys]]), keys)
+        group, n_groups = every.codes[len(every.codes) - n :], every.n
+    gross = out["gross_clicks"].to_numpy()
+    result = out[[*keys, "clickUrl"]].copy()
+    result["clickUrl"] = result["clickUrl"].astype("string")
+    result["urlDescription"] = pd.Series(best.reindex(range(n)).to_numpy(), dtype="string")
+    for name in ("gross_clicks", "unique_clicks", "people"):
+        result[name] = out[name]
+    result["click_share"] = k.ratio(gross, np.bincount(group, gross, minlength=n_groups)[group])
+    delivered = _delivered_where_clicked_on_dask(results, global_cells("clicked"), out, keys)
+    result["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered)
+    for name in ("first_click", "last_click"):
+        result[name] = out[name]
+    result["median_time_to_click"] = pd.to_timedelta(median.reindex(range(n)).to_numpy())
+    result["unique_first_clicks"] = out["unique_first_clicks"]
+    attrs = add_attrs(tables, options["start"], options["end"])
+    return in_order(
+        result, group, n_groups, top=top, by=options["by"], attrs=attrs,
+        normalize=options["normalize"], tracking_params=options["tracking_params"],
+    )  # fmt: skip
+
+
+def _delivered_where_clicked_on_dask(
+    results: list[dict], clicked: pd.DataFrame, out: pd.DataFrame, keys: list[str]
+) -> np.ndarray:
+    """Per cell, the delivered sends of its group's mailings in which its link was clicked
+    (the delivered sends per group and mailing are added over partitions first)."""
+    per_mailing, _ = add_up([r["delivered"] for r in results], [*keys, "_mailing"], ["delivered"])
+    pairs = clicked.drop_duplicates()
+    wanted = out[keys].take(pairs["cell"].to_numpy()).reset_index(drop=True)
+    wanted["_mailing"] = pairs["_mailing"].to_numpy()
+    names = [*keys, "_mailing"]
+    left, right = _as_objects(wanted, names), _as_objects(per_mailing, names)
+    matched = left.merge(right.assign(_n=per_mailing["delivered"]), on=names, how="left")["_n"]
+    weights = matched.fillna(0).to_numpy(np.float64)
+    return np.bincount(pairs["cell"].to_numpy(), weights, minlength=len(out)).astype(np.int64)
+
+
+def _as_objects(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    out = frame[names].copy()
+    for name in names:
+        if isinstance(out[name].dtype, pd.CategoricalDtype) or name == "_mailing":
+            out[name] = out[name].astype(object).where(out[name].notna(), None)
+    return out
+
+
+# The reports computed from partial aggregates, by name.
+ON_DASK.update(
+    {
+        "funnel": funnel_on_dask,
+        "bounce_breakdown": bounce_breakdown_on_dask,
+        "event_counts": event_counts_on_dask,
+        "recipient_engagement": recipient_engagement_on_dask,
+        "sends": sends_on_dask,
+        "click_urls": click_urls_on_dask,
+    }
+)
