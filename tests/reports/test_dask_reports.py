@@ -197,3 +197,26 @@ def test_scheduler_without_the_dask_engine_is_a_clear_error(tmp_path, capsys) ->
 
     assert main(["report", str(tmp_path), "--scheduler", "tcp://127.0.0.1:1"]) != 0
     assert "--scheduler needs --engine dask" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("deliverability", {"freq": "W"}),
+        ("mailed_after_opt_out", {"grace": "0s"}),
+        ("mailed_after_hard_bounce", {}),
+        ("segments", {}),
+        ("send_hours", {}),
+    ],
+)
+def test_mailbox_provider_checks_on_dask_give_the_pandas_numbers(
+    client, account, lazy, name, options
+):
+    """These gather the columns they read to the client (said by a BexPerformanceWarning)
+    and give exactly the pandas answer."""
+    report = getattr(bex, name)
+    with pytest.warns(BexPerformanceWarning, match=name):
+        on_dask = report(lazy, **options)
+    on_pandas = report(account, **options)
+    assert len(on_pandas) > 0 or name.startswith("mailed_after")
+    pd.testing.assert_frame_equal(canonical(on_dask), canonical(on_pandas))
