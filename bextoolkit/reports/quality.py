@@ -37,7 +37,6 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import _kernels as _keys
 from bextoolkit.reports.urls import normalize_url
 
@@ -418,44 +417,6 @@ def _all_links_rule(
         f"clicked all {int(n)} links of the mailing within {window:g} s" for n in links[hit]
     ]
     return hit, reason
-
-
-def exclude_flagged(
-    events: pd.DataFrame, ev: np.ndarray, exclude: str | Sequence[str] | bool | None
-) -> tuple[np.ndarray, dict[str, int]]:
-    """Turn the event code of flagged opens/clicks into -1 (ignored) and count them.
-
-    ``exclude``: "machine_opens", "bot_clicks", a list of them, True (both) or None. Flags
-    come from the ``machine_open`` / ``bot_click`` columns when present, else from
-    this module's flag functions with their defaults.
-    """
-    if exclude is None or exclude is False:
-        return ev, {}
-    if exclude is True:
-        wanted = list(EXCLUDABLE)
-    else:
-        wanted = [exclude] if isinstance(exclude, str) else list(exclude)
-    unknown = [w for w in wanted if w not in EXCLUDABLE]
-    if unknown:
-        raise BexConfigError(
-            f"exclude={unknown!r} is unknown; use 'machine_opens', 'bot_clicks', a list of "
-            "them, or True for both."
-        )
-    ev = ev.copy()
-    counts = {}
-    for what in wanted:
-        column = EXCLUDABLE[what]
-        if column in events.columns:
-            flags = events[column]
-        elif what == "machine_opens":
-            flags = flag_machine_opens(events)[column]
-        else:
-            flags = flag_bot_clicks(events)[column]
-        target = _keys.OPEN if what == "machine_opens" else _keys.CLICK
-        drop = flags.fillna(False).to_numpy(dtype=bool) & (ev == target)
-        ev[drop] = -1
-        counts[what] = int(drop.sum())
-    return ev, counts
 
 
 #: ``exclude=`` names and the flag column of :mod:`bextoolkit.reports.quality` each one reads.
