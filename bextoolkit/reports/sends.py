@@ -118,7 +118,8 @@ class Sends:
     ts: np.ndarray
     #: Per event row, its ``messageId`` code (0 without the column, -1 when missing).
     row_mailing: np.ndarray
-    #: Pairs with a suppression and no send, one row each (``by`` keys and ``suppressed_at``).
+    #: Pairs with a suppression and no send, one row each (``by`` keys, ``at``: the first
+    #: suppression).
     suppressed: pd.DataFrame
     #: Pairs with later events but no send, one row each (``by`` keys, ``at``: the first
     #: such event, counts per event type).
