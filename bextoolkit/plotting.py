@@ -950,7 +950,15 @@ def plot_deliverability(
             ax.axhline(limit * 100, color=GREY, linestyle="--", label=label)
     ax.yaxis.set_major_formatter(PercentFormatter(decimals=2))
     ax.set_ylim(bottom=0)
-    _date_axis(ax, getattr(pd.to_datetime(data["period"]).dt, "tz", None))
+    periods = pd.to_datetime(data["period"])
+    if periods.nunique() == 1:  # one period: a week either side, not years of empty axis
+        from matplotlib.dates import date2num
+
+        week = pd.Timedelta(days=7)
+        ax.set_xlim(
+            float(date2num(periods.iloc[0] - week)), float(date2num(periods.iloc[0] + week))
+        )
+    _date_axis(ax, getattr(periods.dt, "tz", None))
     ax.set_xlabel("Period of send")
     ax.set_ylabel(metric.replace("_", " ").capitalize())
     ax.legend(loc="upper left", fontsize="small", frameon=False)

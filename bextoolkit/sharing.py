@@ -159,7 +159,7 @@ class CampaignReport:
             "opens and unique clicks, each row labelled with its open and click rates. The "
             "table below has every mailing."
         )
-        labelled = funnel.assign(messageName=_names(funnel, self.tz))
+        labelled = funnel.assign(messageName=_names(funnel, self.tz, dated=False))
         return charts.figure(
             lambda ax: plotting.plot_funnel(labelled, ax=ax, top=MANY_MAILINGS),
             height=(2.6 if len(funnel) == 1 else 1.8 + 0.3 * len(funnel)),
@@ -419,11 +419,13 @@ def _mailing_table(funnel: pd.DataFrame, tz: str) -> str:
     )
 
 
-def _names(funnel: pd.DataFrame, tz: str) -> pd.Series:
-    """Each mailing's name with its send date (names repeat: "Weekly Deals · 02 Mar")."""
-    names = funnel.get("messageName", funnel["messageId"]).astype(str)
-    names = names.where(funnel.get("messageName", funnel["messageId"]).notna(),
-                        funnel["messageId"].astype(str))  # fmt: skip
+def _names(funnel: pd.DataFrame, tz: str, *, dated: bool = True) -> pd.Series:
+    """Each mailing's name (its id when it has none), with its send date when ``dated`` or
+    when names repeat ("Weekly Deals · 02 Mar")."""
+    given = funnel["messageName"] if "messageName" in funnel else funnel["messageId"]
+    names = given.astype(str).where(given.notna(), funnel["messageId"].astype(str))
+    if not (dated or names.duplicated().any()):
+        return names
     stamps = funnel["sent_at"]
     stamps = stamps.dt.tz_convert(tz) if stamps.dt.tz is not None else stamps
     return names + " · " + stamps.dt.strftime("%d %b").fillna("")
