@@ -905,3 +905,38 @@ def test_a_requested_column_that_differs_from_a_bex_column_only_by_case_is_renam
     assert events["contactId"].notna().sum() == 6  # the BEX column keeps its own values
     asked = read_events(tmp_path, tz="UTC", columns=["RECIPIENT_ID", "ContactID_2"])
     assert asked["ContactID_2"].dropna().tolist() == [f"C{i}" for i in range(6)]
+
+
+def test_a_folder_read_on_threads_equals_reading_it_file_by_file(tmp_path, monkeypatch):
+    """Local files are read on several threads; the frame, its attrs and the first error
+    are exactly those of reading one file after the other."""
+    from bextoolkit.readers import files
+    from bextoolkit.samples import campaigns as samples
+
+    events = samples.generate_events(n_recipients=300, n_mailings=3, days=1, seed=12)
+    samples.write_exports(events, str(tmp_path / "gz"), compression="gzip")
+    assert len(list((tmp_path / "gz").iterdir())) > 4
+    seen: set[str] = set()
+    read_one = files._read_source
+
+    def recording(source, opts):
+        seen.add(threading.current_thread().name)
+        return read_one(source, opts)
+
+    monkeypatch.setattr(files, "_read_source", recording)
+    monkeypatch.setattr(files, "READ_THREADS", 2)
+    together = read_events(tmp_path / "gz", tz="UTC")
+    assert seen and all(name.startswith("bex-read") for name in seen)
+    monkeypatch.setattr(files, "READ_THREADS", 1)
+    one_by_one = read_events(tmp_path / "gz", tz="UTC")
+    pd.testing.assert_frame_equal(together, one_by_one)
+    assert together.attrs["files"] == one_by_one.attrs["files"]
+    broken = sorted((tmp_path / "gz").iterdir())[2]
+    broken.write_bytes(broken.read_bytes()[:40])  # a cut gzip
+    monkeypatch.setattr(files, "READ_THREADS", 4)
+    with pytest.raises(BexFileError) as threaded:
+        read_events(tmp_path / "gz", tz="UTC")
+    monkeypatch.setattr(files, "READ_THREADS", 1)
+    with pytest.raises(BexFileError) as serial:
+        read_events(tmp_path / "gz", tz="UTC")
+    assert str(threaded.value) == str(serial.value) and broken.name in str(serial.value)
