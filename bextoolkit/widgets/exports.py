@@ -210,7 +210,9 @@ class ExportBrowser(w.VBox):
         self._files.value = tuple(value for _, value in self._files.options)
 
     def _refresh_buttons(self) -> None:
-        self._load.disabled = self._busy or not self._files.value
+        chosen = len(self._files.value)
+        self._load.description = f"Load selected ({chosen})" if chosen else "Load selected"
+        self._load.disabled = self._busy or not chosen
         self._refresh.disabled = self._busy
         self._select_all.disabled = self._busy or not self._files.options
 

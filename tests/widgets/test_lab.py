@@ -290,7 +290,9 @@ def test_the_seed_job_by_keyboard_only_from_connect_to_export(page, api, client)
     keys.press("Shift+End")
     expect(page.locator(".bex-export-files select option:checked")).to_have_count(3)
     assert page.evaluate(ACTIVE_CELL_JS) == active  # the arrows did not move between cells
-    expect(page.locator(".bex-export-load")).to_be_enabled()  # the kernel saw the selection
+    # the kernel saw the whole selection (the button says how many it will load)
+    expect(page.locator(".bex-export-load")).to_contain_text("Load selected (3)")
+    expect(page.locator(".bex-export-load")).to_be_enabled()
     keys.press("Tab", 3)
     focus_is_in(page, ".bex-export-load")
     keys.press("Enter")
