@@ -691,7 +691,7 @@ def _event_word(event: Any) -> str:
 
 
 def plot_engagement(
-    data: pd.DataFrame,
+    data: pd.DataFrame | list[pd.DataFrame],
     *,
     events: Sequence[str] = ("emailOpen", "emailClick"),
     by: str | None = None,
@@ -705,9 +705,10 @@ def plot_engagement(
 
     Parameters
     ----------
-    data : DataFrame
-        The events frame, or an :func:`bextoolkit.engagement_curve` result (columns
-        ``elapsed`` and ``share``, and ``messageId`` for one curve per mailing).
+    data : DataFrame or list of DataFrame
+        The events frame, or :func:`bextoolkit.engagement_curve` results (columns
+        ``elapsed`` and ``share``, and ``messageId`` for one curve per mailing): one, or a
+        list (one per event type, as ``events=`` draws them).
     events : sequence of str, default ("emailOpen", "emailClick")
         With the events frame: one curve per event type (solid, then dashed, ...).
     by : {None, "messageId"}, default None
@@ -742,7 +743,9 @@ def plot_engagement(
     >>> plt.close("all")
     """
     name, names = None, {}
-    if _is_events(data, ("elapsed", "share")):
+    if isinstance(data, list):
+        curves = data
+    elif _is_events(data, ("elapsed", "share")):
         from bextoolkit.reports import engagement_curve
 
         name = _mailing_name(data)
@@ -750,8 +753,8 @@ def plot_engagement(
         curves = [engagement_curve(data, event=e, by=by, step=step, until=until) for e in events]
     else:
         curves = [data]
-        if "messageName" in data.columns:
-            names = _names_by_id(data)
+    if "messageName" in curves[0].columns:
+        names = _names_by_id(curves[0])
     ax = _axes(ax, (8.0, 4.0))
     several = len(curves) > 1
     styles = ("-", "--", ":", "-.")

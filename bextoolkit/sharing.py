@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,8 @@ from typing import Any, Final
 import pandas as pd
 
 from bextoolkit import _html, plotting, reports
-from bextoolkit.exceptions import BexConfigError, BexError, BexPerformanceWarning, redact
-from bextoolkit.reports import quality
-from bextoolkit.reports._dask import is_dask_frame, reduce_for_report
+from bextoolkit.exceptions import BexConfigError, BexError, redact
+from bextoolkit.reports._dask import is_dask_frame
 from bextoolkit.reports.abtest import wilson_interval
 from bextoolkit.reports.deliverability import provider_notes
 from bextoolkit.schema import EVENT_TYPE_COLUMN
@@ -44,9 +42,10 @@ class CampaignReport:
     ----------
     events : DataFrame or dask.dataframe.DataFrame
         The events frame of :func:`bextoolkit.read_events` (its ``attrs`` give the
-        provenance section). Not modified. A Dask frame is gathered to this process with a
-        :class:`~bextoolkit.exceptions.BexPerformanceWarning` (the engagement curve,
-        heatmap and quality flags are per event): the page is the one pandas gives.
+        provenance section). Not modified. A Dask frame stays on the workers: it is
+        shuffled by recipient once and persisted there
+        (:func:`bextoolkit.reports.by_recipient`), every section is computed from
+        partial counts, and the page is the one pandas gives.
     title : str, default "Campaign report"
     tz : str, default "UTC"
         Time zone for dates, the heatmap and the provenance date range.
@@ -73,13 +72,15 @@ class CampaignReport:
     start: Any = None
     end: Any = None
     top_links: int = 10
+    _attrs: dict = field(init=False, repr=False)
     _base: pd.DataFrame = field(init=False, repr=False)
     _selected: pd.DataFrame = field(init=False, repr=False)
     _whole: pd.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if is_dask_frame(self.events):
-            self.events = _gathered(self.events)
+        self._attrs = dict(getattr(self.events, "attrs", None) or {})
+        if is_dask_frame(self.events):  # shuffled once; every section reads it on the workers
+            self.events = reports.by_recipient(self.events).persist()  # type: ignore[arg-type]
         self._base = _select(self.events, self.mailings)
         window = {"start": _moment(self.start, self.tz), "end": _moment(self.end, self.tz)}
         self._selected = reports.events_of_sends(
@@ -88,9 +89,10 @@ class CampaignReport:
         self._whole = reports.funnel(self._base, by=None, **window)
 
     def __repr__(self) -> str:
+        events, mailings = _computed(self._selected.shape[0], self._selected["messageId"].nunique())
         return (
-            f"CampaignReport(title={self.title!r}, events={len(self._selected)}, "
-            f"mailings={self._selected['messageId'].nunique()}, tz={self.tz!r})"
+            f"CampaignReport(title={self.title!r}, events={events}, "
+            f"mailings={mailings}, tz={self.tz!r})"
         )
 
     @property
@@ -137,7 +139,7 @@ class CampaignReport:
             "<h2>Quality flags</h2>",
             _quality(ev),
             "<h2>Data and conventions</h2>",
-            _provenance(self.events, ev, whole),
+            _provenance(self._attrs, self.events, ev, whole),
             f"<p class='note'>{_esc(_convention_sentence(funnel))}</p>",
         ]
         return "\n".join(parts)
@@ -192,7 +194,7 @@ class CampaignReport:
         return out + _this_and_previous(self._base, self.start, self.end, self.tz)
 
     def _bounces(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
-        if not (ev[EVENT_TYPE_COLUMN] == "emailBounce").any():
+        if not _has(ev, "emailBounce"):
             return "<p>No bounces in these events.</p>"
         breakdown = reports.bounce_breakdown(ev)
         by_domain = reports.bounce_breakdown(ev, by="domain")
@@ -202,8 +204,8 @@ class CampaignReport:
             description="Bounced sends per bounce type, most first, with their share; "
             "the numbers are in the table below.",
         ) + _html.table(breakdown, caption="Bounced sends by type (rate of sends)")
-        span = ev["timestamp"].max() - ev["timestamp"].min()
-        if span > pd.Timedelta(days=2):
+        first, last = _computed(ev["timestamp"].min(), ev["timestamp"].max())
+        if last - first > pd.Timedelta(days=2):
             over_time = reports.bounce_breakdown(ev, by=["day", "bounceType"])
             out += charts.figure(
                 lambda ax: plotting.plot_bounces(over_time, ax=ax),
@@ -242,8 +244,8 @@ class CampaignReport:
                else "; the files carry no complaint events, so the complaint rate is unknown.")
             + " The numbers are in the table below.",
         )  # fmt: skip
-        late_opt_out = reports.mailed_after_opt_out(ev)
-        late_bounce = reports.mailed_after_hard_bounce(ev)
+        late_opt_out = int(table["mailed_after_opt_out"].sum())
+        late_bounce = int(table["mailed_after_hard_bounce"].sum())
         crossed = table[table["status"] != ("ok" if known else "complaints unknown")]
         columns = ["period", "provider", "sends", "delivered", "hard_bounce_rate",
                    "complaint_rate", "opt_out_rate", "peak_daily_sends", "status"]  # fmt: skip
@@ -253,8 +255,8 @@ class CampaignReport:
         out = (
             "<p>"
             + _esc(
-                f"{len(late_opt_out):,} send(s) reached people more than 2 days after they "
-                f"opted out, and {len(late_bounce):,} reached people after a hard bounce "
+                f"{late_opt_out:,} send(s) reached people more than 2 days after they "
+                f"opted out, and {late_bounce:,} reached people after a hard bounce "
                 "(Gmail and Yahoo require an unsubscribe to be honoured within 2 days; the "
                 "lists, one row per send: bex.mailed_after_opt_out(events) and "
                 "bex.mailed_after_hard_bounce(events), as in notebook 06-list-hygiene)."
@@ -271,7 +273,7 @@ class CampaignReport:
         return out + f"<p class='note'>{_esc(notes)}</p>"
 
     def _links(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
-        if not (ev[EVENT_TYPE_COLUMN] == "emailClick").any():
+        if not _has(ev, "emailClick"):
             return "<p>No clicks in these events.</p>"
         links = reports.click_urls(ev, by=None, top=self.top_links)
         total = links.attrs.get("links", len(links))
@@ -288,8 +290,7 @@ class CampaignReport:
         return chart + _html.table(shown, caption=f"Top links ({len(links)} of {total})")
 
     def _engagement(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
-        sends = ev[EVENT_TYPE_COLUMN] == "emailSend"
-        if not sends.any():
+        if not _has(ev, "emailSend"):
             return "<p>No sends in these events, so no time since the send.</p>"
         curves = {
             word: reports.engagement_curve(ev, event=event, until="72h")
@@ -297,7 +298,7 @@ class CampaignReport:
         }
         horizon = curves["opened"]["elapsed"].iloc[-1]
         chart = charts.figure(
-            lambda ax: plotting.plot_engagement(ev, ax=ax, until="72h"),
+            lambda ax: plotting.plot_engagement(list(curves.values()), ax=ax),
             height=3.4,
             description="Share of delivered recipients who opened and who clicked, by hours "
             f"since their own send, up to {_html.duration(horizon)} where the data stops.",
@@ -352,24 +353,6 @@ def per_mailing(events: pd.DataFrame) -> pd.DataFrame:
         return funnel
     order = funnel["sent_at"].argsort(kind="stable")
     return funnel.iloc[order].reset_index(drop=True)
-
-
-def _gathered(frame: Any) -> pd.DataFrame:
-    """A Dask frame's events as pandas, with a warning: the page's engagement curve,
-    heatmap and quality flags are computed per event (not yet from partial sums)."""
-    warnings.warn(
-        "CampaignReport on a Dask frame gathers the events to this process (about 60 bytes "
-        "per event and column read): the engagement curve, heatmap and quality flags are "
-        "computed per event. For data larger than memory run the reports themselves "
-        "(bex.funnel, bex.bounce_breakdown, bex.click_urls) on the Dask frame: they "
-        "aggregate on the workers.",
-        BexPerformanceWarning,
-        stacklevel=4,
-    )
-    attrs = dict(getattr(frame, "attrs", {}) or getattr(frame._meta, "attrs", {}))
-    events = reduce_for_report(frame, columns=list(frame.columns))
-    events.attrs = attrs
-    return events
 
 
 # --- selection ----------------------------------------------------------------------------
@@ -459,10 +442,10 @@ def _this_and_previous(events: pd.DataFrame, start: Any, end: Any, tz: str) -> s
     """This period's totals against the previous period of the same length, with deltas.
 
     The period is the report's window, else the last 28 days of sends."""
-    sends = reports.sends(events, flags=False)
-    if sends.empty:
+    (latest,) = _computed(reports.sends(events, flags=False)["sent_at"].max())
+    if pd.isna(latest):
         return ""
-    hi = _moment(end, tz) or sends["sent_at"].max() + pd.Timedelta(seconds=1)
+    hi = _moment(end, tz) or latest + pd.Timedelta(seconds=1)
     lo = _moment(start, tz) or hi - pd.Timedelta(days=28)
     span = hi - lo
     now = reports.funnel(events, by=None, start=lo, end=hi).iloc[0]
@@ -509,7 +492,22 @@ def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
 
 def _has_complaints(events: pd.DataFrame) -> bool:
     """Whether the files carry spam-complaint events at all (RRDE's "Reply Abuse")."""
-    return bool((events[EVENT_TYPE_COLUMN].astype(str) == "emailComplaint").any())
+    return _has(events, "emailComplaint")
+
+
+def _has(events: pd.DataFrame, event_type: str) -> bool:
+    """Whether ``events`` hold an event of this type."""
+    (found,) = _computed((events[EVENT_TYPE_COLUMN].astype(str) == event_type).any())
+    return bool(found)
+
+
+def _computed(*values: Any) -> tuple:
+    """``values``, Dask ones computed on the workers (together, in one pass)."""
+    if not any(hasattr(v, "__dask_graph__") for v in values):
+        return values
+    import dask
+
+    return tuple(dask.compute(*values))
 
 
 def _headline(funnel: pd.DataFrame, whole: pd.DataFrame, *, complaints_known: bool) -> str:
@@ -566,13 +564,11 @@ def _rate(value: Any) -> str:
 
 
 def _quality(ev: pd.DataFrame) -> str:
-    flagged = quality.flag_bot_clicks(quality.flag_machine_opens(ev))
-    opens = int((flagged[EVENT_TYPE_COLUMN] == "emailOpen").sum())
-    clicks = int((flagged[EVENT_TYPE_COLUMN] == "emailClick").sum())
-    machine = int(flagged["machine_open"].sum())
-    bots = int(flagged["bot_click"].sum())
-    plain = reports.funnel(flagged, by=None)
-    clean = reports.funnel(flagged, by=None, exclude=True)
+    counts = reports.flag_counts(ev)
+    opens, clicks = (counts[counts["eventType"] == kind] for kind in ("emailOpen", "emailClick"))
+    flagged = [part[part["reason"].notna()] for part in (opens, clicks)]
+    plain = reports.funnel(ev, by=None)
+    clean = reports.funnel(ev, by=None, exclude=True)
     names = {"open_rate": "Open rate", "click_rate": "Click rate", "click_to_open": "Click-to-open"}
     compare = pd.DataFrame(
         {
@@ -581,13 +577,8 @@ def _quality(ev: pd.DataFrame) -> str:
             "without flagged": [clean[m].iloc[0] for m in names],
         }
     )
-    reasons = pd.concat(
-        [
-            flagged["machine_open_reason"].dropna().astype(str).value_counts(),
-            flagged["bot_click_reason"].dropna().astype(str).value_counts(),
-        ]
-    )
-    reason_table = reasons.rename_axis("reason").reset_index(name="events")
+    reasons = [f.sort_values("events", ascending=False, kind="stable") for f in flagged]
+    reason_table = pd.concat(reasons, ignore_index=True)[["reason", "events"]]
     labels = {"metric": "Metric", "all events": "All events", "without flagged": "Without flagged",
               "reason": "Reason", "events": "Events"}  # fmt: skip
     as_rates = _html.table(
@@ -596,27 +587,31 @@ def _quality(ev: pd.DataFrame) -> str:
         rates=["all events", "without flagged"],
         caption="Rates with and without the flagged events",
     )
+    machine, bots = (int(f["events"].sum()) for f in flagged)
     return (
-        f"<p>{machine:,} of {opens:,} opens look like machine opens (privacy proxies, "
-        f"pre-fetch); {bots:,} of {clicks:,} clicks look like security-scanner clicks.</p>"
+        f"<p>{machine:,} of {int(opens['events'].sum()):,} opens look like machine opens "
+        f"(privacy proxies, pre-fetch); {bots:,} of {int(clicks['events'].sum()):,} clicks "
+        "look like security-scanner clicks.</p>"
         + as_rates
         + (_html.table(reason_table, labels=labels, caption="Why") if len(reason_table) else "")
     )
 
 
 def _date_range(ev: pd.DataFrame, tz: str) -> str:
-    if ev.empty:
+    first, last = _computed(ev["timestamp"].min(), ev["timestamp"].max())
+    if pd.isna(first):
         return "no events"
-    stamps = ev["timestamp"].dt.tz_convert(tz)
-    return f"{stamps.min():%Y-%m-%d %H:%M} to {stamps.max():%Y-%m-%d %H:%M} ({tz})"
+    first, last = (pd.Timestamp(t).tz_convert(tz) for t in (first, last))
+    return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} ({tz})"
 
 
-def _provenance(events: pd.DataFrame, selected: pd.DataFrame, whole: pd.DataFrame) -> str:
-    files = events.attrs.get("files") or []
-    skipped = events.attrs.get("skipped_lines") or []
+def _provenance(attrs: dict, events: Any, selected: Any, whole: pd.DataFrame) -> str:
+    loaded, selected = _computed(events.shape[0], selected.shape[0])
+    files = attrs.get("files") or []
+    skipped = attrs.get("skipped_lines") or []
     line = (
-        f"{len(selected):,} events of the sends shown, of {len(events):,} loaded, from "
-        f"{len(files)} file(s); {events.attrs.get('duplicates_dropped', 0):,} duplicate events "
+        f"{selected:,} events of the sends shown, of {loaded:,} loaded, from "
+        f"{len(files)} file(s); {attrs.get('duplicates_dropped', 0):,} duplicate events "
         f"dropped; {len(skipped):,} bad line(s) skipped."
     )
     apart = whole.attrs.get("without_send", {})

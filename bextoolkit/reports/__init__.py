@@ -56,7 +56,7 @@ DuckDB SQL answering the same question over the same sends.
 
 from __future__ import annotations
 
-from bextoolkit.reports import _distributed  # noqa: F401 - registers the Dask reports
+from bextoolkit.reports._distributed import by_recipient  # and registers the Dask reports
 from bextoolkit.reports.abtest import Comparison, compare
 from bextoolkit.reports.bounces import bounce_breakdown
 from bextoolkit.reports.clicks import click_urls
@@ -69,7 +69,7 @@ from bextoolkit.reports.deliverability import (
 from bextoolkit.reports.engagement import activity_heatmap, engagement_curve, time_to_engage
 from bextoolkit.reports.funnel import CONVENTIONS, FUNNEL_COLUMNS, funnel
 from bextoolkit.reports.providers import PROVIDER_DOMAINS, PROVIDERS, provider_of
-from bextoolkit.reports.quality import flag_bot_clicks, flag_machine_opens
+from bextoolkit.reports.quality import flag_bot_clicks, flag_counts, flag_machine_opens
 from bextoolkit.reports.recipients import RECIPIENT_COLUMNS, recipient_engagement
 from bextoolkit.reports.segments import SEGMENTS, segments
 from bextoolkit.reports.send_hours import engagement_hours, send_hours
@@ -89,6 +89,7 @@ __all__ = [
     "Comparison",
     "activity_heatmap",
     "bounce_breakdown",
+    "by_recipient",
     "classify_user_agents",
     "click_urls",
     "client_mix",
@@ -99,6 +100,7 @@ __all__ = [
     "event_counts",
     "events_of_sends",
     "flag_bot_clicks",
+    "flag_counts",
     "flag_machine_opens",
     "funnel",
     "mailed_after_hard_bounce",

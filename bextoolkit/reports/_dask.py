@@ -16,7 +16,7 @@ import functools
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 
@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
 
 log = logging.getLogger(__name__)
+
+#: The column a frame shuffled by recipient carries (``._distributed.by_recipient``): each
+#: row's place in the frame before the shuffle (partition number x 2**40 + row).
+ROW: Final = "_bex_row"
 
 
 def is_dask_frame(obj: Any) -> bool:
@@ -143,9 +147,11 @@ def accepts_dask(report: Callable[..., Any]) -> Callable[..., Any]:
             projected = (
                 events
                 if columns is None
-                else events[[c for c in events.columns if c in set(columns)]]
+                else events[[c for c in events.columns if c in {*columns, ROW}]]
             )
             return ON_DASK[report.__name__](projected, **kwargs)
+        if ROW in events.columns:
+            events = events.drop(columns=[ROW])
         warnings.warn(
             f"{report.__name__} on a Dask frame gathers the events it reads to the client "
             f"(about 60 bytes per event for {len(columns) if columns else 'all'} columns): "

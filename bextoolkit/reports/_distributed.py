@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bextoolkit.reports import _kernels as k
-from bextoolkit.reports._dask import ON_DASK
+from bextoolkit.reports._dask import ON_DASK, ROW
 from bextoolkit.reports.bounces import bounce_breakdown
 from bextoolkit.reports.clicks import (
     _first_clicks,
@@ -41,16 +41,36 @@ from bextoolkit.reports.clicks import (
     link_cells,
 )
 from bextoolkit.reports.counts import _event_type_order, event_counts
+from bextoolkit.reports.deliverability import (
+    PROVIDER_COUNTS,
+    mailed_after_hard_bounce,
+    mailed_after_opt_out,
+    provider_counts,
+    provider_table,
+)
+from bextoolkit.reports.engagement import (
+    _check_curve,
+    _last_event,
+    activity_heatmap,
+    curve_counts,
+    curve_extent,
+    curve_of_counts,
+    curve_steps,
+    time_to_engage,
+)
 from bextoolkit.reports.funnel import _convention, funnel_counts, with_rates
+from bextoolkit.reports.quality import flag_counts
 from bextoolkit.reports.recipients import recipient_engagement
+from bextoolkit.reports.segments import segments
+from bextoolkit.reports.send_hours import engagement_hours, hour_counts, rates_by_hour
 from bextoolkit.reports.sends import (
     MAILING_COLUMNS,
     SEND_COLUMNS,
     SEND_TIME_BUCKETS,
     _mailing_types,
-    _window_note,
     by_items,
     check_by,
+    events_of_sends,
     notes_of,
     sends,
 )
@@ -61,8 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-#: The global row number (partition number x 2**40 + row) and the recipient's hash.
-ROW: Final = "_bex_row"
+#: The recipient's hash (:data:`ROW`: the row's place in the frame before the shuffle).
 _KEY: Final = "_bex_recipient"
 _ROWS_PER_PARTITION: Final = 1 << 40
 #: Partitions after the shuffle per partition before it: smaller pieces for the pandas
@@ -74,11 +93,18 @@ SPLIT: Final = 4
 def by_recipient(frame: dd.DataFrame) -> dd.DataFrame:
     """``frame`` with every event of a recipient on one partition, rows in frame order.
 
-    Adds the column :data:`ROW` (the row's place in ``frame``); the result is lazy.
+    Every report on a Dask frame does this first. It is lazy; a frame it returned is
+    returned as it is (it carries the column :data:`ROW`, the row's place in ``frame``), so
+    shuffle once and ``persist()`` to run many reports without shuffling again::
+
+        events = by_recipient(events).persist()
+        bex.funnel(events), bex.click_urls(events)  # no shuffle: the workers hold it
     """
-    if frame.npartitions == 1:  # every recipient already on the one partition
-        return frame.map_partitions(_number_rows, meta=frame._meta.assign(**{ROW: np.int64(0)}))
+    if ROW in frame.columns:  # shuffled already
+        return frame
     numbered = frame.map_partitions(_number_rows, meta=frame._meta.assign(**{ROW: np.int64(0)}))
+    if frame.npartitions == 1:  # every recipient already on the one partition
+        return numbered
     aliases = email_aliases(numbered)
     keyed = numbered.map_partitions(
         _with_key, aliases, meta=numbered._meta.assign(**{_KEY: np.uint64(0)})
@@ -173,8 +199,9 @@ def _plain(part: pd.DataFrame) -> pd.DataFrame:
 
 
 def unite(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    """The partial frames as one, category columns on the union of their categories
-    (sorted, as the pandas reader of a synced store gives them)."""
+    """The partial frames as one. A category column keeps its categories where every
+    partial has the same (a fixed order, such as the providers'), else takes the sorted
+    union (as the pandas reader of a synced store gives them)."""
     from dask.dataframe.methods import concat
 
     # Empty partials (partitions without the report's rows) may type their columns
@@ -186,6 +213,8 @@ def unite(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     for name in out.columns:
         dtype = out[name].dtype
         if isinstance(dtype, pd.CategoricalDtype) and not dtype.ordered:
+            if all(f[name].dtype == frames[0][name].dtype for f in frames):
+                continue
             categories = out[name].cat.categories
             out[name] = out[name].cat.reorder_categories(categories.sort_values())
     return out
@@ -214,9 +243,16 @@ def add_up(
     return out.reset_index(drop=True), groups.codes
 
 
-def add_attrs(parts: Sequence[pd.DataFrame], start: Any = None, end: Any = None) -> dict:
+#: The number a window note gives of what it left out.
+_LEFT_OUT: Final = re.compile(r"([\d,]+) ((?:send|event)\(s\) outside)")
+#: ``attrs`` entries that are counts: the partials' add up.
+_COUNTED: Final = ("unattributed", "complaint_events")
+
+
+def add_attrs(parts: Sequence[pd.DataFrame]) -> dict:
     """The ``attrs`` of the partials as one: counts added, notes and window said again."""
     out: dict[str, Any] = {}
+    left_out = 0
     for part in parts:
         for name, value in part.attrs.items():
             key = str(name)
@@ -224,19 +260,18 @@ def add_attrs(parts: Sequence[pd.DataFrame], start: Any = None, end: Any = None)
                 total = out.setdefault(key, {})
                 for name, count in value.items():
                     total[name] = total.get(name, 0) + count
-            elif key == "unattributed":
+            elif key in _COUNTED:
                 out[key] = out.get(key, 0) + value
             elif key == "window":
-                found = re.search(r"([\d,]+) send\(s\) outside", value)
-                left = int(found.group(1).replace(",", "")) if found else 0
-                out["_left_out"] = out.get("_left_out", 0) + left
+                found = _LEFT_OUT.search(value)
+                left_out += int(found.group(1).replace(",", "")) if found else 0
                 out.setdefault(key, value)
             else:
                 out.setdefault(key, value)
     if "without_send" in out:
         out["notes"] = notes_of(out["without_send"])
-    if "_left_out" in out:
-        out["window"] = _window_note(start, end, out.pop("_left_out"))
+    if "window" in out:
+        out["window"] = _LEFT_OUT.sub(lambda m: f"{left_out:,} {m.group(2)}", out["window"])
     return out
 
 
@@ -297,7 +332,7 @@ def funnel_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     n_keys = len(by_items(by))
     sample = counts[0]
     keys = list(sample.columns[:n_keys])
-    described = [c for c in MAILING_COLUMNS if c in sample.columns]
+    described = [c for c in MAILING_COLUMNS if c in sample.columns and c not in keys]
     sums = [c for c in sample.columns[n_keys:] if c not in (*described, "sent_at")]
     mins = ["sent_at"] if "sent_at" in sample.columns else []
     out, _ = add_up(counts, keys, sums, mins=mins)
@@ -313,7 +348,7 @@ def funnel_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
             out[name] = values.astype(sample[name].dtype)
         order = [*keys, *described, *mins, *sums]
         out = out[order]
-    out.attrs = add_attrs(counts, kwargs.get("start"), kwargs.get("end"))
+    out.attrs = add_attrs(counts)
     return with_rates(out, options)
 
 
@@ -374,7 +409,7 @@ def bounce_breakdown_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame
     for column in keys:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].cat.remove_unused_categories()
-    out.attrs = add_attrs(parts, kwargs.get("start"), kwargs.get("end"))
+    out.attrs = add_attrs(parts)
     return out
 
 
@@ -406,15 +441,17 @@ def event_counts_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     return out
 
 
-def _engagement_task(part: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
-    return recipient_engagement(_plain(part), **kwargs)
-
-
 def recipient_engagement_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     """:func:`bextoolkit.recipient_engagement`: partitions hold disjoint people, so their
     rows are concatenated (every person's row comes to the client: it is the answer)."""
-    parts = per_partition(by_recipient(frame), _engagement_task, kwargs)
-    out = pd.concat(parts, ignore_index=True)
+    return _people(frame, recipient_engagement, kwargs)
+
+
+def _people(frame: dd.DataFrame, report: Callable[..., pd.DataFrame], kwargs: dict) -> pd.DataFrame:
+    """A report with one row per person, from every partition's people, in pandas' order:
+    ids (as numbers when all are), then people known by e-mail only."""
+    parts = per_partition(by_recipient(frame), _report_task, report, kwargs)
+    out = unite(parts)
     ids = out["RECIPIENT_ID"]
     numbers = pd.to_numeric(ids, errors="coerce")
     numeric = bool(ids.dropna().str.fullmatch(r"[1-9]\d*").all())
@@ -425,9 +462,13 @@ def recipient_engagement_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataF
         "email": email.to_numpy(),
     })  # fmt: skip
     rows = order.sort_values(["known", "id", "email"], kind="stable", na_position="last").index
-    result = out.take(rows).reset_index(drop=True)
-    result.attrs = add_attrs(parts, kwargs.get("start"), kwargs.get("end"))
+    result = out.take(rows.to_numpy()).reset_index(drop=True)
+    result.attrs = add_attrs(parts)
     return result
+
+
+def _report_task(part: pd.DataFrame, report: Callable[..., Any], kwargs: dict) -> Any:
+    return report(_plain(part), **kwargs)
 
 
 def _sends_task(part: pd.DataFrame, kwargs: dict, meta: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -497,8 +538,9 @@ def _column_at(part: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
 
 def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     """:func:`bextoolkit.click_urls` from partial counts per partition. The median time
-    to click is not additive: the workers send each click's delay from its send (8 bytes
-    and a cell number per click, not per event) and the client takes the median."""
+    to click is not additive: each click's delay from its send stays on the workers (the
+    partitions' results are persisted there), is shuffled by link and the medians come
+    back, one per link."""
     top = kwargs.pop("top", None)
     check_top(top)
     options = {
@@ -508,7 +550,11 @@ def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
         "start": kwargs.get("start"), "end": kwargs.get("end"),
     }  # fmt: skip
     check_by(frame._meta, options["by"])
-    results = per_partition(by_recipient(frame), _clicks_task, options)
+    import dask
+
+    parts = by_recipient(frame).to_delayed()
+    kept = dask.persist(*[dask.delayed(_clicks_task)(p, options) for p in parts])
+    results = list(dask.compute(*[dask.delayed(_without_delays)(r) for r in kept]))
     tables = [r["table"] for r in results]
     keys = list(tables[0].columns[: len(by_items(options["by"]))])
     sums = ["gross_clicks", "unique_clicks", "people", "unique_first_clicks"]
@@ -526,12 +572,7 @@ def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     described = global_cells("described").groupby(["cell", "text"])["n"].sum().reset_index()
     ranked = described.sort_values(["cell", "n", "text"], ascending=[True, False, True])
     best = ranked.drop_duplicates("cell").set_index("cell")["text"]
-    delays = global_cells("delays")
-    median = (
-        pd.Series(delays["delay"].to_numpy().view("m8[ns]"))
-        .groupby(delays["cell"].to_numpy())
-        .median()
-    )
+    median = _median_delays(kept, [codes[offsets[i] : offsets[i + 1]] for i in range(len(kept))])
     group, n_groups = np.zeros(n, np.int64), 1
     if keys:  # every group of sends, with links or not (attrs["links"] counts per group)
         every = k.group_rows(unite([*(r["groups"] for r in results), out[keys]]), keys)
@@ -549,11 +590,45 @@ def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
         result[name] = out[name]
     result["median_time_to_click"] = pd.to_timedelta(median.reindex(range(n)).to_numpy())
     result["unique_first_clicks"] = out["unique_first_clicks"]
-    attrs = add_attrs(tables, options["start"], options["end"])
+    attrs = add_attrs(tables)
     return in_order(
         result, group, n_groups, top=top, by=options["by"], attrs=attrs,
         normalize=options["normalize"], tracking_params=options["tracking_params"],
     )  # fmt: skip
+
+
+def _without_delays(result: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in result.items() if name != "delays"}
+
+
+def _median_delays(kept: Sequence[Any], cells: Sequence[np.ndarray]) -> pd.Series:
+    """The median delay per link (global cell number) from the persisted partition
+    results ``kept``, whose local cell ``i`` is global cell ``cells[part][i]``."""
+    import dask
+    import dask.dataframe as dd
+
+    meta = pd.DataFrame({"cell": np.int64(0), "delay": np.int64(0)}, index=range(0))
+    pieces = [dask.delayed(_global_delays)(r, c) for r, c in zip(kept, cells, strict=True)]
+    delays = dd.from_delayed(pieces, meta=meta, verify_meta=False)
+    if delays.npartitions > 1:
+        delays = delays.shuffle(on="cell")
+    median_meta = pd.Series(pd.to_timedelta([], unit="ns"), name="delay", dtype="m8[ns]")
+    medians = delays.map_partitions(_median_per_cell, meta=median_meta).compute()
+    return medians.sort_index()
+
+
+def _global_delays(result: dict[str, Any], cells: np.ndarray) -> pd.DataFrame:
+    delays = result["delays"]
+    return pd.DataFrame({
+        "cell": cells[delays["cell"].to_numpy(np.int64)].astype(np.int64),
+        "delay": delays["delay"].to_numpy(np.int64),
+    })  # fmt: skip
+
+
+def _median_per_cell(delays: pd.DataFrame) -> pd.Series:
+    """The median delay of each cell: every delay of a cell is in this partition."""
+    values = pd.Series(delays["delay"].to_numpy().view("m8[ns]"), name="delay")
+    return values.groupby(delays["cell"].to_numpy()).median()
 
 
 def _delivered_where_clicked_on_dask(
@@ -580,6 +655,148 @@ def _as_objects(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return out
 
 
+# --- the mailbox-provider checks, send hours and engagement in time ----------------------
+def deliverability_on_dask(
+    frame: dd.DataFrame, *, freq: str = "W", tz: str | None = None, **options: Any
+) -> pd.DataFrame:
+    """:func:`bextoolkit.deliverability` from the counts per period, provider and day."""
+    results = per_partition(
+        by_recipient(frame), _report_task, provider_counts, {"freq": freq, "tz": tz, **options}
+    )
+    keys = ["period", "provider"]
+    counts, _ = add_up([r[0] for r in results], keys, PROVIDER_COUNTS)
+    per_day, _ = add_up([r[1] for r in results], [*keys, "day"], ["sends"])
+    counts.attrs = add_attrs([r[0] for r in results])
+    return provider_table(counts, per_day)
+
+
+def send_hours_on_dask(
+    frame: dd.DataFrame, *, confidence: float = 0.95, **options: Any
+) -> pd.DataFrame:
+    """:func:`bextoolkit.send_hours` from the counts per hour of send."""
+    options = {"tz": None, "exclude": True, **options}
+    parts = per_partition(by_recipient(frame), _report_task, hour_counts, options)
+    counts, _ = add_up(parts, ["hour"], ["sends", "delivered", "opened", "clicked"])
+    counts.attrs = add_attrs(parts)
+    return rates_by_hour(counts, confidence)
+
+
+def _offending_sends(report: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """:func:`bextoolkit.mailed_after_opt_out` (or ``_hard_bounce``): every partition's
+    offending sends (a person's sends and opt-outs share a partition), in send order."""
+
+    def on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        parts = per_partition(by_recipient(frame), _report_task, report, kwargs)
+        out = unite(parts).sort_values(["sent_at", "RECIPIENT_ID"], kind="stable")
+        out = out.reset_index(drop=True)
+        out.attrs = add_attrs(parts)
+        return out
+
+    return on_dask
+
+
+def segments_on_dask(frame: dd.DataFrame, *, now: Any = None, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.segments`: each partition's people, ``now`` the latest event of
+    the whole frame (found first, on the workers, without a shuffle)."""
+    if now is None:
+        latest = max(per_partition(frame, _latest), default=k.NAT)
+        now = None if latest == k.NAT else pd.Timestamp(latest, unit="ns", tz="UTC")
+    return _people(frame, segments, {"now": now, **kwargs})
+
+
+def _latest(part: pd.DataFrame) -> int:
+    ts = k.timestamps_ns(part)
+    return int(ts[ts != k.NAT].max()) if (ts != k.NAT).any() else k.NAT
+
+
+def engagement_hours_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.reports.engagement_hours`: each partition's people."""
+    return _people(frame, engagement_hours, kwargs)
+
+
+def activity_heatmap_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`bextoolkit.activity_heatmap`: the partitions' 7 x 24 counts added (distinct
+    people too, with ``unique=True``: each person lives in one partition)."""
+    parts = per_partition(by_recipient(frame), _report_task, activity_heatmap, kwargs)
+    return sum(parts[1:], parts[0])
+
+
+def flag_counts_on_dask(frame: dd.DataFrame) -> pd.DataFrame:
+    """:func:`bextoolkit.reports.flag_counts`: the partitions' counts added."""
+    parts = per_partition(by_recipient(frame), _report_task, flag_counts, {})
+    out, _ = add_up(parts, ["eventType", "reason"], ["events"])
+    out["eventType"] = out["eventType"].astype("string")
+    out["reason"] = out["reason"].astype("string")
+    return out
+
+
+def engagement_curve_on_dask(
+    frame: dd.DataFrame,
+    *,
+    event: Any = "emailOpen",
+    by: str | None = None,
+    step: Any = "1h",
+    until: Any = None,
+    start: Any = None,
+    end: Any = None,
+) -> pd.DataFrame:
+    """:func:`bextoolkit.engagement_curve`: each partition's delays to engage (one per
+    delivered send) stay on the workers; the grid's extent comes to the client, then the
+    counts per grid point."""
+    import dask
+
+    step_ns = _check_curve(frame._meta, by, step)
+    parts = by_recipient(frame).to_delayed()
+    inputs = dask.persist(*[dask.delayed(_curve_inputs)(p, event, start, end) for p in parts])
+    extents = dask.compute(*[dask.delayed(_extent)(i) for i in inputs])
+    longest = max(e[0] for e in extents)
+    first = min((e[1] for e in extents if e[1] != k.NAT), default=k.NAT)
+    last = max(e[2] for e in extents)
+    steps = curve_steps(step, until, longest, first, last)
+    counted = dask.compute(
+        *[dask.delayed(_curve_part)(i, last, step_ns, steps, by) for i in inputs]
+    )
+    keys = [by, "point"] if by is not None else ["point"]
+    counts, _ = add_up(counted, keys, ["newly_engaged", "watched"])
+    out = curve_of_counts(counts, step_ns, steps, by)
+    attrs = add_attrs(counted)
+    horizon = max(last - first, 0) if first != k.NAT else 0
+    out.attrs = {"event": event, "horizon": pd.Timedelta(horizon)}
+    if "window" in attrs:
+        out.attrs["window"] = attrs["window"]
+    return out
+
+
+def _curve_inputs(part: pd.DataFrame, event: Any, start: Any, end: Any) -> tuple:
+    """The partition's delays to engage, its last event and its window note."""
+    events = k.in_window(_plain(part), start, end)
+    return time_to_engage(events, event=event), _last_event(events), events.attrs
+
+
+def _extent(inputs: tuple) -> tuple[int, int, int]:
+    delays, last, _ = inputs
+    return curve_extent(delays, last)
+
+
+def _curve_part(inputs: tuple, last: int, step_ns: int, steps: int, by: str | None) -> pd.DataFrame:
+    delays, _, attrs = inputs
+    out = curve_counts(delays, last, step_ns, steps, by)
+    out.attrs = dict(attrs)
+    return out
+
+
+def events_of_sends_on_dask(frame: dd.DataFrame, **kwargs: Any) -> dd.DataFrame:
+    """:func:`bextoolkit.reports.events_of_sends` as a lazy Dask frame, shuffled by
+    recipient (a person's sends and their events share a partition)."""
+    shuffled = by_recipient(frame)
+    return shuffled.map_partitions(_events_of_sends_task, kwargs, meta=shuffled._meta)
+
+
+def _events_of_sends_task(part: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
+    kept = events_of_sends.__wrapped__(_plain(part), **kwargs)  # type: ignore[attr-defined]
+    return part.loc[kept.index]
+
+
 # The reports computed from partial aggregates, by name.
 ON_DASK.update(
     {
@@ -588,6 +805,16 @@ ON_DASK.update(
         "event_counts": event_counts_on_dask,
         "recipient_engagement": recipient_engagement_on_dask,
         "sends": sends_on_dask,
+        "events_of_sends": events_of_sends_on_dask,
         "click_urls": click_urls_on_dask,
+        "deliverability": deliverability_on_dask,
+        "send_hours": send_hours_on_dask,
+        "mailed_after_opt_out": _offending_sends(mailed_after_opt_out),
+        "mailed_after_hard_bounce": _offending_sends(mailed_after_hard_bounce),
+        "segments": segments_on_dask,
+        "engagement_hours": engagement_hours_on_dask,
+        "activity_heatmap": activity_heatmap_on_dask,
+        "flag_counts": flag_counts_on_dask,
+        "engagement_curve": engagement_curve_on_dask,
     }
 )

@@ -94,6 +94,8 @@ def deliverability(
           ``bulk_sender``: that peak reached :data:`BULK_SENDER_DAILY`
         - ``mailed_after_opt_out``: sends of the period to people who had opted out more
           than 2 days before (:func:`mailed_after_opt_out`)
+        - ``mailed_after_hard_bounce``: sends of the period to people after a hard bounce
+          of theirs (:func:`mailed_after_hard_bounce`)
         - ``status``: the published limits crossed, joined by "; " ("complaints over 0.3
           %", "complaints over 0.1 %", "mailed after opt-out"), "complaints unknown" when
           the files carry none, else "ok"
@@ -118,10 +120,29 @@ def deliverability(
     1    Yahoo      1           0             0.0                     ok
     2    other      1           0             0.0                     ok
     """
-    built = build(
-        events, include_seeds=include_seeds, start=start, end=end, by="provider",
-        providers=providers,
+    counts, per_day = provider_counts(
+        events, freq=freq, providers=providers, tz=tz, include_seeds=include_seeds,
+        start=start, end=end,
     )  # fmt: skip
+    return provider_table(counts, per_day)
+
+
+#: The counts of :func:`provider_counts` per period and provider.
+PROVIDER_COUNTS: Final = (
+    "sends", "delivered", "hard", "soft", "complaints", "opt_outs", "mailed_after_opt_out",
+    "mailed_after_hard_bounce",
+)  # fmt: skip
+
+
+def provider_counts(
+    events: pd.DataFrame, *, freq: str, tz: str | None, **options: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The counts :func:`deliverability` derives its table from: per ``period`` and
+    ``provider`` the sends and their outcomes (:data:`PROVIDER_COUNTS`), and per period,
+    provider and ``day`` the sends. Both add up over parts of the events that split no
+    person (a Dask frame's partitions). ``attrs``: the sends', ``freq``, and
+    ``complaint_events`` (how many complaint events the files carry)."""
+    built = build(events, by="provider", **options)
     table = built.table
     sent_at = _in_zone(table["sent_at"], tz)
     try:
@@ -134,35 +155,53 @@ def deliverability(
     groups = k.group_rows(keys, ["period", "provider"])
     g, n = groups.codes, groups.n
     kind = table["bounced"].astype(str).to_numpy()
+    flags = {
+        "sends": None,
+        "delivered": kind == "none",
+        "hard": kind == "hard",
+        "soft": kind == "soft",
+        "complaints": table["complained"].to_numpy(bool),
+        "opt_outs": table["opted_out"].to_numpy(bool),
+        "mailed_after_opt_out": _late_sends(built, "opt_out", pd.Timedelta(UNSUBSCRIBE_GRACE)),
+        "mailed_after_hard_bounce": _late_sends(built, "hard_bounce", pd.Timedelta(0)),
+    }
+    counts = groups.keys.copy()
+    for name, flag in flags.items():
+        counts[name] = k.count_rows(g, n, flag)
+    days = keys.assign(day=sent_at.dt.floor("D")).value_counts(dropna=False, sort=False)
+    per_day = days.rename("sends").reset_index()
+    counts.attrs = built.attrs()
+    counts.attrs["freq"] = freq
+    counts.attrs["complaint_events"] = int((k.event_codes(events) == k.COMPLAINT).sum())
+    return counts, per_day
 
-    def sends_where(flag: np.ndarray) -> np.ndarray:
-        return k.count_rows(g, n, flag)
 
-    out = groups.keys.copy()
-    out["sends"] = k.count_rows(g, n)
-    out["delivered"] = sends_where(kind == "none")
-    out["hard_bounce_rate"] = k.ratio(sends_where(kind == "hard"), out["sends"].to_numpy())
-    out["soft_bounce_rate"] = k.ratio(sends_where(kind == "soft"), out["sends"].to_numpy())
-    has_complaints = bool((k.event_codes(events) == k.COMPLAINT).any())
-    out["complaints"] = sends_where(table["complained"].to_numpy(bool))
-    rate = k.ratio(out["complaints"].to_numpy(), out["delivered"].to_numpy())
+def provider_table(counts: pd.DataFrame, per_day: pd.DataFrame) -> pd.DataFrame:
+    """:func:`deliverability` from :func:`provider_counts`."""
+    has_complaints = counts.attrs.get("complaint_events", 0) > 0
+    out = counts[["period", "provider", "sends", "delivered"]].copy()
+    sends, delivered = out["sends"].to_numpy(), out["delivered"].to_numpy()
+    out["hard_bounce_rate"] = k.ratio(counts["hard"].to_numpy(), sends)
+    out["soft_bounce_rate"] = k.ratio(counts["soft"].to_numpy(), sends)
+    out["complaints"] = counts["complaints"]
+    rate = k.ratio(counts["complaints"].to_numpy(), delivered)
     out["complaint_rate"] = rate if has_complaints else np.nan
-    out["opt_outs"] = sends_where(table["opted_out"].to_numpy(bool))
-    out["opt_out_rate"] = k.ratio(out["opt_outs"].to_numpy(), out["delivered"].to_numpy())
-    day = sent_at.dt.floor("D")
-    per_day = pd.DataFrame({"g": g, "day": day}).groupby(["g", "day"]).size()
-    peak = per_day.groupby(level="g").max()
-    out["peak_daily_sends"] = peak.reindex(range(n), fill_value=0).to_numpy(np.int64)
+    out["opt_outs"] = counts["opt_outs"]
+    out["opt_out_rate"] = k.ratio(counts["opt_outs"].to_numpy(), delivered)
+    keys = ["period", "provider"]
+    dated = per_day[per_day["day"].notna()]
+    peak = dated.groupby(keys, observed=True, dropna=False)["sends"].max().rename("peak")
+    matched = out[keys].merge(peak.reset_index(), on=keys, how="left")["peak"]
+    out["peak_daily_sends"] = matched.fillna(0).to_numpy(np.int64)
     out["bulk_sender"] = out["peak_daily_sends"] >= BULK_SENDER_DAILY
-    late = _late_sends(built, "opt_out", pd.Timedelta(UNSUBSCRIBE_GRACE))
-    out["mailed_after_opt_out"] = k.count_rows(g, n, late)
+    out["mailed_after_opt_out"] = counts["mailed_after_opt_out"]
+    out["mailed_after_hard_bounce"] = counts["mailed_after_hard_bounce"]
     out["status"] = [
         _status(r, c, has_complaints)
         for r, c in zip(out["complaint_rate"], out["mailed_after_opt_out"], strict=True)
     ]
-    out.attrs = built.attrs()
-    out.attrs["notes"] = [*out.attrs["notes"], *provider_notes(has_complaints)]
-    out.attrs["freq"] = freq
+    out.attrs = {k_: v for k_, v in counts.attrs.items() if k_ != "complaint_events"}
+    out.attrs["notes"] = [*out.attrs.get("notes", []), *provider_notes(has_complaints)]
     return out
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.reports import _kernels as k
+from bextoolkit.reports._dask import accepts_dask
 from bextoolkit.schema import EVENT_TYPE_COLUMN, EVENT_TYPES
 
 WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -114,6 +115,7 @@ def time_to_engage(
     return out
 
 
+@accepts_dask
 def engagement_curve(
     events: pd.DataFrame,
     *,
@@ -169,6 +171,21 @@ def engagement_curve(
     1 0 days 01:00:00              0        0          2    0.0         2
     2 0 days 02:00:00              1        1          2    0.5         2
     """
+    step_ns = _check_curve(events, by, step)
+    events = k.in_window(events, start, end)
+    delays = time_to_engage(events, event=event)
+    last = _last_event(events)
+    steps = curve_steps(step, until, *curve_extent(delays, last))
+    out = curve_of_counts(curve_counts(delays, last, step_ns, steps, by), step_ns, steps, by)
+    out.attrs["event"] = event
+    out.attrs["horizon"] = pd.Timedelta(max(last - _first_send(delays), 0) if len(delays) else 0)
+    if "window" in events.attrs:
+        out.attrs["window"] = events.attrs["window"]
+    return out
+
+
+def _check_curve(events: pd.DataFrame, by: str | None, step: str | pd.Timedelta) -> int:
+    """The step in ns, once ``by`` and ``step`` are known to be valid."""
     if by not in (None, "messageId"):
         raise BexConfigError(f"by={by!r}: engagement_curve groups by None or 'messageId' only.")
     if by is not None:
@@ -176,26 +193,61 @@ def engagement_curve(
     step_ns = pd.Timedelta(step).value
     if step_ns <= 0:
         raise BexConfigError(f"step={step!r} must be a positive duration such as '1h'.")
-    events = k.in_window(events, start, end)
-    delays = time_to_engage(events, event=event)
-    d = delays["time_to_engage"].to_numpy(dtype="m8[ns]").view(np.int64)
-    engaged = d != k.NAT
+    return int(step_ns)
+
+
+def _last_event(events: pd.DataFrame) -> int:
+    """The latest timestamp of the frame in ns (NaT when none)."""
     ts = k.timestamps_ns(events)
-    last = int(ts[ts != k.NAT].max()) if (ts != k.NAT).any() else k.NAT
-    sent = delays["sent_at"].to_numpy(dtype="M8[ns]").view(np.int64) if len(delays) else d
-    horizon = np.maximum(last - sent, 0) if len(sent) else np.zeros(0, np.int64)
-    if until is not None:
-        top = pd.Timedelta(until).value
-    else:
-        top = int(d[engaged].max()) if engaged.any() else 0
-    if len(horizon):
-        top = min(top, int(horizon.max()))
+    return int(ts[ts != k.NAT].max()) if (ts != k.NAT).any() else k.NAT
+
+
+def _first_send(delays: pd.DataFrame) -> int:
+    sent = delays["sent_at"].to_numpy(dtype="M8[ns]").view(np.int64)
+    return int(sent.min()) if len(sent) else k.NAT
+
+
+def _delays_ns(delays: pd.DataFrame) -> np.ndarray:
+    return delays["time_to_engage"].to_numpy(dtype="m8[ns]").view(np.int64)
+
+
+def curve_extent(delays: pd.DataFrame, last: int) -> tuple[int, int, int]:
+    """What fixes the grid of a curve: the longest delay to engage, the earliest send and
+    the last event (ns; the longest delay is -1 with no engagement, the send NaT with no
+    send). The first is a maximum, the second a minimum over any parts of the events."""
+    d = _delays_ns(delays)
+    engaged = d[d != k.NAT]
+    return (int(engaged.max()) if len(engaged) else -1), _first_send(delays), last
+
+
+def curve_steps(
+    step: str | pd.Timedelta, until: str | pd.Timedelta | None, longest: int, first: int, last: int
+) -> int:
+    """The number of grid points: up to ``until`` (else the longest delay), never past
+    where the data stops (the earliest send to the last event)."""
+    step_ns = pd.Timedelta(step).value
+    top = pd.Timedelta(until).value if until is not None else max(longest, 0)
+    if first != k.NAT:
+        top = min(top, max(last - first, 0))
     steps = max(-(-top // step_ns), 0) + 1
     if steps > MAX_STEPS:
         raise BexConfigError(
             f"step={step!r} gives {steps} grid points up to {pd.Timedelta(top)}; pass a "
             "coarser step= or an until=."
         )
+    return int(steps)
+
+
+def curve_counts(
+    delays: pd.DataFrame, last: int, step_ns: int, steps: int, by: str | None
+) -> pd.DataFrame:
+    """Per group (``messageId`` with ``by``) and grid point ``point``: ``newly_engaged``
+    (delay in (previous point, this one]) and ``watched`` (delivered sends watched into
+    the step ending here and no further). Counts that add up over parts of the events."""
+    d = _delays_ns(delays)
+    engaged = d != k.NAT
+    sent = delays["sent_at"].to_numpy(dtype="M8[ns]").view(np.int64)
+    horizon = np.maximum(last - sent, 0)
     if by is None:
         group, keys = np.zeros(len(d), np.int64), pd.DataFrame(index=range(1))
     else:
@@ -205,26 +257,34 @@ def engagement_curve(
     # ceil(delay / step), at least 0; later than the grid (or never): the slot "beyond".
     bucket = np.where(engaged, np.clip(-(-d // step_ns), 0, steps), steps)
     hist = np.bincount(group * (steps + 1) + bucket, minlength=n * (steps + 1))
-    hist = hist.reshape(n, steps + 1)[:, :steps]
     # watched into the step ending at point i when horizon > (i - 1) step: i <= ceil(h / step)
     reach = np.minimum(-(-horizon // step_ns), steps - 1)
-    watched = np.bincount(group * steps + reach, minlength=n * steps).reshape(n, steps)
-    observed = np.cumsum(watched[:, ::-1], axis=1)[:, ::-1]
-    delivered = np.bincount(group, minlength=n)
+    watched = np.bincount(group * steps + reach, minlength=n * steps)
     out = keys.take(np.repeat(np.arange(n), steps)).reset_index(drop=True)
-    out["elapsed"] = pd.to_timedelta(np.tile(np.arange(steps) * step_ns, n), unit="ns")
-    out["newly_engaged"] = hist.ravel().astype(np.int64)
-    out["engaged"] = np.cumsum(hist, axis=1).ravel().astype(np.int64)
-    out["delivered"] = np.repeat(delivered, steps).astype(np.int64)
-    out["share"] = k.ratio(out["engaged"].to_numpy(), out["delivered"].to_numpy())
-    out["observed"] = observed.ravel().astype(np.int64)
-    out.attrs["event"] = event
-    out.attrs["horizon"] = pd.Timedelta(int(horizon.max()) if len(horizon) else 0)
-    if "window" in events.attrs:
-        out.attrs["window"] = events.attrs["window"]
+    out["point"] = np.tile(np.arange(steps, dtype=np.int64), n)
+    out["newly_engaged"] = hist.reshape(n, steps + 1)[:, :steps].ravel().astype(np.int64)
+    out["watched"] = watched.astype(np.int64)
     return out
 
 
+def curve_of_counts(counts: pd.DataFrame, step_ns: int, steps: int, by: str | None) -> pd.DataFrame:
+    """:func:`engagement_curve` from :func:`curve_counts` (one block of ``steps`` rows per
+    group, points in order)."""
+    n = len(counts) // steps if steps else 0
+    hist = counts["newly_engaged"].to_numpy().reshape(n, steps)
+    watched = counts["watched"].to_numpy().reshape(n, steps)
+    out = counts[[by]].copy() if by is not None else pd.DataFrame(index=counts.index)
+    out["elapsed"] = pd.to_timedelta(counts["point"].to_numpy() * step_ns, unit="ns")
+    out["newly_engaged"] = hist.ravel().astype(np.int64)
+    out["engaged"] = np.cumsum(hist, axis=1).ravel().astype(np.int64)
+    # every delivered send is watched up to exactly one point: the sum is the denominator
+    out["delivered"] = np.repeat(watched.sum(axis=1), steps).astype(np.int64)
+    out["share"] = k.ratio(out["engaged"].to_numpy(), out["delivered"].to_numpy())
+    out["observed"] = np.cumsum(watched[:, ::-1], axis=1)[:, ::-1].ravel().astype(np.int64)
+    return out.reset_index(drop=True)
+
+
+@accepts_dask
 def activity_heatmap(
     events: pd.DataFrame,
     *,

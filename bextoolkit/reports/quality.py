@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from bextoolkit.reports import _kernels as _keys
+from bextoolkit.reports._dask import accepts_dask
 from bextoolkit.reports.urls import normalize_url
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ __all__ = [
     "IMAGE_PROXY_MARKERS",
     "SCANNER_MARKERS",
     "flag_bot_clicks",
+    "flag_counts",
     "flag_machine_opens",
 ]
 
@@ -421,3 +423,47 @@ def _all_links_rule(
 
 #: ``exclude=`` names and the flag column of :mod:`bextoolkit.reports.quality` each one reads.
 EXCLUDABLE: Final = {"machine_opens": "machine_open", "bot_clicks": "bot_click"}
+
+
+@accepts_dask
+def flag_counts(events: pd.DataFrame) -> pd.DataFrame:
+    """Opens and clicks per quality flag, with the default rules of
+    :func:`flag_machine_opens` and :func:`flag_bot_clicks`.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The events frame. Not modified.
+
+    Returns
+    -------
+    DataFrame
+        One row per event type (``"emailOpen"``, ``"emailClick"``) and ``reason`` (the
+        flag's reason; missing for the events not flagged), sorted by both (missing
+        last): ``eventType``, ``reason``, ``events``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"RECIPIENT_ID": ["1", "2"], "eventType": ["emailOpen"] * 2,
+    ...     "userAgent": ["Mozilla/5.0", "Thunderbird"],
+    ...     "timestamp": pd.to_datetime(["2026-01-01"] * 2, utc=True)})
+    >>> flag_counts(ev)
+       eventType                                    reason  events
+    0  emailOpen  Apple Mail Privacy Protection user agent       1
+    1  emailOpen                                      <NA>       1
+    """
+    flagged = flag_bot_clicks(flag_machine_opens(events))
+    codes = _keys.event_codes(events)
+    pieces = []
+    for code, kind, column in (
+        (_keys.OPEN, "emailOpen", "machine_open_reason"),
+        (_keys.CLICK, "emailClick", "bot_click_reason"),
+    ):
+        reasons = flagged.loc[codes == code, column].astype("string")
+        counts = reasons.value_counts(dropna=False).rename("events").reset_index()
+        pieces.append(counts.rename(columns={column: "reason"}).assign(eventType=kind))
+    out = pd.concat(pieces, ignore_index=True)[["eventType", "reason", "events"]]
+    out["eventType"] = out["eventType"].astype("string")
+    out["events"] = out["events"].astype(np.int64)
+    return out.sort_values(["eventType", "reason"], na_position="last").reset_index(drop=True)

@@ -74,7 +74,17 @@ def send_hours(
     0     9    200        0.75   True
     1    15    200        0.00  False
     """
-    built = build(events, exclude=exclude, include_seeds=include_seeds, start=start, end=end)
+    counts = hour_counts(
+        events, tz=tz, exclude=exclude, include_seeds=include_seeds, start=start, end=end
+    )
+    return rates_by_hour(counts, confidence)
+
+
+def hour_counts(events: pd.DataFrame, *, tz: str | None, **options: Any) -> pd.DataFrame:
+    """Per hour of send (24 rows): ``hour``, ``sends``, ``delivered``, ``opened`` and
+    ``clicked`` (delivered sends opened, clicked); ``attrs`` as the sends'. The counts add
+    up over parts of the events that split no send (a Dask frame's partitions)."""
+    built = build(events, **options)
     table = built.table
     sent_at = table["sent_at"]
     if tz is not None and sent_at.dt.tz is not None:
@@ -85,24 +95,36 @@ def send_hours(
     delivered = (table["bounced"].cat.codes.to_numpy() == 0) & known
 
     def per_hour(flag: np.ndarray) -> np.ndarray:
-        return np.bincount(hour[flag], minlength=24)
+        return np.bincount(hour[flag], minlength=24).astype(np.int64)
 
-    sends = per_hour(known)
-    base = per_hour(delivered)
-    opened = per_hour(delivered & table["opened"].to_numpy(bool))
-    clicked = per_hour(delivered & table["clicked"].to_numpy(bool))
-    present = np.flatnonzero(sends)
-    out = pd.DataFrame({"hour": present, "sends": sends[present], "delivered": base[present]})
-    for name, hits in (("open_rate", opened), ("click_rate", clicked)):
-        out[name] = k.ratio(hits[present], base[present])
+    out = pd.DataFrame({
+        "hour": np.arange(24, dtype=np.int64),
+        "sends": per_hour(known),
+        "delivered": per_hour(delivered),
+        "opened": per_hour(delivered & table["opened"].to_numpy(bool)),
+        "clicked": per_hour(delivered & table["clicked"].to_numpy(bool)),
+    })  # fmt: skip
+    out.attrs = built.attrs()
+    return out
+
+
+def rates_by_hour(counts: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """:func:`send_hours` from :func:`hour_counts`: the hours with sends, their rates,
+    intervals and the best hour."""
+    present = counts[counts["sends"] > 0].reset_index(drop=True)
+    out = present[["hour", "sends", "delivered"]].copy()
+    base = present["delivered"].to_numpy()
+    for name, hits in (("open_rate", present["opened"]), ("click_rate", present["clicked"])):
+        out[name] = k.ratio(hits.to_numpy(), base)
         bounds = [
-            wilson_interval(int(hits[h]), int(base[h]), confidence=confidence) for h in present
+            wilson_interval(int(h), int(d), confidence=confidence)
+            for h, d in zip(hits, base, strict=True)
         ]
         out[f"{name}_low"] = [b[0] for b in bounds]
         out[f"{name}_high"] = [b[1] for b in bounds]
     best = _best(out)
     out["best"] = out["hour"] == best if best is not None else False
-    out.attrs = built.attrs()
+    out.attrs = dict(counts.attrs)
     out.attrs["best_hour"] = best
     out.attrs["note"] = _note(best, confidence)
     return out

@@ -726,6 +726,7 @@ def match_groups(groups: k.Groups, table: pd.DataFrame, by: k.By) -> np.ndarray:
     return merged["_group"].fillna(-1).to_numpy(np.int64)
 
 
+@accepts_dask
 def events_of_sends(
     events: pd.DataFrame,
     *,

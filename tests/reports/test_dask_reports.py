@@ -61,6 +61,7 @@ REPORTS = [
     ("funnel", {"by": ["messageId", "send_day"], "diagnostics": True, **WINDOW}),
     ("funnel", {"by": None, "bounce_rate": "requests", "click_implies_open": True}),
     ("funnel", {"by": "provider", "exclude": True}),
+    ("funnel", {"by": "mailingType"}),
     ("funnel", {"by": pd.Grouper(key="timestamp", freq="W-MON"), **WINDOW}),
     ("bounce_breakdown", {}),
     ("bounce_breakdown", {"by": "domain", "bounce_rate": "requests"}),
@@ -165,7 +166,7 @@ def test_only_aggregates_come_back_to_the_client(client, monkeypatch) -> None:
 
 def test_report_command_on_a_dask_scheduler_writes_the_pandas_page(client, tmp_path) -> None:
     """``bextoolkit report --engine dask --scheduler ADDRESS``: the same page as pandas
-    (the generated-at line aside); the events are gathered, with a warning saying so."""
+    (the generated-at line aside), computed on the workers: no warning of a gather."""
     import re
     import subprocess
     import sys
@@ -183,13 +184,53 @@ def test_report_command_on_a_dask_scheduler_writes_the_pandas_page(client, tmp_p
             argv += ["--scheduler", client.scheduler.address]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
         assert done.returncode == 0, done.stderr
-        if engine == "dask":
-            assert "BexPerformanceWarning" in done.stderr and "gathers the events" in done.stderr
+        assert "BexPerformanceWarning" not in done.stderr
         page = re.sub(r"generated [\d-]+ [\d:]+ UTC", "", out.read_text())
         pages[engine] = re.sub(r"<dc:date>[^<]*</dc:date>", "", page)  # SVG stamps
     data = "<h2>Data and conventions</h2>"  # a Dask frame carries no list of files read
     assert pages["dask"].split(data)[0] == pages["pandas"].split(data)[0]
     assert data in pages["dask"]
+
+
+def _page(report) -> str:
+    import re
+
+    page = re.sub(r"generated [\d-]+ [\d:]+ UTC", "", report.to_html())
+    return re.sub(r"<dc:date>[^<]*</dc:date>", "", page)  # SVG stamps
+
+
+def test_the_report_of_many_mailings_is_built_on_the_workers(client, monkeypatch):
+    """A CampaignReport of a Dask frame (16 mailings: the at-a-glance page, with a window):
+    the page pandas gives, nothing gathered, and what reaches the client does not grow
+    with the events: 8x the people (and events) bring back about the same rows."""
+    import dask
+
+    from bextoolkit.sharing import CampaignReport
+
+    options = {"tz": "Europe/Berlin", "start": "2026-11-03", "end": "2026-11-30"}
+    real, received = dask.compute, []
+
+    def counting(*args, **kwargs):
+        results = real(*args, **kwargs)
+        received.extend(len(r) if hasattr(r, "__len__") else 1 for r in results)
+        return results
+
+    monkeypatch.setattr(dask, "compute", counting)
+    rows = []
+    account, bigger = (generate_events(n_recipients=n, n_mailings=16, days=28, seed=19)
+                       for n in (500, 4000))  # fmt: skip
+    for events in (account, bigger):
+        received.clear()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", BexPerformanceWarning)  # nothing gathered
+            report = CampaignReport(dd.from_pandas(events, npartitions=4, sort=False), **options)
+            page = _page(report)
+        rows.append(sum(received))
+        data = "<h2>Data and conventions</h2>"  # a Dask frame carries no list of files read
+        assert page.split(data)[0] == _page(CampaignReport(events, **options)).split(data)[0]
+        assert "Every mailing (1" in page  # folded: more than 12 mailings
+    assert len(bigger) > 8 * len(account)
+    assert rows[1] < 1.1 * rows[0], rows
 
 
 def test_scheduler_without_the_dask_engine_is_a_clear_error(tmp_path, capsys) -> None:
@@ -199,24 +240,65 @@ def test_scheduler_without_the_dask_engine_is_a_clear_error(tmp_path, capsys) ->
     assert "--scheduler needs --engine dask" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    ("name", "options"),
-    [
-        ("deliverability", {"freq": "W"}),
-        ("mailed_after_opt_out", {"grace": "0s"}),
-        ("mailed_after_hard_bounce", {}),
-        ("segments", {}),
-        ("send_hours", {}),
-    ],
-)
-def test_mailbox_provider_checks_on_dask_give_the_pandas_numbers(
+CHECKS = [
+    ("deliverability", {"freq": "W"}),
+    ("deliverability", {"freq": "D", "tz": "America/New_York", **WINDOW}),
+    ("mailed_after_opt_out", {"grace": "0s"}),
+    ("mailed_after_hard_bounce", {}),
+    ("segments", {}),
+    ("segments", {"now": "2026-12-01", "engaged_within": "7D"}),
+    ("send_hours", {}),
+    ("send_hours", {"tz": "Asia/Tokyo", "exclude": None, **WINDOW}),
+    ("reports.engagement_hours", {}),
+    ("activity_heatmap", {"tz": "Europe/Berlin"}),
+    ("activity_heatmap", {"unique": True, **WINDOW}),
+    ("reports.flag_counts", {}),
+    ("engagement_curve", {}),
+    ("engagement_curve", {"by": "messageId", "event": ("emailOpen", "emailClick"), **WINDOW}),
+    ("engagement_curve", {"until": "72h", "step": "30min"}),
+]
+
+
+def _report(name: str):
+    return getattr(bex.reports, name.split(".")[-1])
+
+
+@pytest.mark.parametrize(("name", "options"), CHECKS)
+def test_mailbox_provider_checks_and_engagement_in_time_on_the_workers_equal_pandas(
     client, account, lazy, name, options
 ):
-    """These gather the columns they read to the client (said by a BexPerformanceWarning)
-    and give exactly the pandas answer."""
-    report = getattr(bex, name)
-    with pytest.warns(BexPerformanceWarning, match=name):
+    """Computed from partial counts on the workers, nothing gathered: exactly the pandas
+    answer (attrs included)."""
+    report = _report(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BexPerformanceWarning)  # nothing gathered
         on_dask = report(lazy, **options)
     on_pandas = report(account, **options)
     assert len(on_pandas) > 0 or name.startswith("mailed_after")
     pd.testing.assert_frame_equal(canonical(on_dask), canonical(on_pandas))
+    assert on_dask.attrs.keys() == on_pandas.attrs.keys()
+    for key, value in on_pandas.attrs.items():
+        assert str(on_dask.attrs[key]) == str(value), key
+
+
+def test_events_of_sends_stays_on_the_workers(client, account, lazy) -> None:
+    got = bex.reports.events_of_sends(lazy, **WINDOW)
+    assert bex.reports._dask.is_dask_frame(got)
+    expected = bex.reports.events_of_sends(account, **WINDOW)
+    assert len(got) == len(expected)
+    pd.testing.assert_frame_equal(bex.funnel(got), bex.funnel(expected), check_dtype=False)
+
+
+def test_a_persisted_shuffle_is_not_shuffled_again(client, account, lazy) -> None:
+    """``by_recipient(events).persist()``: reports on it shuffle nothing more (no shuffle
+    task in their graph) and give the same numbers."""
+    from bextoolkit.reports._distributed import by_recipient
+
+    shuffled = by_recipient(lazy).persist()
+    assert by_recipient(shuffled) is shuffled
+    names = {str(key[0] if isinstance(key, tuple) else key) for key in
+             bex.sends(shuffled).__dask_graph__()}  # fmt: skip
+    assert not [n for n in names if "shuffle" in n]
+    pd.testing.assert_frame_equal(
+        canonical(bex.funnel(shuffled, by="domain")), canonical(bex.funnel(account, by="domain"))
+    )

@@ -248,6 +248,9 @@ def test_planted_offending_sends_are_found_exactly(planted):
     assert _pairs(found) == _pairs(truth["mailed_after_opt_out"])
     found = bex.mailed_after_hard_bounce(planted.events)
     assert _pairs(found) == _pairs(truth["mailed_after_hard_bounce"])
+    weekly = bex.deliverability(planted.events, freq="W")  # the same sends, counted
+    assert weekly["mailed_after_opt_out"].sum() == len(truth["mailed_after_opt_out"])
+    assert weekly["mailed_after_hard_bounce"].sum() == len(truth["mailed_after_hard_bounce"])
 
 
 def test_planted_machine_opens_only_people_are_found_exactly(planted):
