@@ -7,13 +7,16 @@ Run (the machine it was measured on had 2 shared cores; see README "Out of core"
 Per size: a year of hourly export files (``write_campaign``) synced with ``bextoolkit.sync``
 to a Delta table, then, each in its own fresh process so its peak memory is its own:
 
-- ``dask``: a ``LocalCluster`` of 2 worker processes with ``--memory-limit`` each; the
-  funnel per mailing, the funnel per domain, ``click_urls`` and ``bounce_breakdown`` on
-  the store read by ``read_store_dask(DEST, partition_rows=...)``. Measured: the
-  client's peak RSS and its peak of Python allocations (``tracemalloc``), each worker's
-  peak RSS, the bytes the workers spilled to disk, and the seconds per million events.
-- ``pandas`` (the smallest size only): the same reports on ``read_events(DEST)``; the
-  ``dask`` step checks its results equal these exactly.
+- ``dask``: a ``LocalCluster`` of 2 worker processes with ``--memory-limit`` each, over
+  the store read by ``read_store_dask(DEST, partition_rows=...)``: the events shuffled by
+  recipient once and persisted on the workers (``bex.reports.by_recipient(...).persist()``),
+  then the funnel per mailing, the funnel per domain, ``click_urls`` and
+  ``bounce_breakdown``, then the whole ``CampaignReport`` page. Measured: the client's
+  peak RSS and its peak of Python allocations (``tracemalloc``), each worker's peak RSS,
+  the bytes the workers spilled to disk, and the seconds per million events.
+- ``pandas`` (the smallest size only): the same reports and page on
+  ``read_events(DEST)``; the ``dask`` step checks its results equal these exactly (the
+  page up to its "Data and conventions" section, which lists the files pandas read).
 - ``duckdb``: the funnel per mailing in DuckDB over the table's current Parquet files
   (``DeltaTable.file_uris()``), the same send-level SQL as ``bench_reports.py``.
 """
@@ -70,11 +73,34 @@ def step_pandas(args: argparse.Namespace) -> dict:
     import bextoolkit as bex
 
     started = time.perf_counter()
-    results, each = _run_reports(bex.read_events(args.dest))
+    events = bex.read_events(args.dest)
+    loaded = time.perf_counter()
+    results, each = _run_reports(events)
     seconds = time.perf_counter() - started
     for name, frame in results.items():
         frame.to_pickle(Path(args.workdir) / f"{name}.pkl")
-    return {"report_seconds": seconds, "each": each}
+    page_seconds = _write_page(events, Path(args.workdir) / "pandas.html")
+    return {"report_seconds": seconds, "read_seconds": loaded - started, "each": each,
+            "page_seconds": page_seconds}  # fmt: skip
+
+
+def _write_page(events: object, path: Path) -> float:
+    """Write the CampaignReport page of ``events`` (without its generated-at stamps)."""
+    import re
+
+    from bextoolkit.sharing import CampaignReport
+
+    started = time.perf_counter()
+    page = CampaignReport(events, tz="Europe/Berlin").to_html()  # type: ignore[arg-type]
+    seconds = time.perf_counter() - started
+    page = re.sub(r"generated [\d-]+ [\d:]+ UTC", "", page)
+    path.write_text(re.sub(r"<dc:date>[^<]*</dc:date>", "", page))
+    return seconds
+
+
+def _head(path: Path) -> str:
+    """The page up to its provenance section (a Dask frame lists no files read)."""
+    return path.read_text().split("<h2>Data and conventions</h2>")[0]
 
 
 def step_dask(args: argparse.Namespace) -> dict:
@@ -89,12 +115,19 @@ def step_dask(args: argparse.Namespace) -> dict:
         memory_limit=args.memory_limit, silence_logs=40,
     )  # fmt: skip
     with cluster, Client(cluster) as client:
-        started = time.perf_counter()
+        from distributed import wait
+
+        import bextoolkit as bex
         from bextoolkit.readers.dask import read_store_dask
 
+        started = time.perf_counter()
         lazy = read_store_dask(args.dest, partition_rows=args.partition_rows)
-        results, each = _run_reports(lazy)
+        events = bex.reports.by_recipient(lazy).persist()
+        wait(events)
+        shuffled = time.perf_counter()
+        results, each = _run_reports(events)
         seconds = time.perf_counter() - started
+        page_seconds = _write_page(events, Path(args.workdir) / "dask.html")
         workers = client.run(_peak_mb)
         spilled = client.run(_spilled)
         alive = len(client.scheduler_info()["workers"])
@@ -105,9 +138,12 @@ def step_dask(args: argparse.Namespace) -> dict:
         for name, frame in results.items():
             expected = pd.read_pickle(pandas_dir / f"{name}.pkl")
             pd.testing.assert_frame_equal(_canonical(frame), _canonical(expected))
+        assert _head(pandas_dir / "pandas.html") == _head(Path(args.workdir) / "dask.html")
         same = True
     return {
         "report_seconds": seconds,
+        "shuffle_seconds": shuffled - started,
+        "page_seconds": page_seconds,
         "each": each,
         "client_traced_peak_mb": traced_peak / 2**20,
         "worker_peak_mb": sorted(round(v) for v in workers.values()),
@@ -211,7 +247,9 @@ def main() -> None:
         dask_s, duck_s = results[f"{events} dask"], results[f"{events} duckdb"]
         per_m = 1e6 / events
         print(
-            f"{events:>11,} events: dask 4 reports {dask_s['report_seconds']:.1f} s, funnel "
+            f"{events:>11,} events: dask shuffle {dask_s['shuffle_seconds']:.1f} s, then 4 "
+            f"reports {dask_s['report_seconds'] - dask_s['shuffle_seconds']:.1f} s, the page "
+            f"{dask_s['page_seconds']:.1f} s; funnel "
             f"{dask_s['each']['funnel'] * per_m:.1f} s per M events (duckdb "
             f"{duck_s['report_seconds'] * per_m:.2f} s per M, ratio "
             f"{dask_s['each']['funnel'] / duck_s['report_seconds']:.0f}x); client peak RSS "

@@ -86,6 +86,8 @@ class CampaignReport:
         self._selected = reports.events_of_sends(
             self._base, start=window["start"], end=window["end"]
         )
+        if is_dask_frame(self._selected):  # every section reads it: select once
+            self._selected = self._selected.persist()  # type: ignore[operator]
         self._whole = reports.funnel(self._base, by=None, **window)
 
     def __repr__(self) -> str:

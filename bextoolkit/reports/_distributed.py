@@ -22,6 +22,7 @@ send, and key categories are united across partitions before the partials are ad
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -59,7 +60,7 @@ from bextoolkit.reports.engagement import (
     time_to_engage,
 )
 from bextoolkit.reports.funnel import _convention, funnel_counts, with_rates
-from bextoolkit.reports.quality import flag_counts
+from bextoolkit.reports.quality import clicked_links, flag_bot_clicks, flag_counts
 from bextoolkit.reports.recipients import recipient_engagement
 from bextoolkit.reports.segments import segments
 from bextoolkit.reports.send_hours import engagement_hours, hour_counts, rates_by_hour
@@ -93,9 +94,12 @@ SPLIT: Final = 4
 def by_recipient(frame: dd.DataFrame) -> dd.DataFrame:
     """``frame`` with every event of a recipient on one partition, rows in frame order.
 
-    Every report on a Dask frame does this first. It is lazy; a frame it returned is
-    returned as it is (it carries the column :data:`ROW`, the row's place in ``frame``), so
-    shuffle once and ``persist()`` to run many reports without shuffling again::
+    Every report on a Dask frame does this first. With ``clickUrl``, the clicks are
+    flagged here (``bot_click``, ``bot_click_reason``: :func:`.quality.flag_bot_clicks`
+    with each mailing's links counted over the whole frame, which no partition could do
+    alone). The result is lazy; a frame it returned is returned as it is (it carries the
+    column :data:`ROW`, the row's place in ``frame``), so shuffle once and ``persist()``
+    to run many reports without shuffling again::
 
         events = by_recipient(events).persist()
         bex.funnel(events), bex.click_urls(events)  # no shuffle: the workers hold it
@@ -109,8 +113,18 @@ def by_recipient(frame: dd.DataFrame) -> dd.DataFrame:
     keyed = numbered.map_partitions(
         _with_key, aliases, meta=numbered._meta.assign(**{_KEY: np.uint64(0)})
     )
-    shuffled = keyed.shuffle(on=_KEY, npartitions=frame.npartitions * SPLIT)
-    return shuffled.map_partitions(_in_order, meta=numbered._meta)
+    # Dask's P2P shuffle cannot unite category columns whose codes outgrow int8 (Arrow's
+    # "These dictionaries cannot be combined"); the task shuffle unites them as pandas does.
+    shuffled = keyed.shuffle(on=_KEY, npartitions=frame.npartitions * SPLIT, shuffle_method="tasks")
+    ordered = shuffled.map_partitions(_in_order, meta=numbered._meta)
+    if "clickUrl" not in frame.columns or "bot_click" in frame.columns:
+        return ordered
+    # The all-links bot rule counts each mailing's links over every recipient: count them
+    # over the whole frame, then flag each partition's clicks with those counts.
+    links = per_partition(frame, _report_task, clicked_links, {})
+    per_mailing = pd.concat(links).drop_duplicates().groupby("messageId").size().to_dict()
+    meta = flag_bot_clicks(ordered._meta)
+    return ordered.map_partitions(flag_bot_clicks, links_per_mailing=per_mailing, meta=meta)
 
 
 def _number_rows(
@@ -192,6 +206,41 @@ def per_partition(frame: dd.DataFrame, task: Callable[..., Any], *args: Any) -> 
     import dask
 
     return list(dask.compute(*[dask.delayed(task)(p, *args) for p in frame.to_delayed()]))
+
+
+#: Partial results a worker combines into one, per step of :func:`reduced`'s tree.
+FAN_IN: Final = 8
+
+
+def reduced(
+    parts: Sequence[Any], task: Callable[..., Any], combine: Callable[..., Any], *args: Any
+) -> Any:
+    """``task(part, *args)`` on every part (a partition's ``to_delayed()``, or any lazy
+    value on the workers), then ``combine(results)`` on the workers, :data:`FAN_IN`
+    results at a time, until one is left: only that one comes to the client, so its
+    memory does not grow with the partitions. ``combine`` takes a list of results and
+    returns one of the same shape (it runs at least once)."""
+    import dask
+
+    level = [dask.delayed(task)(p, *args) for p in parts]
+    while True:
+        level = [dask.delayed(combine)(level[i : i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+        if len(level) == 1:
+            return dask.compute(level[0])[0]
+
+
+def added(parts: Sequence[tuple[pd.DataFrame, ...]], specs: Sequence[tuple]) -> tuple:
+    """Partial results (tuples of frames) as one: frame ``i`` added up per group of its
+    first ``specs[i][0]`` columns, ``specs[i][1]`` summed, ``specs[i][2]`` the least (a
+    partial of the same columns); ``attrs`` united (:func:`add_attrs`)."""
+    out = []
+    for i, (n_keys, sums, *mins) in enumerate(specs):
+        frames = [part[i] for part in parts]
+        sample = next((f for f in frames if len(f)), frames[0])
+        total, _ = add_up(frames, list(sample.columns[:n_keys]), sums, mins=mins[0] if mins else ())
+        total.attrs = add_attrs(frames)
+        out.append(total)
+    return tuple(out)
 
 
 def _plain(part: pd.DataFrame) -> pd.DataFrame:
@@ -279,10 +328,44 @@ def add_attrs(parts: Sequence[pd.DataFrame]) -> dict:
 def _funnel_task(
     part: pd.DataFrame, options: dict, kwargs: dict
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The partition's funnel counts, and the first name, subject and type of each of its
+    mailings (with their row numbers)."""
     by = kwargs.get("by", "messageId")
     counts = funnel_counts(_plain(part), dict(options), **{**_FUNNEL_DEFAULTS, **kwargs, "by": by})
     firsts = _mailing_firsts(part) if "messageId" in by_items(by) else pd.DataFrame()
     return counts, firsts
+
+
+def _funnel_columns(counts: pd.DataFrame, n_keys: int) -> tuple[list[str], ...]:
+    """The keys, the mailing's descriptions, the sums and ``sent_at`` (a minimum)."""
+    keys = list(counts.columns[:n_keys])
+    described = [c for c in MAILING_COLUMNS if c in counts.columns and c not in keys]
+    sums = [c for c in counts.columns[n_keys:] if c not in (*described, "sent_at")]
+    return keys, described, sums, (["sent_at"] if "sent_at" in counts.columns else [])
+
+
+def _funnel_parts(
+    parts: Sequence[tuple[pd.DataFrame, pd.DataFrame]], n_keys: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Partial funnels as one of the same columns: counts added per group (descriptions
+    left missing: they come from the firsts), each mailing's first descriptions kept."""
+    counts = [c for c, _ in parts]
+    sample = next((c for c in counts if len(c)), counts[0])
+    keys, described, sums, mins = _funnel_columns(sample, n_keys)
+    out, _ = add_up(counts, keys, sums, mins=mins)
+    if mins:
+        tz = getattr(sample["sent_at"].dt, "tz", None)
+        out["sent_at"] = pd.DatetimeIndex(out["sent_at"]).as_unit("ns")
+        if tz is not None and out["sent_at"].dt.tz is None:
+            out["sent_at"] = out["sent_at"].dt.tz_localize("UTC").dt.tz_convert(tz)
+    for name in described:
+        out[name] = pd.Series(pd.NA, index=out.index).astype(sample[name].dtype)
+    out = out[list(sample.columns)]
+    out.attrs = add_attrs(counts)
+    firsts = pd.concat([f for _, f in parts], ignore_index=True)
+    if len(firsts):
+        firsts = firsts.sort_values("row", kind="stable").drop_duplicates(["messageId", "column"])
+    return out, firsts
 
 
 _FUNNEL_DEFAULTS: Final = {
@@ -327,28 +410,13 @@ def funnel_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     ])  # fmt: skip
     by = kwargs.get("by", "messageId")
     check_by(frame._meta, by)
-    results = per_partition(by_recipient(frame), _funnel_task, options, kwargs)
-    counts = [r[0] for r in results]
     n_keys = len(by_items(by))
-    sample = counts[0]
-    keys = list(sample.columns[:n_keys])
-    described = [c for c in MAILING_COLUMNS if c in sample.columns and c not in keys]
-    sums = [c for c in sample.columns[n_keys:] if c not in (*described, "sent_at")]
-    mins = ["sent_at"] if "sent_at" in sample.columns else []
-    out, _ = add_up(counts, keys, sums, mins=mins)
-    if mins:
-        tz = getattr(sample["sent_at"].dt, "tz", None)
-        out["sent_at"] = pd.DatetimeIndex(out["sent_at"]).as_unit("ns")
-        if tz is not None and out["sent_at"].dt.tz is None:
-            out["sent_at"] = out["sent_at"].dt.tz_localize("UTC").dt.tz_convert(tz)
-    if described:
-        firsts = pd.concat([r[1] for r in results if len(r[1])], ignore_index=True)
-        for name in described:
-            values = _first_of_mailing(firsts, name, out["messageId"])
-            out[name] = values.astype(sample[name].dtype)
-        order = [*keys, *described, *mins, *sums]
-        out = out[order]
-    out.attrs = add_attrs(counts)
+    combine = functools.partial(_funnel_parts, n_keys=n_keys)
+    out, firsts = reduced(_parts(frame), _funnel_task, combine, options, kwargs)
+    _, described, _, _ = _funnel_columns(out, n_keys)
+    for name in described:
+        values = _first_of_mailing(firsts, name, out["messageId"])
+        out[name] = values.astype(out[name].dtype)
     return with_rates(out, options)
 
 
@@ -376,7 +444,10 @@ def _bounce_task(
         end=kwargs.get("end"),
         providers=kwargs.get("providers"),
     )
-    return bounce_breakdown(part, **kwargs), sent
+    breakdown = bounce_breakdown(part, **kwargs)
+    counts = breakdown.drop(columns=["share", "rate"])
+    counts.attrs = breakdown.attrs
+    return counts, sent[[*sent.columns[: len(send_items)], "sent", "suppressed"]]
 
 
 def bounce_breakdown_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
@@ -385,15 +456,13 @@ def bounce_breakdown_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame
 
     items = by_items(kwargs.get("by", "bounceType"))
     send_items = [i for i in items if not (isinstance(i, str) and i in _BOUNCE_ONLY_KEYS)]
-    results = per_partition(by_recipient(frame), _bounce_task, kwargs, send_items)
-    parts = [r[0] for r in results]
-    keys = list(parts[0].columns[: len(items)])
-    out, _ = add_up(parts, keys, ["bounces", "unique_recipients"])
+    specs = [(len(items), ["bounces", "unique_recipients"]),
+             (len(send_items), ["sent", "suppressed"])]  # fmt: skip
+    combine = functools.partial(added, specs=specs)
+    out, sent = reduced(_parts(frame), _bounce_task, combine, kwargs, send_items)
+    keys, send_keys = list(out.columns[: len(items)]), list(sent.columns[: len(send_items)])
     bounces = out["bounces"].to_numpy()
     out["share"] = k.ratio(bounces, np.full(len(bounces), bounces.sum()))
-    sent_parts = [r[1] for r in results]
-    send_keys = list(sent_parts[0].columns[: len(send_items)])
-    sent, _ = add_up(sent_parts, send_keys, ["sent", "suppressed"])
     base = sent["sent"] + (sent["suppressed"] if kwargs.get("bounce_rate") == "requests" else 0)
     if send_keys:
         per_key = sent[send_keys].assign(base=base)
@@ -409,7 +478,6 @@ def bounce_breakdown_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame
     for column in keys:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].cat.remove_unused_categories()
-    out.attrs = add_attrs(parts)
     return out
 
 
@@ -421,16 +489,16 @@ def _is_time(items: Sequence[Any]) -> bool:
     )
 
 
-def _event_counts_task(part: pd.DataFrame, kwargs: dict) -> pd.DataFrame:
-    return event_counts(_plain(part), **kwargs)
+def _event_counts_task(part: pd.DataFrame, kwargs: dict) -> tuple[pd.DataFrame]:
+    return (event_counts(_plain(part), **kwargs),)
 
 
 def event_counts_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     """:func:`bextoolkit.event_counts` from partial counts per partition."""
-    parts = per_partition(by_recipient(frame), _event_counts_task, kwargs)
     n_keys = len(by_items(kwargs.get("by")))
-    keys = list(parts[0].columns[:n_keys])
-    out, _ = add_up(parts, [*keys, "eventType"], ["events", "unique_recipients"])
+    combine = functools.partial(added, specs=[(n_keys + 1, ["events", "unique_recipients"])])
+    (out,) = reduced(_parts(frame), _event_counts_task, combine, kwargs)
+    keys = list(out.columns[:n_keys])
     types = pd.Index(out["eventType"].astype(object).unique())
     rank = np.empty(len(types), np.int64)
     rank[_event_type_order(types)] = np.arange(len(types))
@@ -469,6 +537,15 @@ def _people(frame: dd.DataFrame, report: Callable[..., pd.DataFrame], kwargs: di
 
 def _report_task(part: pd.DataFrame, report: Callable[..., Any], kwargs: dict) -> Any:
     return report(_plain(part), **kwargs)
+
+
+def _one_report_task(part: pd.DataFrame, report: Callable[..., Any], kwargs: dict) -> tuple:
+    return (_report_task(part, report, kwargs),)
+
+
+def _parts(frame: dd.DataFrame) -> list[Any]:
+    """The partitions of ``frame`` shuffled by recipient, as lazy values."""
+    return list(by_recipient(frame).to_delayed())
 
 
 def _sends_task(part: pd.DataFrame, kwargs: dict, meta: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -660,13 +737,9 @@ def deliverability_on_dask(
     frame: dd.DataFrame, *, freq: str = "W", tz: str | None = None, **options: Any
 ) -> pd.DataFrame:
     """:func:`bextoolkit.deliverability` from the counts per period, provider and day."""
-    results = per_partition(
-        by_recipient(frame), _report_task, provider_counts, {"freq": freq, "tz": tz, **options}
-    )
-    keys = ["period", "provider"]
-    counts, _ = add_up([r[0] for r in results], keys, PROVIDER_COUNTS)
-    per_day, _ = add_up([r[1] for r in results], [*keys, "day"], ["sends"])
-    counts.attrs = add_attrs([r[0] for r in results])
+    combine = functools.partial(added, specs=[(2, PROVIDER_COUNTS), (3, ["sends"])])
+    options = {"freq": freq, "tz": tz, **options}
+    counts, per_day = reduced(_parts(frame), _report_task, combine, provider_counts, options)
     return provider_table(counts, per_day)
 
 
@@ -675,9 +748,8 @@ def send_hours_on_dask(
 ) -> pd.DataFrame:
     """:func:`bextoolkit.send_hours` from the counts per hour of send."""
     options = {"tz": None, "exclude": True, **options}
-    parts = per_partition(by_recipient(frame), _report_task, hour_counts, options)
-    counts, _ = add_up(parts, ["hour"], ["sends", "delivered", "opened", "clicked"])
-    counts.attrs = add_attrs(parts)
+    combine = functools.partial(added, specs=[(1, ["sends", "delivered", "opened", "clicked"])])
+    (counts,) = reduced(_parts(frame), _one_report_task, combine, hour_counts, options)
     return rates_by_hour(counts, confidence)
 
 
@@ -717,14 +789,17 @@ def engagement_hours_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame
 def activity_heatmap_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     """:func:`bextoolkit.activity_heatmap`: the partitions' 7 x 24 counts added (distinct
     people too, with ``unique=True``: each person lives in one partition)."""
-    parts = per_partition(by_recipient(frame), _report_task, activity_heatmap, kwargs)
+    return reduced(_parts(frame), _report_task, _summed, activity_heatmap, kwargs)
+
+
+def _summed(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return sum(parts[1:], parts[0])
 
 
 def flag_counts_on_dask(frame: dd.DataFrame) -> pd.DataFrame:
     """:func:`bextoolkit.reports.flag_counts`: the partitions' counts added."""
-    parts = per_partition(by_recipient(frame), _report_task, flag_counts, {})
-    out, _ = add_up(parts, ["eventType", "reason"], ["events"])
+    combine = functools.partial(added, specs=[(2, ["events"])])
+    (out,) = reduced(_parts(frame), _one_report_task, combine, flag_counts, {})
     out["eventType"] = out["eventType"].astype("string")
     out["reason"] = out["reason"].astype("string")
     return out
@@ -753,13 +828,11 @@ def engagement_curve_on_dask(
     first = min((e[1] for e in extents if e[1] != k.NAT), default=k.NAT)
     last = max(e[2] for e in extents)
     steps = curve_steps(step, until, longest, first, last)
-    counted = dask.compute(
-        *[dask.delayed(_curve_part)(i, last, step_ns, steps, by) for i in inputs]
-    )
-    keys = [by, "point"] if by is not None else ["point"]
-    counts, _ = add_up(counted, keys, ["newly_engaged", "watched"])
+    n_keys = 1 if by is None else 2
+    combine = functools.partial(added, specs=[(n_keys, ["newly_engaged", "watched"])])
+    (counts,) = reduced(inputs, _curve_part, combine, last, step_ns, steps, by)
     out = curve_of_counts(counts, step_ns, steps, by)
-    attrs = add_attrs(counted)
+    attrs = counts.attrs
     horizon = max(last - first, 0) if first != k.NAT else 0
     out.attrs = {"event": event, "horizon": pd.Timedelta(horizon)}
     if "window" in attrs:
@@ -778,11 +851,13 @@ def _extent(inputs: tuple) -> tuple[int, int, int]:
     return curve_extent(delays, last)
 
 
-def _curve_part(inputs: tuple, last: int, step_ns: int, steps: int, by: str | None) -> pd.DataFrame:
+def _curve_part(
+    inputs: tuple, last: int, step_ns: int, steps: int, by: str | None
+) -> tuple[pd.DataFrame]:
     delays, _, attrs = inputs
     out = curve_counts(delays, last, step_ns, steps, by)
     out.attrs = dict(attrs)
-    return out
+    return (out,)
 
 
 def events_of_sends_on_dask(frame: dd.DataFrame, **kwargs: Any) -> dd.DataFrame:

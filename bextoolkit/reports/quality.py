@@ -31,7 +31,7 @@ What was decided, and why
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -47,6 +47,7 @@ __all__ = [
     "APPLE_PROXY_USER_AGENTS",
     "IMAGE_PROXY_MARKERS",
     "SCANNER_MARKERS",
+    "clicked_links",
     "flag_bot_clicks",
     "flag_counts",
     "flag_machine_opens",
@@ -302,6 +303,7 @@ def flag_bot_clicks(
     all_links_seconds: float | None = 30.0,
     all_links_min: int = 3,
     link_column: str = "clickUrl",
+    links_per_mailing: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Mark the clicks that a security scanner made, not a person.
 
@@ -329,6 +331,10 @@ def flag_bot_clicks(
         can click both links of a two-link mailing quickly).
     link_column : str, default ``"clickUrl"``
         The column that tells links apart.
+    links_per_mailing : mapping of str to int, optional
+        ``messageId`` -> its number of links for the all-links rule; default counted
+        from ``events`` (:func:`clicked_links`). Give it when ``events`` hold only some
+        of the mailings' recipients (a Dask partition): the count is the mailing's.
 
     Returns
     -------
@@ -365,10 +371,33 @@ def flag_bot_clicks(
             (_within(seconds, within_seconds), f"clicked within {within_seconds:g} s of send")
         )
     if all_links_seconds is not None and clicks.any() and key is not None:
-        rules.append(
-            _all_links_rule(events, clicks, key, all_links_seconds, all_links_min, link_column)
-        )
+        options = (all_links_seconds, all_links_min, link_column, links_per_mailing)
+        rules.append(_all_links_rule(events, clicks, key, *options))
     return _apply(events, clicks, rules, "bot_click")
+
+
+def clicked_links(events: pd.DataFrame, link_column: str = "clickUrl") -> pd.DataFrame:
+    """The distinct (``messageId``, ``link``) pairs of the clicks, tracking parameters
+    stripped from the links: what the all-links rule of :func:`flag_bot_clicks` counts
+    per mailing. Pairs of parts of the events unite into the whole's."""
+    clicks = _is_event(events, _keys.CLICK)
+    links = pd.Series(_links(events, link_column), dtype=object)[clicks]
+    mailings = _mailing_labels(events)[clicks]
+    pairs = pd.DataFrame({"messageId": mailings, "link": links.to_numpy()}).dropna()
+    return pairs.drop_duplicates().reset_index(drop=True)
+
+
+def _links(events: pd.DataFrame, link_column: str) -> np.ndarray:
+    """Per row, the link with tracking parameters stripped (one link, one value)."""
+    return map_distinct(events[link_column], lambda u: None if u is None else normalize_url(u))
+
+
+def _mailing_labels(events: pd.DataFrame) -> np.ndarray:
+    """Per row, the ``messageId`` as text (None without one, or without the column)."""
+    if "messageId" not in events.columns:
+        return np.full(len(events), None, dtype=object)
+    ids = events["messageId"].astype("string")
+    return ids.astype(object).where(ids.notna(), None).to_numpy()
 
 
 def _all_links_rule(
@@ -378,11 +407,12 @@ def _all_links_rule(
     window: float,
     min_links: int,
     link_column: str,
+    given: Mapping[str, int] | None,
 ) -> tuple[np.ndarray, pd.Series]:
     """Rows inside an every-link burst, and the reason for each."""
     _keys.require_columns(events, [link_column], what="the all-links bot rule")
     # one link, one code: tracking parameters (utm_*, spUserID, ...) do not split it
-    clean = map_distinct(events[link_column], lambda u: None if u is None else normalize_url(u))
+    clean = _links(events, link_column)
     link = pd.factorize(pd.Series(clean, dtype=object), use_na_sentinel=True)[0]
     mailing = _keys.mailing_codes(events)
     take = clicks & (key >= 0) & (link >= 0)
@@ -396,6 +426,9 @@ def _all_links_rule(
         }
     )
     links_per_mailing = frame.groupby("mailing")["link"].nunique()
+    if given is not None:  # the mailings' own counts, by mailing code
+        labels = pd.Series(_mailing_labels(events)).groupby(mailing).first()
+        links_per_mailing = labels.map(dict(given)).fillna(0).astype(np.int64)
     first = frame.groupby(["key", "link"], sort=False).agg(
         mailing=("mailing", "first"), ts=("ts", "min")
     )
@@ -428,7 +461,8 @@ EXCLUDABLE: Final = {"machine_opens": "machine_open", "bot_clicks": "bot_click"}
 @accepts_dask
 def flag_counts(events: pd.DataFrame) -> pd.DataFrame:
     """Opens and clicks per quality flag, with the default rules of
-    :func:`flag_machine_opens` and :func:`flag_bot_clicks`.
+    :func:`flag_machine_opens` and :func:`flag_bot_clicks` (or the frame's own
+    ``machine_open_reason`` and ``bot_click_reason`` columns).
 
     Parameters
     ----------
@@ -453,7 +487,10 @@ def flag_counts(events: pd.DataFrame) -> pd.DataFrame:
     0  emailOpen  Apple Mail Privacy Protection user agent       1
     1  emailOpen                                      <NA>       1
     """
-    flagged = flag_bot_clicks(flag_machine_opens(events))
+    flagged = events
+    for flag, compute in (("machine_open", flag_machine_opens), ("bot_click", flag_bot_clicks)):
+        if f"{flag}_reason" not in flagged.columns:  # flags in the frame are used as they are
+            flagged = compute(flagged)
     codes = _keys.event_codes(events)
     pieces = []
     for code, kind, column in (
