@@ -18,10 +18,14 @@ bytes per row, then the target ratios. ``--shapes`` instead rewrites the file's 
 each shape the readers take (ISO with ``Z``, naive ISO with milliseconds,
 ``MM/DD/YYYY HH:MM:SS``, ``MM/DD/YY hh:mm AM/PM``) and times ``read_events`` against
 ``pyarrow.csv.read_csv`` defaults on each, side by side (target: at most 1.25x).
-Not part of the tests. Run from the repo root::
+``--quoted`` (with ``--shapes``) times the same shapes on a copy of each file whose every
+text field is in double quotes, as many CSV writers (Python's ``csv.QUOTE_NONNUMERIC``,
+Excel) write them, side by side with the unquoted files. Not part of the tests. Run from the
+repo root::
 
     .venv/bin/python benchmarks/bench_read.py --events 1000000
     .venv/bin/python benchmarks/bench_read.py --events 300000 --shapes
+    .venv/bin/python benchmarks/bench_read.py --events 300000 --shapes --quoted --repeat 3
 """
 
 from __future__ import annotations
@@ -81,11 +85,15 @@ SHAPES = {
 }
 
 
-def make_shaped(base: Path, shape: str) -> Path:
-    """``base`` with its timestamps written in ``shape`` (cached beside it)."""
-    target = base.with_name(f"{base.stem}_{shape}.csv")
+def make_shaped(base: Path, shape: str, *, quoted: bool = False) -> Path:
+    """``base`` with its timestamps written in ``shape`` (cached beside it); ``quoted``:
+    every text field in double quotes (numbers and empty fields bare, as
+    ``csv.QUOTE_NONNUMERIC`` writes them)."""
+    target = base.with_name(f"{base.stem}_{shape}{'_quoted' if quoted else ''}.csv")
     if target.exists():
         return target
+    if quoted:
+        return _quote_text(make_shaped(base, shape), target)
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -102,6 +110,31 @@ def make_shaped(base: Path, shape: str) -> Path:
     pacsv.write_csv(table, partial)
     partial.rename(target)
     return target
+
+
+def _quote_text(source: Path, target: Path) -> Path:
+    """``source`` rewritten by Python's csv module, every non-numeric field quoted."""
+    import csv
+
+    partial = target.with_suffix(".part")
+    with (
+        open(source, newline="", encoding="utf-8") as src,
+        open(partial, "w", newline="", encoding="utf-8") as out,
+    ):
+        writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+        for i, row in enumerate(csv.reader(src)):
+            # numbers bare (QUOTE_NONNUMERIC quotes str), empty fields left empty
+            writer.writerow(row if i == 0 else [_number_or_text(v) for v in row])
+    partial.rename(target)
+    return target
+
+
+def _number_or_text(value: str) -> float | int | str | None:
+    if not value:
+        return None
+    if value.isdigit() and not value.startswith("0"):
+        return int(value)
+    return value
 
 
 def run_one(name: str, path: str) -> dict[str, float]:
@@ -205,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs per contender (median)")
     parser.add_argument("--only", nargs="*", choices=CONTENDERS, help="run only these")
     parser.add_argument("--shapes", action="store_true", help="compare timestamp shapes")
+    parser.add_argument(
+        "--quoted", action="store_true", help="with --shapes: also on files of quoted text"
+    )
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -220,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - t0:.0f} s)"
     )
     if args.shapes:
-        return _compare_shapes(path, args.repeat)
+        return _compare_shapes(path, args.repeat, quoted=args.quoted)
     run_one("cat", str(path))  # warm the page cache
     names = args.only or CONTENDERS
     results = measure_all(names, path, args.repeat)
@@ -241,20 +277,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _compare_shapes(base: Path, repeat: int) -> int:
-    """``read_events`` / pyarrow defaults on each timestamp shape, all round-robin."""
-    files = {shape: make_shaped(base, shape) for shape in SHAPES}
-    runs: dict[tuple[str, str], list[float]] = {}
+def _compare_shapes(base: Path, repeat: int, *, quoted: bool = False) -> int:
+    """``read_events`` / pyarrow defaults on each timestamp shape (and each kind of file:
+    unquoted, and with ``quoted`` every text field quoted), all round-robin."""
+    kinds = ("unquoted", "quoted") if quoted else ("unquoted",)
+    files = {
+        (kind, shape): make_shaped(base, shape, quoted=kind == "quoted")
+        for kind in kinds
+        for shape in SHAPES
+    }
+    runs: dict[tuple[tuple[str, str], str], list[float]] = {}
     for _ in range(repeat):
-        for shape, path in files.items():
+        for key, path in files.items():
             run_one("cat", str(path))
             for name in ("pyarrow_defaults", "read_events"):
-                runs.setdefault((shape, name), []).append(measure(name, path)["seconds"])
-    print(f"{'shape':<16}{'pyarrow s':>10}{'read_events s':>15}{'ratio':>8}   target <= 1.25")
-    for shape in files:
-        arrow = statistics.median(runs[shape, "pyarrow_defaults"])
-        ours = statistics.median(runs[shape, "read_events"])
-        print(f"{shape:<16}{arrow:>10.2f}{ours:>15.2f}{ours / arrow:>8.2f}")
+                runs.setdefault((key, name), []).append(measure(name, path)["seconds"])
+    print(f"{'file':<10}{'shape':<16}{'pyarrow s':>10}{'read_events s':>15}{'ratio':>8}"
+          "   target <= 1.25")  # fmt: skip
+    for key in files:
+        arrow = statistics.median(runs[key, "pyarrow_defaults"])
+        ours = statistics.median(runs[key, "read_events"])
+        print(f"{key[0]:<10}{key[1]:<16}{arrow:>10.2f}{ours:>15.2f}{ours / arrow:>8.2f}")
     print(f"(median of {repeat} round-robin runs; load average {os.getloadavg()[0]:.1f})")
     return 0
 
