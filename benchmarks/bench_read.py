@@ -18,9 +18,10 @@ bytes per row, then the target ratios. ``--shapes`` instead rewrites the file's 
 each shape the readers take (ISO with ``Z``, naive ISO with milliseconds,
 ``MM/DD/YYYY HH:MM:SS``, ``MM/DD/YY hh:mm AM/PM``) and times ``read_events`` against
 ``pyarrow.csv.read_csv`` defaults on each, side by side (target: at most 1.25x).
-``--quoted`` (with ``--shapes``) times the same shapes on a copy of each file whose every
-text field is in double quotes, as many CSV writers (Python's ``csv.QUOTE_NONNUMERIC``,
-Excel) write them, side by side with the unquoted files. Not part of the tests. Run from the
+The shaped files quote a field only where it needs it; ``--quoted`` adds copies whose
+every text field is in double quotes, as many CSV writers (Python's
+``csv.QUOTE_NONNUMERIC``, Excel) write them, and copies whose every field is (pyarrow's
+writer), all timed side by side. Not part of the tests. Run from the
 repo root::
 
     .venv/bin/python benchmarks/bench_read.py --events 1000000
@@ -85,15 +86,21 @@ SHAPES = {
 }
 
 
-def make_shaped(base: Path, shape: str, *, quoted: bool = False) -> Path:
-    """``base`` with its timestamps written in ``shape`` (cached beside it); ``quoted``:
-    every text field in double quotes (numbers and empty fields bare, as
-    ``csv.QUOTE_NONNUMERIC`` writes them)."""
-    target = base.with_name(f"{base.stem}_{shape}{'_quoted' if quoted else ''}.csv")
+#: How ``--shapes`` files quote (``--quoted`` adds the last two): only where a field needs
+#: it (as the generated exports do), every text field (Python's ``csv.QUOTE_NONNUMERIC``,
+#: numbers bare), every field (pyarrow's ``write_csv`` of a table of strings: numbers and
+#: empty fields too, the only kind this benchmark measured before).
+QUOTING = ("minimal", "text", "all")
+
+
+def make_shaped(base: Path, shape: str, *, kind: str = "minimal") -> Path:
+    """``base`` with its timestamps written in ``shape``, quoted as ``kind`` says (see
+    :data:`QUOTING`; cached beside it)."""
+    target = base.with_name(f"{base.stem}_{shape}_{kind}.csv")
     if target.exists():
         return target
-    if quoted:
-        return _quote_text(make_shaped(base, shape), target)
+    if kind != "all":
+        return _requote(make_shaped(base, shape, kind="all"), target, text=kind == "text")
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -107,13 +114,14 @@ def make_shaped(base: Path, shape: str, *, quoted: bool = False) -> Path:
     text = pc.strftime(pc.cast(stamps, pa.timestamp(unit, tz="UTC"), safe=False), format=fmt)
     table = table.set_column(names.index("timestamp"), "timestamp", text)
     partial = target.with_suffix(".part")
-    pacsv.write_csv(table, partial)
+    pacsv.write_csv(table, partial)  # quotes every string: here every field
     partial.rename(target)
     return target
 
 
-def _quote_text(source: Path, target: Path) -> Path:
-    """``source`` rewritten by Python's csv module, every non-numeric field quoted."""
+def _requote(source: Path, target: Path, *, text: bool) -> Path:
+    """``source`` rewritten by Python's csv module: ``text``, every text field quoted
+    (numbers bare), else only the fields that need it."""
     import csv
 
     partial = target.with_suffix(".part")
@@ -121,15 +129,16 @@ def _quote_text(source: Path, target: Path) -> Path:
         open(source, newline="", encoding="utf-8") as src,
         open(partial, "w", newline="", encoding="utf-8") as out,
     ):
-        writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+        writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC if text else csv.QUOTE_MINIMAL)
         for i, row in enumerate(csv.reader(src)):
-            # numbers bare (QUOTE_NONNUMERIC quotes str), empty fields left empty
-            writer.writerow(row if i == 0 else [_number_or_text(v) for v in row])
+            writer.writerow(row if i == 0 or not text else [_number_or_text(v) for v in row])
     partial.rename(target)
     return target
 
 
-def _number_or_text(value: str) -> float | int | str | None:
+def _number_or_text(value: str) -> int | str | None:
+    """A field as ``csv.QUOTE_NONNUMERIC`` should see it: ids as numbers (bare), empty
+    fields as None (written empty)."""
     if not value:
         return None
     if value.isdigit() and not value.startswith("0"):
@@ -278,13 +287,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _compare_shapes(base: Path, repeat: int, *, quoted: bool = False) -> int:
-    """``read_events`` / pyarrow defaults on each timestamp shape (and each kind of file:
-    unquoted, and with ``quoted`` every text field quoted), all round-robin."""
-    kinds = ("unquoted", "quoted") if quoted else ("unquoted",)
+    """``read_events`` / pyarrow defaults on each timestamp shape and each kind of quoting
+    (:data:`QUOTING`; only the first without ``quoted``), all round-robin."""
+    kinds = list(QUOTING) if quoted else ["minimal"]
     files = {
-        (kind, shape): make_shaped(base, shape, quoted=kind == "quoted")
-        for kind in kinds
-        for shape in SHAPES
+        (kind, shape): make_shaped(base, shape, kind=kind) for kind in kinds for shape in SHAPES
     }
     runs: dict[tuple[tuple[str, str], str], list[float]] = {}
     for _ in range(repeat):
@@ -292,7 +299,7 @@ def _compare_shapes(base: Path, repeat: int, *, quoted: bool = False) -> int:
             run_one("cat", str(path))
             for name in ("pyarrow_defaults", "read_events"):
                 runs.setdefault((key, name), []).append(measure(name, path)["seconds"])
-    print(f"{'file':<10}{'shape':<16}{'pyarrow s':>10}{'read_events s':>15}{'ratio':>8}"
+    print(f"{'quoted':<10}{'shape':<16}{'pyarrow s':>10}{'read_events s':>15}{'ratio':>8}"
           "   target <= 1.25")  # fmt: skip
     for key in files:
         arrow = statistics.median(runs[key, "pyarrow_defaults"])

@@ -185,6 +185,17 @@ def _fit(text: str, ax: Axes, share: float = 0.35) -> str:
     return _shorten(text, width)
 
 
+def _fit_all(texts: Sequence[str], ax: Axes, share: float = 0.35) -> list[str]:
+    """Each text as :func:`_fit` shortens it; where that would make two alike, cut in the
+    middle instead, keeping the ends (a name's start, and the date or id that tells it apart)."""
+    fitted = [_fit(t, ax, share) for t in texts]
+    if len(set(fitted)) == len(set(texts)):
+        return fitted
+    width = max(12, int(_room_width(ax) * share * 14))
+    head = width * 5 // 10
+    return [t if len(t) <= width else f"{t[:head]}…{t[-(width - head - 1) :]}" for t in texts]
+
+
 def _narrow(ax: Axes) -> bool:
     """Whether the Axes' room is phone-narrow (under 6 inches): shorter texts then."""
     return bool(_room_width(ax) < 6)
@@ -262,7 +273,7 @@ def _distinct(names: Sequence[str], dates: Sequence[Any], ids: Sequence[Any]) ->
     return labels
 
 
-def _keep_inside(ax: Axes, *, tries: int = 4) -> None:
+def _keep_inside(ax: Axes, *, tries: int = 6) -> None:
     """Shrink ``ax`` until its title, labels, ticks, legend and notes lie inside its room:
     its cell of the figure's grid (halfway to the neighbouring cells) and the figure.
 
@@ -284,14 +295,10 @@ def _keep_inside(ax: Axes, *, tries: int = 4) -> None:
         _title_fits(ax, renderer, room)
         boxes = [a.get_tightbbox(renderer) for a in (ax, *_twins(ax))]
         drawn = Bbox.union([b for b in boxes if b is not None])
-        cut = (
-            max(room.x0 - drawn.x0, 0.0),
-            max(room.y0 - drawn.y0, 0.0),
-            max(drawn.x1 - room.x1, 0.0),
-            max(drawn.y1 - room.y1, 0.0),
-        )
-        if max(cut) <= 0.5:
+        over = (room.x0 - drawn.x0, room.y0 - drawn.y0, drawn.x1 - room.x1, drawn.y1 - room.y1)
+        if max(over) <= 0:
             return
+        cut = [o + 2.0 if o > 0 else 0.0 for o in over]  # 2 px to spare: ticks may move
         now = ax.get_position().transformed(to_display)
         moved = Bbox.from_extents(
             now.x0 + cut[0], now.y0 + cut[1], now.x1 - cut[2], now.y1 - cut[3]
@@ -486,7 +493,7 @@ def plot_funnel(
     ):
         ax.annotate(text, (width, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize="small")  # fmt: skip
-    ax.set_yticks(y, [_fit(n, ax, 0.28 if _narrow(ax) else 0.35) for n in names])
+    ax.set_yticks(y, _fit_all(names, ax, 0.28 if _narrow(ax) else 0.35))
     ax.invert_yaxis()
     ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.1 if _narrow(ax) else 1.4))
     ax.set_xlabel("Sends")
@@ -986,10 +993,11 @@ def _engagement_legend(
 
     if not chosen:
         return [a for a in (*ax.lines, *ax.patches) if not str(a.get_label()).startswith("_")]
+    shown = [m for m in chosen if m in colours]
+    labels = _fit_all([names.get(str(m), str(m)) for m in shown], ax, 0.3)
     handles: list[Any] = [
-        Line2D([], [], color=colours[m], label=_fit(names.get(str(m), str(m)), ax, 0.22))
-        for m in chosen
-        if m in colours
+        Line2D([], [], color=colours[m], label=label)
+        for m, label in zip(shown, labels, strict=True)
     ]
     others = len(chosen) - len(colours)
     if others:

@@ -514,13 +514,17 @@ def test_engagement_past_the_palette_folds_the_rest_into_one_grey_entry(month):
         pytest.param(lambda ev, ax: plot_deliverability(ev, ax=ax), id="deliverability"),
     ],
 )
-def test_a_plot_in_the_users_subplot_survives_a_plain_savefig(draw, month, tmp_path):
+@pytest.mark.parametrize(("rows", "size"), [(1, None), (2, (9.0, 7.0))])
+def test_a_plot_in_the_users_subplot_survives_a_plain_savefig(draw, rows, size, month, tmp_path):
     ev = month[month["messageId"].isin(month["messageId"].unique()[:8])]
-    fig, axes = plt.subplots(1, 2)  # no layout engine: what a plain savefig keeps is all
-    neighbour = axes[1].get_position().bounds
+    # no layout engine: what a plain savefig keeps is all there is
+    fig, grid = plt.subplots(rows, 2, figsize=size, squeeze=False)
+    axes = list(grid.flat)
+    others = [a.get_position().bounds for a in axes[1:]]
     draw(ev, axes[0])
-    assert axes[1].get_position().bounds == neighbour  # the user's other Axes stay put
-    draw(ev, axes[1])
+    assert [a.get_position().bounds for a in axes[1:]] == others  # the others stay put
+    for ax in axes[1:]:
+        draw(ev, ax)
     fig.savefig(tmp_path / "plots.png")  # no bbox_inches="tight"
     assert (tmp_path / "plots.png").stat().st_size > 0
     renderer = fig.canvas.get_renderer()
@@ -529,7 +533,23 @@ def test_a_plot_in_the_users_subplot_survives_a_plain_savefig(draw, month, tmp_p
         assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, ax.get_title()
         assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1, ax.get_title()
     assert texts_outside(fig) == []
-    # and the left plot stays out of the right one's way
-    left = axes[0].get_tightbbox(renderer)
-    assert left.x1 <= axes[1].get_window_extent(renderer).x0
+    # and each plot stays out of its right and lower neighbours' way
+    first = axes[0].get_tightbbox(renderer)
+    assert first.x1 <= axes[1].get_window_extent(renderer).x0
+    if rows == 2:
+        assert first.y0 >= axes[2].get_window_extent(renderer).y1
     plt.close(fig)
+
+
+def test_names_cut_to_fit_a_narrow_axes_still_tell_mailings_apart(month):
+    long = "Quarterly customer satisfaction survey, second reminder"
+    ev = _same_name(month[month["messageId"].isin(month["messageId"].unique()[:4])], name=long)
+    fig = plt.figure(figsize=(4.2, 4))
+    ax = plot_funnel(ev, ax=fig.add_subplot())
+    labels = _ticks(ax)
+    assert len(set(labels)) == 4 and max(map(len, labels)) < len(long)
+    fig = plt.figure(figsize=(4.2, 4))
+    ax = plot_engagement(ev, by="messageId", events=["emailOpen"], ax=fig.add_subplot())
+    legend = _legend_texts(ax)[:4]
+    assert len(set(legend)) == 4 and max(map(len, legend)) < len(long)
+    plt.close("all")
