@@ -901,17 +901,14 @@ def plot_engagement(
     >>> import matplotlib.pyplot as plt
     >>> plt.close("all")
     """
-    name, names = None, {}
+    name = None
     if _is_events(data, ("elapsed", "share")):
         from bextoolkit.reports import engagement_curve
 
         name = _mailing_name(data)
-        names = _names_by_id(data)
         curves = [engagement_curve(data, event=e, by=by, step=step, until=until) for e in events]
     else:
         curves = [data]
-        if "messageName" in data.columns:
-            names = _names_by_id(data)
     ax = _axes(ax, (8.0, 4.0))
     several = len(curves) > 1
     styles = _LINE_STYLES
@@ -926,6 +923,7 @@ def plot_engagement(
         room = len(PALETTE) if len(chosen) <= len(PALETTE) else len(PALETTE) - 1
         coloured = set(ranked[:room])
         colours = {m: PALETTE[k] for k, m in enumerate(m for m in chosen if m in coloured)}
+    names = _names_by_id(data, among=chosen if per_mailing else None)
     shade_from = np.inf
     top_share = 0.0
     for c, curve in enumerate(curves):
@@ -1014,17 +1012,23 @@ def _engagement_legend(
     return handles + list(ax.patches)
 
 
-def _names_by_id(frame: pd.DataFrame) -> dict[str, str]:
-    """``messageId`` -> its first ``messageName`` (empty without those columns); names
-    that repeat get their first send's date, then their ``messageId`` (:func:`_distinct`)."""
+def _names_by_id(frame: pd.DataFrame, among: Sequence[Any] | None = None) -> dict[str, str]:
+    """``messageId`` -> its first ``messageName`` (empty without those columns), for the
+    mailings ``among`` (default all); names that repeat among them get their first send's
+    date, then their ``messageId`` (:func:`_distinct`)."""
     if not {"messageId", "messageName"} <= set(frame.columns):
         return {}
     pairs = frame[["messageId", "messageName"]].dropna().drop_duplicates("messageId")
+    if among is not None:
+        pairs = pairs[pairs["messageId"].astype(str).isin([str(m) for m in among])]
     ids = [str(m) for m in pairs["messageId"]]
     sent: dict[str, Any] = {}
     repeated = pairs["messageName"].astype(str).duplicated().any()  # else names suffice
     if repeated and {EVENT_TYPE_COLUMN, "timestamp"} <= set(frame.columns):
-        sends = frame.loc[frame[EVENT_TYPE_COLUMN] == "emailSend", ["messageId", "timestamp"]]
+        mine = frame["messageId"].isin(pairs["messageId"]) if among is not None else True
+        sends = frame.loc[
+            (frame[EVENT_TYPE_COLUMN] == "emailSend") & mine, ["messageId", "timestamp"]
+        ]
         first = sends.groupby("messageId", observed=True)["timestamp"].min()
         sent = {str(m): t for m, t in first.items()}
     elif repeated and "sent_at" in frame.columns:
