@@ -680,6 +680,8 @@ def _date_axis(ax: Axes, tz: Any) -> None:
     locator.intervald[mdates.MINUTELY] = [1, 5, 10, 15, 30, 60]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
+    if _narrow(ax):  # the axis label at the left, clear of the date offset at the right
+        ax.xaxis.label.set(x=0, horizontalalignment="left")
 
 
 # --- plot_click_urls ----------------------------------------------------------------------
@@ -1097,7 +1099,8 @@ def plot_heatmap(
         values = values / total if total else np.full_like(values, np.nan)
     ax = _axes(ax, (10.0, 3.8))
     image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest")
-    every = 1 if _width_in(ax) >= 6 else 3  # narrow figures: every third hour
+    width = _width_in(ax)  # narrow figures: every third hour, or every sixth
+    every = 1 if width >= 6 else 3 if width >= 3 else 6
     hours = list(range(0, values.shape[1], every))
     ax.set_xticks(hours, [str(data.columns[h]) for h in hours])
     ax.set_yticks(range(values.shape[0]), [str(d) for d in data.index])
