@@ -11,6 +11,19 @@ pyplot's current Axes, so a plot never lands on top of another one by accident. 
 pyplot figure (rather than a bare ``matplotlib.figure.Figure``) is what makes the plot
 show up in a notebook by itself; close it with ``plt.close(ax.figure)`` when drawing many.
 
+In an Axes of your own figure without a layout engine (a plain ``plt.subplots(1, 2)``),
+a plot makes its title, labels, legend and notes fit inside its cell of the figure's grid
+(halfway to the neighbouring cells) by narrowing that one Axes, a smaller title font or
+a longer x axis, so a plain ``fig.savefig(path)`` cuts nothing; your other Axes do not
+move. Figures with ``layout="constrained"`` (the plots' own) are left to their engine.
+
+Mailings
+--------
+A mailing keeps one colour in a plot (its opens and its clicks alike) and one legend
+entry; past the palette's 7 colours the smaller mailings are drawn thin and grey under
+one entry ("5 other mailings"). Names that repeat get the send date, then the
+``messageId`` ("Survey · 2026-09-01 · 37087901"), as the report's tables do.
+
 Each title names the mailing when the data is about one mailing (its ``messageName``);
 ``title=`` replaces it. Percentages appear where readers expect them: the funnel's rates,
 each bounce group's share, each link's unique click rate.
@@ -122,9 +135,9 @@ def _mailing_name(frame: pd.DataFrame) -> str | None:
 
 
 def _title(ax: Axes, title: str | None, what: str, name: str | None) -> None:
-    """``title``, else ``"<what>: <name>"`` with the name shortened to fit the figure."""
+    """``title``, else ``"<what>: <name>"`` with the name shortened to fit the Axes' room."""
     if title is None and name:
-        room = int(_figure_width(ax) * 7)
+        room = int(_room_width(ax) * 7)
         if len(what) + 2 + len(str(name)) <= room:
             title = f"{what}: {name}"
         else:  # the name on a line of its own
@@ -156,14 +169,36 @@ def _width_in(ax: Axes) -> float:
     return float(_figure_width(ax) * ax.get_position().width)
 
 
+def _room_width(ax: Axes) -> float:
+    """The width in inches ``ax`` may draw in: its cell of the figure's grid (the whole
+    figure for a figure of one Axes, or an Axes placed by hand)."""
+    return float(_room(ax).width / ax.get_figure(root=True).dpi)  # type: ignore[union-attr]
+
+
 def _fit(text: str, ax: Axes, share: float = 0.35) -> str:
-    """``text`` shortened to what fits in ``share`` of the figure's width at 10 pt."""
-    return _shorten(text, max(12, int(_figure_width(ax) * share * 14)))
+    """``text`` shortened to what fits in ``share`` of the Axes' room at 10 pt; the name
+    is cut before what tells it apart (``"Our surv… · 2026-09-01"``, see :func:`_distinct`)."""
+    width = max(12, int(_room_width(ax) * share * 14))
+    head, sep, tail = text.partition(" · ")
+    if sep and len(text) > width and len(tail) + 6 <= width:
+        return _shorten(head, width - len(tail) - len(sep)) + sep + tail
+    return _shorten(text, width)
+
+
+def _fit_all(texts: Sequence[str], ax: Axes, share: float = 0.35) -> list[str]:
+    """Each text as :func:`_fit` shortens it; where that would make two alike, cut in the
+    middle instead, keeping the ends (a name's start, and the date or id that tells it apart)."""
+    fitted = [_fit(t, ax, share) for t in texts]
+    if len(set(fitted)) == len(set(texts)):
+        return fitted
+    width = max(12, int(_room_width(ax) * share * 14))
+    head = width * 5 // 10
+    return [t if len(t) <= width else f"{t[:head]}…{t[-(width - head - 1) :]}" for t in texts]
 
 
 def _narrow(ax: Axes) -> bool:
-    """Whether the figure is phone-narrow (under 6 inches): shorter texts then."""
-    return bool(_figure_width(ax) < 6)
+    """Whether the Axes' room is phone-narrow (under 6 inches): shorter texts then."""
+    return bool(_room_width(ax) < 6)
 
 
 def _shown_note(ax: Axes, shown: int, total: int, what: str, how: str) -> str:
@@ -213,6 +248,118 @@ def _percent(value: float) -> str:
 
 def _shorten(text: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _distinct(names: Sequence[str], dates: Sequence[Any], ids: Sequence[Any]) -> list[str]:
+    """Mailing names that tell mailings apart: a name that repeats gets its send date
+    (``"Survey · 2026-09-01"``), and one that still repeats its ``messageId`` as well.
+
+    >>> _distinct(["A", "B", "B", "B"], [None, "2026-09-01", "2026-09-01", "2026-09-08"],
+    ...           ["1", "2", "3", "4"])
+    ['A', 'B · 2026-09-01 · 2', 'B · 2026-09-01 · 3', 'B · 2026-09-08']
+    """
+    labels = list(names)
+    for extra in (dates, ids):
+        repeated = pd.Series(labels).duplicated(keep=False).to_numpy()
+        if not repeated.any():
+            break
+        for i in map(int, np.flatnonzero(repeated)):
+            value = extra[i]
+            if value is None or pd.isna(value):
+                continue
+            text = value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+            if not re.search(rf"(?<![\w-]){re.escape(text)}(?![\w-])", labels[i]):
+                labels[i] = f"{labels[i]} · {text}"  # (not twice: names may hold the date)
+    return labels
+
+
+def _keep_inside(ax: Axes, *, tries: int = 6) -> None:
+    """Shrink ``ax`` until its title, labels, ticks, legend and notes lie inside its room:
+    its cell of the figure's grid (halfway to the neighbouring cells) and the figure.
+
+    Only for a figure without a layout engine (a plain ``plt.subplots()``, where a plain
+    ``savefig`` would cut what sticks out); constrained and tight layouts place the Axes
+    themselves. Only ``ax`` (and its twins) move: the user's other Axes stay where they are.
+    """
+    root = ax.get_figure(root=True)
+    if root is None or root.get_layout_engine() is not None:
+        return
+    from matplotlib.transforms import Bbox
+
+    renderer = root.canvas.get_renderer()  # type: ignore[attr-defined]
+    room = _room(ax)
+    to_display = ax.figure.transSubfigure
+    start = ax.get_position().transformed(to_display)
+    for _ in range(tries):
+        _widen_for_labels(ax, renderer)
+        _title_fits(ax, renderer, room)
+        boxes = [a.get_tightbbox(renderer) for a in (ax, *_twins(ax))]
+        drawn = Bbox.union([b for b in boxes if b is not None])
+        over = (room.x0 - drawn.x0, room.y0 - drawn.y0, drawn.x1 - room.x1, drawn.y1 - room.y1)
+        if max(over) <= 0:
+            return
+        cut = [o + 2.0 if o > 0 else 0.0 for o in over]  # 2 px to spare: ticks may move
+        now = ax.get_position().transformed(to_display)
+        moved = Bbox.from_extents(
+            now.x0 + cut[0], now.y0 + cut[1], now.x1 - cut[2], now.y1 - cut[3]
+        )
+        if moved.width < 0.25 * start.width or moved.height < 0.25 * start.height:
+            log.warning("the plot does not fit its place in the figure: make the figure larger")
+            return
+        ax.set_position(moved.transformed(to_display.inverted()))
+
+
+def _title_fits(ax: Axes, renderer: Any, room: Any) -> None:
+    """A smaller title font where the title, centred over the Axes, is wider than its room."""
+    drawn = ax.title.get_window_extent(renderer)
+    centre = ax.get_window_extent(renderer).x0 + ax.get_window_extent(renderer).width / 2
+    allowed = 2 * min(centre - room.x0, room.x1 - centre)
+    if ax.title.get_text() and drawn.width > allowed > 0:
+        size = float(ax.title.get_fontsize())
+        ax.title.set_fontsize(max(6.0, size * 0.97 * allowed / drawn.width))
+
+
+def _widen_for_labels(ax: Axes, renderer: Any) -> None:
+    """Extend the x axis (from 0) until the bar labels and notes beside the bars end
+    inside the Axes, so a narrow Axes keeps them rather than shrinking for them."""
+    lo, hi = ax.get_xlim()
+    if lo != 0 or hi <= 0 or ax.get_xscale() != "linear":
+        return
+    box = ax.get_window_extent(renderer)
+    need = 1.0
+    for text in ax.texts:
+        drawn = text.get_window_extent(renderer)
+        if text.get_visible() and drawn.x1 > box.x1 and drawn.width < 0.8 * box.width:
+            start, width = (drawn.x0 - box.x0) / box.width, drawn.width / box.width
+            need = max(need, 1.02 * start / (1 - width))
+    if need > 1:
+        ax.set_xlim(0, hi * need)
+
+
+def _twins(ax: Axes) -> list[Axes]:
+    """The Axes sharing ``ax``'s place (``twinx``/``twiny``), other than ``ax``."""
+    return [a for a in ax.figure.axes if a is not ax and a.bbox.bounds == ax.bbox.bounds]
+
+
+def _room(ax: Axes) -> Any:
+    """The display box ``ax`` may draw in: its grid cell, halfway into the gaps to its
+    neighbours (the whole figure or subfigure for an Axes placed by hand)."""
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    spec = ax.get_subplotspec()
+    if spec is None:
+        return fig.bbox
+    spec = spec.get_topmost_subplotspec()
+    rows, columns = spec.get_gridspec().get_geometry()
+    bottoms, tops, lefts, rights = spec.get_gridspec().get_grid_positions(fig)  # type: ignore[arg-type]
+    r0, r1 = spec.rowspan.start, spec.rowspan.stop - 1
+    c0, c1 = spec.colspan.start, spec.colspan.stop - 1
+    x0 = (rights[c0 - 1] + lefts[c0]) / 2 if c0 > 0 else 0.0
+    x1 = (rights[c1] + lefts[c1 + 1]) / 2 if c1 < columns - 1 else 1.0
+    y1 = (bottoms[r0 - 1] + tops[r0]) / 2 if r0 > 0 else 1.0
+    y0 = (bottoms[r1] + tops[r1 + 1]) / 2 if r1 < rows - 1 else 0.0
+    return Bbox.from_extents(x0, y0, x1, y1).transformed(fig.transSubfigure)
 
 
 # --- plot_funnel --------------------------------------------------------------------------
@@ -314,6 +461,7 @@ def plot_funnel(
         _thousands(ax.xaxis)
         name = names[0] if len(data) == 1 and keys else None
         _title(ax, title, "Funnel", name)
+        _keep_inside(ax)
         return ax
     total = len(data)
     if total > top:
@@ -345,19 +493,22 @@ def plot_funnel(
     ):
         ax.annotate(text, (width, yi), xytext=(4, 0), textcoords="offset points",
                     va="center", fontsize="small")  # fmt: skip
-    ax.set_yticks(y, [_fit(n, ax, 0.28 if _narrow(ax) else 0.35) for n in names])
+    ax.set_yticks(y, _fit_all(names, ax, 0.28 if _narrow(ax) else 0.35))
     ax.invert_yaxis()
     ax.set_xlim(0, max(ax.get_xlim()[1], 1) * (2.1 if _narrow(ax) else 1.4))
     ax.set_xlabel("Sends")
     _thousands(ax.xaxis)
     ax.set_ylabel(by_what.capitalize() if by_what else "")
     columns = 4 if _width_in(ax) >= 5.5 else 2
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.01), ncols=columns, frameon=False,
-              fontsize="small", borderaxespad=0, handlelength=1.2)  # fmt: skip
+    # above the bars; in a narrow room from the right edge, over the names, not past it
+    ax.legend(loc="lower right" if _narrow(ax) else "lower left",
+              bbox_to_anchor=(1, 1.01) if _narrow(ax) else (0, 1.01), ncols=columns,
+              frameon=False, fontsize="small", borderaxespad=0, handlelength=1.2)  # fmt: skip
     note = _shown_note(ax, len(data), total, f"{by_what or 'row'}s", "largest by sends")
     what = f"Funnel by {by_what}" if keys else "Funnel"
     legend_lines = -(-len(chosen) // columns)
     ax.set_title((title if title is not None else what) + note, pad=6 + 15 * legend_lines)
+    _keep_inside(ax)
     return ax
 
 
@@ -367,16 +518,20 @@ def _stage_label(stage: str) -> str:
 
 
 def _mailing_labels(data: pd.DataFrame, keys: Sequence[str]) -> list[str]:
-    """Each row's ``messageName`` where it has one, else its key values."""
+    """Each row's ``messageName`` where it has one, else its key values; names that
+    repeat get their send date, then their ``messageId`` (see :func:`_distinct`)."""
     names = (
         data["messageName"].astype(object).where(data["messageName"].notna())
         if "messageName" in data.columns
         else pd.Series([None] * len(data), index=data.index)
     )
-    return [
+    labels = [
         str(name) if isinstance(name, str) and name else key
         for name, key in zip(names, _row_labels(data, keys), strict=True)
     ]
+    dates = data["sent_at"].tolist() if "sent_at" in data.columns else [None] * len(data)
+    ids = data["messageId"].tolist() if "messageId" in data.columns else _row_labels(data, keys)
+    return _distinct(labels, dates, ids)
 
 
 # --- plot_bounces -------------------------------------------------------------------------
@@ -447,6 +602,7 @@ def plot_bounces(
     note = _shown_note(ax, len(shown), len(data), "groups", "most bounces")
     _title(ax, title, what, name)
     ax.set_title(ax.get_title() + note)
+    _keep_inside(ax)
     return ax
 
 
@@ -504,6 +660,7 @@ def _bounces_over_time(
     note = _shown_note(ax, len(kept), len(totals), "series", "the rest summed as other")
     _title(ax, title, f"Bounces per {_words(time_key)}", name)
     ax.set_title(ax.get_title() + note)
+    _keep_inside(ax)
     return ax
 
 
@@ -523,6 +680,8 @@ def _date_axis(ax: Axes, tz: Any) -> None:
     locator.intervald[mdates.MINUTELY] = [1, 5, 10, 15, 30, 60]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
+    if _narrow(ax):  # the axis label at the left, clear of the date offset at the right
+        ax.xaxis.label.set(x=0, horizontalalignment="left")
 
 
 # --- plot_click_urls ----------------------------------------------------------------------
@@ -601,6 +760,7 @@ def plot_click_urls(
         ax.get_title()
         + _shown_note(ax, len(shown), max(total, len(data)), "links", "most unique clicks")
     )
+    _keep_inside(ax)
     return ax
 
 
@@ -677,10 +837,12 @@ def plot_timeline(
         ax.legend(title="Event type", fontsize="small")
     _title(ax, title, f"Events per {_BUCKET_WORDS[freq]}", name)
     _date_axis(ax, tz)
+    _keep_inside(ax)
     return ax
 
 
 # --- plot_engagement ----------------------------------------------------------------------
+_LINE_STYLES: Final = ("-", "--", ":", "-.")
 _EVENT_WORDS: Final = {"emailOpen": "opened", "emailClick": "clicked"}
 
 
@@ -742,29 +904,32 @@ def plot_engagement(
     >>> import matplotlib.pyplot as plt
     >>> plt.close("all")
     """
-    name, names = None, {}
+    name = None
     if isinstance(data, list):
         curves = data
     elif _is_events(data, ("elapsed", "share")):
         from bextoolkit.reports import engagement_curve
 
         name = _mailing_name(data)
-        names = _names_by_id(data)
         curves = [engagement_curve(data, event=e, by=by, step=step, until=until) for e in events]
     else:
         curves = [data]
-    if "messageName" in curves[0].columns:
-        names = _names_by_id(curves[0])
     ax = _axes(ax, (8.0, 4.0))
     several = len(curves) > 1
-    styles = ("-", "--", ":", "-.")
+    styles = _LINE_STYLES
     per_mailing = "messageId" in curves[0].columns
-    chosen, total = [], 0
+    chosen, total, colours = [], 0, {}
     if per_mailing:
         size = curves[0].groupby("messageId", sort=True, observed=True)["delivered"].first()
         total = len(size)
-        chosen = list(size.sort_values(ascending=False, kind="stable").index[:top])
-        chosen.sort(key=lambda m: list(size.index).index(m))
+        ranked = list(size.sort_values(ascending=False, kind="stable").index)
+        chosen = sorted(ranked[:top], key=list(size.index).index)
+        # one colour per mailing; past the palette the smaller ones share one grey
+        room = len(PALETTE) if len(chosen) <= len(PALETTE) else len(PALETTE) - 1
+        coloured = set(ranked[:room])
+        colours = {m: PALETTE[k] for k, m in enumerate(m for m in chosen if m in coloured)}
+    source = curves[0] if isinstance(data, list) else data
+    names = _names_by_id(source, among=chosen if per_mailing else None)
     shade_from = np.inf
     top_share = 0.0
     for c, curve in enumerate(curves):
@@ -773,14 +938,16 @@ def plot_engagement(
             parts = [(m, curve[curve["messageId"] == m]) for m in chosen]
         else:
             parts = [(None, curve)]
-        for i, (key, part) in enumerate(parts):
+        for key, part in parts:
             label = word if key is None else names.get(str(key), str(key))
             if key is not None and several:
                 label = f"{_fit(label, ax, 0.25)}: {word}"
             hours = part["elapsed"].dt.total_seconds().to_numpy(dtype=float) / 3600
             share = part["share"].to_numpy(dtype=float)
-            color = PALETTE[(i if per_mailing else c) % len(PALETTE)]
-            ax.plot(hours, share, label=label, color=color, linestyle=styles[c % len(styles)])
+            color = PALETTE[c % len(PALETTE)] if key is None else colours.get(key, GREY)
+            thin = key is not None and key not in colours
+            ax.plot(hours, share, label=label, color=color, linestyle=styles[c % len(styles)],
+                    linewidth=0.8 if thin else 1.5, zorder=1.5 if thin else 2)  # fmt: skip
             if len(share) and not np.isnan(share).all():
                 top_share = max(top_share, float(np.nanmax(share)))
             if "observed" in part.columns:
@@ -804,23 +971,78 @@ def plot_engagement(
     ax.set_xlabel("Hours since the recipient's send")
     ax.set_ylabel("Share of delivered recipients")
     if ax.lines:  # curves rise and level off: the lower right is free
-        outside = len(ax.lines) > 4 and _width_in(ax) >= 6
-        ax.legend(fontsize="small" if len(ax.lines) <= 4 else "x-small",
+        handles = _engagement_legend(ax, chosen, colours, names, curves if several else [])
+        outside = len(handles) > 4 and _width_in(ax) >= 6
+        ax.legend(handles=handles, fontsize="small" if len(handles) <= 4 else "x-small",
                   loc="upper left" if outside else "lower right",
                   bbox_to_anchor=(1.01, 1) if outside else None)  # fmt: skip
     if name is None and per_mailing:
         name = _mailing_name(curves[0])
     _title(ax, title, "Engagement after the send", names.get(str(name), name) if name else None)
     ax.set_title(ax.get_title() + _shown_note(ax, len(chosen), total, "mailings", "most delivered"))
+    _keep_inside(ax)
     return ax
 
 
-def _names_by_id(frame: pd.DataFrame) -> dict[str, str]:
-    """``messageId`` -> its first ``messageName`` (empty without those columns)."""
+def _engagement_legend(
+    ax: Axes,
+    chosen: Sequence[Any],
+    colours: dict[Any, str],
+    names: dict[str, str],
+    styled: Sequence[pd.DataFrame],
+) -> list[Any]:
+    """One legend entry per mailing (its colour), one for the mailings drawn grey, one per
+    event type when there are several (its line style), and the shading."""
+    from matplotlib.lines import Line2D
+
+    if not chosen:
+        return [a for a in (*ax.lines, *ax.patches) if not str(a.get_label()).startswith("_")]
+    shown = [m for m in chosen if m in colours]
+    labels = _fit_all([names.get(str(m), str(m)) for m in shown], ax, 0.3)
+    handles: list[Any] = [
+        Line2D([], [], color=colours[m], label=label)
+        for m, label in zip(shown, labels, strict=True)
+    ]
+    others = len(chosen) - len(colours)
+    if others:
+        handles.append(Line2D([], [], color=GREY, linewidth=0.8, label=f"{others} other mailings"))
+    for c, curve in enumerate(styled):
+        word = _event_word(curve.attrs.get("event", "engaged"))
+        style: Any = _LINE_STYLES[c % len(_LINE_STYLES)]
+        handles.append(Line2D([], [], color="#333333", linestyle=style, label=word))
+    if _narrow(ax) and ax.patches:  # the shading's label in a few words
+        from matplotlib.patches import Patch
+
+        shade = ax.patches[0]
+        return [*handles, Patch(color=shade.get_facecolor(), label="not all watched yet")]
+    return handles + list(ax.patches)
+
+
+def _names_by_id(frame: pd.DataFrame, among: Sequence[Any] | None = None) -> dict[str, str]:
+    """``messageId`` -> its first ``messageName`` (empty without those columns), for the
+    mailings ``among`` (default all); names that repeat among them get their first send's
+    date, then their ``messageId`` (:func:`_distinct`)."""
     if not {"messageId", "messageName"} <= set(frame.columns):
         return {}
     pairs = frame[["messageId", "messageName"]].dropna().drop_duplicates("messageId")
-    return {str(m): str(n) for m, n in pairs.itertuples(index=False)}
+    if among is not None:
+        pairs = pairs[pairs["messageId"].astype(str).isin([str(m) for m in among])]
+    ids = [str(m) for m in pairs["messageId"]]
+    sent: dict[str, Any] = {}
+    repeated = pairs["messageName"].astype(str).duplicated().any()  # else names suffice
+    if repeated and {EVENT_TYPE_COLUMN, "timestamp"} <= set(frame.columns):
+        mine = frame["messageId"].isin(pairs["messageId"]) if among is not None else True
+        sends = frame.loc[
+            (frame[EVENT_TYPE_COLUMN] == "emailSend") & mine, ["messageId", "timestamp"]
+        ]
+        first = sends.groupby("messageId", observed=True)["timestamp"].min()
+        sent = {str(m): t for m, t in first.items()}
+    elif repeated and "sent_at" in frame.columns:
+        sent = {
+            str(m): t for m, t in frame.groupby("messageId", observed=True)["sent_at"].min().items()
+        }
+    labels = _distinct([str(n) for n in pairs["messageName"]], [sent.get(m) for m in ids], ids)
+    return dict(zip(ids, labels, strict=True))
 
 
 # --- plot_heatmap -------------------------------------------------------------------------
@@ -881,7 +1103,8 @@ def plot_heatmap(
         values = values / total if total else np.full_like(values, np.nan)
     ax = _axes(ax, (10.0, 3.8))
     image = ax.imshow(values, aspect="auto", cmap=cmap, interpolation="nearest")
-    every = 1 if _width_in(ax) >= 6 else 3  # narrow figures: every third hour
+    width = _width_in(ax)  # narrow figures: every third hour, or every sixth
+    every = 1 if width >= 6 else 3 if width >= 3 else 6
     hours = list(range(0, values.shape[1], every))
     ax.set_xticks(hours, [str(data.columns[h]) for h in hours])
     ax.set_yticks(range(values.shape[0]), [str(d) for d in data.index])
@@ -894,6 +1117,7 @@ def plot_heatmap(
     ax.set_xlabel(f"Hour of day ({tz})")
     ax.set_ylabel("Weekday")
     _title(ax, title, "Activity by weekday and hour", name)
+    _keep_inside(ax)
     return ax
 
 
@@ -967,6 +1191,7 @@ def plot_deliverability(
     ax.legend(loc="upper left", fontsize="small", frameon=False)
     what = f"{metric.replace('_', ' ').capitalize()} by mailbox provider"
     _title(ax, title, what, name)
+    _keep_inside(ax)
     return ax
 
 
@@ -1041,6 +1266,9 @@ def plot_trend(
     names = {"send_week": "Week of send", "send_day": "Day of send"}
     ax.set_xlabel(names.get(key, "Month of send"))
     _date_axis(ax, getattr(when.dt, "tz", None))
-    ax.legend(loc="upper left", fontsize="small", frameon=False, ncols=2)
+    wide = _room_width(ax) >= 5
+    ax.legend(loc="upper left", fontsize="small" if wide else "x-small", frameon=False,
+              ncols=2 if wide else 1)  # fmt: skip
     ax.set_title(title if title is not None else "Sends and rates over time")
+    _keep_inside(ax)
     return ax

@@ -187,12 +187,11 @@ class CampaignReport:
             if len(rows):
                 caption = f"{word} {len(rows)} by click rate ({ranked})"
                 out += _html.table(rows, caption=caption, labels=labels, rates=rates)
-        if "mailingType" in funnel.columns and funnel["mailingType"].notna().any():
-            types = reports.funnel(ev, by="mailingType")
-            columns = ["mailingType", "sent", "delivered", "open_rate", "click_rate",
-                       "bounce_rate", "opt_out_rate"]  # fmt: skip
-            out += _html.table(types[columns], caption="By mailing type",
-                               labels={"mailingType": "Mailing type"})  # fmt: skip
+        for column, caption, label, missing in _GROUPS:
+            table = _by_group(ev, funnel, column, missing)
+            if table is not None:
+                out += _html.table(table, caption=caption,
+                                   labels={column: label, "mailings": "Mailings"})  # fmt: skip
         return out + _this_and_previous(self._base, self.start, self.end, self.tz)
 
     def _bounces(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
@@ -414,6 +413,39 @@ def _names(funnel: pd.DataFrame, tz: str, *, dated: bool = True) -> pd.Series:
     stamps = funnel["sent_at"]
     stamps = stamps.dt.tz_convert(tz) if stamps.dt.tz is not None else stamps
     return names + " · " + stamps.dt.strftime("%d %b").fillna("")
+
+
+#: The groups of mailings the many-mailings report has a table for, where the events carry
+#: them: (column, caption, column label, label of the mailings without one). A program
+#: (an automated Acoustic Program) is known only by its ``programId``: BEX has no name for it.
+_GROUPS: Final = (
+    ("mailingType", "By mailing type", "Mailing type", "(no type)"),
+    ("programId", "By program (programId)", "Program", "Not a program"),
+)
+
+
+def _by_group(
+    events: pd.DataFrame, funnel: pd.DataFrame, column: str, missing: str
+) -> pd.DataFrame | None:
+    """``funnel(events, by=column)`` with each group's number of mailings, the mailings
+    without a value as one row labelled ``missing``; None when no mailing has a value."""
+    if column in funnel.columns:
+        of_mailing = funnel[column]
+    elif column in events.columns:
+        first = events[["messageId", column]].dropna().drop_duplicates("messageId")
+        of_mailing = funnel["messageId"].map(first.set_index("messageId")[column])
+    else:
+        return None
+    if not of_mailing.notna().any():
+        return None
+    table = reports.funnel(events, by=column)
+    keys = table[column].astype(object).where(table[column].notna(), missing).astype(str)
+    counts = of_mailing.astype(object).where(of_mailing.notna(), missing).astype(str)
+    table = table.assign(**{column: keys, "mailings": keys.map(counts.value_counts())})
+    table["mailings"] = table["mailings"].fillna(0).astype(int)
+    columns = [column, "mailings", "sent", "delivered", "open_rate", "click_rate",
+               "bounce_rate", "opt_out_rate"]  # fmt: skip
+    return table[columns]
 
 
 #: From this many mailings on, the report shows the trend, the best and the worst, and

@@ -21,13 +21,16 @@ from matplotlib.text import Text
 from bextoolkit import samples
 from bextoolkit.exceptions import BexConfigError
 from bextoolkit.plotting import (
+    GREY,
     PALETTE,
     plot_bounces,
     plot_click_urls,
+    plot_deliverability,
     plot_engagement,
     plot_funnel,
     plot_heatmap,
     plot_timeline,
+    plot_trend,
 )
 from bextoolkit.reports import (
     activity_heatmap,
@@ -96,6 +99,8 @@ def drawn_texts(fig: Figure) -> list[Text]:
     texts: list[Text] = []
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
+            if not axis.get_visible():  # a twin's shared axis is not drawn
+                continue
             for tick in axis._update_ticks():  # only the ticks inside the view are drawn
                 texts += [t for t in (tick.label1, tick.label2) if t.get_visible()]
             texts += [axis.label, axis.get_offset_text()]
@@ -431,3 +436,126 @@ def test_no_two_labels_overlap_in_any_plot(width, n_mailings):
         assert overlapping_texts(fig) == [], name
         assert texts_outside(fig) == [], name
         plt.close(fig)
+
+
+# --- one colour and one legend entry per mailing; names that tell mailings apart ----------
+def _same_name(ev: pd.DataFrame, n: int = 3, name: str = "Our survey") -> pd.DataFrame:
+    """``ev`` with its first ``n`` mailings all named ``name``."""
+    ids = ev["messageId"].unique()[:n]
+    renamed = ev["messageName"].astype(object).where(~ev["messageId"].isin(ids), name)
+    return ev.assign(messageName=renamed.astype("category"))
+
+
+def test_funnel_tells_apart_mailings_that_share_a_name(month):
+    ev = _same_name(month[month["messageId"].isin(month["messageId"].unique()[:5])])
+    ax = plot_funnel(ev)
+    labels = _ticks(ax)
+    assert len(labels) == 5 and len(set(labels)) == 5
+    surveys = [label for label in labels if label.startswith("Our survey")]
+    assert len(surveys) == 3 and all(" · " in label for label in surveys)
+
+
+def test_funnel_adds_the_message_id_where_name_and_date_both_repeat(month):
+    table = funnel(month).head(3).assign(messageName="Survey Q4 2026-09-01")
+    table["sent_at"] = table["sent_at"].iloc[0]
+    labels = _ticks(plot_funnel(table))
+    ids = table["messageId"].astype(str).tolist()
+    assert labels == [
+        f"Survey Q4 2026-09-01 · {table['sent_at'].iloc[0]:%Y-%m-%d} · {i}" for i in ids
+    ]
+
+
+def _legend_texts(ax: Axes) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_engagement_has_one_colour_and_one_legend_entry_per_mailing(month):
+    ev = _same_name(month)
+    ax = plot_engagement(ev, by="messageId", top=4, until="24h")  # opens and clicks
+    legend = _legend_texts(ax)
+    mailings = legend[:4]
+    assert len(set(mailings)) == 4  # once each, even the ones named alike
+    assert legend[4:6] == ["opened", "clicked"]  # the line styles, once each
+    colours: dict[str, set[str]] = {}
+    for line in ax.lines:
+        colours.setdefault(line.get_label().rsplit(": ", 1)[0], set()).add(to_hex(line.get_color()))
+    assert len(colours) == 4 and all(len(c) == 1 for c in colours.values())  # same both curves
+    assert len({next(iter(c)) for c in colours.values()}) == 4  # and no two alike
+
+
+def test_engagement_past_the_palette_folds_the_rest_into_one_grey_entry(month):
+    ax = plot_engagement(month, by="messageId", events=["emailOpen"], top=12, until="24h")
+    assert len(ax.lines) == 12
+    colours = [to_hex(line.get_color()) for line in ax.lines]
+    coloured = [c for c in colours if c != to_hex(GREY)]
+    assert len(coloured) == len(PALETTE) - 1 == len(set(coloured))
+    legend = _legend_texts(ax)
+    assert legend[-1] == f"{12 - len(coloured)} other mailings"
+    assert len(legend) == len(PALETTE)
+
+
+# --- a layout that survives ax= and a plain savefig ---------------------------------------
+@pytest.mark.parametrize(
+    "draw",
+    [
+        pytest.param(lambda ev, ax: plot_funnel(ev, ax=ax), id="funnel"),
+        pytest.param(
+            lambda ev, ax: plot_funnel(ev, mailing=ev["messageId"].iloc[0], ax=ax), id="funnel one"
+        ),
+        pytest.param(lambda ev, ax: plot_bounces(ev, ax=ax), id="bounces"),
+        pytest.param(
+            lambda ev, ax: plot_bounces(ev, by=["day", "bounceType"], ax=ax), id="bounces by day"
+        ),
+        pytest.param(lambda ev, ax: plot_click_urls(ev, ax=ax), id="links"),
+        pytest.param(lambda ev, ax: plot_timeline(ev, freq="day", ax=ax), id="timeline"),
+        pytest.param(
+            lambda ev, ax: plot_engagement(ev, by="messageId", ax=ax, until="72h"), id="engagement"
+        ),
+        pytest.param(lambda ev, ax: plot_heatmap(ev, ax=ax), id="heatmap"),
+        pytest.param(lambda ev, ax: plot_trend(ev, ax=ax), id="trend"),
+        pytest.param(lambda ev, ax: plot_deliverability(ev, ax=ax), id="deliverability"),
+    ],
+)
+@pytest.mark.parametrize(("rows", "size"), [(1, None), (2, (9.0, 7.0))])
+def test_a_plot_in_the_users_subplot_survives_a_plain_savefig(draw, rows, size, month, tmp_path):
+    ev = month[month["messageId"].isin(month["messageId"].unique()[:8])]
+    # no layout engine: what a plain savefig keeps is all there is
+    fig, grid = plt.subplots(rows, 2, figsize=size, squeeze=False)
+    axes = list(grid.flat)
+    others = [a.get_position().bounds for a in axes[1:]]
+    draw(ev, axes[0])
+    assert [a.get_position().bounds for a in axes[1:]] == others  # the others stay put
+    for ax in axes[1:]:
+        draw(ev, ax)
+    fig.savefig(tmp_path / "plots.png")  # no bbox_inches="tight"
+    assert (tmp_path / "plots.png").stat().st_size > 0
+    renderer = fig.canvas.get_renderer()
+    for ax in axes:  # every title, label, tick label, legend and note inside the image
+        box = ax.get_tightbbox(renderer)
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, ax.get_title()
+        assert fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1, ax.get_title()
+    assert texts_outside(fig) == []
+    # no two texts overlap, but for two dated axes in a 3-inch cell whose label meets the
+    # date offset (not solved: "Day (UTC)" / "2026-Nov-15 00:00")
+    clashes = overlapping_texts(fig)
+    assert all("UTC" in a or "Period" in a for a, _ in clashes), clashes
+    # and each plot stays out of its right and lower neighbours' way
+    first = axes[0].get_tightbbox(renderer)
+    assert first.x1 <= axes[1].get_window_extent(renderer).x0
+    if rows == 2:
+        assert first.y0 >= axes[2].get_window_extent(renderer).y1
+    plt.close(fig)
+
+
+def test_names_cut_to_fit_a_narrow_axes_still_tell_mailings_apart(month):
+    long = "Quarterly customer satisfaction survey, second reminder"
+    ev = _same_name(month[month["messageId"].isin(month["messageId"].unique()[:4])], name=long)
+    fig = plt.figure(figsize=(4.2, 4))
+    ax = plot_funnel(ev, ax=fig.add_subplot())
+    labels = _ticks(ax)
+    assert len(set(labels)) == 4 and max(map(len, labels)) < len(long)
+    fig = plt.figure(figsize=(4.2, 4))
+    ax = plot_engagement(ev, by="messageId", events=["emailOpen"], ax=fig.add_subplot())
+    legend = _legend_texts(ax)[:4]
+    assert len(set(legend)) == 4 and max(map(len, legend)) < len(long)
+    plt.close("all")

@@ -208,3 +208,23 @@ def test_files_read_are_shown_relative_to_their_folder_never_as_machine_paths():
     files = page[page.index("<summary>Files read") :]
     names = sorted(p.name for p in (DATA_SAMPLES / "csv").glob("*.csv"))
     assert all(f"<td>{name}</td>" in files for name in names)
+
+
+def test_many_mailings_get_a_table_per_program_where_the_events_carry_program_ids():
+    ev = samples.generate_events(n_recipients=120, n_mailings=30, days=20, seed=4)
+    programs = ev.loc[ev["programId"].notna(), "programId"].astype(str).unique()
+    assert len(programs) >= 2  # the generator gives Programs mailings a programId
+    page = CampaignReport(ev, title="Programs").to_html()
+    rows = _table_rows(page, "By program (programId)")
+    by_program = bex.funnel(ev, by="programId")  # by= takes the column as it is
+    assert [r[0] for r in rows] == [
+        str(p) if not pd.isna(p) else "Not a program" for p in by_program["programId"]
+    ]
+    assert [int(r[2].replace(",", "")) for r in rows] == by_program["sent"].tolist()
+    mailings = ev.drop_duplicates("messageId")["programId"].astype(object)
+    assert sum(int(r[1]) for r in rows) == ev["messageId"].nunique()  # every mailing once
+    assert int(rows[-1][1]) == mailings.isna().sum()
+    assert "By mailing type" in page  # beside the types
+    # events without program ids (a column all empty, or none): no program table
+    for without in (ev.assign(programId=None), ev.drop(columns="programId")):
+        assert "By program" not in CampaignReport(without, title="None").to_html()

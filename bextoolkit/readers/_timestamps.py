@@ -108,7 +108,11 @@ def parse_timestamps(
     us = _US.match(sample)
     naive = True
     if us:
-        parsed = _parse_us(arr, tz, short_year=len(us.group(1)) == 2)
+        short_year = len(us.group(1)) == 2
+        fast = _parse_us_as_first(arr, sample, short_year=short_year)
+        parsed = (
+            _localize(fast, tz) if fast is not None else _parse_us(arr, tz, short_year=short_year)
+        )
     elif _ISO.match(sample):
         parsed, naive = _parse_iso(arr, tz, offset_first=bool(_OFFSET.search(sample)))
     else:
@@ -152,6 +156,24 @@ def _cast_or_null(arr: pa.Array, target: pa.DataType) -> pa.Array:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 out.append(None)
         return pa.array(out, pa.int64()).cast(target)
+
+
+def _parse_us_as_first(arr: pa.Array, sample: str, *, short_year: bool) -> pa.Array | None:
+    """Every cell parsed with the one format the first cell has (``%I:%M %p`` for AM/PM),
+    or None when any cell does not fit it (then :func:`_parse_us` takes every mix).
+
+    One ``strptime`` pass where :func:`_parse_us` trims, matches and edits every cell first:
+    a file whose cells share one shape (as an export's do) parses about twice as fast.
+    """
+    ampm = bool(_AMPM.search(sample))
+    for fmt in _US_FORMATS:
+        if ("%y" in fmt) != short_year or (ampm and "%H" not in fmt):
+            continue
+        fmt = fmt.replace("%H", "%I") + " %p" if ampm else fmt
+        if pc.strptime(pa.array([sample]), format=fmt, unit=UNIT, error_is_null=True)[0].is_valid:
+            parsed = pc.strptime(arr, format=fmt, unit=UNIT, error_is_null=True)
+            return parsed if parsed.null_count == arr.null_count else None
+    return None
 
 
 def _parse_us(arr: pa.Array, tz: str, *, short_year: bool) -> pa.Array:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import fsspec
 import pandas as pd
+import pyarrow as pa
 import pytest
 from conftest import zip_bytes
 from pandas.testing import assert_frame_equal
@@ -940,3 +941,40 @@ def test_a_folder_read_on_threads_equals_reading_it_file_by_file(tmp_path, monke
     with pytest.raises(BexFileError) as serial:
         read_events(tmp_path / "gz", tz="UTC")
     assert str(threaded.value) == str(serial.value) and broken.name in str(serial.value)
+
+
+@pytest.mark.parametrize(
+    ("values", "short_year"),
+    [
+        (
+            ["06/30/17 11:32 PM", "07/01/17 12:05 AM", "7/1/17 12:00 pm", None, "07/01/17 1:05 am"],
+            True,
+        ),
+        (["11/01/2026 13:02:03", "12/29/2024 00:00:03", None], False),
+        (["11/01/26 13:02", "1/2/26 0:00"], True),
+    ],
+)
+def test_one_shape_of_us_timestamps_parses_in_one_pass_alike(values, short_year):
+    from bextoolkit.readers._timestamps import _localize, _parse_us, _parse_us_as_first
+
+    arr = pa.array(values, pa.string())
+    fast = _parse_us_as_first(arr, values[0], short_year=short_year)
+    assert fast is not None  # one strptime pass, no trimming nor regex edits
+    slow = _parse_us(arr, "America/New_York", short_year=short_year)
+    assert _localize(fast, "America/New_York").equals(slow)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["07/01/17 11:32 PM", "07/01/17 13:05 PM"],  # a 24-hour hour before PM
+        ["07/01/17 11:32 PM", " 07/01/17 11:32 PM "],  # padding
+        ["07/01/17 11:32 PM", "07/01/17 11:32"],  # a mix of clocks
+    ],
+)
+def test_a_mix_of_us_shapes_falls_back_to_the_general_parse(values):
+    from bextoolkit.readers._timestamps import _parse_us_as_first, parse_timestamps
+
+    assert _parse_us_as_first(pa.array(values), values[0], short_year=True) is None
+    parsed, bad, _ = parse_timestamps(pa.array(values), "UTC")
+    assert len(bad) == 0 and parsed.null_count == 0
