@@ -20,7 +20,7 @@ import pandas as pd
 
 from bextoolkit import _html, plotting, reports
 from bextoolkit.exceptions import BexConfigError, BexError, redact
-from bextoolkit.reports._dask import is_dask_frame
+from bextoolkit.reports._dask import ROW, is_dask_frame
 from bextoolkit.reports.abtest import wilson_interval
 from bextoolkit.reports.deliverability import provider_notes
 from bextoolkit.schema import EVENT_TYPE_COLUMN
@@ -424,6 +424,18 @@ _GROUPS: Final = (
 )
 
 
+def _first_per_mailing(events: pd.DataFrame, column: str) -> pd.Series:
+    """``messageId`` -> the first value of ``column`` in the frame's order; on a Dask
+    frame from each (mailing, value)'s first row number, computed on the workers."""
+    if not is_dask_frame(events):
+        first = events[["messageId", column]].dropna().drop_duplicates("messageId")
+        return first.set_index("messageId")[column]
+    rows = events[["messageId", column, ROW]].dropna()
+    (pairs,) = _computed(rows.groupby(["messageId", column], observed=True)[ROW].min())
+    ordered = pairs.reset_index().sort_values(ROW, kind="stable")
+    return ordered.drop_duplicates("messageId").set_index("messageId")[column]
+
+
 def _by_group(
     events: pd.DataFrame, funnel: pd.DataFrame, column: str, missing: str
 ) -> pd.DataFrame | None:
@@ -432,8 +444,7 @@ def _by_group(
     if column in funnel.columns:
         of_mailing = funnel[column]
     elif column in events.columns:
-        first = events[["messageId", column]].dropna().drop_duplicates("messageId")
-        of_mailing = funnel["messageId"].map(first.set_index("messageId")[column])
+        of_mailing = funnel["messageId"].map(_first_per_mailing(events, column))
     else:
         return None
     if not of_mailing.notna().any():
