@@ -103,6 +103,20 @@ def by_recipient(frame: dd.DataFrame) -> dd.DataFrame:
 
         events = by_recipient(events).persist()
         bex.funnel(events), bex.click_urls(events)  # no shuffle: the workers hold it
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd
+    >>> import bextoolkit as bex
+    >>> ev = pd.DataFrame({"RECIPIENT_ID": ["1", "2", "1", "2"], "messageId": "m1",
+    ...     "eventType": ["emailSend", "emailSend", "emailOpen", "emailOpen"],
+    ...     "timestamp": pd.to_datetime(["2026-03-02 09:00"] * 4, utc=True)})
+    >>> shuffled = by_recipient(dd.from_pandas(ev, npartitions=2, sort=False))
+    >>> by_recipient(shuffled) is shuffled
+    True
+    >>> bex.funnel(shuffled)[["sent", "unique_opens"]]
+       sent  unique_opens
+    0     2             2
     """
     if ROW in frame.columns:  # shuffled already
         return frame
