@@ -503,15 +503,11 @@ def _is_time(items: Sequence[Any]) -> bool:
     )
 
 
-def _event_counts_task(part: pd.DataFrame, kwargs: dict) -> tuple[pd.DataFrame]:
-    return (event_counts(_plain(part), **kwargs),)
-
-
 def event_counts_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     """:func:`bextoolkit.event_counts` from partial counts per partition."""
     n_keys = len(by_items(kwargs.get("by")))
     combine = functools.partial(added, specs=[(n_keys + 1, ["events", "unique_recipients"])])
-    (out,) = reduced(_parts(frame), _event_counts_task, combine, kwargs)
+    (out,) = reduced(_parts(frame), _one_report_task, combine, event_counts, kwargs)
     keys = list(out.columns[:n_keys])
     types = pd.Index(out["eventType"].astype(object).unique())
     rank = np.empty(len(types), np.int64)
@@ -785,14 +781,9 @@ def segments_on_dask(frame: dd.DataFrame, *, now: Any = None, **kwargs: Any) -> 
     """:func:`bextoolkit.segments`: each partition's people, ``now`` the latest event of
     the whole frame (found first, on the workers, without a shuffle)."""
     if now is None:
-        latest = max(per_partition(frame, _latest), default=k.NAT)
+        latest = max(per_partition(frame, _report_task, _last_event, {}), default=k.NAT)
         now = None if latest == k.NAT else pd.Timestamp(latest, unit="ns", tz="UTC")
     return _people(frame, segments, {"now": now, **kwargs})
-
-
-def _latest(part: pd.DataFrame) -> int:
-    ts = k.timestamps_ns(part)
-    return int(ts[ts != k.NAT].max()) if (ts != k.NAT).any() else k.NAT
 
 
 def engagement_hours_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:

@@ -65,8 +65,9 @@ def segments(
     Returns
     -------
     DataFrame
-        One row per person with a send or an event, sorted as
-        :func:`bextoolkit.recipient_engagement`:
+        One row per person with a send, or with an open, click, bounce, opt-out or
+        complaint whose send is not in the frame (people only ever suppressed, who were
+        never mailed, have no row), sorted as :func:`bextoolkit.recipient_engagement`:
 
         - ``RECIPIENT_ID``, ``Email``
         - ``segment`` (category, :data:`SEGMENTS`), the first that fits: "opted out" (any
