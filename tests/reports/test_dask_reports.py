@@ -23,8 +23,8 @@ dd = pytest.importorskip("dask.dataframe", reason="pip install -e '.[dask]'")
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=40,
+        n_workers=2, threads_per_worker=1, processes=True, silence_logs=40,
+        dashboard_address=":0",  # any free port: another cluster may hold 8787
     )  # fmt: skip
     with cluster, distributed.Client(cluster) as dask_client:
         yield dask_client
