@@ -135,10 +135,14 @@ def by_recipient(frame: dd.DataFrame) -> dd.DataFrame:
         return ordered
     # The all-links bot rule counts each mailing's links over every recipient: count them
     # over the whole frame, then flag each partition's clicks with those counts.
-    links = per_partition(frame, _report_task, clicked_links, {})
-    per_mailing = pd.concat(links).drop_duplicates().groupby("messageId").size().to_dict()
+    links = reduced(frame.to_delayed(), _report_task, _distinct, clicked_links, {})
+    per_mailing = links.groupby("messageId").size().to_dict()
     meta = flag_bot_clicks(ordered._meta)
     return ordered.map_partitions(flag_bot_clicks, links_per_mailing=per_mailing, meta=meta)
+
+
+def _distinct(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True).drop_duplicates()
 
 
 def _number_rows(
@@ -579,10 +583,15 @@ def sends_on_dask(frame: dd.DataFrame, **kwargs: Any) -> dd.DataFrame:
     return shuffled.map_partitions(_sends_task, kwargs, meta, meta=meta)
 
 
+#: The additive counts of a (group, link) cell.
+_LINK_SUMS: Final = ["gross_clicks", "unique_clicks", "people", "unique_first_clicks"]
+
+
 def _clicks_task(part: pd.DataFrame, options: dict) -> dict[str, Any]:
-    """The partition's link cells with additive counts, and what the client needs for the
-    rest: description counts, click delays, the mailings each link was clicked in, and
-    the delivered sends per group and mailing."""
+    """The partition's link cells (``table``: one row per group and link, additive
+    counts) and what the rest needs: description counts and the mailings each link was
+    clicked in (by row of ``table``: ``cell``), the delivered sends per group and
+    mailing, the groups of sends, and each click's delay from its send beside its link."""
     part = _plain(part)
     cells = link_cells(part, **options)
     built, table = cells.built, cells.table
@@ -591,7 +600,9 @@ def _clicks_task(part: pd.DataFrame, options: dict) -> dict[str, Any]:
     table["unique_first_clicks"] = _first_clicks(cells.send, ts, cells.cell, len(table))
     sent = built.table["sent_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)[cells.send]
     valid = (ts != k.NAT) & (sent != k.NAT)
-    delays = pd.DataFrame({"cell": cells.cell[valid], "delay": (ts - sent)[valid]})
+    links = _as_objects(table, _link_names(table, len(cells.groups.keys.columns)))
+    delays = links.take(cells.cell[valid]).reset_index(drop=True)
+    delays["delay"] = (ts - sent)[valid]
     described = pd.DataFrame(
         {"cell": cells.cell, "text": _column_at(part, "urlDescription", cells.rows)}
     )
@@ -616,6 +627,35 @@ def _clicks_task(part: pd.DataFrame, options: dict) -> dict[str, Any]:
     }
 
 
+def _link_names(table: pd.DataFrame, n_keys: int) -> list[str]:
+    """The columns that name a cell: the group's keys, then ``clickUrl``."""
+    return [*table.columns[:n_keys], "clickUrl"]
+
+
+def _combined_clicks(parts: Sequence[dict[str, Any]], n_keys: int) -> dict[str, Any]:
+    """Results of :func:`_clicks_task` (without their delays) as one of the same shape:
+    the cells added up, the other parts' cells numbered as the new ``table``'s rows."""
+    tables = [p["table"] for p in parts]
+    names = _link_names(tables[0], n_keys)
+    table, codes = add_up(tables, names, _LINK_SUMS, mins=["first_click"], maxs=["last_click"])
+    table.attrs = add_attrs(tables)
+    offsets = np.cumsum([0] + [len(t) for t in tables])
+
+    def renumbered(name: str) -> pd.DataFrame:
+        pieces = [p[name].assign(cell=codes[offsets[i] + p[name]["cell"].to_numpy(np.int64)])
+                  for i, p in enumerate(parts)]  # fmt: skip
+        return pd.concat(pieces, ignore_index=True)
+
+    keys, groups = names[:-1], unite([p["groups"] for p in parts])
+    return {
+        "table": table,
+        "described": renumbered("described").groupby(["cell", "text"])["n"].sum().reset_index(),
+        "clicked": renumbered("clicked").drop_duplicates(),
+        "delivered": add_up([p["delivered"] for p in parts], [*keys, "_mailing"], ["delivered"])[0],
+        "groups": k.group_rows(groups, keys).keys if keys else groups,
+    }
+
+
 def _column_at(part: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
     """``name`` at ``rows`` as text (missing everywhere without the column)."""
     if name not in part.columns:
@@ -624,10 +664,10 @@ def _column_at(part: pd.DataFrame, name: str, rows: np.ndarray) -> pd.Series:
 
 
 def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
-    """:func:`bextoolkit.click_urls` from partial counts per partition. The median time
-    to click is not additive: each click's delay from its send stays on the workers (the
-    partitions' results are persisted there), is shuffled by link and the medians come
-    back, one per link."""
+    """:func:`bextoolkit.click_urls` from partial counts per partition, added up on the
+    workers (:func:`reduced`). The median time to click is not additive: each click's
+    delay from its send stays on the workers (the partitions' results are persisted
+    there), is shuffled by link and the medians come back, one per link."""
     top = kwargs.pop("top", None)
     check_top(top)
     options = {
@@ -641,28 +681,16 @@ def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
 
     parts = by_recipient(frame).to_delayed()
     kept = dask.persist(*[dask.delayed(_clicks_task)(p, options) for p in parts])
-    results = list(dask.compute(*[dask.delayed(_without_delays)(r) for r in kept]))
-    tables = [r["table"] for r in results]
-    keys = list(tables[0].columns[: len(by_items(options["by"]))])
-    sums = ["gross_clicks", "unique_clicks", "people", "unique_first_clicks"]
-    out, codes = add_up(
-        tables, [*keys, "clickUrl"], sums, mins=["first_click"], maxs=["last_click"]
-    )
-    offsets = np.cumsum([0] + [len(t) for t in tables])
-    n = len(out)
-
-    def global_cells(name: str) -> pd.DataFrame:
-        pieces = [r[name].assign(cell=codes[offsets[i] + r[name]["cell"].to_numpy(np.int64)])
-                  for i, r in enumerate(results)]  # fmt: skip
-        return pd.concat(pieces, ignore_index=True)
-
-    described = global_cells("described").groupby(["cell", "text"])["n"].sum().reset_index()
-    ranked = described.sort_values(["cell", "n", "text"], ascending=[True, False, True])
+    n_keys = len(by_items(options["by"]))
+    combine = functools.partial(_combined_clicks, n_keys=n_keys)
+    total = reduced(kept, _without_delays, combine)
+    out = total["table"]
+    keys, n = list(out.columns[:n_keys]), len(out)
+    ranked = total["described"].sort_values(["cell", "n", "text"], ascending=[True, False, True])
     best = ranked.drop_duplicates("cell").set_index("cell")["text"]
-    median = _median_delays(kept, [codes[offsets[i] : offsets[i + 1]] for i in range(len(kept))])
     group, n_groups = np.zeros(n, np.int64), 1
     if keys:  # every group of sends, with links or not (attrs["links"] counts per group)
-        every = k.group_rows(unite([*(r["groups"] for r in results), out[keys]]), keys)
+        every = k.group_rows(unite([total["groups"], out[keys]]), keys)
         group, n_groups = every.codes[len(every.codes) - n :], every.n
     gross = out["gross_clicks"].to_numpy()
     result = out[[*keys, "clickUrl"]].copy()
@@ -671,15 +699,14 @@ def click_urls_on_dask(frame: dd.DataFrame, **kwargs: Any) -> pd.DataFrame:
     for name in ("gross_clicks", "unique_clicks", "people"):
         result[name] = out[name]
     result["click_share"] = k.ratio(gross, np.bincount(group, gross, minlength=n_groups)[group])
-    delivered = _delivered_where_clicked_on_dask(results, global_cells("clicked"), out, keys)
+    delivered = _delivered_where_clicked_on_dask(total, keys)
     result["unique_click_rate"] = k.ratio(out["unique_clicks"].to_numpy(), delivered)
     for name in ("first_click", "last_click"):
         result[name] = out[name]
-    result["median_time_to_click"] = pd.to_timedelta(median.reindex(range(n)).to_numpy())
+    result["median_time_to_click"] = _median_delays(kept, out, n_keys)
     result["unique_first_clicks"] = out["unique_first_clicks"]
-    attrs = add_attrs(tables)
     return in_order(
-        result, group, n_groups, top=top, by=options["by"], attrs=attrs,
+        result, group, n_groups, top=top, by=options["by"], attrs=out.attrs,
         normalize=options["normalize"], tracking_params=options["tracking_params"],
     )  # fmt: skip
 
@@ -688,43 +715,41 @@ def _without_delays(result: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in result.items() if name != "delays"}
 
 
-def _median_delays(kept: Sequence[Any], cells: Sequence[np.ndarray]) -> pd.Series:
-    """The median delay per link (global cell number) from the persisted partition
-    results ``kept``, whose local cell ``i`` is global cell ``cells[part][i]``."""
+def _delays(result: dict[str, Any]) -> pd.DataFrame:
+    return result["delays"]
+
+
+def _median_delays(kept: Sequence[Any], links: pd.DataFrame, n_keys: int) -> np.ndarray:
+    """The median delay of each of ``links`` (rows of the added-up link table) over the
+    persisted partition results ``kept``: their delays are shuffled by link on the
+    workers, and one median per link comes back."""
     import dask
     import dask.dataframe as dd
 
-    meta = pd.DataFrame({"cell": np.int64(0), "delay": np.int64(0)}, index=range(0))
-    pieces = [dask.delayed(_global_delays)(r, c) for r, c in zip(kept, cells, strict=True)]
-    delays = dd.from_delayed(pieces, meta=meta, verify_meta=False)
+    names = _link_names(links, n_keys)
+    named = _as_objects(links, names)
+    meta = named.iloc[:0].assign(delay=np.int64(0))
+    delays = dd.from_delayed([dask.delayed(_delays)(r) for r in kept], meta=meta, verify_meta=False)
     if delays.npartitions > 1:
-        delays = delays.shuffle(on="cell")
-    median_meta = pd.Series(pd.to_timedelta([], unit="ns"), name="delay", dtype="m8[ns]")
-    medians = delays.map_partitions(_median_per_cell, meta=median_meta).compute()
-    return medians.sort_index()
+        delays = delays.shuffle(on=names)
+    median_meta = named.iloc[:0].assign(delay=pd.Series(dtype="m8[ns]"))
+    medians = delays.map_partitions(_median_per_link, names, meta=median_meta).compute()
+    found = named.merge(medians, on=names, how="left")["delay"]
+    return pd.to_timedelta(found).to_numpy()
 
 
-def _global_delays(result: dict[str, Any], cells: np.ndarray) -> pd.DataFrame:
-    delays = result["delays"]
-    return pd.DataFrame({
-        "cell": cells[delays["cell"].to_numpy(np.int64)].astype(np.int64),
-        "delay": delays["delay"].to_numpy(np.int64),
-    })  # fmt: skip
-
-
-def _median_per_cell(delays: pd.DataFrame) -> pd.Series:
-    """The median delay of each cell: every delay of a cell is in this partition."""
+def _median_per_link(delays: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The median delay of each link: every delay of a link is in this partition."""
     values = pd.Series(delays["delay"].to_numpy().view("m8[ns]"), name="delay")
-    return values.groupby(delays["cell"].to_numpy()).median()
+    keys = [delays[name].to_numpy() for name in names]
+    medians = values.groupby(keys, dropna=False, sort=False).median()
+    return medians.rename_axis(names).reset_index()
 
 
-def _delivered_where_clicked_on_dask(
-    results: list[dict], clicked: pd.DataFrame, out: pd.DataFrame, keys: list[str]
-) -> np.ndarray:
-    """Per cell, the delivered sends of its group's mailings in which its link was clicked
-    (the delivered sends per group and mailing are added over partitions first)."""
-    per_mailing, _ = add_up([r["delivered"] for r in results], [*keys, "_mailing"], ["delivered"])
-    pairs = clicked.drop_duplicates()
+def _delivered_where_clicked_on_dask(total: dict[str, Any], keys: list[str]) -> np.ndarray:
+    """Per cell of the added-up ``total``, the delivered sends of its group's mailings in
+    which its link was clicked."""
+    out, pairs, per_mailing = total["table"], total["clicked"], total["delivered"]
     wanted = out[keys].take(pairs["cell"].to_numpy()).reset_index(drop=True)
     wanted["_mailing"] = pairs["_mailing"].to_numpy()
     names = [*keys, "_mailing"]
@@ -735,6 +760,8 @@ def _delivered_where_clicked_on_dask(
 
 
 def _as_objects(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``names`` of ``frame``, categories and mailings as plain objects (missing: None),
+    so frames whose categories differ match and hash alike."""
     out = frame[names].copy()
     for name in names:
         if isinstance(out[name].dtype, pd.CategoricalDtype) or name == "_mailing":

@@ -199,23 +199,62 @@ def _page(report) -> str:
     return re.sub(r"<dc:date>[^<]*</dc:date>", "", page)  # SVG stamps
 
 
-def test_the_report_of_many_mailings_is_built_on_the_workers(client, monkeypatch):
-    """A CampaignReport of a Dask frame (16 mailings: the at-a-glance page, with a window):
-    the page pandas gives, nothing gathered, and what reaches the client does not grow
-    with the events: 8x the people (and events) bring back at most 1.5x the rows."""
+def _rows(result) -> int:
+    """The rows of a computed result: frames and series by length, containers summed."""
+    if isinstance(result, pd.DataFrame | pd.Series):
+        return len(result)
+    if isinstance(result, dict):
+        return sum(_rows(v) for v in result.values())
+    if isinstance(result, list | tuple | set):
+        return sum(_rows(v) for v in result) if isinstance(result, list | tuple) else len(result)
+    return 1
+
+
+def _counting_computes(monkeypatch) -> list[int]:
+    """A list that gets the rows of every result ``dask.compute`` brings to the client."""
     import dask
 
-    from bextoolkit.sharing import CampaignReport
-
-    options = {"tz": "Europe/Berlin", "start": "2026-11-03", "end": "2026-11-30"}
     real, received = dask.compute, []
 
     def counting(*args, **kwargs):
         results = real(*args, **kwargs)
-        received.extend(len(r) if hasattr(r, "__len__") else 1 for r in results)
+        received.extend(_rows(r) for r in results)
         return results
 
     monkeypatch.setattr(dask, "compute", counting)
+    return received
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("click_urls", {}), ("click_urls", {"by": "messageId"}), ("funnel", {"by": "domain"}),
+     ("bounce_breakdown", {}), ("deliverability", {}), ("send_hours", {})],
+)  # fmt: skip
+def test_what_reaches_the_client_does_not_grow_with_the_partitions(
+    client, account, monkeypatch, name, options
+):
+    """Partials are added up on the workers: 2 or 16 partitions, the client receives the
+    same rows (one partial per partition would bring 8x)."""
+    received = _counting_computes(monkeypatch)
+    rows, results = [], []
+    for n in (2, 16):
+        shuffled = bex.reports.by_recipient(dd.from_pandas(account, npartitions=n, sort=False))
+        shuffled = shuffled.persist()
+        received.clear()
+        results.append(canonical(getattr(bex, name)(shuffled, **options)))
+        rows.append(sum(received))
+    pd.testing.assert_frame_equal(results[0], results[1])
+    assert rows[0] == rows[1], rows
+
+
+def test_the_report_of_many_mailings_is_built_on_the_workers(client, monkeypatch):
+    """A CampaignReport of a Dask frame (16 mailings: the at-a-glance page, with a window):
+    the page pandas gives, nothing gathered, and what reaches the client does not grow
+    with the events: 8x the people (and events) bring back at most 1.5x the rows."""
+    from bextoolkit.sharing import CampaignReport
+
+    options = {"tz": "Europe/Berlin", "start": "2026-11-03", "end": "2026-11-30"}
+    received = _counting_computes(monkeypatch)
     rows = []
     account, bigger = (generate_events(n_recipients=n, n_mailings=16, days=28, seed=19)
                        for n in (500, 4000))  # fmt: skip
