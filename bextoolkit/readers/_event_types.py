@@ -93,15 +93,18 @@ def unknown_values(column: pa.ChunkedArray, vocab: Vocabulary) -> dict[str, int]
     """Rows per value of ``column`` that ``vocab`` does not know (missing values aside)."""
     column = one_dictionary(column)
     words = _words(column)
-    unknown = [i for i, w in enumerate(words) if w is not None and w.strip().lower() not in vocab]
+    unknown = [
+        (i, w.strip())
+        for i, w in enumerate(words)
+        if w is not None and w.strip().lower() not in vocab
+    ]
     if not unknown:
         return {}
     indices = pa.chunked_array([c.indices for c in column.chunks], type=column.type.index_type)
     per_word = np.bincount(pc.drop_null(indices).to_numpy(), minlength=len(words))
     counts: dict[str, int] = {}
-    for i in unknown:
+    for i, word in unknown:
         if per_word[i]:
-            word = words[i].strip()
             counts[word] = counts.get(word, 0) + int(per_word[i])
     return counts
 
