@@ -1,7 +1,8 @@
 """Private helpers of :mod:`.files`: the ``eventType`` column, on Arrow dictionaries.
 
-Work is done on each chunk's dictionary (a handful of distinct values), then applied to
-the integer indices with one ``take``: no per-row Python.
+Work is done once on the column's dictionary (a handful of distinct values, shared by
+every chunk: :func:`one_dictionary`), then applied to the integer indices with ``take``:
+no per-row Python, nor per-chunk Python for a file's hundred parse blocks.
 """
 
 from __future__ import annotations
@@ -75,44 +76,57 @@ def canonical_names(event_types: Iterable[str]) -> list[str]:
     return [canonical_event(e)[0] for e in event_types]
 
 
+def one_dictionary(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column`` as dictionary chunks that all share one dictionary (values in order of
+    first appearance), so each distinct value is looked at once."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    return column.unify_dictionaries()
+
+
+def _words(column: pa.ChunkedArray) -> list[str | None]:
+    """The shared dictionary of a :func:`one_dictionary` column, as Python values."""
+    return column.chunk(0).dictionary.to_pylist() if column.num_chunks else []
+
+
 def unknown_values(column: pa.ChunkedArray, vocab: Vocabulary) -> dict[str, int]:
     """Rows per value of ``column`` that ``vocab`` does not know (missing values aside)."""
+    column = one_dictionary(column)
+    words = _words(column)
+    unknown = [
+        (i, w.strip())
+        for i, w in enumerate(words)
+        if w is not None and w.strip().lower() not in vocab
+    ]
+    if not unknown:
+        return {}
+    indices = pa.chunked_array([c.indices for c in column.chunks], type=column.type.index_type)
+    per_word = np.bincount(pc.drop_null(indices).to_numpy(), minlength=len(words))
     counts: dict[str, int] = {}
-    for chunk in column.chunks:
-        if not pa.types.is_dictionary(chunk.type):
-            chunk = chunk.dictionary_encode()
-        words = chunk.dictionary.to_pylist()
-        unknown = [
-            i for i, w in enumerate(words) if w is not None and w.strip().lower() not in vocab
-        ]
-        if not unknown:
-            continue
-        indices = pc.drop_null(chunk.indices).to_numpy(zero_copy_only=False)
-        per_word = np.bincount(indices, minlength=len(words))
-        for i in unknown:
-            if per_word[i]:
-                word = words[i].strip()
-                counts[word] = counts.get(word, 0) + int(per_word[i])
+    for i, word in unknown:
+        if per_word[i]:
+            counts[word] = counts.get(word, 0) + int(per_word[i])
     return counts
 
 
 def has_vocabulary(column: pa.ChunkedArray) -> bool:
     """True if any value of ``column`` is an emailXxx event code (any case)."""
-    return any(v is not None and v.strip().lower() in _CANONICAL for v in _distinct(column))
+    words = _words(one_dictionary(column))
+    return any(v is not None and v.strip().lower() in _CANONICAL for v in words)
 
 
 def recode(column: pa.ChunkedArray, func: Callable[[str], str | None]) -> pa.ChunkedArray:
     """Map every distinct value through ``func`` (None -> null); result is a dictionary array."""
-    chunks = []
-    for chunk in column.chunks:
-        if not pa.types.is_dictionary(chunk.type):
-            chunk = chunk.dictionary_encode()
-        mapped = [func(v) if v is not None else None for v in chunk.dictionary.to_pylist()]
-        uniq = list(dict.fromkeys(m for m in mapped if m is not None))
-        position = {value: i for i, value in enumerate(uniq)}
-        remap = pa.array([position.get(m) if m is not None else None for m in mapped], pa.int32())
-        indices = pc.take(remap, chunk.indices.cast(pa.int32()))
-        chunks.append(pa.DictionaryArray.from_arrays(indices, pa.array(uniq, pa.string())))
+    column = one_dictionary(column)
+    mapped = [func(v) if v is not None else None for v in _words(column)]
+    uniq = list(dict.fromkeys(m for m in mapped if m is not None))
+    position = {value: i for i, value in enumerate(uniq)}
+    remap = pa.array([position.get(m) if m is not None else None for m in mapped], pa.int32())
+    values = pa.array(uniq, pa.string())
+    chunks = [
+        pa.DictionaryArray.from_arrays(pc.take(remap, chunk.indices.cast(pa.int32())), values)
+        for chunk in column.chunks
+    ]
     return pa.chunked_array(chunks, type=CATEGORY)
 
 
@@ -126,18 +140,7 @@ def constant(value: str, length: int) -> pa.ChunkedArray:
 
 def keep_mask(column: pa.ChunkedArray, wanted: set[str]) -> pa.ChunkedArray:
     """Boolean mask: rows whose (dictionary) value is in ``wanted``; nulls are dropped."""
-    chunks = []
-    for chunk in column.chunks:
-        keep = pa.array([v in wanted for v in chunk.dictionary.to_pylist()], pa.bool_())
-        chunks.append(pc.fill_null(pc.take(keep, chunk.indices), False))
+    column = one_dictionary(column)
+    keep = pa.array([v in wanted for v in _words(column)], pa.bool_())
+    chunks = [pc.fill_null(pc.take(keep, chunk.indices), False) for chunk in column.chunks]
     return pa.chunked_array(chunks, type=pa.bool_())
-
-
-def _distinct(column: pa.ChunkedArray) -> list[str | None]:
-    values: list[str | None] = []
-    for chunk in column.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            values.extend(chunk.dictionary.to_pylist())
-        else:
-            values.extend(pc.unique(chunk).to_pylist())
-    return values

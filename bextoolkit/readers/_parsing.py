@@ -264,21 +264,22 @@ def parse_table(
     if _header_only(data):
         names = [n for n in header.names if include is None or n in include]
         return pa.table({n: pa.array([], types[n]) for n in names}), []
-    quoted = data.size > 0 and _has_quote(data)
     # Fast pass: quoted newlines are still parsed, but a block boundary inside quotes would
     # break a row; such breaks always leave a row with the wrong field count, so any bad
-    # row in a file with quotes sends it to the slower, quote-aware chunker.
+    # row in a file with quotes sends it to the slower, quote-aware chunker. The file is
+    # scanned for quotes only then: most files pass at once.
+    failure: pa.ArrowInvalid | None = None
     try:
         table, invalid = _read(data, header, types, include, block_size, newlines=False)
     except pa.ArrowInvalid as exc:
-        if not quoted:
-            return _parse_failed(payload, header, path, include, skip_bad, block_size, exc)
-        table, invalid = None, ["?"]
-    if invalid and quoted:
+        table, invalid, failure = None, ["?"], exc
+    if invalid and _has_quote(data):
         try:
             table, invalid = _read(data, header, types, include, block_size, newlines=True)
         except pa.ArrowInvalid as exc:
             return _parse_failed(payload, header, path, include, skip_bad, block_size, exc)
+    elif failure is not None:
+        return _parse_failed(payload, header, path, include, skip_bad, block_size, failure)
     assert table is not None
     if invalid and not skip_bad:
         bad = find_bad_rows(data, header)

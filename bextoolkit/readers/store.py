@@ -91,6 +91,8 @@ def sources_uri(uri: str) -> str:
 
 
 def is_delta_table(uri: str, storage_options: Mapping[str, Any] | None = None) -> bool:
+    if "://" not in uri and not os.path.isdir(os.path.join(uri, "_delta_log")):
+        return False  # a local path without a Delta log: no need to load deltalake
     from deltalake import DeltaTable
 
     try:
