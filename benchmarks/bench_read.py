@@ -27,6 +27,10 @@ repo root::
     .venv/bin/python benchmarks/bench_read.py --events 1000000
     .venv/bin/python benchmarks/bench_read.py --events 300000 --shapes
     .venv/bin/python benchmarks/bench_read.py --events 300000 --shapes --quoted --repeat 3
+    .venv/bin/python benchmarks/bench_read.py --events 3000000 --folder --repeat 3
+
+``--folder`` runs ``bench_folder.py``: a folder of gzipped hourly exports, ``read_events``
+(files on threads) against ``pyarrow.csv.read_csv`` file by file (target: at most 1.25x).
 """
 
 from __future__ import annotations
@@ -250,12 +254,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quoted", action="store_true", help="with --shapes: also on files of quoted text"
     )
+    parser.add_argument(
+        "--folder", action="store_true",
+        help="a folder of gzip exports of --events, against pyarrow file by file (bench_folder)",
+    )  # fmt: skip
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:  # child process: one timing, as JSON on the last line
         print(json.dumps(run_one(args.run, args.file)))
         return 0
+    if args.folder:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_folder import main as folder_main
+
+        return folder_main(["--events", str(args.events), "--repeat", str(args.repeat),
+                            "--dir", str(Path(args.dir) / "folder")])  # fmt: skip
 
     t0 = time.perf_counter()
     path = make_file(args.events, Path(args.dir))

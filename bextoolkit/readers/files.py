@@ -250,9 +250,9 @@ def _check_options(
     )
 
 
-#: Local files read at once: Arrow's CSV parser and zlib release the GIL, so a folder of
-#: files parses on every core. Remote files (SFTP, FTP, ...) are read one after the other:
-#: one connection, no guess about a server's limits.
+#: Local files read at once: Arrow's CSV parser and the gzip inflater (isal) release the
+#: GIL, so a folder of files parses on every core. Remote files (SFTP, FTP, ...) are read
+#: one after the other: one connection, no guess about a server's limits.
 READ_THREADS: Final = min(4, os.cpu_count() or 1)
 
 

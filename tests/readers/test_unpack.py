@@ -86,7 +86,21 @@ def test_a_zip_member_with_an_endless_line_stops_past_the_line_bound(tmp_path):
     assert peak < 3 * MAX_LINE_BYTES / MiB
 
 
-def test_many_gzip_members_and_zero_padding_still_read(tmp_path):
+@pytest.fixture(params=["isal", "zlib"])
+def inflater(request, monkeypatch) -> str:
+    """A gzip test run with python-isal (a dependency) and with zlib (the fallback where
+    isal has no wheel)."""
+    from bextoolkit.readers import _unpack
+
+    if request.param == "zlib":
+        monkeypatch.setattr(_unpack, "inflating", zlib)
+        monkeypatch.setattr(_unpack, "INFLATE_ERRORS", (zlib.error,))
+    else:
+        assert _unpack.inflating is not zlib
+    return request.param
+
+
+def test_many_gzip_members_and_zero_padding_still_read(tmp_path, inflater):
     text = rows(4).encode()
     lines = text.splitlines(keepends=True)
     data = b"".join(gzip_member(line) for line in lines) + b"\0" * 1024
@@ -95,10 +109,20 @@ def test_many_gzip_members_and_zero_padding_still_read(tmp_path):
     assert list(events["eventId"]) == ["e0", "e1", "e2", "e3"]
 
 
-def test_a_cut_gzip_is_still_a_damaged_file(tmp_path):
+def test_a_cut_gzip_is_still_a_damaged_file(tmp_path, inflater):
     (tmp_path / "cut.csv.gz").write_bytes(gzip.compress(rows(50).encode())[:-40])
     with pytest.raises(BexFileError, match=r"not a readable gzip file.*cut download"):
         read_events(tmp_path / "cut.csv.gz", tz="UTC")
+
+
+def test_a_gzip_damaged_inside_is_a_damaged_file_named_with_what_to_do(tmp_path, inflater):
+    data = bytearray(gzip.compress(rows(200).encode()))
+    data[len(data) // 2 : len(data) // 2 + 8] = b"\xff" * 8  # bytes changed in transfer
+    (tmp_path / "bad.csv.gz").write_bytes(bytes(data))
+    with pytest.raises(
+        BexFileError, match=r"bad\.csv\.gz.*not a readable gzip file.*download it again"
+    ):
+        read_events(tmp_path / "bad.csv.gz", tz="UTC")
 
 
 # --- 9. a line longer than pyarrow's block ---------------------------------------------------
