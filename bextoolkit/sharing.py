@@ -123,25 +123,26 @@ class CampaignReport:
         charts = _html.Charts()
         funnel = per_mailing(ev)
         whole = self._whole
+        seen = _seen(self.events, ev)
         parts = [
             f"<h1>{_esc(self.title)}</h1>",
-            f"<p class='sub'>{_esc(_date_range(ev, self.tz))} · generated "
+            f"<p class='sub'>{_esc(_date_range(seen, self.tz))} · generated "
             f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by bextoolkit</p>",
-            _headline(funnel, whole, complaints_known=_has_complaints(ev)),
+            _headline(funnel, whole, complaints_known=seen.has("emailComplaint")),
             "<h2>Funnel per mailing</h2>",
             self._mailings(ev, funnel, charts),
             "<h2>Bounces</h2>",
-            self._bounces(ev, charts),
+            self._bounces(ev, charts, seen),
             "<h2>Mailbox providers</h2>",
-            self._providers(ev, charts),
+            self._providers(ev, charts, seen),
             "<h2>Top links</h2>",
-            self._links(ev, charts),
+            self._links(ev, charts, seen),
             "<h2>When people engage</h2>",
-            self._engagement(ev, charts),
+            self._engagement(ev, charts, seen),
             "<h2>Quality flags</h2>",
             _quality(ev),
             "<h2>Data and conventions</h2>",
-            _provenance(self._attrs, self.events, ev, whole),
+            _provenance(self._attrs, seen, whole),
             f"<p class='note'>{_esc(_convention_sentence(funnel))}</p>",
         ]
         return "\n".join(parts)
@@ -194,8 +195,8 @@ class CampaignReport:
                                    labels={column: label, "mailings": "Mailings"})  # fmt: skip
         return out + _this_and_previous(self._base, self.start, self.end, self.tz)
 
-    def _bounces(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
-        if not _has(ev, "emailBounce"):
+    def _bounces(self, ev: pd.DataFrame, charts: _html.Charts, seen: _Seen) -> str:
+        if not seen.has("emailBounce"):
             return "<p>No bounces in these events.</p>"
         breakdown = reports.bounce_breakdown(ev)
         by_domain = reports.bounce_breakdown(ev, by="domain")
@@ -205,8 +206,7 @@ class CampaignReport:
             description="Bounced sends per bounce type, most first, with their share; "
             "the numbers are in the table below.",
         ) + _html.table(breakdown, caption="Bounced sends by type (rate of sends)")
-        first, last = _computed(ev["timestamp"].min(), ev["timestamp"].max())
-        if last - first > pd.Timedelta(days=2):
+        if seen.last - seen.first > pd.Timedelta(days=2):
             over_time = reports.bounce_breakdown(ev, by=["day", "bounceType"])
             out += charts.figure(
                 lambda ax: plotting.plot_bounces(over_time, ax=ax),
@@ -229,12 +229,12 @@ class CampaignReport:
         caption = f"Top recipient domains by bounced sends ({len(shown)} of {len(by_domain)})"
         return out + _html.table(shown, caption=caption)
 
-    def _providers(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
+    def _providers(self, ev: pd.DataFrame, charts: _html.Charts, seen: _Seen) -> str:
         """Gmail's, Yahoo's and Microsoft's published limits, per provider and week."""
         table = reports.deliverability(ev, tz=self.tz)
         if table.empty:
             return "<p>No sends in these events.</p>"
-        known = _has_complaints(ev)
+        known = seen.has("emailComplaint")
         metric = "complaint_rate" if known else "hard_bounce_rate"
         what = "spam-complaint rate" if known else "hard-bounce rate"
         chart = charts.figure(
@@ -273,8 +273,8 @@ class CampaignReport:
         notes = " ".join(provider_notes(known))
         return out + f"<p class='note'>{_esc(notes)}</p>"
 
-    def _links(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
-        if not _has(ev, "emailClick"):
+    def _links(self, ev: pd.DataFrame, charts: _html.Charts, seen: _Seen) -> str:
+        if not seen.has("emailClick"):
             return "<p>No clicks in these events.</p>"
         links = reports.click_urls(ev, by=None, top=self.top_links)
         total = links.attrs.get("links", len(links))
@@ -290,8 +290,8 @@ class CampaignReport:
         )
         return chart + _html.table(shown, caption=f"Top links ({len(links)} of {total})")
 
-    def _engagement(self, ev: pd.DataFrame, charts: _html.Charts) -> str:
-        if not _has(ev, "emailSend"):
+    def _engagement(self, ev: pd.DataFrame, charts: _html.Charts, seen: _Seen) -> str:
+        if not seen.has("emailSend"):
             return "<p>No sends in these events, so no time since the send.</p>"
         curves = {
             word: reports.engagement_curve(ev, event=event, until="72h")
@@ -535,15 +535,33 @@ def funnel_totals(funnel: pd.DataFrame) -> dict[str, float]:
     return totals
 
 
-def _has_complaints(events: pd.DataFrame) -> bool:
-    """Whether the files carry spam-complaint events at all (RRDE's "Reply Abuse")."""
-    return _has(events, "emailComplaint")
+@dataclass(frozen=True)
+class _Seen:
+    """What several sections ask of the events, found in one pass (on a Dask frame, one
+    computation on the workers): the event types, the first and last timestamps, and
+    the events loaded and selected."""
+
+    types: frozenset[str]
+    first: Any
+    last: Any
+    loaded: int
+    selected: int
+
+    def has(self, event_type: str) -> bool:
+        """Whether the selected events hold one of this type (``"emailComplaint"``: the
+        files carry spam complaints at all, RRDE's "Reply Abuse")."""
+        return event_type in self.types
 
 
-def _has(events: pd.DataFrame, event_type: str) -> bool:
-    """Whether ``events`` hold an event of this type."""
-    (found,) = _computed((events[EVENT_TYPE_COLUMN].astype(str) == event_type).any())
-    return bool(found)
+def _seen(events: Any, selected: Any) -> _Seen:
+    types, first, last, loaded, n = _computed(
+        selected[EVENT_TYPE_COLUMN].astype(str).unique(),
+        selected["timestamp"].min(),
+        selected["timestamp"].max(),
+        events.shape[0],
+        selected.shape[0],
+    )
+    return _Seen(frozenset(types), first, last, int(loaded), int(n))
 
 
 def _computed(*values: Any) -> tuple:
@@ -642,20 +660,18 @@ def _quality(ev: pd.DataFrame) -> str:
     )
 
 
-def _date_range(ev: pd.DataFrame, tz: str) -> str:
-    first, last = _computed(ev["timestamp"].min(), ev["timestamp"].max())
-    if pd.isna(first):
+def _date_range(seen: _Seen, tz: str) -> str:
+    if pd.isna(seen.first):
         return "no events"
-    first, last = (pd.Timestamp(t).tz_convert(tz) for t in (first, last))
+    first, last = (pd.Timestamp(t).tz_convert(tz) for t in (seen.first, seen.last))
     return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} ({tz})"
 
 
-def _provenance(attrs: dict, events: Any, selected: Any, whole: pd.DataFrame) -> str:
-    loaded, selected = _computed(events.shape[0], selected.shape[0])
+def _provenance(attrs: dict, seen: _Seen, whole: pd.DataFrame) -> str:
     files = attrs.get("files") or []
     skipped = attrs.get("skipped_lines") or []
     line = (
-        f"{selected:,} events of the sends shown, of {loaded:,} loaded, from "
+        f"{seen.selected:,} events of the sends shown, of {seen.loaded:,} loaded, from "
         f"{len(files)} file(s); {attrs.get('duplicates_dropped', 0):,} duplicate events "
         f"dropped; {len(skipped):,} bad line(s) skipped."
     )
