@@ -103,7 +103,7 @@ def expand(
             )
         for file_path in sorted(infos):
             display = _display(url, file_path)
-            alone = bool(named) and len(items) == 1
+            alone = bool(named) and isinstance(urlpath, str | os.PathLike)
             sources.append(Source(fs, file_path, display, infos[file_path], alone))
     return sources
 

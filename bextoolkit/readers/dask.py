@@ -105,16 +105,31 @@ def group_parts(parts: Sequence[Mapping[str, Any]], rows: int) -> list[list[Mapp
 class _ReadFile:
     """One Dask task: read a few export files with the pandas engine's own reader."""
 
-    def __init__(self, storage_options: Mapping[str, Any], options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, storage_options: Mapping[str, Any], options: Mapping[str, Any], named: bool
+    ) -> None:
         self.storage_options = dict(storage_options)
         self.options = dict(options)
+        self.named = named
 
     def __call__(self, paths: Sequence[str]) -> pd.DataFrame:
         from bextoolkit.readers.files import read_files
 
-        frame = read_files(list(paths), storage_options=self.storage_options, **self.options)
+        # a list never names a file: files of another kind in it are skipped
+        urlpath = paths[0] if self.named else list(paths)
+        frame = read_files(urlpath, storage_options=self.storage_options, **self.options)
         frame.attrs.clear()  # attrs do not survive concatenation: keep partitions alike
         return frame
+
+
+def _first_export(reader: _ReadFile, paths: Sequence[str]) -> pd.DataFrame:
+    """The first of ``paths`` that holds events, read (the frame's columns and types: a
+    contact list first in name order has none)."""
+    for path in paths:
+        frame = reader([path])
+        if len(frame):
+            return frame
+    return frame
 
 
 def read_store_dask(
@@ -184,6 +199,7 @@ def read_files_dask(
     partition_bytes: int = PARTITION_BYTES,
     storage_options: Mapping[str, Any] | None = None,
     dedupe: bool | str = True,
+    named: bool = False,
     **read_options: Any,
 ) -> dd.DataFrame:
     r"""Export files as a Dask DataFrame, parsed on the workers.
@@ -204,6 +220,10 @@ def read_files_dask(
         fsspec options; they travel with each task to the workers.
     dedupe : True, "eventId" or False, default True
         As :func:`bextoolkit.read_events` means it, across partitions too (a shuffle).
+    named : bool, default False
+        ``paths`` is the one file the user named: a file of another kind (a contact
+        list, Web Tracking) is an error, as in :func:`bextoolkit.read_events`. Otherwise
+        such files are skipped, as in a folder.
     **read_options
         Passed to :func:`~bextoolkit.readers.read_files`.
 
@@ -225,8 +245,8 @@ def read_files_dask(
     if not paths:
         raise FileNotFoundError("no export files to read")
     groups = group_files(paths, sizes, partition_bytes)
-    reader = _ReadFile(storage_options or {}, {**read_options, "dedupe": dedupe})
-    meta = reader(groups[0][:1]).iloc[:0]
+    reader = _ReadFile(storage_options or {}, {**read_options, "dedupe": dedupe}, named)
+    meta = _first_export(reader, groups[0]).iloc[:0]
     frame = dd.from_map(reader, groups, meta=meta, enforce_metadata=False)
     if len(groups) > 1 and dedupe == "eventId" and "eventId" in meta.columns:
         frame = drop_repeated_event_ids(frame)

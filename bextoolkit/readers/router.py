@@ -234,7 +234,8 @@ def _read_files_dask(
     sizes = [int(s.info.get("size") or 0) for s in sources]
     frame = read_files_dask(
         paths, sizes=sizes, storage_options=storage_options, tz=tz, columns=wider,
-        event_types=event_types, progress=False, **options,
+        event_types=event_types, progress=False, named=len(sources) == 1 and sources[0].named,
+        **options,
     )  # fmt: skip
     if filtered:
         filters = {k: query[k] for k in ("start", "end", "messageId")}

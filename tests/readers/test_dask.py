@@ -9,6 +9,7 @@ import pytest
 from conftest import canonical, normalized
 
 import bextoolkit as bex
+from bextoolkit.readers.dask import read_files_dask
 from bextoolkit.reports._dask import is_dask_frame, report_columns
 from bextoolkit.samples.campaigns import generate_events, write_exports
 
@@ -206,3 +207,27 @@ def normalized_rows(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.astype("string").sort_values(list(frame.columns)).reset_index(drop=True)
     out.attrs = {}
     return out
+
+
+def test_other_exports_in_the_folder_are_skipped_by_both_engines(client, tmp_path) -> None:
+    """A contact list first in name order (it gave the partitions' columns, and a lone
+    file of a partition counted as named) and a Web Tracking export beside the BEX files:
+    skipped by Dask as by pandas; the one file named is an error in both."""
+    events = generate_events(n_recipients=60, n_mailings=2, days=1, seed=3)
+    write_exports(events, str(tmp_path))
+    contacts = tmp_path / "Main Contact Table revision 3 - All - Mar 3 2022 07-42-20 AM.CSV"
+    contacts.write_text("Email,Opt In Date,First Name\na@x.org,2022-01-01,Ann\n")
+    (tmp_path / "Web Tracking Data Export Dec 30 2024 00-27-51 AM 901.csv").write_text(
+        "Recipient Id,Site,Visit Date\n1,x.org,2024-12-30\n"
+    )
+    expected = bex.read_events(tmp_path, progress=False)
+    assert len(expected.attrs["skipped_files"]) == 2
+    lazy = bex.read_events(tmp_path, engine="dask", progress=False)
+    pd.testing.assert_frame_equal(normalized(lazy.compute()), normalized(expected))
+    paths = sorted(str(p) for p in tmp_path.iterdir())
+    one_each = read_files_dask(paths, partition_bytes=1)  # a partition per file
+    assert one_each.npartitions == len(paths)
+    pd.testing.assert_frame_equal(normalized(one_each.compute()), normalized(expected))
+    for engine in ("pandas", "dask"):
+        with pytest.raises(bex.BexFileError, match="contact-list export"):
+            bex.read_events(contacts, engine=engine)
